@@ -1,0 +1,56 @@
+//! The One Billion Row Challenge on Shoal.
+//!
+//! Input: lines `Station name;-12.3` in files or directories (recursively).
+//! Output: one line per station, `STATION,MIN,MEAN,MAX`, sorted by the
+//! station's UTF-8 bytes, one decimal each; the mean is the exact sum of
+//! tenths divided by the count, rounded half away from zero.
+//!
+//! ```text
+//! cargo run --release -p shoal-datasets -- weather --rows 1000000 --out /tmp/w.txt
+//! cargo run --release --example weather -- /tmp/w.txt
+//! ```
+
+mod parse;
+
+use clap::Parser;
+use shoal::prelude::*;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Per-station min, mean and max temperature (the One Billion Row Challenge).
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    shoal: Flags,
+    /// Files or directories of `Station;-12.3` lines.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+impl AsRef<Flags> for Cli {
+    fn as_ref(&self) -> &Flags {
+        &self.shoal
+    }
+}
+
+fn main() -> ExitCode {
+    shoal::main(|job: &Job, cli: Cli| {
+        let stations: HashMap<String, Stats<i64>> = job
+            .byte_lines(&cli.inputs)
+            .try_key_by(|line: &[u8]| {
+                parse::parse_line(line).map(|(station, tenths)| (station, Stats::of(tenths)))
+            })
+            .aggregate_by_key()?;
+
+        let mut rows: Vec<(String, Stats<i64>)> = stations.into_iter().collect();
+        rows.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let mut out = String::with_capacity(rows.len() * 32);
+        for (station, s) in &rows {
+            parse::write_row(&mut out, station, s.min, s.sum, s.count, s.max);
+        }
+        let mut stdout = job.stdout();
+        stdout.write_all(out.as_bytes())?;
+        stdout.flush()?;
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    })
+}

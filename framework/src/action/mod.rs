@@ -1,0 +1,75 @@
+//! Actions: what a pipeline ends in.
+//!
+//! An [`Action`] says how to start a partial ([`identity`](Action::identity)),
+//! how to fold one item into it ([`Absorb::absorb`]), how to merge two
+//! partials ([`merge`](Action::merge)) and how to turn the final partial into
+//! the result ([`finish`](Action::finish)). The executor folds each thread's
+//! splits into the thread's own partial, with no lock or atomic per record,
+//! and merges the partials at the end; the process executor ships partials
+//! between processes, which is why they are `Serialize + DeserializeOwned`.
+//!
+//! The built-in actions are methods of [`Pipeline`](crate::Pipeline); connectors
+//! (output sinks) implement their own.
+
+mod basic;
+mod collect;
+mod keyed;
+
+pub use basic::{Count, Fold, ForEach, MergeAll, Reduce, TopKAction};
+pub use collect::{Collect, CollectPartial};
+pub use keyed::{AggregateByKey, CountByValue, GroupKey, HashMap, ReduceByKey};
+
+use crate::error::Result;
+use crate::plan::Split;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The partial-result side of an action.
+///
+/// # Contract
+/// `identity()` is an identity of `merge`, and `merge` is associative. Merge
+/// order is unspecified (threads and processes finish in any order), so
+/// `merge` should be commutative too, or partials should carry their input
+/// position (see [`crate::merge::Ordered`]).
+pub trait Action: Sync {
+    /// The per-thread (and per-split, across processes) partial result.
+    type Partial: Send + Serialize + DeserializeOwned;
+    /// What the action returns.
+    type Output;
+
+    /// A fresh partial.
+    fn identity(&self) -> Self::Partial;
+
+    /// Folds `other` into `into`.
+    fn merge(&self, into: &mut Self::Partial, other: Self::Partial);
+
+    /// Called after the last item of a split was absorbed into `acc`.
+    fn end_split(&self, acc: &mut Self::Partial, split: &Split) {
+        let _ = (acc, split);
+    }
+
+    /// Turns the merged partial into the result.
+    ///
+    /// # Errors
+    /// Actions that validate their result (sinks) may fail here.
+    fn finish(&self, partial: Self::Partial) -> Result<Self::Output>;
+}
+
+/// Folding items of type `T` into an action's partial.
+pub trait Absorb<T>: Action {
+    /// Folds one item into `acc`.
+    fn absorb(&self, acc: &mut Self::Partial, item: T) -> Result<()>;
+}
+
+/// The consumer at the end of a pipeline: absorbs into one partial.
+pub(crate) struct Sink<'r, A: Action> {
+    pub(crate) action: &'r A,
+    pub(crate) acc: &'r mut A::Partial,
+}
+
+impl<T, A: Absorb<T>> crate::pipeline::Consumer<T> for Sink<'_, A> {
+    #[inline]
+    fn push(&mut self, item: T) -> Result<()> {
+        self.action.absorb(self.acc, item)
+    }
+}

@@ -1,0 +1,83 @@
+//! The entry point that owns a Shoal program's start.
+//!
+//! [`main`] parses the command line (the program's own flags plus the
+//! standard [`Flags`]), builds the [`Job`], runs the program, and turns the
+//! outcome into an exit status: `0` on success (also when stdout is a closed
+//! pipe, as in `| head`), `1` on an error (printed as `error: ...`), `2` on a
+//! usage error. Worker processes re-enter the program through this same
+//! function, so it must be the first thing `fn main` does.
+
+use crate::cli::Flags;
+use crate::error::BoxError;
+use crate::job::Job;
+use std::process::ExitCode;
+
+/// Runs a Shoal program.
+///
+/// `A` is the program's clap parser; it flattens [`Flags`] and says where
+/// with `AsRef<Flags>`. Use `Flags` itself when the program has no flags of
+/// its own.
+///
+/// ```no_run
+/// use shoal::prelude::*;
+///
+/// fn main() -> std::process::ExitCode {
+///     shoal::main(|job: &Job, flags: shoal::Flags| {
+///         let n = job.range(0..1_000_000u64).filter(|x| x % 3 == 0).count()?;
+///         println!("{n}");
+///         Ok::<(), shoal::Error>(())
+///     })
+/// }
+/// ```
+pub fn main<A, F, E>(program: F) -> ExitCode
+where
+    A: clap::Parser + AsRef<Flags>,
+    F: FnOnce(&Job, A) -> Result<(), E>,
+    E: Into<BoxError>,
+{
+    let args = A::parse();
+    let job = match args.as_ref().job() {
+        Ok(job) => job,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match program(&job, args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => report(err.into()),
+    }
+}
+
+/// Prints an error and picks the exit status.
+fn report(err: BoxError) -> ExitCode {
+    if is_broken_pipe(&*err) {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("error: {err}");
+    // Show causes the message does not already include.
+    let mut shown = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !shown.contains(&text) {
+            eprintln!("  caused by: {text}");
+            shown.push_str(&text);
+        }
+        source = cause.source();
+    }
+    ExitCode::FAILURE
+}
+
+fn is_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return true;
+            }
+        }
+        cur = e.source();
+    }
+    false
+}

@@ -1,0 +1,351 @@
+//! Typed pipelines: a source, lazy stages, and an action that runs them.
+//!
+//! A pipeline is a value describing work: a source ([`crate::source`]) wrapped
+//! in stage adaptors ([`Map`], [`Filter`], ...), each a small struct named
+//! after its method, built in O(1) and doing nothing until an action runs.
+//! An action plans the input into splits and pushes every record of a split
+//! through the fused stages into a per-thread partial: one pass over the
+//! bytes, no intermediate collection, and for line sources no allocation per
+//! record (items borrow from the mapped split).
+//!
+//! Under the hood each stage implements [`Pipeline::drive`] by wrapping the
+//! downstream [`Consumer`] in its own and asking its base to drive that: the
+//! source ends up calling one monomorphized chain of closures per record.
+//!
+//! # Borrowed items
+//! Items of line sources are `&str` (or `&[u8]`) borrowed from the split; they
+//! cannot outlive it. [`map`](Pipeline::map) and friends produce owned values.
+//! To group by a borrowed key without allocating per record, use
+//! [`key_by`](Pipeline::key_by), which keeps the key borrowed until a new key
+//! has to be stored.
+
+mod filter;
+mod filter_map;
+mod flat_map;
+mod inspect;
+mod key_by;
+mod map;
+mod try_map;
+
+pub use filter::Filter;
+pub use filter_map::FilterMap;
+pub use flat_map::FlatMap;
+pub use inspect::Inspect;
+pub use key_by::{KeyBy, TryKeyBy};
+pub use map::Map;
+pub use try_map::TryMap;
+
+use crate::action::{self, Absorb, GroupKey, HashMap};
+use crate::error::{BoxError, Result};
+use crate::job::Job;
+use crate::merge::{Merge, Numeric, Stats};
+use crate::plan::{Plan, Split};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Receives the items of one split, one at a time.
+///
+/// An error stops the split; the source adds the file, line and offset of the
+/// record that caused it.
+pub trait Consumer<T> {
+    /// Takes one item.
+    fn push(&mut self, item: T) -> Result<()>;
+}
+
+/// A lazy, typed pipeline over splits of input.
+///
+/// Stage methods return adaptors; action methods (`count`, `reduce`,
+/// `aggregate_by_key`, `collect`, ...) run the pipeline on the job's executor
+/// and return the merged result, in every process of the job.
+///
+/// # Examples
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use shoal::prelude::*;
+/// let job = Job::builder().threads(2).build()?;
+/// let squares: u64 = job.range(0..1000u64).chunk_size(64).map(|x| x * x).sum()?;
+/// assert_eq!(squares, (0..1000u64).map(|x| x * x).sum());
+/// # Ok(()) }
+/// ```
+pub trait Pipeline: Sized + Sync {
+    /// The item type; `'a` is the lifetime of the split's bytes.
+    type Item<'a>;
+
+    /// The job this pipeline runs in.
+    fn job(&self) -> &Job;
+
+    /// Plans the input into splits (expanding paths, sizing splits).
+    ///
+    /// # Errors
+    /// Missing paths, empty directories, globs that match nothing.
+    fn plan(&self) -> Result<Plan>;
+
+    /// Pushes every item of `split` into `consumer`.
+    ///
+    /// This is the per-split engine behind every action; user code rarely
+    /// calls it directly.
+    fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<Self::Item<'a>>;
+
+    // ---- stages -------------------------------------------------------
+
+    /// Transforms each item.
+    fn map<F, U>(self, f: F) -> Map<Self, F>
+    where
+        F: for<'a> Fn(Self::Item<'a>) -> U + Sync,
+    {
+        Map::new(self, f)
+    }
+
+    /// Transforms each item with a fallible function; an error stops the job
+    /// and names the file, line and byte offset of the record.
+    fn try_map<F, U, E>(self, f: F) -> TryMap<Self, F>
+    where
+        F: for<'a> Fn(Self::Item<'a>) -> Result<U, E> + Sync,
+        E: Into<BoxError>,
+    {
+        TryMap::new(self, f)
+    }
+
+    /// Keeps the items for which `f` is true.
+    fn filter<F>(self, f: F) -> Filter<Self, F>
+    where
+        F: for<'a, 'b> Fn(&'b Self::Item<'a>) -> bool + Sync,
+    {
+        Filter::new(self, f)
+    }
+
+    /// Transforms and filters in one step.
+    fn filter_map<F, U>(self, f: F) -> FilterMap<Self, F>
+    where
+        F: for<'a> Fn(Self::Item<'a>) -> Option<U> + Sync,
+    {
+        FilterMap::new(self, f)
+    }
+
+    /// Replaces each item by any number of items.
+    fn flat_map<F, I>(self, f: F) -> FlatMap<Self, F>
+    where
+        F: for<'a> Fn(Self::Item<'a>) -> I + Sync,
+        I: IntoIterator,
+    {
+        FlatMap::new(self, f)
+    }
+
+    /// Calls `f` on each item and passes it on unchanged.
+    fn inspect<F>(self, f: F) -> Inspect<Self, F>
+    where
+        F: for<'a, 'b> Fn(&'b Self::Item<'a>) + Sync,
+    {
+        Inspect::new(self, f)
+    }
+
+    /// Splits each borrowed item into a key borrowed from it and a value.
+    ///
+    /// Available when items are references (`&str` lines, `&[u8]` lines,
+    /// `&T` of in-memory collections). The key stays borrowed through the
+    /// pipeline; [`aggregate_by_key`](Pipeline::aggregate_by_key) copies it
+    /// only the first time a split sees it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let words = vec!["a=1".to_string(), "b=2".into(), "a=3".into()];
+    /// let sums: shoal::HashMap<String, u64> = job
+    ///     .iter(words)
+    ///     .key_by(|s: &String| {
+    ///         let (k, v) = s.split_once('=').unwrap();
+    ///         (k, v.parse::<u64>().unwrap())
+    ///     })
+    ///     .aggregate_by_key()?;
+    /// assert_eq!(sums["a"], 4);
+    /// # Ok(()) }
+    /// ```
+    fn key_by<R, F, Q, V>(self, f: F) -> KeyBy<Self, F, Q, V>
+    where
+        R: ?Sized + 'static,
+        Q: ?Sized + 'static,
+        Self: for<'a> Pipeline<Item<'a> = &'a R>,
+        F: for<'a> Fn(&'a R) -> (&'a Q, V) + Sync,
+    {
+        KeyBy::new(self, f)
+    }
+
+    /// Like [`key_by`](Pipeline::key_by) with a fallible function; an error
+    /// names the file, line and byte offset of the record.
+    fn try_key_by<R, F, Q, V, E>(self, f: F) -> TryKeyBy<Self, F, Q, V>
+    where
+        R: ?Sized + 'static,
+        Q: ?Sized + 'static,
+        Self: for<'a> Pipeline<Item<'a> = &'a R>,
+        F: for<'a> Fn(&'a R) -> Result<(&'a Q, V), E> + Sync,
+        E: Into<BoxError>,
+    {
+        TryKeyBy::new(self, f)
+    }
+
+    // ---- actions ------------------------------------------------------
+
+    /// The number of items.
+    fn count(self) -> Result<u64>
+    where
+        action::Count: for<'a> Absorb<Self::Item<'a>>,
+    {
+        self.run(&action::Count)
+    }
+
+    /// Combines all items with an associative `op`; `None` when there are
+    /// none. The order of combination is unspecified, so `op` should also be
+    /// commutative, or the items should carry their order.
+    fn reduce<T, F>(self, op: F) -> Result<Option<T>>
+    where
+        Self: for<'a> Pipeline<Item<'a> = T>,
+        T: Send + Serialize + DeserializeOwned,
+        F: Fn(T, T) -> T + Sync,
+    {
+        self.run(&action::Reduce::new(op))
+    }
+
+    /// Folds each thread's items into an accumulator starting at
+    /// `identity()`, then combines the accumulators with `combine`.
+    ///
+    /// `identity` must be an identity of `combine`, and `combine` associative
+    /// (and commutative: the merge order is unspecified).
+    fn fold<A, I, F, C>(self, identity: I, fold: F, combine: C) -> Result<A>
+    where
+        A: Send + Serialize + DeserializeOwned,
+        I: Fn() -> A + Sync,
+        F: for<'a> Fn(A, Self::Item<'a>) -> A + Sync,
+        C: Fn(A, A) -> A + Sync,
+    {
+        self.run(&action::Fold::new(identity, fold, combine))
+    }
+
+    /// The sum of the items (their [`Merge`], which is addition for numbers).
+    fn sum<T>(self) -> Result<T>
+    where
+        Self: for<'a> Pipeline<Item<'a> = T>,
+        T: Merge + Send + Serialize + DeserializeOwned,
+    {
+        self.run(&action::MergeAll::new())
+    }
+
+    /// Count, sum, min, max and mean of numeric items.
+    fn stats<T>(self) -> Result<Stats<T>>
+    where
+        Self: for<'a> Pipeline<Item<'a> = T>,
+        T: Numeric + Send + Serialize + DeserializeOwned,
+    {
+        self.map(Stats::of).sum()
+    }
+
+    /// The smallest item, if any.
+    fn min<T>(self) -> Result<Option<T>>
+    where
+        Self: for<'a> Pipeline<Item<'a> = T>,
+        T: Ord + Send + Serialize + DeserializeOwned,
+    {
+        Ok(self.map(crate::merge::Min::of).sum()?.0)
+    }
+
+    /// The largest item, if any.
+    fn max<T>(self) -> Result<Option<T>>
+    where
+        Self: for<'a> Pipeline<Item<'a> = T>,
+        T: Ord + Send + Serialize + DeserializeOwned,
+    {
+        Ok(self.map(crate::merge::Max::of).sum()?.0)
+    }
+
+    /// The `k` largest items, largest first.
+    fn top_k<T>(self, k: usize) -> Result<Vec<T>>
+    where
+        Self: for<'a> Pipeline<Item<'a> = T>,
+        T: Ord + Send + Serialize + DeserializeOwned,
+    {
+        self.run(&action::TopKAction::new(k))
+    }
+
+    /// All items, in input order.
+    fn collect<T>(self) -> Result<Vec<T>>
+    where
+        Self: for<'a> Pipeline<Item<'a> = T>,
+        T: Send + Serialize + DeserializeOwned,
+    {
+        self.run(&action::Collect::new())
+    }
+
+    /// Calls `f` on every item, in parallel, for its side effects.
+    fn for_each<F>(self, f: F) -> Result<()>
+    where
+        F: for<'a> Fn(Self::Item<'a>) + Sync,
+    {
+        self.run(&action::ForEach::new(f))
+    }
+
+    /// Merges the values of each key: items are `(key, value)` pairs with a
+    /// [`Merge`] value. Values combine inside each split first, then across
+    /// threads and processes.
+    fn aggregate_by_key<K, V>(self) -> Result<HashMap<K, V>>
+    where
+        action::AggregateByKey<K, V>:
+            for<'a> Absorb<Self::Item<'a>, Partial = HashMap<K, V>, Output = HashMap<K, V>>,
+    {
+        self.run(&action::AggregateByKey::new())
+    }
+
+    /// Combines the values of each key with `op`, which folds its second
+    /// argument into its first: items are `(key, value)` pairs.
+    fn reduce_by_key<K, V, F>(self, op: F) -> Result<HashMap<K, V>>
+    where
+        action::ReduceByKey<K, V, F>:
+            for<'a> Absorb<Self::Item<'a>, Partial = HashMap<K, V>, Output = HashMap<K, V>>,
+        F: Fn(&mut V, V) + Sync,
+    {
+        self.run(&action::ReduceByKey::new(op))
+    }
+
+    /// How many times each distinct item occurs.
+    fn count_by_value<K>(self) -> Result<HashMap<K, u64>>
+    where
+        action::CountByValue<K>:
+            for<'a> Absorb<Self::Item<'a>, Partial = HashMap<K, u64>, Output = HashMap<K, u64>>,
+    {
+        self.run(&action::CountByValue::new())
+    }
+
+    /// Runs any [`Action`](action::Action) over this pipeline.
+    fn run<A>(self, action: &A) -> Result<A::Output>
+    where
+        A: for<'a> Absorb<Self::Item<'a>>,
+    {
+        crate::exec::run(&self, action)
+    }
+
+    /// The plan this pipeline would run with, for printing.
+    fn explain(&self) -> Result<Plan> {
+        self.plan()
+    }
+}
+
+/// Keys of keyed actions: borrowed (`&str`) or owned (`String`, integers).
+pub use crate::action::GroupKey as Key;
+
+/// Implements `job` and `plan` by delegating to `self.base`.
+macro_rules! delegate_to_base {
+    () => {
+        fn job(&self) -> &$crate::job::Job {
+            self.base.job()
+        }
+
+        fn plan(&self) -> $crate::error::Result<$crate::plan::Plan> {
+            self.base.plan()
+        }
+    };
+}
+pub(crate) use delegate_to_base;
+
+#[allow(unused_imports)]
+use GroupKey as _;

@@ -1,0 +1,182 @@
+//! Cutting a file list into splits.
+//!
+//! Polars-style: a large file of length `len` becomes `n = ceil(len / target)`
+//! ranges of equal size, so no split is a sliver. Files no larger than the
+//! target are packed, in input order, into splits of up to `target` bytes, so
+//! twenty thousand small files do not cost twenty thousand scheduling rounds.
+//! Streams (compressed files, pipes, standard input) are one split each, and
+//! get a higher cost so the scheduler starts them first: one big `.gz` should
+//! not be the last thing running while other threads idle.
+
+use super::{FileKind, InputFile, Part, Plan, Split, Unit};
+
+/// How to size splits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitOptions {
+    /// The target split size in bytes; `None` picks one from the input size.
+    pub target: Option<u64>,
+    /// The threads (over all processes) the plan should keep busy.
+    pub threads: usize,
+}
+
+/// Smallest automatic target: below this, scheduling costs more than it gains.
+pub const MIN_AUTO_TARGET: u64 = 1 << 20;
+/// Largest automatic target: bounds the memory one split keeps mapped.
+pub const MAX_AUTO_TARGET: u64 = 32 << 20;
+/// How many splits per thread the automatic target aims for, for balance.
+pub const SPLITS_PER_THREAD: u64 = 8;
+/// Assumed expansion of compressed input, for scheduling only.
+pub const COMPRESSION_RATIO: u64 = 5;
+
+impl SplitOptions {
+    /// The target used for `total` input bytes.
+    pub fn target_for(&self, total: u64) -> u64 {
+        match self.target {
+            Some(t) => t.max(1),
+            None => {
+                let threads = self.threads.max(1) as u64;
+                (total / (threads * SPLITS_PER_THREAD)).clamp(MIN_AUTO_TARGET, MAX_AUTO_TARGET)
+            }
+        }
+    }
+
+    /// Plans `files` (already sorted) into splits.
+    pub fn plan(&self, files: Vec<InputFile>) -> Plan {
+        let total: u64 = files.iter().filter_map(|f| f.len).sum();
+        let target = self.target_for(total);
+        let mut splits: Vec<Split> = Vec::new();
+        let mut pack: Vec<Part> = Vec::new();
+        let mut pack_bytes = 0u64;
+
+        fn flush(splits: &mut Vec<Split>, pack: &mut Vec<Part>, pack_bytes: &mut u64) {
+            if !pack.is_empty() {
+                let parts = std::mem::take(pack);
+                splits.push(Split {
+                    index: splits.len(),
+                    parts,
+                    cost: *pack_bytes,
+                });
+                *pack_bytes = 0;
+            }
+        }
+
+        for (file, input) in files.iter().enumerate() {
+            let len = input.len.unwrap_or(0);
+            match input.kind {
+                FileKind::Regular if len > target => {
+                    flush(&mut splits, &mut pack, &mut pack_bytes);
+                    let n = len.div_ceil(target);
+                    let piece = len.div_ceil(n);
+                    let mut start = 0;
+                    while start < len {
+                        let end = (start + piece).min(len);
+                        splits.push(Split {
+                            index: splits.len(),
+                            parts: vec![Part { file, start, end }],
+                            cost: end - start,
+                        });
+                        start = end;
+                    }
+                }
+                FileKind::Regular => {
+                    if pack_bytes + len > target {
+                        flush(&mut splits, &mut pack, &mut pack_bytes);
+                    }
+                    pack.push(Part {
+                        file,
+                        start: 0,
+                        end: len,
+                    });
+                    pack_bytes += len;
+                }
+                FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {
+                    flush(&mut splits, &mut pack, &mut pack_bytes);
+                    let cost = if input.len.is_some() {
+                        len.saturating_mul(COMPRESSION_RATIO)
+                    } else {
+                        u64::MAX / 2
+                    };
+                    splits.push(Split {
+                        index: splits.len(),
+                        parts: vec![Part {
+                            file,
+                            start: 0,
+                            end: len,
+                        }],
+                        cost,
+                    });
+                }
+            }
+        }
+        flush(&mut splits, &mut pack, &mut pack_bytes);
+        Plan {
+            files,
+            splits,
+            unit: Unit::Bytes,
+            target,
+            threads: self.threads,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn file(name: &str, len: u64, kind: FileKind) -> InputFile {
+        InputFile {
+            path: PathBuf::from(name),
+            len: Some(len),
+            kind,
+        }
+    }
+
+    #[test]
+    fn large_files_cut_evenly_and_small_files_pack() {
+        let files = vec![
+            file("a", 10, FileKind::Regular),
+            file("b", 3, FileKind::Regular),
+            file("c", 4, FileKind::Regular),
+            file("d", 4, FileKind::Regular),
+            file("e.gz", 2, FileKind::Gzip),
+            file("f", 0, FileKind::Regular),
+        ];
+        let plan = SplitOptions {
+            target: Some(4),
+            threads: 2,
+        }
+        .plan(files);
+        let shape: Vec<Vec<(usize, u64, u64)>> = plan
+            .splits
+            .iter()
+            .map(|s| s.parts.iter().map(|p| (p.file, p.start, p.end)).collect())
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                vec![(0, 0, 4)],
+                vec![(0, 4, 8)],
+                vec![(0, 8, 10)],
+                vec![(1, 0, 3)],
+                vec![(2, 0, 4)],
+                vec![(3, 0, 4)],
+                vec![(4, 0, 2)],
+                vec![(5, 0, 0)],
+            ]
+        );
+        assert!(plan.splits.iter().enumerate().all(|(i, s)| s.index == i));
+        assert_eq!(plan.splits[6].cost, 2 * COMPRESSION_RATIO);
+    }
+
+    #[test]
+    fn automatic_target_is_clamped() {
+        let opts = SplitOptions {
+            target: None,
+            threads: 2,
+        };
+        assert_eq!(opts.target_for(10), MIN_AUTO_TARGET);
+        assert_eq!(opts.target_for(1 << 40), MAX_AUTO_TARGET);
+        assert_eq!(opts.target_for(160 << 20), 10 << 20);
+    }
+}

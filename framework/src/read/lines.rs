@@ -1,0 +1,220 @@
+//! Line framing and the Hadoop split rule.
+//!
+//! A line is the bytes up to and including `\n`, or up to the end of the file
+//! for a last line without one. The terminator is not part of the record, and
+//! a `\r` right before `\n` is dropped too (CRLF), exactly like
+//! [`str::lines`]. Empty lines are records (`""`); an empty file has none.
+//!
+//! **Which split owns a line:** the one whose nominal range holds the line's
+//! first byte. A split starting at `start > 0` skips the partial line it starts
+//! in (unless byte `start - 1` is `\n`), and reads on past its `end` to finish
+//! its last line. [`owned_lines`] computes that region.
+
+use std::ops::Range;
+
+/// The outcome of [`owned_lines`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owned {
+    /// These bytes (relative to the window) are exactly the split's lines.
+    Lines(Range<usize>),
+    /// No line starts inside the split.
+    Empty,
+    /// The window ends inside the split's last line: map more and ask again.
+    NeedMore,
+}
+
+/// Finds the lines owned by the nominal range `[start, end)`.
+///
+/// `window` holds the file bytes `[window_start, window_start + window.len())`,
+/// where `window_start` is `start - 1` (or `0` when `start == 0`) and the
+/// window reaches at least to `end`. `at_eof` says the window ends at the end
+/// of the file.
+pub fn owned_lines(window: &[u8], window_start: u64, start: u64, end: u64, at_eof: bool) -> Owned {
+    debug_assert!(window_start == start.saturating_sub(1));
+    debug_assert!(window_start + window.len() as u64 >= end);
+    if start >= end {
+        return Owned::Empty;
+    }
+    let rel_start = (start - window_start) as usize;
+    let rel_end = (end - window_start) as usize;
+    let first = if start == 0 || window[rel_start - 1] == b'\n' {
+        rel_start
+    } else {
+        match memchr::memchr(b'\n', &window[rel_start..rel_end]) {
+            Some(i) => rel_start + i + 1,
+            None => return Owned::Empty,
+        }
+    };
+    if first >= rel_end {
+        return Owned::Empty;
+    }
+    let last = if window[rel_end - 1] == b'\n' {
+        rel_end
+    } else {
+        match memchr::memchr(b'\n', &window[rel_end..]) {
+            Some(i) => rel_end + i + 1,
+            None if at_eof => window.len(),
+            None => return Owned::NeedMore,
+        }
+    };
+    Owned::Lines(first..last)
+}
+
+/// Calls `f(offset, line)` for each line of `region`, where `offset` is the
+/// line's first byte relative to `region`. Stops at the first error.
+///
+/// `region` must start at a line start; it may end without `\n` (the last
+/// line of a file).
+#[inline]
+pub fn for_each_line<E>(
+    region: &[u8],
+    mut f: impl FnMut(usize, &[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut pos = 0;
+    for nl in memchr::memchr_iter(b'\n', region) {
+        let line = &region[pos..nl];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        f(pos, line)?;
+        pos = nl + 1;
+    }
+    if pos < region.len() {
+        f(pos, &region[pos..])?;
+    }
+    Ok(())
+}
+
+/// Like [`for_each_line`] over text already known to be UTF-8.
+#[inline]
+pub fn for_each_str_line<E>(
+    region: &str,
+    mut f: impl FnMut(usize, &str) -> Result<(), E>,
+) -> Result<(), E> {
+    let bytes = region.as_bytes();
+    let mut pos = 0;
+    for nl in memchr::memchr_iter(b'\n', bytes) {
+        let end = if nl > pos && bytes[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        };
+        // `pos` and `end` sit next to ASCII bytes (`\n`, `\r`), so they are
+        // char boundaries and this slice cannot fail.
+        f(pos, &region[pos..end])?;
+        pos = nl + 1;
+    }
+    if pos < bytes.len() {
+        f(pos, &region[pos..])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splits `text` at every set of cut points and checks that the lines of
+    /// all splits, in order, are `str::lines` of the whole.
+    fn check_all_cuts(text: &str, cuts: &[u64]) {
+        let bytes = text.as_bytes();
+        let len = bytes.len() as u64;
+        let mut bounds = vec![0];
+        bounds.extend(cuts.iter().copied().filter(|&c| c > 0 && c < len));
+        bounds.push(len);
+        let mut got = Vec::new();
+        for w in bounds.windows(2) {
+            let (start, end) = (w[0], w[1]);
+            let ws = start.saturating_sub(1);
+            let window = &bytes[ws as usize..];
+            match owned_lines(window, ws, start, end, true) {
+                Owned::Lines(r) => {
+                    for_each_line::<()>(&window[r], |_, l| {
+                        got.push(String::from_utf8(l.to_vec()).unwrap());
+                        Ok(())
+                    })
+                    .unwrap();
+                }
+                Owned::Empty => {}
+                Owned::NeedMore => unreachable!("window reaches EOF"),
+            }
+        }
+        let want: Vec<String> = text.lines().map(str::to_owned).collect();
+        assert_eq!(got, want, "text {text:?} cuts {bounds:?}");
+    }
+
+    const CORPUS: &[&str] = &[
+        "",
+        "\n",
+        "\n\n",
+        "a",
+        "a\n",
+        "a\nb",
+        "a\r\nb\r\n",
+        "a\r\n\r\nb",
+        "ab\n\ncd\nefg\n",
+        "Zürich;1.0\nSão Paulo;-2.5\n",
+        "x\r",
+        "日本語\n한국어\r\nemoji 🦀\n",
+    ];
+
+    #[test]
+    fn every_single_cut_point() {
+        for text in CORPUS {
+            for c in 0..=text.len() as u64 {
+                check_all_cuts(text, &[c]);
+            }
+        }
+    }
+
+    #[test]
+    fn every_pair_of_cut_points() {
+        for text in CORPUS {
+            let n = text.len() as u64;
+            for a in 0..=n {
+                for b in a..=n {
+                    check_all_cuts(text, &[a, b]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_uniform_split_size() {
+        for text in CORPUS {
+            for size in 1..=text.len().max(1) as u64 {
+                let cuts: Vec<u64> = (1..)
+                    .map(|i| i * size)
+                    .take_while(|&c| c < text.len() as u64)
+                    .collect();
+                check_all_cuts(text, &cuts);
+            }
+        }
+    }
+
+    #[test]
+    fn asks_for_more_when_the_last_line_is_unfinished() {
+        let text = b"aaaa\nbbbbbbbb\n";
+        assert_eq!(owned_lines(&text[..7], 0, 0, 6, false), Owned::NeedMore);
+        assert_eq!(owned_lines(text, 0, 0, 6, true), Owned::Lines(0..14));
+        // A split inside one long line owns nothing.
+        assert_eq!(owned_lines(&text[5..], 5, 6, 9, true), Owned::Empty);
+    }
+
+    #[test]
+    fn str_and_byte_framing_agree() {
+        for text in CORPUS {
+            let mut a = Vec::new();
+            let mut b = Vec::new();
+            for_each_line::<()>(text.as_bytes(), |o, l| {
+                a.push((o, l.to_vec()));
+                Ok(())
+            })
+            .unwrap();
+            for_each_str_line::<()>(text, |o, l| {
+                b.push((o, l.as_bytes().to_vec()));
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(a, b);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Lines of text files: `&str` ([`Lines`]) or `&[u8]` ([`ByteLines`]).
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::job::Job;
+use crate::pipeline::{Consumer, Pipeline};
+use crate::plan::{FileKind, InputFile, Inputs, Part, Plan, SplitOptions};
+use crate::read::lines::{Owned, for_each_line, for_each_str_line, owned_lines};
+use crate::read::{FileRange, line_number_at, stream};
+use std::fmt;
+use std::fs::File;
+
+/// How a line's bytes become an item. Sealed: [`Utf8`] or [`Raw`].
+pub trait LineDecoder: Send + Sync + 'static + private::Sealed {
+    /// The item borrowed from a split's bytes.
+    type Item<'a>;
+
+    /// Pushes every line of `region` (file bytes starting at absolute offset
+    /// `base`, starting at a line start) into `consumer`.
+    #[doc(hidden)]
+    fn push_region<C>(region: &[u8], base: u64, input: &InputFile, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<Self::Item<'a>>;
+
+    /// Pushes one line read from a stream.
+    #[doc(hidden)]
+    fn push_line<C>(line: &[u8], consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<Self::Item<'a>>;
+}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for super::Utf8 {}
+    impl Sealed for super::Raw {}
+}
+
+/// Lines as `&str`; a line that is not UTF-8 is an error naming it.
+#[derive(Debug, Clone, Copy)]
+pub struct Utf8;
+
+/// Lines as `&[u8]`, unchecked.
+#[derive(Debug, Clone, Copy)]
+pub struct Raw;
+
+/// Attaches the file, offset and line number of the record at `offset`.
+fn locate(err: Error, input: &InputFile, offset: u64) -> Error {
+    if err.has_location() {
+        return err;
+    }
+    let line = line_number_at(&input.path, offset);
+    let err = err.with_path(&input.path).with_offset(offset);
+    match line {
+        Some(line) => err.with_line(line),
+        None => err,
+    }
+}
+
+impl LineDecoder for Utf8 {
+    type Item<'a> = &'a str;
+
+    #[inline]
+    fn push_region<C>(region: &[u8], base: u64, input: &InputFile, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<&'a str>,
+    {
+        // One validation for the whole region is much faster than one per line.
+        let text = match std::str::from_utf8(region) {
+            Ok(text) => text,
+            Err(e) => {
+                let bad = e.valid_up_to();
+                let line_start = memchr::memrchr(b'\n', &region[..bad]).map_or(0, |i| i + 1);
+                let err = Error::new(ErrorKind::InvalidInput, "line is not valid UTF-8");
+                return Err(locate(err, input, base + line_start as u64));
+            }
+        };
+        for_each_str_line(text, |pos, line| {
+            consumer
+                .push(line)
+                .map_err(|e| locate(e, input, base + pos as u64))
+        })
+    }
+
+    #[inline]
+    fn push_line<C>(line: &[u8], consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<&'a str>,
+    {
+        match std::str::from_utf8(line) {
+            Ok(text) => consumer.push(text),
+            Err(_) => Err(Error::new(
+                ErrorKind::InvalidInput,
+                "line is not valid UTF-8",
+            )),
+        }
+    }
+}
+
+impl LineDecoder for Raw {
+    type Item<'a> = &'a [u8];
+
+    #[inline]
+    fn push_region<C>(region: &[u8], base: u64, input: &InputFile, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<&'a [u8]>,
+    {
+        for_each_line(region, |pos, line| {
+            consumer
+                .push(line)
+                .map_err(|e| locate(e, input, base + pos as u64))
+        })
+    }
+
+    #[inline]
+    fn push_line<C>(line: &[u8], consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<&'a [u8]>,
+    {
+        consumer.push(line)
+    }
+}
+
+/// A source of lines from files, directories and globs. Built by
+/// [`Job::lines`] and [`Job::byte_lines`].
+///
+/// Framing: LF or CRLF; the terminator is not part of the line; empty lines
+/// are items; a last line without terminator is an item; an empty file has
+/// none. Every line is read exactly once for every split size.
+#[must_use = "pipelines are lazy: call an action to run them"]
+pub struct LineSource<'j, D> {
+    job: &'j Job,
+    inputs: Inputs,
+    split_size: Option<u64>,
+    _decoder: std::marker::PhantomData<D>,
+}
+
+/// Lines as `&str`.
+pub type Lines<'j> = LineSource<'j, Utf8>;
+/// Lines as `&[u8]`.
+pub type ByteLines<'j> = LineSource<'j, Raw>;
+
+/// How far past a split's end to map at first, to finish its last line.
+const LOOKAHEAD: u64 = 64 << 10;
+
+impl<'j, D> LineSource<'j, D> {
+    pub(crate) fn new(job: &'j Job, inputs: Inputs) -> Self {
+        LineSource {
+            job,
+            inputs,
+            split_size: None,
+            _decoder: std::marker::PhantomData,
+        }
+    }
+
+    /// Overrides the job's split size for this source, in bytes.
+    pub fn split_size(mut self, bytes: u64) -> Self {
+        self.split_size = Some(bytes.max(1));
+        self
+    }
+
+    /// The inputs of this source.
+    pub fn inputs(&self) -> &Inputs {
+        &self.inputs
+    }
+}
+
+impl<D> fmt::Debug for LineSource<'_, D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LineSource")
+            .field("inputs", &self.inputs)
+            .field("split_size", &self.split_size)
+            .finish()
+    }
+}
+
+impl<D: LineDecoder> LineSource<'_, D> {
+    fn drive_mapped<C>(&self, input: &InputFile, part: &Part, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<D::Item<'a>>,
+    {
+        if part.start >= part.end {
+            return Ok(());
+        }
+        let file_len = input.len.unwrap_or(part.end);
+        let file = File::open(&input.path)
+            .map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
+        let window_start = part.start.saturating_sub(1);
+        let mut lookahead = LOOKAHEAD;
+        loop {
+            let window_end = part.end.saturating_add(lookahead).min(file_len);
+            let bytes = FileRange::open(
+                &file,
+                &input.path,
+                window_start,
+                window_end,
+                self.job.config().mmap,
+            )?;
+            match owned_lines(
+                &bytes,
+                window_start,
+                part.start,
+                part.end,
+                window_end == file_len,
+            ) {
+                Owned::Empty => return Ok(()),
+                Owned::NeedMore => lookahead = lookahead.saturating_mul(4),
+                Owned::Lines(region) => {
+                    let base = window_start + region.start as u64;
+                    return D::push_region(&bytes[region], base, input, consumer);
+                }
+            }
+        }
+    }
+
+    fn drive_stream<C>(&self, input: &InputFile, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<D::Item<'a>>,
+    {
+        let mut reader = stream::open(input)?;
+        stream::for_each_line(&mut *reader, input, |offset, line_no, line| {
+            D::push_line(line, consumer).map_err(|e| {
+                if e.has_location() {
+                    e
+                } else {
+                    e.with_path(&input.path)
+                        .with_offset(offset)
+                        .with_line(line_no)
+                }
+            })
+        })
+    }
+}
+
+impl<D: LineDecoder> Pipeline for LineSource<'_, D> {
+    type Item<'a> = D::Item<'a>;
+
+    fn job(&self) -> &Job {
+        self.job
+    }
+
+    fn plan(&self) -> Result<Plan> {
+        let files = self.inputs.expand()?;
+        let config = self.job.config();
+        let options = SplitOptions {
+            target: self.split_size.or(config.split_size),
+            threads: config.total_threads(),
+        };
+        Ok(options.plan(files))
+    }
+
+    fn drive<C>(&self, plan: &Plan, split: &crate::plan::Split, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<D::Item<'a>>,
+    {
+        for part in &split.parts {
+            let input = &plan.files[part.file];
+            match input.kind {
+                FileKind::Regular => self.drive_mapped(input, part, consumer)?,
+                FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {
+                    self.drive_stream(input, consumer)?
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,194 @@
+//! Every action, on every source shape and executor configuration, against a
+//! sequential reference computed with std iterators.
+
+use crate::util::{Dir, configs};
+use shoal::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+fn numbers() -> Vec<i64> {
+    // Deterministic, with negatives, duplicates and a spread of magnitudes.
+    (0..2000i64).map(|i| (i * 7919 % 1009) - 500).collect()
+}
+
+fn sorted<K: Ord, V>(map: HashMap<K, V>) -> BTreeMap<K, V> {
+    map.into_iter().collect()
+}
+
+#[test]
+fn numeric_actions_match_std() {
+    let xs = numbers();
+    for (label, job) in configs([1, 7, 64, 5000]) {
+        let chunk = match label.split_whitespace().next() {
+            Some(s) => s.trim_start_matches("split=").parse::<usize>().unwrap(),
+            None => 1,
+        };
+        let src = || job.iter(xs.clone()).chunk_size(chunk).map(|x: &i64| *x);
+        assert_eq!(src().count().unwrap(), xs.len() as u64, "{label}");
+        assert_eq!(
+            src().sum::<i64>().unwrap(),
+            xs.iter().sum::<i64>(),
+            "{label}"
+        );
+        assert_eq!(src().min().unwrap(), xs.iter().copied().min(), "{label}");
+        assert_eq!(src().max().unwrap(), xs.iter().copied().max(), "{label}");
+        assert_eq!(
+            src().reduce(|a, b| a.max(b)).unwrap(),
+            xs.iter().copied().max(),
+            "{label}"
+        );
+        let folded = src()
+            .fold(|| 0i64, |acc, x| acc + x * x, |a, b| a + b)
+            .unwrap();
+        assert_eq!(folded, xs.iter().map(|x| x * x).sum::<i64>(), "{label}");
+        let stats = src().stats().unwrap();
+        assert_eq!(
+            (stats.count, stats.sum, stats.min, stats.max),
+            (2000, xs.iter().sum(), -500, 508),
+            "{label}"
+        );
+        let mut want_top = xs.clone();
+        want_top.sort_unstable_by(|a, b| b.cmp(a));
+        want_top.truncate(10);
+        assert_eq!(src().top_k(10).unwrap(), want_top, "{label}");
+        assert_eq!(src().collect::<i64>().unwrap(), xs, "{label}");
+        let filtered: Vec<i64> = src().filter(|x| x % 3 == 0).collect().unwrap();
+        assert_eq!(
+            filtered,
+            xs.iter()
+                .copied()
+                .filter(|x| x % 3 == 0)
+                .collect::<Vec<_>>(),
+            "{label}"
+        );
+        let flat: Vec<i64> = src().flat_map(|x| [x, -x]).collect().unwrap();
+        assert_eq!(
+            flat,
+            xs.iter().flat_map(|&x| [x, -x]).collect::<Vec<_>>(),
+            "{label}"
+        );
+        let fm: Vec<i64> = src()
+            .filter_map(|x| (x > 0).then_some(x * 2))
+            .collect()
+            .unwrap();
+        assert_eq!(
+            fm,
+            xs.iter()
+                .filter(|&&x| x > 0)
+                .map(|x| x * 2)
+                .collect::<Vec<_>>(),
+            "{label}"
+        );
+        let seen = AtomicU64::new(0);
+        src()
+            .inspect(|_| {
+                seen.fetch_add(1, Ordering::Relaxed);
+            })
+            .for_each(|x| assert!(x >= -500))
+            .unwrap();
+        assert_eq!(seen.load(Ordering::Relaxed), 2000, "{label}");
+        let empty: Option<i64> = job.iter(Vec::<i64>::new()).map(|x: &i64| *x).min().unwrap();
+        assert_eq!(empty, None);
+    }
+}
+
+#[test]
+fn keyed_actions_match_std() {
+    let xs = numbers();
+    let mut want_sum: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut want_count: BTreeMap<i64, u64> = BTreeMap::new();
+    for &x in &xs {
+        *want_sum.entry(x.rem_euclid(13)).or_default() += x;
+        *want_count.entry(x.rem_euclid(5)).or_default() += 1;
+    }
+    for (label, job) in configs([1, 3, 100, 10_000]) {
+        let pairs = || job.iter(xs.clone()).map(|&x: &i64| (x.rem_euclid(13), x));
+        assert_eq!(
+            sorted(pairs().aggregate_by_key().unwrap()),
+            want_sum,
+            "{label}"
+        );
+        assert_eq!(
+            sorted(pairs().reduce_by_key(|a: &mut i64, b| *a += b).unwrap()),
+            want_sum,
+            "{label}"
+        );
+        let counts = job
+            .iter(xs.clone())
+            .map(|&x: &i64| x.rem_euclid(5))
+            .count_by_value()
+            .unwrap();
+        assert_eq!(sorted(counts), want_count, "{label}");
+    }
+}
+
+#[test]
+fn borrowed_keys_from_lines_match_std() {
+    let dir = Dir::new();
+    let mut text = String::new();
+    for i in 0..500 {
+        text.push_str(&format!("key{};{}\n", i % 17, i));
+    }
+    let path = dir.write("kv.txt", &text);
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for line in text.lines() {
+        let (k, v) = line.split_once(';').unwrap();
+        *want.entry(k.to_owned()).or_default() += v.parse::<u64>().unwrap();
+    }
+    for (label, job) in configs([1, 10, 333, 1 << 20]) {
+        let got: HashMap<String, u64> = job
+            .lines(&path)
+            .key_by(|line: &str| {
+                let (k, v) = line.split_once(';').unwrap();
+                (k, v.parse::<u64>().unwrap())
+            })
+            .aggregate_by_key()
+            .unwrap();
+        assert_eq!(sorted(got), want, "{label}");
+        let counted = job
+            .lines(&path)
+            .map(|l: &str| l.split(';').next().unwrap().to_owned())
+            .count_by_value()
+            .unwrap();
+        assert_eq!(counted.values().sum::<u64>(), 500, "{label}");
+        let stats: HashMap<String, Stats<i64>> = job
+            .byte_lines(&path)
+            .try_key_by(|line: &[u8]| {
+                let text = std::str::from_utf8(line)?;
+                let (k, v) = text.split_once(';').ok_or("no ;")?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>((k, Stats::of(v.parse::<i64>()?)))
+            })
+            .aggregate_by_key()
+            .unwrap();
+        assert_eq!(stats.values().map(|s| s.count).sum::<u64>(), 500, "{label}");
+    }
+}
+
+#[test]
+fn ranges_cover_every_number_once() {
+    for (label, job) in configs([1, 9, 1000]) {
+        let chunk: u64 = label
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .trim_start_matches("split=")
+            .parse()
+            .unwrap();
+        assert_eq!(
+            job.range(0..1000u64)
+                .chunk_size(chunk)
+                .sum::<u64>()
+                .unwrap(),
+            499_500,
+            "{label}"
+        );
+        assert_eq!(
+            job.range(-50..50i32)
+                .chunk_size(chunk)
+                .collect::<i32>()
+                .unwrap(),
+            (-50..50).collect::<Vec<_>>()
+        );
+        assert_eq!(job.range(5..5u8).count().unwrap(), 0);
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the `shoal` crate: one binary, one temp dir per test.
+
+mod actions;
+mod errors;
+mod splits;
+mod util;
