@@ -59,11 +59,7 @@ impl Flags {
         let mut builder = Job::builder()
             .threads(self.threads.unwrap_or_else(default_threads))
             .explain(self.explain)
-            .mmap(if self.no_mmap {
-                MmapChoice::Never
-            } else {
-                MmapChoice::Auto
-            });
+            .mmap(if self.no_mmap { MmapChoice::Never } else { MmapChoice::Auto });
         if let Some(size) = self.chunk_size {
             builder = builder.split_size(size);
         }

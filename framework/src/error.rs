@@ -131,11 +131,8 @@ impl Error {
 
     /// Prefixes the message with what was being done.
     pub fn context(mut self, what: impl fmt::Display) -> Self {
-        self.0.message = if self.0.message.is_empty() {
-            what.to_string()
-        } else {
-            format!("{what}: {}", self.0.message)
-        };
+        self.0.message =
+            if self.0.message.is_empty() { what.to_string() } else { format!("{what}: {}", self.0.message) };
         self
     }
 
@@ -252,19 +249,12 @@ mod tests {
             .with_line(3)
             .with_offset(40)
             .with_split("w.txt[0..100]");
-        assert_eq!(
-            err.to_string(),
-            "w.txt: line 3 (byte 40): no ';' (in split w.txt[0..100])"
-        );
+        assert_eq!(err.to_string(), "w.txt: line 3 (byte 40): no ';' (in split w.txt[0..100])");
     }
 
     #[test]
     fn context_is_kept_once() {
-        let err = Error::new(ErrorKind::Io, "x")
-            .with_path("a")
-            .with_path("b")
-            .with_offset(1)
-            .with_offset(2);
+        let err = Error::new(ErrorKind::Io, "x").with_path("a").with_path("b").with_offset(1).with_offset(2);
         assert_eq!(err.path(), Some(Path::new("a")));
         assert_eq!(err.offset(), Some(1));
     }

@@ -1,9 +1,12 @@
 //! The job: configuration, sources, and output.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::merge::Merge;
 use crate::read::MmapChoice;
+use crate::report::{self, Report};
 use crate::source::{ByteLines, IntoInputs, Iter, Lines, RangeSource, Step};
 use std::io::Write;
+use std::sync::Mutex;
 
 /// How a job runs. Built by [`JobBuilder`] or from command-line [`crate::Flags`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,20 +70,12 @@ impl JobBuilder {
     /// [`ErrorKind::Config`] for zero threads or a zero split size.
     pub fn build(self) -> Result<Job> {
         if self.config.threads == 0 {
-            return Err(Error::new(
-                ErrorKind::Config,
-                "--threads must be at least 1",
-            ));
+            return Err(Error::new(ErrorKind::Config, "--threads must be at least 1"));
         }
         if self.config.split_size == Some(0) {
-            return Err(Error::new(
-                ErrorKind::Config,
-                "--chunk-size must be at least 1 byte",
-            ));
+            return Err(Error::new(ErrorKind::Config, "--chunk-size must be at least 1 byte"));
         }
-        Ok(Job {
-            config: self.config,
-        })
+        Ok(Job { config: self.config, report: Mutex::new(Report::default()) })
     }
 }
 
@@ -91,24 +86,38 @@ impl JobBuilder {
 #[derive(Debug)]
 pub struct Job {
     config: Config,
+    report: Mutex<Report>,
 }
 
 impl Job {
     /// A builder with defaults: all cores, automatic split size, mmap on.
     pub fn builder() -> JobBuilder {
         JobBuilder {
-            config: Config {
-                threads: default_threads(),
-                split_size: None,
-                mmap: MmapChoice::Auto,
-                explain: false,
-            },
+            config: Config { threads: default_threads(), split_size: None, mmap: MmapChoice::Auto, explain: false },
         }
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Counters and rejected records of every action run so far, summed
+    /// over all splits, threads and processes.
+    pub fn report(&self) -> Report {
+        let mut report = self.report.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        report.merge(report::take_outside());
+        report
+    }
+
+    /// Adds an action's report to the job's, writing quarantined records.
+    pub(crate) fn absorb_report(&self, mut report: Report) -> Result<()> {
+        if self.is_leader() {
+            report.flush_quarantine()?;
+        }
+        report.rejects.quarantine.clear();
+        self.report.lock().unwrap_or_else(|p| p.into_inner()).merge(report);
+        Ok(())
     }
 
     /// Lines of text (`&str`) from files, directories (recursively) and globs.
@@ -146,11 +155,7 @@ impl Job {
     /// The job's standard output: the real stdout in the leader, a sink in
     /// workers, so a program's results are printed once.
     pub fn stdout(&self) -> Output {
-        Output {
-            inner: self
-                .is_leader()
-                .then(|| std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())),
-        }
+        Output { inner: self.is_leader().then(|| std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())) }
     }
 }
 

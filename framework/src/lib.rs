@@ -40,6 +40,7 @@ pub mod merge;
 pub mod pipeline;
 pub mod plan;
 pub mod read;
+pub mod report;
 pub mod source;
 
 pub use action::HashMap;
@@ -49,6 +50,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use job::{Job, JobBuilder};
 pub use merge::{Merge, Stats};
 pub use pipeline::Pipeline;
+pub use report::{OnMalformed, Rejected, Report};
 
 /// The names most programs need.
 pub mod prelude {

@@ -46,10 +46,7 @@ pub struct Reduce<T, F> {
 impl<T, F> Reduce<T, F> {
     /// Reduces with `op`.
     pub fn new(op: F) -> Self {
-        Reduce {
-            op,
-            _item: PhantomData,
-        }
+        Reduce { op, _item: PhantomData }
     }
 }
 
@@ -107,11 +104,7 @@ pub struct Fold<I, F, C> {
 impl<I, F, C> Fold<I, F, C> {
     /// Folds with `fold` from `identity()`, combining with `combine`.
     pub fn new(identity: I, fold: F, combine: C) -> Self {
-        Fold {
-            identity,
-            fold,
-            combine,
-        }
+        Fold { identity, fold, combine }
     }
 }
 
@@ -223,10 +216,7 @@ pub struct TopKAction<T> {
 impl<T> TopKAction<T> {
     /// Keeps the `k` largest.
     pub fn new(k: usize) -> Self {
-        TopKAction {
-            k,
-            _item: PhantomData,
-        }
+        TopKAction { k, _item: PhantomData }
     }
 }
 

@@ -48,10 +48,7 @@ impl<T: Send + Serialize + for<'de> Deserialize<'de>> Action for Collect<T> {
     type Output = Vec<T>;
 
     fn identity(&self) -> CollectPartial<T> {
-        CollectPartial {
-            done: Ordered::default(),
-            current: Vec::new(),
-        }
+        CollectPartial { done: Ordered::default(), current: Vec::new() }
     }
 
     fn merge(&self, into: &mut CollectPartial<T>, other: CollectPartial<T>) {

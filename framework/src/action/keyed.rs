@@ -105,9 +105,7 @@ macro_rules! group_key {
     )*};
 }
 
-crate::group_key!(
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char
-);
+crate::group_key!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char);
 
 macro_rules! tuple_key {
     ($($name:ident),+) => {
@@ -135,12 +133,7 @@ tuple_key!(A, B, C, D);
 
 /// Looks `key` up in `map`, calling `hit` on the value or `miss` to insert.
 #[inline]
-fn upsert<G: GroupKey, V>(
-    map: &mut HashMap<G::Owned, V>,
-    key: G,
-    value: V,
-    hit: impl FnOnce(&mut V, V),
-) {
+fn upsert<G: GroupKey, V>(map: &mut HashMap<G::Owned, V>, key: G, value: V, hit: impl FnOnce(&mut V, V)) {
     match map.get_mut(key.lookup()) {
         Some(slot) => hit(slot, value),
         None => {
@@ -149,16 +142,9 @@ fn upsert<G: GroupKey, V>(
     }
 }
 
-fn merge_maps<K: Hash + Eq, V>(
-    into: &mut HashMap<K, V>,
-    other: HashMap<K, V>,
-    mut op: impl FnMut(&mut V, V),
-) {
-    let (mut big, small) = if into.len() >= other.len() {
-        (std::mem::take(into), other)
-    } else {
-        (other, std::mem::take(into))
-    };
+fn merge_maps<K: Hash + Eq, V>(into: &mut HashMap<K, V>, other: HashMap<K, V>, mut op: impl FnMut(&mut V, V)) {
+    let (mut big, small) =
+        if into.len() >= other.len() { (std::mem::take(into), other) } else { (other, std::mem::take(into)) };
     for (k, v) in small {
         match big.get_mut(&k) {
             Some(slot) => op(slot, v),
@@ -237,10 +223,7 @@ pub struct ReduceByKey<K, V, F> {
 impl<K, V, F> ReduceByKey<K, V, F> {
     /// Reduces values per key with `op`, which folds its second argument into its first.
     pub fn new(op: F) -> Self {
-        ReduceByKey {
-            op,
-            _pair: PhantomData,
-        }
+        ReduceByKey { op, _pair: PhantomData }
     }
 }
 

@@ -34,8 +34,10 @@ use serde::de::DeserializeOwned;
 pub trait Action: Sync {
     /// The per-thread (and per-split, across processes) partial result.
     type Partial: Send + Serialize + DeserializeOwned;
-    /// What the action returns.
-    type Output;
+    /// What the action returns. With worker processes, only the leader calls
+    /// [`finish`](Action::finish) (so sinks write once) and sends the output
+    /// to every worker, so code after an action runs alike everywhere.
+    type Output: Send + Serialize + DeserializeOwned;
 
     /// A fresh partial.
     fn identity(&self) -> Self::Partial;
@@ -48,7 +50,8 @@ pub trait Action: Sync {
         let _ = (acc, split);
     }
 
-    /// Turns the merged partial into the result.
+    /// Turns the merged partial into the result. Runs once per action, in
+    /// the leader process.
     ///
     /// # Errors
     /// Actions that validate their result (sinks) may fail here.

@@ -19,12 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Runs `work` over every split of `plan` on `threads` threads, each folding
 /// into its own partial from `identity()`; returns the partials.
-pub(crate) fn run_splits<T, I, W>(
-    threads: usize,
-    plan: &Plan,
-    identity: I,
-    work: W,
-) -> Result<Vec<T>>
+pub(crate) fn run_splits<T, I, W>(threads: usize, plan: &Plan, identity: I, work: W) -> Result<Vec<T>>
 where
     T: Send,
     I: Fn() -> T + Sync,
@@ -42,10 +37,7 @@ where
         let err = match outcome {
             Ok(Ok(())) => return,
             Ok(Err(err)) => err,
-            Err(payload) => Error::new(
-                ErrorKind::Panic,
-                format!("user code panicked: {}", panic_message(&*payload)),
-            ),
+            Err(payload) => Error::new(ErrorKind::Panic, format!("user code panicked: {}", panic_message(&*payload))),
         };
         failure.record(index, err.with_split(plan.describe(split)));
     };
@@ -70,26 +62,20 @@ where
     let partials = Mutex::new(Vec::with_capacity(threads));
     std::thread::scope(|scope| {
         for (id, local) in locals.into_iter().enumerate() {
-            let (injector, stealers, partials, failure) =
-                (&injector, &stealers, &partials, &failure);
+            let (injector, stealers, partials, failure) = (&injector, &stealers, &partials, &failure);
             let (identity, run_one) = (&identity, &run_one);
-            let spawned = std::thread::Builder::new()
-                .name(format!("shoal-{id}"))
-                .spawn_scoped(scope, move || {
-                    let mut acc = identity();
-                    while let Some(index) = find_task(&local, injector, stealers) {
-                        if failure.stopped() {
-                            break;
-                        }
-                        run_one(&mut acc, index);
+            let spawned = std::thread::Builder::new().name(format!("shoal-{id}")).spawn_scoped(scope, move || {
+                let mut acc = identity();
+                while let Some(index) = find_task(&local, injector, stealers) {
+                    if failure.stopped() {
+                        break;
                     }
-                    partials.lock().unwrap_or_else(|p| p.into_inner()).push(acc);
-                });
+                    run_one(&mut acc, index);
+                }
+                partials.lock().unwrap_or_else(|p| p.into_inner()).push(acc);
+            });
             if let Err(e) = spawned {
-                failure.record(
-                    usize::MAX,
-                    Error::new(ErrorKind::Io, "cannot start a worker thread").with_source(e),
-                );
+                failure.record(usize::MAX, Error::new(ErrorKind::Io, "cannot start a worker thread").with_source(e));
             }
         }
     });
@@ -98,16 +84,10 @@ where
 }
 
 /// Local deque first, then a batch from the global queue, then a sibling.
-fn find_task(
-    local: &Worker<usize>,
-    global: &Injector<usize>,
-    stealers: &[Stealer<usize>],
-) -> Option<usize> {
+fn find_task(local: &Worker<usize>, global: &Injector<usize>, stealers: &[Stealer<usize>]) -> Option<usize> {
     local.pop().or_else(|| {
         std::iter::repeat_with(|| {
-            global
-                .steal_batch_and_pop(local)
-                .or_else(|| stealers.iter().map(Stealer::steal).collect())
+            global.steal_batch_and_pop(local).or_else(|| stealers.iter().map(Stealer::steal).collect())
         })
         .find(|s| !s.is_retry())
         .and_then(|s| s.success())

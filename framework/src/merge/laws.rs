@@ -25,10 +25,7 @@ where
     let right = merged(build(a), merged(build(b), build(c)));
     assert_eq!(view(left), view(right));
     // commutativity
-    assert_eq!(
-        view(merged(build(a), build(b))),
-        view(merged(build(b), build(a)))
-    );
+    assert_eq!(view(merged(build(a), build(b))), view(merged(build(b), build(a))));
 }
 
 fn stats_of(xs: &[u8]) -> Stats<i64> {

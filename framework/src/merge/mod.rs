@@ -71,9 +71,7 @@ macro_rules! merge_by_addition {
         }
     )*};
 }
-merge_by_addition!(
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
-);
+merge_by_addition!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
 
 macro_rules! merge_floats {
     ($($t:ty),*) => {$(

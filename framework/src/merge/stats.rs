@@ -20,9 +20,7 @@ macro_rules! numeric {
         }
     )*};
 }
-numeric!(
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64
-);
+numeric!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64);
 
 /// Count, sum, min and max of a stream of numbers.
 ///
@@ -44,12 +42,7 @@ pub struct Stats<T> {
 
 impl<T: Numeric> Default for Stats<T> {
     fn default() -> Self {
-        Stats {
-            count: 0,
-            sum: T::default(),
-            min: T::default(),
-            max: T::default(),
-        }
+        Stats { count: 0, sum: T::default(), min: T::default(), max: T::default() }
     }
 }
 
@@ -57,12 +50,7 @@ impl<T: Numeric> Stats<T> {
     /// The statistics of one value.
     #[inline]
     pub fn of(value: T) -> Self {
-        Stats {
-            count: 1,
-            sum: value,
-            min: value,
-            max: value,
-        }
+        Stats { count: 1, sum: value, min: value, max: value }
     }
 
     /// Adds one value.

@@ -21,20 +21,14 @@ pub struct TopK<T: Ord> {
 
 impl<T: Ord> Default for TopK<T> {
     fn default() -> Self {
-        TopK {
-            k: 0,
-            heap: BinaryHeap::new(),
-        }
+        TopK { k: 0, heap: BinaryHeap::new() }
     }
 }
 
 impl<T: Ord> TopK<T> {
     /// Keeps the `k` largest values.
     pub fn new(k: usize) -> Self {
-        TopK {
-            k,
-            heap: BinaryHeap::with_capacity(k.min(1 << 16) + 1),
-        }
+        TopK { k, heap: BinaryHeap::with_capacity(k.min(1 << 16) + 1) }
     }
 
     /// How many values are kept at most.
@@ -57,11 +51,7 @@ impl<T: Ord> TopK<T> {
     /// The kept values, largest first.
     pub fn into_sorted_vec(self) -> Vec<T> {
         // `into_sorted_vec` sorts ascending by `Reverse`, i.e. largest first.
-        self.heap
-            .into_sorted_vec()
-            .into_iter()
-            .map(|Reverse(v)| v)
-            .collect()
+        self.heap.into_sorted_vec().into_iter().map(|Reverse(v)| v).collect()
     }
 }
 

@@ -34,11 +34,7 @@ where
 {
     #[inline]
     fn push(&mut self, item: T) -> Result<()> {
-        if (self.f)(&item) {
-            self.next.push(item)
-        } else {
-            Ok(())
-        }
+        if (self.f)(&item) { self.next.push(item) } else { Ok(()) }
     }
 }
 
@@ -55,13 +51,6 @@ where
     where
         C: for<'a> Consumer<P::Item<'a>>,
     {
-        self.base.drive(
-            plan,
-            split,
-            &mut FilterConsumer {
-                f: &self.f,
-                next: consumer,
-            },
-        )
+        self.base.drive(plan, split, &mut FilterConsumer { f: &self.f, next: consumer })
     }
 }

@@ -18,9 +18,7 @@ impl<P, F> FilterMap<P, F> {
 
 impl<P: fmt::Debug, F> fmt::Debug for FilterMap<P, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FilterMap")
-            .field("base", &self.base)
-            .finish()
+        f.debug_struct("FilterMap").field("base", &self.base).finish()
     }
 }
 
@@ -56,13 +54,6 @@ where
     where
         C: for<'a> Consumer<U>,
     {
-        self.base.drive(
-            plan,
-            split,
-            &mut FilterMapConsumer {
-                f: &self.f,
-                next: consumer,
-            },
-        )
+        self.base.drive(plan, split, &mut FilterMapConsumer { f: &self.f, next: consumer })
     }
 }

@@ -56,13 +56,6 @@ where
     where
         C: for<'a> Consumer<I::Item>,
     {
-        self.base.drive(
-            plan,
-            split,
-            &mut FlatMapConsumer {
-                f: &self.f,
-                next: consumer,
-            },
-        )
+        self.base.drive(plan, split, &mut FlatMapConsumer { f: &self.f, next: consumer })
     }
 }

@@ -52,13 +52,6 @@ where
     where
         C: for<'a> Consumer<P::Item<'a>>,
     {
-        self.base.drive(
-            plan,
-            split,
-            &mut InspectConsumer {
-                f: &self.f,
-                next: consumer,
-            },
-        )
+        self.base.drive(plan, split, &mut InspectConsumer { f: &self.f, next: consumer })
     }
 }

@@ -22,21 +22,13 @@ pub struct TryKeyBy<P, F, Q: ?Sized, V> {
 
 impl<P, F, Q: ?Sized, V> KeyBy<P, F, Q, V> {
     pub(super) fn new(base: P, f: F) -> Self {
-        KeyBy {
-            base,
-            f,
-            _pair: PhantomData,
-        }
+        KeyBy { base, f, _pair: PhantomData }
     }
 }
 
 impl<P, F, Q: ?Sized, V> TryKeyBy<P, F, Q, V> {
     pub(super) fn new(base: P, f: F) -> Self {
-        TryKeyBy {
-            base,
-            f,
-            _pair: PhantomData,
-        }
+        TryKeyBy { base, f, _pair: PhantomData }
     }
 }
 
@@ -48,9 +40,7 @@ impl<P: fmt::Debug, F, Q: ?Sized, V> fmt::Debug for KeyBy<P, F, Q, V> {
 
 impl<P: fmt::Debug, F, Q: ?Sized, V> fmt::Debug for TryKeyBy<P, F, Q, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TryKeyBy")
-            .field("base", &self.base)
-            .finish()
+        f.debug_struct("TryKeyBy").field("base", &self.base).finish()
     }
 }
 
@@ -109,14 +99,7 @@ where
     where
         C: for<'a> Consumer<(&'a Q, V)>,
     {
-        self.base.drive(
-            plan,
-            split,
-            &mut KeyByConsumer {
-                f: &self.f,
-                next: consumer,
-            },
-        )
+        self.base.drive(plan, split, &mut KeyByConsumer { f: &self.f, next: consumer })
     }
 }
 
@@ -136,13 +119,6 @@ where
     where
         C: for<'a> Consumer<(&'a Q, V)>,
     {
-        self.base.drive(
-            plan,
-            split,
-            &mut TryKeyByConsumer {
-                f: &self.f,
-                next: consumer,
-            },
-        )
+        self.base.drive(plan, split, &mut TryKeyByConsumer { f: &self.f, next: consumer })
     }
 }

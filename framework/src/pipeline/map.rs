@@ -51,13 +51,6 @@ where
     where
         C: for<'a> Consumer<U>,
     {
-        self.base.drive(
-            plan,
-            split,
-            &mut MapConsumer {
-                f: &self.f,
-                next: consumer,
-            },
-        )
+        self.base.drive(plan, split, &mut MapConsumer { f: &self.f, next: consumer })
     }
 }

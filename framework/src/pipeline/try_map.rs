@@ -56,13 +56,6 @@ where
     where
         C: for<'a> Consumer<U>,
     {
-        self.base.drive(
-            plan,
-            split,
-            &mut TryMapConsumer {
-                f: &self.f,
-                next: consumer,
-            },
-        )
+        self.base.drive(plan, split, &mut TryMapConsumer { f: &self.f, next: consumer })
     }
 }

@@ -78,10 +78,7 @@ impl Inputs {
         P: AsRef<Path>,
     {
         Inputs {
-            paths: paths
-                .into_iter()
-                .map(|p| p.as_ref().to_string_lossy().into_owned())
-                .collect(),
+            paths: paths.into_iter().map(|p| p.as_ref().to_string_lossy().into_owned()).collect(),
             walk: WalkOptions::default(),
         }
     }
@@ -137,39 +134,19 @@ impl Inputs {
             let before = files.len();
             self.expand_one(arg, &filter, &mut files)?;
             if files.len() == before {
-                let what = if is_glob_arg(arg) && !Path::new(arg).exists() {
-                    "glob"
-                } else {
-                    "directory"
-                };
-                let hint = if filter.is_active() {
-                    " (after include/exclude filters)"
-                } else {
-                    ""
-                };
-                return Err(Error::new(
-                    ErrorKind::NoInput,
-                    format!("{what} `{arg}` holds no input files{hint}"),
-                ));
+                let what = if is_glob_arg(arg) && !Path::new(arg).exists() { "glob" } else { "directory" };
+                let hint = if filter.is_active() { " (after include/exclude filters)" } else { "" };
+                return Err(Error::new(ErrorKind::NoInput, format!("{what} `{arg}` holds no input files{hint}")));
             }
         }
-        files.sort_by(|a, b| {
-            a.path
-                .as_os_str()
-                .as_encoded_bytes()
-                .cmp(b.path.as_os_str().as_encoded_bytes())
-        });
+        files.sort_by(|a, b| a.path.as_os_str().as_encoded_bytes().cmp(b.path.as_os_str().as_encoded_bytes()));
         files.dedup_by(|a, b| a.path == b.path);
         Ok(files)
     }
 
     fn expand_one(&self, arg: &str, filter: &Filter, out: &mut Vec<InputFile>) -> Result<()> {
         if arg == "-" {
-            out.push(InputFile {
-                path: PathBuf::from("-"),
-                len: None,
-                kind: FileKind::Stdin,
-            });
+            out.push(InputFile { path: PathBuf::from("-"), len: None, kind: FileKind::Stdin });
             return Ok(());
         }
         let path = Path::new(arg);
@@ -209,9 +186,7 @@ impl Inputs {
         let glob = GlobBuilder::new(pattern)
             .literal_separator(true)
             .build()
-            .map_err(|e| {
-                Error::new(ErrorKind::Config, format!("bad glob `{pattern}`")).with_source(e)
-            })?
+            .map_err(|e| Error::new(ErrorKind::Config, format!("bad glob `{pattern}`")).with_source(e))?
             .compile_matcher();
         // Walk from the longest leading part without glob characters.
         let mut base = PathBuf::new();
@@ -227,11 +202,7 @@ impl Inputs {
             }
             base.push(c);
         }
-        let root = if base.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            base.clone()
-        };
+        let root = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base.clone() };
         if !root.is_dir() {
             return Ok(());
         }
@@ -242,11 +213,7 @@ impl Inputs {
                 continue;
             }
             let path = if base.as_os_str().is_empty() {
-                entry
-                    .path()
-                    .strip_prefix(".")
-                    .unwrap_or(entry.path())
-                    .to_path_buf()
+                entry.path().strip_prefix(".").unwrap_or(entry.path()).to_path_buf()
             } else {
                 entry.path().to_path_buf()
             };
@@ -259,41 +226,27 @@ impl Inputs {
         Ok(())
     }
 
-    fn walker(
-        &self,
-        root: &Path,
-        max_depth: usize,
-    ) -> impl Iterator<Item = walkdir::Result<walkdir::DirEntry>> {
+    fn walker(&self, root: &Path, max_depth: usize) -> impl Iterator<Item = walkdir::Result<walkdir::DirEntry>> {
         let hidden = self.walk.hidden;
         walkdir::WalkDir::new(root)
             .follow_links(self.walk.follow_links)
             .max_depth(max_depth)
             .sort_by(|a, b| a.file_name().cmp(b.file_name()))
             .into_iter()
-            .filter_entry(move |e| {
-                hidden || e.depth() == 0 || !e.file_name().as_encoded_bytes().starts_with(b".")
-            })
+            .filter_entry(move |e| hidden || e.depth() == 0 || !e.file_name().as_encoded_bytes().starts_with(b"."))
     }
 }
 
 fn input_file(path: PathBuf, meta: &std::fs::Metadata) -> InputFile {
     if !meta.is_file() {
-        return InputFile {
-            path,
-            len: None,
-            kind: FileKind::Special,
-        };
+        return InputFile { path, len: None, kind: FileKind::Special };
     }
     let kind = match path.extension().and_then(|e| e.to_str()) {
         Some("gz") => FileKind::Gzip,
         Some("zst") => FileKind::Zstd,
         _ => FileKind::Regular,
     };
-    InputFile {
-        path,
-        len: Some(meta.len()),
-        kind,
-    }
+    InputFile { path, len: Some(meta.len()), kind }
 }
 
 fn walk_error(root: &Path, err: walkdir::Error) -> Error {
@@ -316,10 +269,7 @@ struct Filter {
 
 impl Filter {
     fn new(walk: &WalkOptions) -> Result<Filter> {
-        Ok(Filter {
-            include: build_set(&walk.include)?,
-            exclude: build_set(&walk.exclude)?,
-        })
+        Ok(Filter { include: build_set(&walk.include)?, exclude: build_set(&walk.exclude)? })
     }
 
     fn is_active(&self) -> bool {
@@ -340,14 +290,10 @@ fn build_set(globs: &[String]) -> Result<Option<GlobSet>> {
     }
     let mut builder = GlobSetBuilder::new();
     for g in globs {
-        let glob = Glob::new(g)
-            .map_err(|e| Error::new(ErrorKind::Config, format!("bad glob `{g}`")).with_source(e))?;
+        let glob = Glob::new(g).map_err(|e| Error::new(ErrorKind::Config, format!("bad glob `{g}`")).with_source(e))?;
         builder.add(glob);
     }
-    builder
-        .build()
-        .map(Some)
-        .map_err(|e| Error::new(ErrorKind::Config, "bad globs").with_source(e))
+    builder.build().map(Some).map_err(|e| Error::new(ErrorKind::Config, "bad globs").with_source(e))
 }
 
 #[cfg(test)]
@@ -361,34 +307,21 @@ mod tests {
         fs::create_dir_all(root.join("b/c")).unwrap();
         fs::create_dir_all(root.join(".hidden")).unwrap();
         fs::create_dir_all(root.join("empty")).unwrap();
-        for f in [
-            "a.log",
-            "b/x.log",
-            "b/c/y.txt",
-            "b/c/z.log",
-            ".hidden/h.log",
-            "b/.dot.log",
-        ] {
+        for f in ["a.log", "b/x.log", "b/c/y.txt", "b/c/z.log", ".hidden/h.log", "b/.dot.log"] {
             fs::write(root.join(f), f).unwrap();
         }
         dir
     }
 
     fn names(files: &[InputFile], root: &Path) -> Vec<String> {
-        files
-            .iter()
-            .map(|f| f.path.strip_prefix(root).unwrap().display().to_string())
-            .collect()
+        files.iter().map(|f| f.path.strip_prefix(root).unwrap().display().to_string()).collect()
     }
 
     #[test]
     fn walks_directories_sorted_skipping_hidden() {
         let dir = tree();
         let files = Inputs::new([dir.path()]).expand().unwrap();
-        assert_eq!(
-            names(&files, dir.path()),
-            ["a.log", "b/c/y.txt", "b/c/z.log", "b/x.log"]
-        );
+        assert_eq!(names(&files, dir.path()), ["a.log", "b/c/y.txt", "b/c/z.log", "b/x.log"]);
         let all = Inputs::new([dir.path()]).hidden(true).expand().unwrap();
         assert_eq!(all.len(), 6);
     }
@@ -396,16 +329,9 @@ mod tests {
     #[test]
     fn filters_apply_to_walks_not_to_named_files() {
         let dir = tree();
-        let logs = Inputs::new([dir.path()])
-            .include("*.log")
-            .exclude("b/c/**")
-            .expand()
-            .unwrap();
+        let logs = Inputs::new([dir.path()]).include("*.log").exclude("b/c/**").expand().unwrap();
         assert_eq!(names(&logs, dir.path()), ["a.log", "b/x.log"]);
-        let named = Inputs::new([dir.path().join("b/c/y.txt")])
-            .include("*.log")
-            .expand()
-            .unwrap();
+        let named = Inputs::new([dir.path().join("b/c/y.txt")]).include("*.log").expand().unwrap();
         assert_eq!(named.len(), 1);
     }
 
@@ -413,9 +339,7 @@ mod tests {
     fn globs_expand_and_dedupe() {
         let dir = tree();
         let pattern = format!("{}/b/**/*.log", dir.path().display());
-        let files = Inputs::new([pattern.as_str(), pattern.as_str()])
-            .expand()
-            .unwrap();
+        let files = Inputs::new([pattern.as_str(), pattern.as_str()]).expand().unwrap();
         assert_eq!(names(&files, dir.path()), ["b/c/z.log", "b/x.log"]);
         let shallow = format!("{}/b/*.log", dir.path().display());
         let files = Inputs::new([shallow]).expand().unwrap();
@@ -425,19 +349,13 @@ mod tests {
     #[test]
     fn bad_inputs_are_errors() {
         let dir = tree();
-        let missing = Inputs::new([dir.path().join("nope.txt")])
-            .expand()
-            .unwrap_err();
+        let missing = Inputs::new([dir.path().join("nope.txt")]).expand().unwrap_err();
         assert_eq!(missing.kind(), ErrorKind::NotFound);
         assert!(missing.to_string().contains("nope.txt"), "{missing}");
-        let empty = Inputs::new([dir.path().join("empty")])
-            .expand()
-            .unwrap_err();
+        let empty = Inputs::new([dir.path().join("empty")]).expand().unwrap_err();
         assert_eq!(empty.kind(), ErrorKind::NoInput);
         assert!(empty.to_string().contains("empty"), "{empty}");
-        let glob = Inputs::new([format!("{}/*.csv", dir.path().display())])
-            .expand()
-            .unwrap_err();
+        let glob = Inputs::new([format!("{}/*.csv", dir.path().display())]).expand().unwrap_err();
         assert_eq!(glob.kind(), ErrorKind::NoInput);
         assert!(glob.to_string().contains("glob"), "{glob}");
         let none = Inputs::new(Vec::<String>::new()).expand().unwrap_err();

@@ -79,33 +79,15 @@ impl Plan {
             .map(|i| {
                 let start = i * chunk;
                 let end = (start + chunk).min(len);
-                Split {
-                    index: i as usize,
-                    parts: vec![Part {
-                        file: 0,
-                        start,
-                        end,
-                    }],
-                    cost: end - start,
-                }
+                Split { index: i as usize, parts: vec![Part { file: 0, start, end }], cost: end - start }
             })
             .collect();
-        Plan {
-            files: Vec::new(),
-            splits,
-            unit: Unit::Items,
-            target: chunk,
-            threads,
-        }
+        Plan { files: Vec::new(), splits, unit: Unit::Items, target: chunk, threads }
     }
 
     /// Total bytes (or items) over all splits.
     pub fn total(&self) -> u64 {
-        self.splits
-            .iter()
-            .flat_map(|s| &s.parts)
-            .map(|p| p.end - p.start)
-            .sum()
+        self.splits.iter().flat_map(|s| &s.parts).map(|p| p.end - p.start).sum()
     }
 
     /// A short human name for a split: `file[start..end]`, or a file count for packs.
@@ -116,23 +98,12 @@ impl Plan {
                 let end = parts.last().map_or(0, |p| p.end);
                 format!("#{} items {start}..{end}", split.index)
             }
-            (Unit::Bytes, [one]) => format!(
-                "#{} {} bytes {}..{}",
-                split.index,
-                self.files[one.file].path.display(),
-                one.start,
-                one.end
-            ),
+            (Unit::Bytes, [one]) => {
+                format!("#{} {} bytes {}..{}", split.index, self.files[one.file].path.display(), one.start, one.end)
+            }
             (Unit::Bytes, parts) => {
-                let first = parts
-                    .first()
-                    .map(|p| self.files[p.file].path.display().to_string());
-                format!(
-                    "#{} {} files from {}",
-                    split.index,
-                    parts.len(),
-                    first.unwrap_or_default()
-                )
+                let first = parts.first().map(|p| self.files[p.file].path.display().to_string());
+                format!("#{} {} files from {}", split.index, parts.len(), first.unwrap_or_default())
             }
         }
     }
@@ -162,9 +133,7 @@ impl fmt::Display for Plan {
         )?;
         const SHOWN: usize = 20;
         for file in self.files.iter().take(SHOWN) {
-            let len = file
-                .len
-                .map_or_else(|| "stream".to_string(), |l| human_bytes(l, Unit::Bytes));
+            let len = file.len.map_or_else(|| "stream".to_string(), |l| human_bytes(l, Unit::Bytes));
             writeln!(f, "  file {} ({len})", file.path.display())?;
         }
         if self.files.len() > SHOWN {
@@ -192,23 +161,15 @@ pub(crate) fn human_bytes(n: u64, unit: Unit) -> String {
         value /= 1024.0;
         i += 1;
     }
-    if i == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[i])
-    }
+    if i == 0 { format!("{n} B") } else { format!("{value:.1} {}", UNITS[i]) }
 }
 
 /// Parses sizes like `64M`, `1MiB`, `512k`, `1000`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
     let (num, suffix) = t.split_at(split);
-    let num: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size like 64M or 1GiB"))?;
+    let num: f64 = num.parse().map_err(|_| format!("`{text}` is not a size like 64M or 1GiB"))?;
     let mult: u64 = match suffix.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -216,9 +177,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 1 << 30,
         "t" | "tb" | "tib" => 1 << 40,
         other => {
-            return Err(format!(
-                "unknown size unit `{other}` in `{text}` (use K, M, G)"
-            ));
+            return Err(format!("unknown size unit `{other}` in `{text}` (use K, M, G)"));
         }
     };
     let bytes = (num * mult as f64).round();
@@ -245,11 +204,7 @@ mod tests {
     #[test]
     fn item_plans_cover_the_range() {
         let plan = Plan::items(10, 3, 2);
-        let ranges: Vec<_> = plan
-            .splits
-            .iter()
-            .map(|s| (s.parts[0].start, s.parts[0].end))
-            .collect();
+        let ranges: Vec<_> = plan.splits.iter().map(|s| (s.parts[0].start, s.parts[0].end)).collect();
         assert_eq!(ranges, vec![(0, 3), (3, 6), (6, 9), (9, 10)]);
         assert_eq!(Plan::items(0, 3, 2).splits.len(), 0);
     }

@@ -51,11 +51,7 @@ impl SplitOptions {
         fn flush(splits: &mut Vec<Split>, pack: &mut Vec<Part>, pack_bytes: &mut u64) {
             if !pack.is_empty() {
                 let parts = std::mem::take(pack);
-                splits.push(Split {
-                    index: splits.len(),
-                    parts,
-                    cost: *pack_bytes,
-                });
+                splits.push(Split { index: splits.len(), parts, cost: *pack_bytes });
                 *pack_bytes = 0;
             }
         }
@@ -82,40 +78,18 @@ impl SplitOptions {
                     if pack_bytes + len > target {
                         flush(&mut splits, &mut pack, &mut pack_bytes);
                     }
-                    pack.push(Part {
-                        file,
-                        start: 0,
-                        end: len,
-                    });
+                    pack.push(Part { file, start: 0, end: len });
                     pack_bytes += len;
                 }
                 FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {
                     flush(&mut splits, &mut pack, &mut pack_bytes);
-                    let cost = if input.len.is_some() {
-                        len.saturating_mul(COMPRESSION_RATIO)
-                    } else {
-                        u64::MAX / 2
-                    };
-                    splits.push(Split {
-                        index: splits.len(),
-                        parts: vec![Part {
-                            file,
-                            start: 0,
-                            end: len,
-                        }],
-                        cost,
-                    });
+                    let cost = if input.len.is_some() { len.saturating_mul(COMPRESSION_RATIO) } else { u64::MAX / 2 };
+                    splits.push(Split { index: splits.len(), parts: vec![Part { file, start: 0, end: len }], cost });
                 }
             }
         }
         flush(&mut splits, &mut pack, &mut pack_bytes);
-        Plan {
-            files,
-            splits,
-            unit: Unit::Bytes,
-            target,
-            threads: self.threads,
-        }
+        Plan { files, splits, unit: Unit::Bytes, target, threads: self.threads }
     }
 }
 
@@ -125,11 +99,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn file(name: &str, len: u64, kind: FileKind) -> InputFile {
-        InputFile {
-            path: PathBuf::from(name),
-            len: Some(len),
-            kind,
-        }
+        InputFile { path: PathBuf::from(name), len: Some(len), kind }
     }
 
     #[test]
@@ -142,16 +112,9 @@ mod tests {
             file("e.gz", 2, FileKind::Gzip),
             file("f", 0, FileKind::Regular),
         ];
-        let plan = SplitOptions {
-            target: Some(4),
-            threads: 2,
-        }
-        .plan(files);
-        let shape: Vec<Vec<(usize, u64, u64)>> = plan
-            .splits
-            .iter()
-            .map(|s| s.parts.iter().map(|p| (p.file, p.start, p.end)).collect())
-            .collect();
+        let plan = SplitOptions { target: Some(4), threads: 2 }.plan(files);
+        let shape: Vec<Vec<(usize, u64, u64)>> =
+            plan.splits.iter().map(|s| s.parts.iter().map(|p| (p.file, p.start, p.end)).collect()).collect();
         assert_eq!(
             shape,
             vec![
@@ -171,10 +134,7 @@ mod tests {
 
     #[test]
     fn automatic_target_is_clamped() {
-        let opts = SplitOptions {
-            target: None,
-            threads: 2,
-        };
+        let opts = SplitOptions { target: None, threads: 2 };
         assert_eq!(opts.target_for(10), MIN_AUTO_TARGET);
         assert_eq!(opts.target_for(1 << 40), MAX_AUTO_TARGET);
         assert_eq!(opts.target_for(160 << 20), 10 << 20);

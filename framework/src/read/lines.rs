@@ -66,10 +66,7 @@ pub fn owned_lines(window: &[u8], window_start: u64, start: u64, end: u64, at_eo
 /// `region` must start at a line start; it may end without `\n` (the last
 /// line of a file).
 #[inline]
-pub fn for_each_line<E>(
-    region: &[u8],
-    mut f: impl FnMut(usize, &[u8]) -> Result<(), E>,
-) -> Result<(), E> {
+pub fn for_each_line<E>(region: &[u8], mut f: impl FnMut(usize, &[u8]) -> Result<(), E>) -> Result<(), E> {
     let mut pos = 0;
     for nl in memchr::memchr_iter(b'\n', region) {
         let line = &region[pos..nl];
@@ -85,18 +82,11 @@ pub fn for_each_line<E>(
 
 /// Like [`for_each_line`] over text already known to be UTF-8.
 #[inline]
-pub fn for_each_str_line<E>(
-    region: &str,
-    mut f: impl FnMut(usize, &str) -> Result<(), E>,
-) -> Result<(), E> {
+pub fn for_each_str_line<E>(region: &str, mut f: impl FnMut(usize, &str) -> Result<(), E>) -> Result<(), E> {
     let bytes = region.as_bytes();
     let mut pos = 0;
     for nl in memchr::memchr_iter(b'\n', bytes) {
-        let end = if nl > pos && bytes[nl - 1] == b'\r' {
-            nl - 1
-        } else {
-            nl
-        };
+        let end = if nl > pos && bytes[nl - 1] == b'\r' { nl - 1 } else { nl };
         // `pos` and `end` sit next to ASCII bytes (`\n`, `\r`), so they are
         // char boundaries and this slice cannot fail.
         f(pos, &region[pos..end])?;
@@ -181,10 +171,7 @@ mod tests {
     fn every_uniform_split_size() {
         for text in CORPUS {
             for size in 1..=text.len().max(1) as u64 {
-                let cuts: Vec<u64> = (1..)
-                    .map(|i| i * size)
-                    .take_while(|&c| c < text.len() as u64)
-                    .collect();
+                let cuts: Vec<u64> = (1..).map(|i| i * size).take_while(|&c| c < text.len() as u64).collect();
                 check_all_cuts(text, &cuts);
             }
         }

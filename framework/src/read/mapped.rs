@@ -54,11 +54,7 @@ impl std::fmt::Debug for FileRange {
             Bytes::Mapped(_) => "mapped",
             Bytes::Owned(_) => "read",
         };
-        f.debug_struct("FileRange")
-            .field("start", &self.start)
-            .field("len", &self.len())
-            .field("how", &how)
-            .finish()
+        f.debug_struct("FileRange").field("start", &self.start).field("len", &self.len()).field("how", &how).finish()
     }
 }
 
@@ -68,13 +64,7 @@ impl FileRange {
     /// # Errors
     /// An I/O error, or [`ErrorKind::InvalidInput`] if the file is now shorter
     /// than `end` (it was truncated since planning).
-    pub fn open(
-        file: &File,
-        path: &Path,
-        start: u64,
-        end: u64,
-        choice: MmapChoice,
-    ) -> Result<FileRange> {
+    pub fn open(file: &File, path: &Path, start: u64, end: u64, choice: MmapChoice) -> Result<FileRange> {
         debug_assert!(start <= end);
         let now = file.metadata().map_err(|e| Error::io(path, e))?.len();
         if now < end {
@@ -93,25 +83,14 @@ impl FileRange {
         if wanted {
             match Self::map(file, start, len) {
                 Ok(map) => {
-                    return Ok(FileRange {
-                        bytes: Bytes::Mapped(map),
-                        start,
-                    });
+                    return Ok(FileRange { bytes: Bytes::Mapped(map), start });
                 }
                 Err(_) => { /* fall back to reading: e.g. a file system without mmap */ }
             }
         }
-        let mut buf = vec![
-            0u8;
-            usize::try_from(len)
-                .map_err(|_| Error::new(ErrorKind::Io, "range too large"))?
-        ];
-        file.read_exact_at(&mut buf, start)
-            .map_err(|e| Error::io(path, e).context("cannot read input"))?;
-        Ok(FileRange {
-            bytes: Bytes::Owned(buf),
-            start,
-        })
+        let mut buf = vec![0u8; usize::try_from(len).map_err(|_| Error::new(ErrorKind::Io, "range too large"))?];
+        file.read_exact_at(&mut buf, start).map_err(|e| Error::io(path, e).context("cannot read input"))?;
+        Ok(FileRange { bytes: Bytes::Owned(buf), start })
     }
 
     fn map(file: &File, start: u64, len: u64) -> std::io::Result<Mmap> {

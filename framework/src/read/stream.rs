@@ -31,9 +31,7 @@ pub fn open(input: &InputFile) -> Result<Box<dyn BufRead>> {
                 .map_err(|e| Error::io(path, e).context("cannot start zstd decoding"))?;
             Box::new(BufReader::with_capacity(BUF, decoder))
         }
-        FileKind::Regular | FileKind::Special | FileKind::Stdin => {
-            Box::new(BufReader::with_capacity(BUF, file))
-        }
+        FileKind::Regular | FileKind::Special | FileKind::Stdin => Box::new(BufReader::with_capacity(BUF, file)),
     })
 }
 
@@ -55,9 +53,7 @@ pub fn for_each_line(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 let what = match input.kind {
-                    FileKind::Gzip | FileKind::Zstd => {
-                        "cannot decompress input (truncated or corrupt?)"
-                    }
+                    FileKind::Gzip | FileKind::Zstd => "cannot decompress input (truncated or corrupt?)",
                     _ => "cannot read input",
                 };
                 return Err(Error::new(ErrorKind::InvalidInput, what)
@@ -103,33 +99,15 @@ mod tests {
         let plain = dir.path().join("p.log");
         std::fs::write(&plain, text).unwrap();
         let gz = dir.path().join("p.log.gz");
-        let mut enc =
-            flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::fast());
+        let mut enc = flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::fast());
         enc.write_all(text).unwrap();
         enc.finish().unwrap();
         let zst = dir.path().join("p.log.zst");
         std::fs::write(&zst, zstd::encode_all(&text[..], 1).unwrap()).unwrap();
-        let want = vec![
-            (0, 1, "a".into()),
-            (3, 2, "bb".into()),
-            (6, 3, "".into()),
-            (7, 4, "last".into()),
-        ];
-        for (path, kind) in [
-            (plain, FileKind::Special),
-            (gz, FileKind::Gzip),
-            (zst, FileKind::Zstd),
-        ] {
+        let want = vec![(0, 1, "a".into()), (3, 2, "bb".into()), (6, 3, "".into()), (7, 4, "last".into())];
+        for (path, kind) in [(plain, FileKind::Special), (gz, FileKind::Gzip), (zst, FileKind::Zstd)] {
             let len = std::fs::metadata(&path).unwrap().len();
-            assert_eq!(
-                lines_of(&InputFile {
-                    path,
-                    len: Some(len),
-                    kind
-                })
-                .unwrap(),
-                want
-            );
+            assert_eq!(lines_of(&InputFile { path, len: Some(len), kind }).unwrap(), want);
         }
     }
 
@@ -141,22 +119,11 @@ mod tests {
         let bytes = enc.finish().unwrap();
         let path = dir.path().join("cut.log.gz");
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-        let input = InputFile {
-            path: path.clone(),
-            len: Some((bytes.len() / 2) as u64),
-            kind: FileKind::Gzip,
-        };
+        let input = InputFile { path: path.clone(), len: Some((bytes.len() / 2) as u64), kind: FileKind::Gzip };
         let err = lines_of(&input).unwrap_err();
         assert_eq!(err.path(), Some(path.as_path()));
         assert!(err.to_string().contains("decompress"), "{err}");
-        let empty = InputFile {
-            path: PathBuf::from("/nonexistent-but-empty.gz"),
-            len: Some(0),
-            kind: FileKind::Gzip,
-        };
-        assert!(
-            open(&empty).is_err(),
-            "a missing file is an error even when planned empty"
-        );
+        let empty = InputFile { path: PathBuf::from("/nonexistent-but-empty.gz"), len: Some(0), kind: FileKind::Gzip };
+        assert!(open(&empty).is_err(), "a missing file is an error even when planned empty");
     }
 }

@@ -73,11 +73,7 @@ impl LineDecoder for Utf8 {
                 return Err(locate(err, input, base + line_start as u64));
             }
         };
-        for_each_str_line(text, |pos, line| {
-            consumer
-                .push(line)
-                .map_err(|e| locate(e, input, base + pos as u64))
-        })
+        for_each_str_line(text, |pos, line| consumer.push(line).map_err(|e| locate(e, input, base + pos as u64)))
     }
 
     #[inline]
@@ -87,10 +83,7 @@ impl LineDecoder for Utf8 {
     {
         match std::str::from_utf8(line) {
             Ok(text) => consumer.push(text),
-            Err(_) => Err(Error::new(
-                ErrorKind::InvalidInput,
-                "line is not valid UTF-8",
-            )),
+            Err(_) => Err(Error::new(ErrorKind::InvalidInput, "line is not valid UTF-8")),
         }
     }
 }
@@ -103,11 +96,7 @@ impl LineDecoder for Raw {
     where
         C: for<'a> Consumer<&'a [u8]>,
     {
-        for_each_line(region, |pos, line| {
-            consumer
-                .push(line)
-                .map_err(|e| locate(e, input, base + pos as u64))
-        })
+        for_each_line(region, |pos, line| consumer.push(line).map_err(|e| locate(e, input, base + pos as u64)))
     }
 
     #[inline]
@@ -143,12 +132,7 @@ const LOOKAHEAD: u64 = 64 << 10;
 
 impl<'j, D> LineSource<'j, D> {
     pub(crate) fn new(job: &'j Job, inputs: Inputs) -> Self {
-        LineSource {
-            job,
-            inputs,
-            split_size: None,
-            _decoder: std::marker::PhantomData,
-        }
+        LineSource { job, inputs, split_size: None, _decoder: std::marker::PhantomData }
     }
 
     /// Overrides the job's split size for this source, in bytes.
@@ -165,10 +149,7 @@ impl<'j, D> LineSource<'j, D> {
 
 impl<D> fmt::Debug for LineSource<'_, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LineSource")
-            .field("inputs", &self.inputs)
-            .field("split_size", &self.split_size)
-            .finish()
+        f.debug_struct("LineSource").field("inputs", &self.inputs).field("split_size", &self.split_size).finish()
     }
 }
 
@@ -181,26 +162,13 @@ impl<D: LineDecoder> LineSource<'_, D> {
             return Ok(());
         }
         let file_len = input.len.unwrap_or(part.end);
-        let file = File::open(&input.path)
-            .map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
+        let file = File::open(&input.path).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
         let window_start = part.start.saturating_sub(1);
         let mut lookahead = LOOKAHEAD;
         loop {
             let window_end = part.end.saturating_add(lookahead).min(file_len);
-            let bytes = FileRange::open(
-                &file,
-                &input.path,
-                window_start,
-                window_end,
-                self.job.config().mmap,
-            )?;
-            match owned_lines(
-                &bytes,
-                window_start,
-                part.start,
-                part.end,
-                window_end == file_len,
-            ) {
+            let bytes = FileRange::open(&file, &input.path, window_start, window_end, self.job.config().mmap)?;
+            match owned_lines(&bytes, window_start, part.start, part.end, window_end == file_len) {
                 Owned::Empty => return Ok(()),
                 Owned::NeedMore => lookahead = lookahead.saturating_mul(4),
                 Owned::Lines(region) => {
@@ -218,13 +186,7 @@ impl<D: LineDecoder> LineSource<'_, D> {
         let mut reader = stream::open(input)?;
         stream::for_each_line(&mut *reader, input, |offset, line_no, line| {
             D::push_line(line, consumer).map_err(|e| {
-                if e.has_location() {
-                    e
-                } else {
-                    e.with_path(&input.path)
-                        .with_offset(offset)
-                        .with_line(line_no)
-                }
+                if e.has_location() { e } else { e.with_path(&input.path).with_offset(offset).with_line(line_no) }
             })
         })
     }
@@ -240,10 +202,7 @@ impl<D: LineDecoder> Pipeline for LineSource<'_, D> {
     fn plan(&self) -> Result<Plan> {
         let files = self.inputs.expand()?;
         let config = self.job.config();
-        let options = SplitOptions {
-            target: self.split_size.or(config.split_size),
-            threads: config.total_threads(),
-        };
+        let options = SplitOptions { target: self.split_size.or(config.split_size), threads: config.total_threads() };
         Ok(options.plan(files))
     }
 

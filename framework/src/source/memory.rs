@@ -21,11 +21,7 @@ pub struct Iter<'j, T> {
 
 impl<'j, T> Iter<'j, T> {
     pub(crate) fn new(job: &'j Job, items: Arc<[T]>) -> Self {
-        Iter {
-            job,
-            items,
-            chunk: None,
-        }
+        Iter { job, items, chunk: None }
     }
 
     /// Items per split (default: enough for several splits per thread).
@@ -37,10 +33,7 @@ impl<'j, T> Iter<'j, T> {
 
 impl<T> fmt::Debug for Iter<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Iter")
-            .field("len", &self.items.len())
-            .field("chunk", &self.chunk)
-            .finish()
+        f.debug_struct("Iter").field("len", &self.items.len()).field("chunk", &self.chunk).finish()
     }
 }
 
@@ -59,11 +52,7 @@ impl<T: Send + Sync + 'static> Pipeline for Iter<'_, T> {
     fn plan(&self) -> Result<Plan> {
         let len = self.items.len() as u64;
         let threads = self.job.config().total_threads();
-        Ok(Plan::items(
-            len,
-            self.chunk.unwrap_or_else(|| default_chunk(len, threads)),
-            threads,
-        ))
+        Ok(Plan::items(len, self.chunk.unwrap_or_else(|| default_chunk(len, threads)), threads))
     }
 
     fn drive<C>(&self, _plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
@@ -114,12 +103,7 @@ pub struct RangeSource<'j, T> {
 
 impl<'j, T: Step> RangeSource<'j, T> {
     pub(crate) fn new(job: &'j Job, range: std::ops::Range<T>) -> Self {
-        RangeSource {
-            job,
-            start: range.start,
-            len: T::distance(range.start, range.end),
-            chunk: None,
-        }
+        RangeSource { job, start: range.start, len: T::distance(range.start, range.end), chunk: None }
     }
 
     /// Numbers per split (default: enough for several splits per thread).
@@ -131,10 +115,7 @@ impl<'j, T: Step> RangeSource<'j, T> {
 
 impl<T: fmt::Debug> fmt::Debug for RangeSource<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RangeSource")
-            .field("start", &self.start)
-            .field("len", &self.len)
-            .finish()
+        f.debug_struct("RangeSource").field("start", &self.start).field("len", &self.len).finish()
     }
 }
 
@@ -147,12 +128,7 @@ impl<T: Step> Pipeline for RangeSource<'_, T> {
 
     fn plan(&self) -> Result<Plan> {
         let threads = self.job.config().total_threads();
-        Ok(Plan::items(
-            self.len,
-            self.chunk
-                .unwrap_or_else(|| default_chunk(self.len, threads)),
-            threads,
-        ))
+        Ok(Plan::items(self.len, self.chunk.unwrap_or_else(|| default_chunk(self.len, threads)), threads))
     }
 
     fn drive<C>(&self, _plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>

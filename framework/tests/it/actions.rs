@@ -25,60 +25,25 @@ fn numeric_actions_match_std() {
         };
         let src = || job.iter(xs.clone()).chunk_size(chunk).map(|x: &i64| *x);
         assert_eq!(src().count().unwrap(), xs.len() as u64, "{label}");
-        assert_eq!(
-            src().sum::<i64>().unwrap(),
-            xs.iter().sum::<i64>(),
-            "{label}"
-        );
+        assert_eq!(src().sum::<i64>().unwrap(), xs.iter().sum::<i64>(), "{label}");
         assert_eq!(src().min().unwrap(), xs.iter().copied().min(), "{label}");
         assert_eq!(src().max().unwrap(), xs.iter().copied().max(), "{label}");
-        assert_eq!(
-            src().reduce(|a, b| a.max(b)).unwrap(),
-            xs.iter().copied().max(),
-            "{label}"
-        );
-        let folded = src()
-            .fold(|| 0i64, |acc, x| acc + x * x, |a, b| a + b)
-            .unwrap();
+        assert_eq!(src().reduce(|a, b| a.max(b)).unwrap(), xs.iter().copied().max(), "{label}");
+        let folded = src().fold(|| 0i64, |acc, x| acc + x * x, |a, b| a + b).unwrap();
         assert_eq!(folded, xs.iter().map(|x| x * x).sum::<i64>(), "{label}");
         let stats = src().stats().unwrap();
-        assert_eq!(
-            (stats.count, stats.sum, stats.min, stats.max),
-            (2000, xs.iter().sum(), -500, 508),
-            "{label}"
-        );
+        assert_eq!((stats.count, stats.sum, stats.min, stats.max), (2000, xs.iter().sum(), -500, 508), "{label}");
         let mut want_top = xs.clone();
         want_top.sort_unstable_by(|a, b| b.cmp(a));
         want_top.truncate(10);
         assert_eq!(src().top_k(10).unwrap(), want_top, "{label}");
         assert_eq!(src().collect::<i64>().unwrap(), xs, "{label}");
         let filtered: Vec<i64> = src().filter(|x| x % 3 == 0).collect().unwrap();
-        assert_eq!(
-            filtered,
-            xs.iter()
-                .copied()
-                .filter(|x| x % 3 == 0)
-                .collect::<Vec<_>>(),
-            "{label}"
-        );
+        assert_eq!(filtered, xs.iter().copied().filter(|x| x % 3 == 0).collect::<Vec<_>>(), "{label}");
         let flat: Vec<i64> = src().flat_map(|x| [x, -x]).collect().unwrap();
-        assert_eq!(
-            flat,
-            xs.iter().flat_map(|&x| [x, -x]).collect::<Vec<_>>(),
-            "{label}"
-        );
-        let fm: Vec<i64> = src()
-            .filter_map(|x| (x > 0).then_some(x * 2))
-            .collect()
-            .unwrap();
-        assert_eq!(
-            fm,
-            xs.iter()
-                .filter(|&&x| x > 0)
-                .map(|x| x * 2)
-                .collect::<Vec<_>>(),
-            "{label}"
-        );
+        assert_eq!(flat, xs.iter().flat_map(|&x| [x, -x]).collect::<Vec<_>>(), "{label}");
+        let fm: Vec<i64> = src().filter_map(|x| (x > 0).then_some(x * 2)).collect().unwrap();
+        assert_eq!(fm, xs.iter().filter(|&&x| x > 0).map(|x| x * 2).collect::<Vec<_>>(), "{label}");
         let seen = AtomicU64::new(0);
         src()
             .inspect(|_| {
@@ -103,21 +68,9 @@ fn keyed_actions_match_std() {
     }
     for (label, job) in configs([1, 3, 100, 10_000]) {
         let pairs = || job.iter(xs.clone()).map(|&x: &i64| (x.rem_euclid(13), x));
-        assert_eq!(
-            sorted(pairs().aggregate_by_key().unwrap()),
-            want_sum,
-            "{label}"
-        );
-        assert_eq!(
-            sorted(pairs().reduce_by_key(|a: &mut i64, b| *a += b).unwrap()),
-            want_sum,
-            "{label}"
-        );
-        let counts = job
-            .iter(xs.clone())
-            .map(|&x: &i64| x.rem_euclid(5))
-            .count_by_value()
-            .unwrap();
+        assert_eq!(sorted(pairs().aggregate_by_key().unwrap()), want_sum, "{label}");
+        assert_eq!(sorted(pairs().reduce_by_key(|a: &mut i64, b| *a += b).unwrap()), want_sum, "{label}");
+        let counts = job.iter(xs.clone()).map(|&x: &i64| x.rem_euclid(5)).count_by_value().unwrap();
         assert_eq!(sorted(counts), want_count, "{label}");
     }
 }
@@ -145,11 +98,7 @@ fn borrowed_keys_from_lines_match_std() {
             .aggregate_by_key()
             .unwrap();
         assert_eq!(sorted(got), want, "{label}");
-        let counted = job
-            .lines(&path)
-            .map(|l: &str| l.split(';').next().unwrap().to_owned())
-            .count_by_value()
-            .unwrap();
+        let counted = job.lines(&path).map(|l: &str| l.split(';').next().unwrap().to_owned()).count_by_value().unwrap();
         assert_eq!(counted.values().sum::<u64>(), 500, "{label}");
         let stats: HashMap<String, Stats<i64>> = job
             .byte_lines(&path)
@@ -167,28 +116,9 @@ fn borrowed_keys_from_lines_match_std() {
 #[test]
 fn ranges_cover_every_number_once() {
     for (label, job) in configs([1, 9, 1000]) {
-        let chunk: u64 = label
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .trim_start_matches("split=")
-            .parse()
-            .unwrap();
-        assert_eq!(
-            job.range(0..1000u64)
-                .chunk_size(chunk)
-                .sum::<u64>()
-                .unwrap(),
-            499_500,
-            "{label}"
-        );
-        assert_eq!(
-            job.range(-50..50i32)
-                .chunk_size(chunk)
-                .collect::<i32>()
-                .unwrap(),
-            (-50..50).collect::<Vec<_>>()
-        );
+        let chunk: u64 = label.split_whitespace().next().unwrap().trim_start_matches("split=").parse().unwrap();
+        assert_eq!(job.range(0..1000u64).chunk_size(chunk).sum::<u64>().unwrap(), 499_500, "{label}");
+        assert_eq!(job.range(-50..50i32).chunk_size(chunk).collect::<i32>().unwrap(), (-50..50).collect::<Vec<_>>());
         assert_eq!(job.range(5..5u8).count().unwrap(), 0);
     }
 }

@@ -19,10 +19,7 @@ fn missing_paths_empty_directories_and_unmatched_globs_are_errors() {
     assert!(missing.to_string().contains("nope.txt"), "{missing}");
     let empty = job.lines(dir.path().join("empty")).count().unwrap_err();
     assert_eq!(empty.kind(), ErrorKind::NoInput);
-    let glob = job
-        .lines(format!("{}/*.csv", dir.path().display()))
-        .count()
-        .unwrap_err();
+    let glob = job.lines(format!("{}/*.csv", dir.path().display())).count().unwrap_err();
     assert_eq!(glob.kind(), ErrorKind::NoInput);
     #[cfg(unix)]
     {
@@ -49,10 +46,7 @@ fn an_unreadable_file_is_an_error() {
 
 fn unsafe_free_is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
         .unwrap_or(false)
 }
 
@@ -70,10 +64,7 @@ fn a_bad_record_names_file_line_and_offset() {
         assert_eq!(err.path(), Some(path.as_path()), "{label}");
         assert_eq!(err.line(), Some(3), "{label}");
         assert_eq!(err.offset(), Some(8), "{label}");
-        assert!(
-            err.to_string().contains("line 3 (byte 8)"),
-            "{label}: {err}"
-        );
+        assert!(err.to_string().contains("line 3 (byte 8)"), "{label}: {err}");
     }
 }
 
@@ -94,13 +85,7 @@ fn a_panic_in_user_code_names_the_split() {
     let path = dir.write("p.txt", "1\n2\n3\nboom\n5\n");
     let err = one()
         .lines(&path)
-        .map(|l: &str| {
-            if l == "boom" {
-                panic!("cannot parse {l}")
-            } else {
-                l.len()
-            }
-        })
+        .map(|l: &str| if l == "boom" { panic!("cannot parse {l}") } else { l.len() })
         .count()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Panic);
@@ -111,12 +96,6 @@ fn a_panic_in_user_code_names_the_split() {
 
 #[test]
 fn bad_configuration_is_rejected() {
-    assert_eq!(
-        Job::builder().threads(0).build().unwrap_err().kind(),
-        ErrorKind::Config
-    );
-    assert_eq!(
-        Job::builder().split_size(0).build().unwrap_err().kind(),
-        ErrorKind::Config
-    );
+    assert_eq!(Job::builder().threads(0).build().unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(Job::builder().split_size(0).build().unwrap_err().kind(), ErrorKind::Config);
 }

@@ -11,14 +11,8 @@ const CORPUS: &[(&str, &str)] = &[
     ("empty-lines", "\n\na\n\n\nb\n\n"),
     ("empty", ""),
     ("one-newline", "\n"),
-    (
-        "utf8",
-        "Zürich;1.0\nSão Paulo;2.0\n日本語テキスト\n🦀🦀🦀\nKraków;-3.5",
-    ),
-    (
-        "long-line",
-        "short\nthis line is much longer than most of the split sizes tried here\nend\n",
-    ),
+    ("utf8", "Zürich;1.0\nSão Paulo;2.0\n日本語テキスト\n🦀🦀🦀\nKraków;-3.5"),
+    ("long-line", "short\nthis line is much longer than most of the split sizes tried here\nend\n"),
 ];
 
 fn reference(text: &str) -> Vec<String> {
@@ -53,11 +47,7 @@ fn many_files_pack_and_split_in_input_order() {
     let total: u64 = CORPUS.iter().map(|(_, t)| t.len() as u64).sum();
     for size in [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, total, total * 2] {
         for (label, job) in configs([size]) {
-            let got: Vec<String> = job
-                .lines(dir.path().join("d"))
-                .map(str::to_owned)
-                .collect()
-                .unwrap();
+            let got: Vec<String> = job.lines(dir.path().join("d")).map(str::to_owned).collect().unwrap();
             assert_eq!(got, want, "{label}");
         }
     }
@@ -93,11 +83,7 @@ fn compressed_and_plain_files_read_alike() {
     let mut want = reference(text);
     want.extend(reference(text));
     for (label, job) in configs([1, 4, 100]) {
-        let got: Vec<String> = job
-            .lines(dir.path().join("logs"))
-            .map(str::to_owned)
-            .collect()
-            .unwrap();
+        let got: Vec<String> = job.lines(dir.path().join("logs")).map(str::to_owned).collect().unwrap();
         assert_eq!(got, want, "{label}");
     }
 }

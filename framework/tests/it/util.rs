@@ -11,9 +11,7 @@ pub(crate) struct Dir {
 
 impl Dir {
     pub(crate) fn new() -> Dir {
-        Dir {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        Dir { dir: tempfile::tempdir().expect("temp dir") }
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -33,12 +31,7 @@ impl Dir {
 
 /// A job with the given shape.
 pub(crate) fn job(threads: usize, split: u64, mmap: MmapChoice) -> Job {
-    Job::builder()
-        .threads(threads)
-        .split_size(split)
-        .mmap(mmap)
-        .build()
-        .unwrap()
+    Job::builder().threads(threads).split_size(split).mmap(mmap).build().unwrap()
 }
 
 /// Every configuration a test should agree across: thread counts, both read
@@ -48,10 +41,7 @@ pub(crate) fn configs(sizes: impl IntoIterator<Item = u64>) -> Vec<(String, Job)
     for size in sizes {
         for threads in [1, 3] {
             for mmap in [MmapChoice::Always, MmapChoice::Never] {
-                out.push((
-                    format!("split={size} threads={threads} mmap={mmap:?}"),
-                    job(threads, size, mmap),
-                ));
+                out.push((format!("split={size} threads={threads} mmap={mmap:?}"), job(threads, size, mmap)));
             }
         }
     }

@@ -1,0 +1,369 @@
+//! What a job saw besides its results: named counters and rejected records.
+//!
+//! Each split collects its own [`Report`] in a thread-local context while it
+//! runs ([`count`], [`reject`]); the executor merges it into the job's report
+//! with the split's partial result. So counts travel with results: a split
+//! rerun after a worker died is counted once, like its records.
+//!
+//! Read the totals with [`crate::Job::report`].
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::merge::Merge;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// How many rejected records are kept as samples in a report.
+pub const MAX_SAMPLES: usize = 5;
+/// How much of a rejected record a sample keeps.
+pub const SAMPLE_BYTES: usize = 200;
+
+/// One record that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Its 1-based line number, when known.
+    pub line: Option<u64>,
+    /// The absolute byte offset of its first byte.
+    pub offset: u64,
+    /// Why it was rejected.
+    pub reason: String,
+    /// The record's text (lossy UTF-8), cut to [`SAMPLE_BYTES`] in samples.
+    pub record: String,
+}
+
+impl Rejected {
+    /// A rejected record; `record` is kept whole (for quarantine files).
+    pub fn new(
+        path: impl Into<PathBuf>,
+        line: Option<u64>,
+        offset: u64,
+        reason: impl Into<String>,
+        record: &[u8],
+    ) -> Self {
+        Rejected {
+            path: path.into(),
+            line,
+            offset,
+            reason: reason.into(),
+            record: String::from_utf8_lossy(record).into_owned(),
+        }
+    }
+
+    fn sample(&self) -> Rejected {
+        let mut s = self.clone();
+        if s.record.len() > SAMPLE_BYTES {
+            let mut cut = SAMPLE_BYTES;
+            while !s.record.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.record.truncate(cut);
+            s.record.push('…');
+        }
+        s
+    }
+
+    fn key(&self) -> (&PathBuf, u64) {
+        (&self.path, self.offset)
+    }
+
+    /// The error this record is under [`OnMalformed::Fail`].
+    pub fn into_error(self) -> Error {
+        let start: String = self.record.chars().take(60).collect();
+        let mut err = Error::new(ErrorKind::InvalidInput, format!("{} (record starts: {start:?})", self.reason))
+            .with_path(&self.path)
+            .with_offset(self.offset);
+        if let Some(line) = self.line {
+            err = err.with_line(line);
+        }
+        err
+    }
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, " (byte {}): {}: {:?}", self.offset, self.reason, self.record)
+    }
+}
+
+/// What to do with a record that cannot be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OnMalformed {
+    /// Stop the job with an error naming file, line, offset and the record.
+    #[default]
+    Fail,
+    /// Count it, keep a few samples in the report, and go on.
+    Skip,
+    /// Like `Skip`, and write every rejected record to this JSON-lines file.
+    Quarantine(PathBuf),
+}
+
+impl OnMalformed {
+    /// Applies the policy to one rejected record.
+    ///
+    /// # Errors
+    /// Under [`OnMalformed::Fail`], the record as an error.
+    pub fn handle(&self, rejected: Rejected) -> Result<()> {
+        match self {
+            OnMalformed::Fail => Err(rejected.into_error()),
+            OnMalformed::Skip => {
+                with_current(|r| r.rejects.add(rejected, None));
+                Ok(())
+            }
+            OnMalformed::Quarantine(path) => {
+                with_current(|r| r.rejects.add(rejected, Some(path)));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Parses `fail`, `skip` or `quarantine=PATH` (for command-line flags).
+impl FromStr for OnMalformed {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "fail" => Ok(OnMalformed::Fail),
+            "skip" => Ok(OnMalformed::Skip),
+            _ => match s.strip_prefix("quarantine=") {
+                Some(path) if !path.is_empty() => Ok(OnMalformed::Quarantine(PathBuf::from(path))),
+                _ => Err(format!("`{s}`: expected fail, skip or quarantine=PATH")),
+            },
+        }
+    }
+}
+
+/// Rejected records: how many, the first few, and those to quarantine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejects {
+    /// How many records were rejected.
+    pub count: u64,
+    /// The first [`MAX_SAMPLES`] by file and offset.
+    pub samples: Vec<Rejected>,
+    /// Records to write to quarantine files, by file.
+    pub quarantine: BTreeMap<PathBuf, Vec<Rejected>>,
+}
+
+impl Rejects {
+    fn add(&mut self, rejected: Rejected, quarantine: Option<&PathBuf>) {
+        self.count += 1;
+        self.offer_sample(rejected.sample());
+        if let Some(path) = quarantine {
+            self.quarantine.entry(path.clone()).or_default().push(rejected);
+        }
+    }
+
+    fn offer_sample(&mut self, sample: Rejected) {
+        let pos = self.samples.partition_point(|s| s.key() < sample.key());
+        if pos < MAX_SAMPLES {
+            self.samples.insert(pos, sample);
+            self.samples.truncate(MAX_SAMPLES);
+        }
+    }
+}
+
+impl Merge for Rejects {
+    fn merge(&mut self, other: Self) {
+        self.count += other.count;
+        for s in other.samples {
+            self.offer_sample(s);
+        }
+        Merge::merge(&mut self.quarantine, other.quarantine);
+    }
+}
+
+/// Quarantine lists concatenate; they are sorted by file and offset when written.
+impl Merge for Vec<Rejected> {
+    fn merge(&mut self, mut other: Self) {
+        self.append(&mut other);
+    }
+}
+
+/// Counters and rejects of a split, a thread, or the whole job.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Named counters, summed.
+    pub counters: BTreeMap<String, u64>,
+    /// Records that could not be read.
+    pub rejects: Rejects,
+}
+
+impl Report {
+    /// A counter's value (zero if never touched).
+    pub fn counter(&self, name: &str) -> u64 {
+        self.counters.get(name).copied().unwrap_or(0)
+    }
+
+    /// Whether nothing was counted or rejected.
+    pub fn is_empty(&self) -> bool {
+        self.counters.is_empty() && self.rejects.count == 0
+    }
+
+    /// Writes quarantined records to their JSON-lines files (appending), in
+    /// file and offset order, and forgets them.
+    ///
+    /// # Errors
+    /// I/O errors naming the quarantine file.
+    pub(crate) fn flush_quarantine(&mut self) -> Result<()> {
+        use std::io::Write;
+        for (path, mut records) in std::mem::take(&mut self.rejects.quarantine) {
+            records.sort_by(|a, b| a.key().cmp(&b.key()));
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::io(dir, e).context("cannot create quarantine folder"))?;
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| Error::io(&path, e).context("cannot open quarantine file"))?;
+            let mut out = std::io::BufWriter::new(file);
+            for r in &records {
+                let line = serde_json_line(r);
+                out.write_all(line.as_bytes()).map_err(|e| Error::io(&path, e))?;
+            }
+            out.flush().map_err(|e| Error::io(&path, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Merge for Report {
+    fn merge(&mut self, other: Self) {
+        Merge::merge(&mut self.counters, other.counters);
+        self.rejects.merge(other.rejects);
+    }
+}
+
+/// `{"file":..,"line":..,"offset":..,"reason":..,"record":..}` plus `\n`.
+fn serde_json_line(r: &Rejected) -> String {
+    fn esc(s: &str, out: &mut String) {
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    let mut s = String::from("{\"file\":");
+    esc(&r.path.to_string_lossy(), &mut s);
+    s.push_str(",\"line\":");
+    s.push_str(&r.line.map_or_else(|| "null".to_string(), |l| l.to_string()));
+    s.push_str(&format!(",\"offset\":{},\"reason\":", r.offset));
+    esc(&r.reason, &mut s);
+    s.push_str(",\"record\":");
+    esc(&r.record, &mut s);
+    s.push_str("}\n");
+    s
+}
+
+thread_local! {
+    /// The report of the split running on this thread, if any.
+    static CURRENT: RefCell<Option<Report>> = const { RefCell::new(None) };
+}
+
+/// Reports made outside any split (in the program's own code).
+static OUTSIDE: std::sync::Mutex<Option<Report>> = std::sync::Mutex::new(None);
+
+fn with_current(f: impl FnOnce(&mut Report)) {
+    let mut f = Some(f);
+    CURRENT.with(|cur| {
+        if let Some(report) = cur.borrow_mut().as_mut() {
+            (f.take().expect("called once"))(report);
+        }
+    });
+    if let Some(f) = f {
+        f(OUTSIDE.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(Report::default));
+    }
+}
+
+/// Adds `n` to the named counter of the running split.
+///
+/// Cheap but not free (a thread-local map lookup): count rare events here,
+/// and count records with actions.
+pub fn count(name: &str, n: u64) {
+    with_current(|r| match r.counters.get_mut(name) {
+        Some(v) => *v += n,
+        None => {
+            r.counters.insert(name.to_owned(), n);
+        }
+    });
+}
+
+/// Starts collecting a split's report on this thread.
+pub(crate) fn begin_split() {
+    CURRENT.with(|cur| *cur.borrow_mut() = Some(Report::default()));
+}
+
+/// Stops collecting and returns the split's report.
+pub(crate) fn end_split() -> Report {
+    CURRENT.with(|cur| cur.borrow_mut().take()).unwrap_or_default()
+}
+
+/// Takes what was reported outside splits.
+pub(crate) fn take_outside() -> Report {
+    OUTSIDE.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_keep_the_first_by_file_and_offset() {
+        let mut a = Rejects::default();
+        for off in [50, 10, 70, 30, 90, 20, 60] {
+            a.add(Rejected::new("f", None, off, "bad", b"x"), None);
+        }
+        let offsets: Vec<u64> = a.samples.iter().map(|s| s.offset).collect();
+        assert_eq!(offsets, [10, 20, 30, 50, 60]);
+        let mut b = Rejects::default();
+        b.add(Rejected::new("e", None, 999, "bad", b"y"), None);
+        a.merge(b);
+        assert_eq!(a.count, 8);
+        assert_eq!(a.samples[0].path, PathBuf::from("e"));
+    }
+
+    #[test]
+    fn policies_parse() {
+        assert_eq!("skip".parse::<OnMalformed>(), Ok(OnMalformed::Skip));
+        assert_eq!(
+            "quarantine=/tmp/r.jsonl".parse::<OnMalformed>(),
+            Ok(OnMalformed::Quarantine("/tmp/r.jsonl".into()))
+        );
+        assert!("drop".parse::<OnMalformed>().is_err());
+    }
+
+    #[test]
+    fn fail_gives_an_error_with_the_record() {
+        let err = OnMalformed::Fail
+            .handle(Rejected::new("d.csv", Some(4), 77, "3 fields, expected 7", b"a,b,c"))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "d.csv: line 4 (byte 77): 3 fields, expected 7 (record starts: \"a,b,c\")");
+    }
+
+    #[test]
+    fn json_lines_escape() {
+        let r = Rejected::new("a\"b", Some(1), 2, "why", b"x\ny\\");
+        assert_eq!(
+            serde_json_line(&r),
+            "{\"file\":\"a\\\"b\",\"line\":1,\"offset\":2,\"reason\":\"why\",\"record\":\"x\\ny\\\\\"}\n"
+        );
+    }
+}
