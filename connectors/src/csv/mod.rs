@@ -1,0 +1,75 @@
+//! CSV files as a Shoal source: exact parallel splitting, typed rows, and
+//! malformed-record policies.
+//!
+//! ```no_run
+//! use shoal::prelude::*;
+//! use shoal_connectors::csv::CsvExt;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let job = Job::builder().build()?;
+//! #[derive(serde::Deserialize)]
+//! struct Sale {
+//!     region: String,
+//!     quantity: u64,
+//! }
+//! let total: u64 = job.csv("sales/").rows::<Sale>().map(|s: Sale| s.quantity).sum()?;
+//! # Ok(()) }
+//! ```
+//!
+//! The principal types:
+//!
+//! * [`Csv`]: the source builder (dialect, headers, trimming, field count,
+//!   [`OnMalformed`](shoal::OnMalformed) policy), made by [`CsvExt::csv`].
+//! * Its pipelines: [`Records`] (`&csv::ByteRecord`), [`StringRecords`]
+//!   (`&csv::StringRecord`), [`Rows`] (owned `T: DeserializeOwned`) and
+//!   [`BorrowedRows`] (rows with `&str` fields, see [`borrowed_row!`](crate::borrowed_row)).
+//!
+//! # Exact splitting
+//! A large file is cut into byte ranges that start exactly at record
+//! starts, even when quoted fields hold line breaks, so each thread parses
+//! its own range and the records, in order, are those of a sequential
+//! `csv::Reader`. The planner counts quote parity per range in parallel and
+//! checks that every quote sits where parity can be trusted; files where it
+//! cannot (a quote inside an unquoted field, escapes inside quotes, comment
+//! lines) are scanned sequentially instead (`csv.sequential_scans` counter).
+//! See `scan.rs` for the argument.
+//!
+//! # Malformed records
+//! A record with the wrong field count, an unterminated quote (reported at
+//! the record that opens it), invalid UTF-8 where text is needed, or a field
+//! that does not deserialize is handed to the source's
+//! [`OnMalformed`](shoal::OnMalformed) policy: fail (the default), skip, or
+//! quarantine to a JSON-lines file. The [`ROWS`] counter counts every data
+//! record and [`REJECTED`] the rejected ones, so good rows are
+//! `ROWS - REJECTED` of the job's report.
+
+mod decode;
+mod dialect;
+mod header;
+mod plan;
+mod scan;
+mod source;
+mod tokenize;
+
+pub use decode::{BorrowedRows, Records, Row, Rows, StringRecords};
+pub use dialect::Dialect;
+pub use plan::SEQUENTIAL_SCANS;
+pub use source::{Csv, FieldCount, REJECTED, ROWS, Trim};
+
+/// The record types of the items, re-exported from the `csv` crate.
+pub use ::csv::{ByteRecord, StringRecord};
+
+use shoal::Job;
+use shoal::source::IntoInputs;
+
+/// Starts CSV pipelines from a [`Job`].
+pub trait CsvExt {
+    /// A CSV source over files, directories (recursively) and globs.
+    fn csv(&self, inputs: impl IntoInputs) -> Csv<'_>;
+}
+
+impl CsvExt for Job {
+    fn csv(&self, inputs: impl IntoInputs) -> Csv<'_> {
+        Csv::new(self, inputs.into_inputs())
+    }
+}

@@ -1,0 +1,385 @@
+//! Where records start: the exact boundary finder behind parallel splitting.
+//!
+//! A byte offset of a CSV file is a record start when a sequential reader
+//! (`csv_core`) would be between records there. Two finders answer that:
+//!
+//! * [`Dfa`]: csv-core's state machine, reduced to the states that decide
+//!   where records end, run byte by byte from the start of the file. Always
+//!   right, one thread.
+//! * [`scan_chunk`] + [`find_start`]: quote parity. In a file where every
+//!   quote byte either opens a field (it follows a delimiter, a line break,
+//!   the start of the file or a closing quote) or closes one (it is followed
+//!   by a delimiter, a line break, a quote or the end of the file), a byte is
+//!   inside quotes exactly when an odd number of quote bytes precede it. The
+//!   parity of each chunk is counted in parallel and summed. Each chunk also
+//!   checks, under both possible starting parities, that its quotes obey that
+//!   rule, that no escape byte sits inside quotes and that no comment line
+//!   starts outside quotes; a file that breaks any of those is *ambiguous* for
+//!   parity and is scanned with the [`Dfa`] instead (a quote inside an
+//!   unquoted field, `ab"c`, is data to csv-core, which parity cannot see).
+//!
+//! Neither finder cuts between the `\r` and `\n` of a CRLF.
+
+use super::dialect::Dialect;
+
+/// The UTF-8 byte order mark, skipped at the start of a file.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The length of the byte order mark `bytes` starts with (0 or 3).
+pub(crate) fn bom_len(bytes: &[u8]) -> usize {
+    if bytes.starts_with(BOM) { BOM.len() } else { 0 }
+}
+
+/// The states of csv-core's reader that matter for record boundaries.
+///
+/// csv-core's `CRLF` and `InRecordTerm` states behave like `StartRecord` on
+/// every next byte, so they are folded into [`State::Record`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Between records.
+    Record,
+    /// After a delimiter.
+    Field,
+    /// Inside an unquoted field.
+    Unquoted,
+    /// Inside a quoted field.
+    Quoted,
+    /// Right after a quote inside a quoted field (closing, or the first of `""`).
+    QuoteInQuoted,
+    /// Right after an escape byte inside a quoted field.
+    Escaped,
+    /// Inside a comment line.
+    Comment,
+}
+
+/// csv-core's record-boundary state machine for one [`Dialect`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dfa {
+    dialect: Dialect,
+}
+
+impl Dfa {
+    pub(crate) fn new(dialect: Dialect) -> Dfa {
+        Dfa { dialect }
+    }
+
+    /// The state after reading `b` in state `s` (csv-core's `transition_nfa`,
+    /// epsilon moves taken).
+    #[inline]
+    pub(crate) fn step(&self, s: State, b: u8) -> State {
+        let d = &self.dialect;
+        let term = b == b'\n' || b == b'\r';
+        let quote = d.quote == Some(b);
+        match s {
+            State::Record if term => State::Record,
+            State::Record if d.comment == Some(b) => State::Comment,
+            State::Record | State::Field => {
+                if quote {
+                    State::Quoted
+                } else if b == d.delimiter {
+                    State::Field
+                } else if term {
+                    State::Record
+                } else {
+                    State::Unquoted
+                }
+            }
+            State::Unquoted => {
+                if b == d.delimiter {
+                    State::Field
+                } else if term {
+                    State::Record
+                } else {
+                    State::Unquoted
+                }
+            }
+            State::Quoted => {
+                if quote {
+                    State::QuoteInQuoted
+                } else if d.escape == Some(b) {
+                    State::Escaped
+                } else {
+                    State::Quoted
+                }
+            }
+            State::Escaped => State::Quoted,
+            State::QuoteInQuoted => {
+                if quote {
+                    State::Quoted
+                } else if b == d.delimiter {
+                    State::Field
+                } else if term {
+                    State::Record
+                } else {
+                    State::Unquoted
+                }
+            }
+            State::Comment if b == b'\n' => State::Record,
+            State::Comment => State::Comment,
+        }
+    }
+
+    /// The state after reading all of `bytes` from `s`.
+    pub(crate) fn run(&self, mut s: State, bytes: &[u8]) -> State {
+        for &b in bytes {
+            s = self.step(s, b);
+        }
+        s
+    }
+
+    /// For each window `[cuts[k], cuts[k + 1])` (the last one runs to the end
+    /// of `bytes`), the first record start inside it, if any, reading the
+    /// whole file from its start. `cuts` must be increasing and `cuts[0] > 0`.
+    pub(crate) fn starts(&self, bytes: &[u8], cuts: &[usize]) -> Vec<Option<usize>> {
+        let mut out = Vec::with_capacity(cuts.len());
+        let mut s = State::Record;
+        let mut pos = bom_len(bytes);
+        for (k, &cut) in cuts.iter().enumerate() {
+            let end = cuts.get(k + 1).copied().unwrap_or(bytes.len());
+            if pos < cut {
+                s = self.run(s, &bytes[pos..cut]);
+                pos = cut;
+            }
+            let mut found = None;
+            while pos < end {
+                let after_break = matches!(bytes[pos - 1], b'\n' | b'\r');
+                if s == State::Record && after_break && !(bytes[pos - 1] == b'\r' && bytes[pos] == b'\n') {
+                    found = Some(pos);
+                    break;
+                }
+                s = self.step(s, bytes[pos]);
+                pos += 1;
+            }
+            out.push(found);
+        }
+        out
+    }
+}
+
+/// What one chunk of a file says about quote parity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ChunkScan {
+    /// An odd number of quote bytes in the chunk.
+    pub(crate) odd: bool,
+    /// Whether the parity rule breaks in the chunk, for a chunk entered
+    /// outside quotes (`[0]`) or inside quotes (`[1]`).
+    pub(crate) ambiguous: [bool; 2],
+}
+
+/// Counts quote parity over `bytes[start..end]` and checks the parity rule
+/// under both starting parities. `bytes` is the whole file (neighbours of
+/// the chunk's first and last byte are looked at).
+pub(crate) fn scan_chunk(d: &Dialect, bytes: &[u8], start: usize, end: usize) -> ChunkScan {
+    // Bytes that are not configured fall back to one that is; with neither
+    // quoting nor comments every line break ends a record.
+    let Some(quote) = d.quote.or(d.comment) else {
+        return ChunkScan::default();
+    };
+    let first = bom_len(bytes);
+    let comment = d.comment.unwrap_or(quote);
+    let escape = if d.quote.is_some() { d.escape.unwrap_or(quote) } else { quote };
+    let at_line_start = |i: usize| i == first || (i > 0 && matches!(bytes[i - 1], b'\n' | b'\r'));
+    let mut odd = false;
+    let mut ambiguous = [false; 2];
+    for i in memchr::memchr3_iter(quote, comment, escape, &bytes[start..end]) {
+        let i = start + i;
+        let b = bytes[i];
+        if d.quote == Some(b) {
+            let opens_ok = i == first || {
+                let p = bytes[i - 1];
+                p == d.delimiter || p == b'\n' || p == b'\r' || p == quote
+            };
+            let closes_ok = match bytes.get(i + 1) {
+                None => true,
+                Some(&n) => n == d.delimiter || n == b'\n' || n == b'\r' || n == quote,
+            };
+            // Under starting parity `s`, this quote opens when `odd == s`.
+            for (s, amb) in ambiguous.iter_mut().enumerate() {
+                let opening = odd == (s == 1);
+                *amb |= if opening { !opens_ok } else { !closes_ok };
+            }
+            odd = !odd;
+        } else if d.comment == Some(b) && at_line_start(i) {
+            // A comment line outside quotes: its quotes are not data.
+            ambiguous[usize::from(odd)] = true;
+        } else if d.escape == Some(b) && d.quote.is_some() {
+            // An escape inside quotes can hide a quote from the count.
+            ambiguous[usize::from(!odd)] = true;
+        }
+    }
+    ChunkScan { odd, ambiguous }
+}
+
+/// The first record start in `[from, to)` when `bytes[from]` is entered
+/// inside quotes iff `inside`, under the parity rule; `to <= bytes.len()`.
+pub(crate) fn find_start(d: &Dialect, bytes: &[u8], from: usize, to: usize, mut inside: bool) -> Option<usize> {
+    debug_assert!(from > 0 && from <= to && to <= bytes.len());
+    let quote = d.quote.unwrap_or(b'\n');
+    // A record starts at `p` when `bytes[p - 1]` is a line break outside quotes.
+    let mut j = from - 1;
+    loop {
+        let b = bytes[j];
+        if (b == b'\n' || b == b'\r') && !inside {
+            let p = j + 1;
+            if p >= to {
+                return None;
+            }
+            if !(b == b'\r' && bytes[p] == b'\n') {
+                return Some(p);
+            }
+        } else if b == quote && j >= from {
+            inside = !inside;
+        }
+        // Next interesting byte after `j`.
+        let next = memchr::memchr3(quote, b'\n', b'\r', &bytes[j + 1..to])?;
+        j += 1 + next;
+    }
+}
+
+/// The exact record start of each nominal cut of one file, or `None` when no
+/// record starts between a cut and the next: `(starts, used_dfa)`.
+///
+/// The parity of each window between cuts is counted on up to `threads`
+/// threads; a file that is ambiguous for parity is read with the [`Dfa`].
+pub(crate) fn exact_starts(d: &Dialect, bytes: &[u8], cuts: &[usize], threads: usize) -> (Vec<Option<usize>>, bool) {
+    debug_assert!(cuts.windows(2).all(|w| w[0] < w[1]) && cuts.first().is_none_or(|&c| c > 0));
+    if cuts.is_empty() {
+        return (Vec::new(), false);
+    }
+    // Windows: [0, c0), [c0, c1), ..., [c_last, len).
+    let mut bounds = Vec::with_capacity(cuts.len() + 2);
+    bounds.push(0);
+    bounds.extend_from_slice(cuts);
+    bounds.push(bytes.len());
+    let windows: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+    let scans = scan_windows(d, bytes, &windows, threads);
+    let mut inside = false;
+    let mut entered = Vec::with_capacity(windows.len());
+    for scan in &scans {
+        if scan.ambiguous[usize::from(inside)] {
+            return (Dfa::new(*d).starts(bytes, cuts), true);
+        }
+        entered.push(inside);
+        inside ^= scan.odd;
+    }
+    let starts = windows[1..]
+        .iter()
+        .zip(&entered[1..])
+        .map(|(&(from, to), &inside)| find_start(d, bytes, from, to, inside))
+        .collect();
+    (starts, false)
+}
+
+/// [`scan_chunk`] of every window, on up to `threads` scoped threads.
+fn scan_windows(d: &Dialect, bytes: &[u8], windows: &[(usize, usize)], threads: usize) -> Vec<ChunkScan> {
+    let threads = threads.clamp(1, windows.len());
+    if threads == 1 {
+        return windows.iter().map(|&(s, e)| scan_chunk(d, bytes, s, e)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out = vec![ChunkScan::default(); windows.len()];
+    let parts: Vec<Vec<(usize, ChunkScan)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&(s, e)) = windows.get(k) else { break };
+                        mine.push((k, scan_chunk(d, bytes, s, e)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        // A scan thread only runs memchr over a slice and cannot panic short
+        // of a bug; treat a panic as "no result" and rescan below.
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let mut done = vec![false; windows.len()];
+    for (k, scan) in parts.into_iter().flatten() {
+        out[k] = scan;
+        done[k] = true;
+    }
+    for (k, &(s, e)) in windows.iter().enumerate() {
+        if !done[k] {
+            out[k] = scan_chunk(d, bytes, s, e);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Record start offsets as csv::Reader sees them, for a BOM-free input.
+    fn reference_starts(d: &Dialect, bytes: &[u8]) -> Vec<usize> {
+        let mut rdr = d.reference_builder().from_reader(bytes);
+        let mut rec = csv::ByteRecord::new();
+        let mut ends = vec![0];
+        while rdr.read_byte_record(&mut rec).unwrap() {
+            ends.push(rdr.position().byte() as usize);
+        }
+        ends
+    }
+
+    fn check_every_cut(d: &Dialect, text: &[u8]) {
+        let dfa = Dfa::new(*d);
+        for cut in 1..text.len() {
+            let want_dfa = dfa.starts(text, &[cut])[0];
+            let (got, _) = exact_starts(d, text, &[cut], 2);
+            assert_eq!(got[0], want_dfa, "cut {cut} of {:?}", String::from_utf8_lossy(text));
+            if let Some(p) = want_dfa {
+                // A start is where csv::Reader finished a record (or a blank line).
+                let mut rdr = d.reference_builder().from_reader(&text[p..]);
+                let mut rest = Vec::new();
+                let mut rec = csv::ByteRecord::new();
+                while rdr.read_byte_record(&mut rec).unwrap() {
+                    rest.push(rec.clone());
+                }
+                let mut all = d.reference_builder().from_reader(text);
+                let mut whole = Vec::new();
+                while all.read_byte_record(&mut rec).unwrap() {
+                    whole.push(rec.clone());
+                }
+                assert!(whole.ends_with(&rest), "cut {cut} -> {p} of {:?}", String::from_utf8_lossy(text));
+            }
+        }
+        let _ = reference_starts(d, text);
+    }
+
+    #[test]
+    fn every_cut_agrees_with_the_dfa_and_csv() {
+        let d = Dialect::default();
+        for text in [
+            &b"a,b\n1,2\n"[..],
+            b"a,\"x\ny\",c\r\n\"q\"\"\",2\r\n3,\"\"\n",
+            b"x,\"\"\"\",\"\n\n\"\nlast",
+            b"ab\"c,d\ne\"\nf,g\n",
+            b"\"a\"b,c\n\"d\ne\"\n",
+            b"\n\r\n\r\r\na\n",
+            b"\"unterminated\nx,y\n",
+        ] {
+            check_every_cut(&d, text);
+        }
+        let hash = Dialect { comment: Some(b'#'), escape: Some(b'\\'), ..Dialect::default() };
+        let bare = Dialect { quote: None, comment: Some(b'#'), ..Dialect::default() };
+        for text in [&b"#c \"\na,\"b\\\"\nc\"\n#\"\nd\n"[..], b"a,\"#\n#\"\n#x\ny\n", b"#a\rb\nc\n"] {
+            check_every_cut(&hash, text);
+            check_every_cut(&bare, text);
+        }
+    }
+
+    #[test]
+    fn ambiguous_files_use_the_dfa() {
+        let d = Dialect::default();
+        let text = b"ab\"c,d\nx,y\nz\"\n1,2\n";
+        let (_, dfa) = exact_starts(&d, text, &[8], 1);
+        assert!(dfa, "a quote inside an unquoted field needs the DFA");
+        let clean = b"a,\"b\nc\"\nd,e\n";
+        let (starts, dfa) = exact_starts(&d, clean, &[3, 9], 2);
+        assert!(!dfa);
+        assert_eq!(starts, vec![Some(8), None]);
+    }
+}

@@ -1,0 +1,520 @@
+//! The CSV source: options, planning, and reading a split.
+
+use super::decode::{BorrowedRows, Decode, Outcome, Records, Row, Rows, StringRecords};
+use super::dialect::Dialect;
+use super::header::{self, Columns, FileHeader, Header, Reference};
+use super::scan::bom_len;
+use super::tokenize::Tokenizer;
+use csv::ByteRecord;
+use serde::de::DeserializeOwned;
+use shoal::pipeline::Consumer;
+use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split, SplitOptions};
+use shoal::read::{FileRange, line_number_at};
+use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Counter: data records read (good and rejected; headers, blank and
+/// comment lines excluded).
+pub const ROWS: &str = "csv.rows";
+/// Counter: data records rejected by the malformed-record policy.
+pub const REJECTED: &str = "csv.rejected";
+
+/// Which whitespace trimming to apply (ASCII whitespace at both ends of a field).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Trim {
+    /// Keep fields as they are.
+    #[default]
+    None,
+    /// Trim header names only.
+    Headers,
+    /// Trim data fields only.
+    Fields,
+    /// Trim header names and data fields.
+    All,
+}
+
+impl Trim {
+    fn headers(self) -> bool {
+        matches!(self, Trim::Headers | Trim::All)
+    }
+
+    fn fields(self) -> bool {
+        matches!(self, Trim::Fields | Trim::All)
+    }
+}
+
+/// Whether every record must have as many fields as the header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FieldCount {
+    /// A record with another field count is malformed (see
+    /// [`Csv::on_malformed`]). The count to match is the header's, or the
+    /// first record's when files have no header.
+    #[default]
+    Strict,
+    /// Records may have any number of fields.
+    Flexible,
+}
+
+/// The options of a CSV source, set through the [`Csv`] builder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Options {
+    pub(crate) dialect: Dialect,
+    pub(crate) trim: Trim,
+    pub(crate) field_count: FieldCount,
+    pub(crate) header: Header,
+    pub(crate) columns: Columns,
+    pub(crate) on_malformed: OnMalformed,
+}
+
+/// A CSV source over files, directories (every file below, recursively)
+/// and globs. Built by [`CsvExt::csv`](super::CsvExt::csv); pick the items
+/// with [`records`](Csv::records), [`string_records`](Csv::string_records),
+/// [`rows`](Csv::rows) or [`borrowed_rows`](Csv::borrowed_rows).
+///
+/// Every file has a header row unless [`has_headers(false)`](Csv::has_headers);
+/// files must share the first file's header exactly unless
+/// [`match_columns_by_name`](Csv::match_columns_by_name). Empty files and
+/// header-only files have no records. A UTF-8 byte order mark at the start of
+/// a file is skipped. Records end with LF, CRLF or CR; blank lines are
+/// skipped, as `csv::Reader` does.
+///
+/// Large files are split across threads at exact record starts, whatever
+/// the quoted fields hold: the records of every split, in order, are those
+/// a sequential `csv::Reader` yields for the whole file.
+#[must_use = "call records(), string_records() or rows() to make a pipeline"]
+pub struct Csv<'j> {
+    job: &'j Job,
+    inputs: Inputs,
+    options: Options,
+    split_size: Option<u64>,
+    /// The first file's header (or first record), read once per process.
+    reference: Mutex<Option<Arc<Reference>>>,
+}
+
+impl fmt::Debug for Csv<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Csv").field("inputs", &self.inputs).field("options", &self.options).finish()
+    }
+}
+
+impl<'j> Csv<'j> {
+    pub(crate) fn new(job: &'j Job, inputs: Inputs) -> Self {
+        Csv { job, inputs, options: Options::default(), split_size: None, reference: Mutex::new(None) }
+    }
+
+    /// The field delimiter (default `b','`).
+    pub fn delimiter(mut self, delimiter: u8) -> Self {
+        self.options.dialect.delimiter = delimiter;
+        self
+    }
+
+    /// The quote byte (default `Some(b'"')`); `None` reads quotes as data.
+    pub fn quote(mut self, quote: Option<u8>) -> Self {
+        self.options.dialect.quote = quote;
+        self
+    }
+
+    /// A byte that escapes the next one inside quoted fields, like `\` in
+    /// `"a \" b"` (default `None`: quotes are doubled, `"a "" b"`).
+    pub fn escape(mut self, escape: Option<u8>) -> Self {
+        self.options.dialect.escape = escape;
+        self
+    }
+
+    /// A byte that starts a comment line when it starts a record (default `None`).
+    ///
+    /// Files holding comment lines are still split exactly, but their record
+    /// starts are found by a sequential scan (counted as
+    /// [`SEQUENTIAL_SCANS`](super::SEQUENTIAL_SCANS)).
+    pub fn comment(mut self, comment: Option<u8>) -> Self {
+        self.options.dialect.comment = comment;
+        self
+    }
+
+    /// Whitespace trimming (default [`Trim::None`]).
+    pub fn trim(mut self, trim: Trim) -> Self {
+        self.options.trim = trim;
+        self
+    }
+
+    /// Whether records must all have the header's field count (default
+    /// [`FieldCount::Strict`]).
+    pub fn field_count(mut self, field_count: FieldCount) -> Self {
+        self.options.field_count = field_count;
+        self
+    }
+
+    /// Shorthand for [`field_count`](Csv::field_count): `true` is
+    /// [`FieldCount::Flexible`].
+    pub fn flexible(self, yes: bool) -> Self {
+        self.field_count(if yes { FieldCount::Flexible } else { FieldCount::Strict })
+    }
+
+    /// Whether the first record of each file is a header (default `true`).
+    pub fn has_headers(mut self, yes: bool) -> Self {
+        self.options.header = if yes { Header::FirstRow } else { Header::None };
+        self
+    }
+
+    /// Lets files order their columns differently: each file's records are
+    /// reordered to the first file's columns, by header name. A file that
+    /// lacks one of the first file's columns is an error; columns the first
+    /// file does not have are dropped.
+    pub fn match_columns_by_name(mut self) -> Self {
+        self.options.columns = Columns::ByName;
+        self
+    }
+
+    /// What to do with a malformed record (default [`OnMalformed::Fail`]):
+    /// a wrong field count, an unterminated quote, or a record the items
+    /// cannot hold (invalid UTF-8 for string records, a field that does not
+    /// deserialize for typed rows).
+    pub fn on_malformed(mut self, policy: OnMalformed) -> Self {
+        self.options.on_malformed = policy;
+        self
+    }
+
+    /// Overrides the job's split size for this source, in bytes.
+    pub fn split_size(mut self, bytes: u64) -> Self {
+        self.split_size = Some(bytes.max(1));
+        self
+    }
+
+    /// The inputs of this source.
+    pub fn inputs(&self) -> &Inputs {
+        &self.inputs
+    }
+
+    /// Raw records, `&csv::ByteRecord`, reused for each record of a split.
+    pub fn records(self) -> Records<'j> {
+        Records::new(self)
+    }
+
+    /// Records as `&csv::StringRecord`; a record that is not UTF-8 is malformed.
+    pub fn string_records(self) -> StringRecords<'j> {
+        StringRecords::new(self)
+    }
+
+    /// Typed rows: each record deserialized into an owned `T` by header name
+    /// (by position without headers); a record that does not deserialize is
+    /// malformed.
+    pub fn rows<T: DeserializeOwned>(self) -> Rows<'j, T> {
+        Rows::new(self)
+    }
+
+    /// Typed rows that borrow `&str` fields from the record: `R` is the
+    /// row type with a `'static` lifetime, registered with
+    /// [`borrowed_row!`](crate::borrowed_row).
+    pub fn borrowed_rows<R: Row>(self) -> BorrowedRows<'j, R> {
+        BorrowedRows::new(self)
+    }
+
+    /// The header of the first file that has a record (trimmed if asked), or
+    /// `None` without headers or when every file is empty.
+    ///
+    /// # Errors
+    /// Missing inputs, unreadable files.
+    pub fn headers(&self) -> Result<Option<csv::StringRecord>> {
+        let files = self.inputs.expand()?;
+        let reference = self.reference(&files)?;
+        match (&reference.header, self.options.header) {
+            (Some(h), Header::FirstRow) => csv::StringRecord::from_byte_record(h.clone()).map(Some).map_err(|e| {
+                Error::new(ErrorKind::InvalidInput, "header is not valid UTF-8")
+                    .with_source(e.utf8_error().clone())
+                    .with_path(&reference.path)
+            }),
+            _ => Ok(None),
+        }
+    }
+
+    pub(crate) fn job(&self) -> &Job {
+        self.job
+    }
+
+    pub(crate) fn plan(&self) -> Result<Plan> {
+        self.options.dialect.validate()?;
+        let files = self.inputs.expand()?;
+        let config = self.job.config();
+        let options = SplitOptions { target: self.split_size.or(config.split_size), threads: config.total_threads() };
+        super::plan::exact(options.plan(files), &self.options.dialect, config.threads, config.mmap)
+    }
+
+    /// The reference header of `files`, cached for the first file's path.
+    fn reference(&self, files: &[InputFile]) -> Result<Arc<Reference>> {
+        let mut cached = self.reference.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = cached.as_ref().filter(|r| r.first == files.first().map(|f| f.path.clone())) {
+            return Ok(Arc::clone(r));
+        }
+        let r = Arc::new(header::reference(files, &self.options.dialect, self.options.trim.headers())?);
+        *cached = Some(Arc::clone(&r));
+        Ok(r)
+    }
+
+    /// Pushes the items of `split`, decoded by `decode`, into `consumer`.
+    pub(crate) fn drive<D, C>(&self, plan: &Plan, split: &Split, decode: &D, consumer: &mut C) -> Result<()>
+    where
+        D: Decode,
+        C: for<'a> Consumer<D::Item<'a>>,
+    {
+        let reference = self.reference(&plan.files)?;
+        let mut state = SplitState::new(self.options.dialect);
+        for part in &split.parts {
+            let input = &plan.files[part.file];
+            let outcome = self.drive_part(input, part, &reference, decode, &mut state, consumer);
+            state.flush();
+            outcome?;
+        }
+        Ok(())
+    }
+
+    fn drive_part<D, C>(
+        &self,
+        input: &InputFile,
+        part: &Part,
+        reference: &Reference,
+        decode: &D,
+        state: &mut SplitState,
+        consumer: &mut C,
+    ) -> Result<()>
+    where
+        D: Decode,
+        C: for<'a> Consumer<D::Item<'a>>,
+    {
+        let bytes = match input.kind {
+            FileKind::Regular => {
+                if part.start >= part.end {
+                    return Ok(());
+                }
+                let file = std::fs::File::open(&input.path)
+                    .map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
+                Bytes::Mapped(FileRange::open(&file, &input.path, part.start, part.end, self.job.config().mmap)?)
+            }
+            FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {
+                let mut reader = shoal::read::stream::open(input)?;
+                let mut all = Vec::new();
+                reader.read_to_end(&mut all).map_err(|e| {
+                    Error::new(ErrorKind::InvalidInput, "cannot read input").with_source(e).with_path(&input.path)
+                })?;
+                Bytes::Owned(all)
+            }
+        };
+        let region: &[u8] = &bytes;
+        let at_eof = match input.kind {
+            FileKind::Regular => Some(part.end) == input.len,
+            _ => true,
+        };
+        let mut read = PartReader {
+            input,
+            region,
+            base: part.start,
+            lines: LineCursor::default(),
+            on_malformed: &self.options.on_malformed,
+        };
+        let mut pos = 0;
+        // The file's own header (or first record), and how its records map
+        // to the reference columns.
+        let own = if part.start == 0 {
+            pos = bom_len(region);
+            let first = state.first_record(region, &mut pos, at_eof, self.options.header, self.options.trim.headers());
+            match first {
+                Some(Err(span)) => return read.fail_unterminated(span),
+                Some(Ok(rec)) => Some(rec),
+                None => None,
+            }
+        } else {
+            match header::first_record(input, &self.options.dialect, self.options.trim.headers())? {
+                Some((rec, span)) => {
+                    // Blank lines may come before the header: a part that
+                    // starts before the header's first byte holds it.
+                    if self.options.header == Header::FirstRow && part.start <= span.start {
+                        pos = (span.end - part.start) as usize;
+                    }
+                    Some(rec)
+                }
+                None => None,
+            }
+        };
+        let Some(own) = own else { return Ok(()) };
+        let shape = FileHeader::new(&own, reference, &self.options, &input.path)?;
+        let trim_fields = self.options.trim.fields();
+        let strict = self.options.field_count == FieldCount::Strict;
+        let headers = reference.names(self.options.header);
+        let rec = &mut state.rec;
+        while let Some(span) = state.tok.next(region, &mut pos, rec, at_eof) {
+            state.rows += 1;
+            if span.unterminated {
+                state.rejected += 1;
+                read.reject(span.raw, "unterminated quoted field (the quote opens here and is never closed)".into())?;
+                continue;
+            }
+            if trim_fields {
+                rec.trim();
+            }
+            if strict && rec.len() != shape.width {
+                state.rejected += 1;
+                read.reject(span.raw, format!("{} fields, expected {}", rec.len(), shape.width))?;
+                continue;
+            }
+            if let Some(order) = &shape.order {
+                state.scratch.clear();
+                for &i in order {
+                    state.scratch.push_field(rec.get(i).unwrap_or_default());
+                }
+                std::mem::swap(rec, &mut state.scratch);
+            }
+            match decode.push(rec, headers, consumer) {
+                Ok(Outcome::Pushed) => {}
+                Ok(Outcome::Rejected(reason)) => {
+                    state.rejected += 1;
+                    read.reject(span.raw, reason)?;
+                }
+                Err(e) => return Err(read.locate(e, span.raw.start)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per-split reading state, reused over the split's parts.
+struct SplitState {
+    tok: Tokenizer,
+    rec: ByteRecord,
+    scratch: ByteRecord,
+    rows: u64,
+    rejected: u64,
+}
+
+impl SplitState {
+    fn new(dialect: Dialect) -> SplitState {
+        SplitState {
+            tok: Tokenizer::new(dialect),
+            rec: ByteRecord::new(),
+            scratch: ByteRecord::new(),
+            rows: 0,
+            rejected: 0,
+        }
+    }
+
+    /// Reads a file's first record from the start of its region; a header
+    /// is consumed, a data record is not (it is read again as data).
+    fn first_record(
+        &mut self,
+        region: &[u8],
+        pos: &mut usize,
+        at_eof: bool,
+        header: Header,
+        trim: bool,
+    ) -> Option<Result<ByteRecord, std::ops::Range<usize>>> {
+        let mut probe = *pos;
+        let span = self.tok.next(region, &mut probe, &mut self.rec, at_eof)?;
+        if span.unterminated {
+            return Some(Err(span.raw));
+        }
+        let mut rec = self.rec.clone();
+        if header == Header::FirstRow {
+            *pos = probe;
+            if trim {
+                rec.trim();
+            }
+        }
+        Some(Ok(rec))
+    }
+
+    /// Adds the counts to the split's report.
+    fn flush(&mut self) {
+        if self.rows > 0 {
+            shoal::report::count(ROWS, std::mem::take(&mut self.rows));
+        }
+        if self.rejected > 0 {
+            shoal::report::count(REJECTED, std::mem::take(&mut self.rejected));
+        }
+    }
+}
+
+/// The bytes of one part.
+enum Bytes {
+    Mapped(FileRange),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// Locating and rejecting records of one part.
+struct PartReader<'p> {
+    input: &'p InputFile,
+    region: &'p [u8],
+    /// The absolute offset of `region[0]`.
+    base: u64,
+    lines: LineCursor,
+    on_malformed: &'p OnMalformed,
+}
+
+impl PartReader<'_> {
+    fn line_at(&mut self, rel: usize) -> Option<u64> {
+        self.lines.line_at(&self.input.path, self.region, self.base, rel)
+    }
+
+    fn reject(&mut self, raw: std::ops::Range<usize>, reason: String) -> Result<()> {
+        let line = self.line_at(raw.start);
+        let record = trim_terminator(&self.region[raw.clone()]);
+        let rejected = Rejected::new(&self.input.path, line, self.base + raw.start as u64, reason, record);
+        self.on_malformed.handle(rejected)
+    }
+
+    fn fail_unterminated(&mut self, raw: std::ops::Range<usize>) -> Result<()> {
+        let line = self.line_at(raw.start);
+        let record = &self.region[raw.clone()];
+        let reason = "unterminated quoted field in the header (the quote opens here and is never closed)";
+        Err(Rejected::new(&self.input.path, line, self.base + raw.start as u64, reason, record).into_error())
+    }
+
+    fn locate(&mut self, err: Error, rel: usize) -> Error {
+        if err.has_location() {
+            return err;
+        }
+        let line = self.line_at(rel);
+        let err = err.with_path(&self.input.path).with_offset(self.base + rel as u64);
+        match line {
+            Some(line) => err.with_line(line),
+            None => err,
+        }
+    }
+}
+
+fn trim_terminator(raw: &[u8]) -> &[u8] {
+    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+    raw.strip_suffix(b"\r").unwrap_or(raw)
+}
+
+/// Line numbers on error paths: the line of the region's first byte is
+/// found once (reading the file before it), then newlines are counted
+/// forward from the last position asked.
+#[derive(Debug, Default)]
+struct LineCursor {
+    /// `(position in region, its line)`.
+    at: Option<(usize, u64)>,
+}
+
+impl LineCursor {
+    fn line_at(&mut self, path: &Path, region: &[u8], base: u64, rel: usize) -> Option<u64> {
+        let (from, line) = match self.at {
+            Some((p, l)) if p <= rel => (p, l),
+            _ => (0, if base == 0 { 1 } else { line_number_at(path, base)? }),
+        };
+        let line = line + memchr::memchr_iter(b'\n', &region[from..rel]).count() as u64;
+        self.at = Some((rel, line));
+        Some(line)
+    }
+}

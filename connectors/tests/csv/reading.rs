@@ -1,0 +1,121 @@
+//! Headers, dialects and file shapes, through every configuration.
+
+use crate::util::{Dir, configs, fields};
+use shoal::prelude::*;
+use shoal_connectors::csv::{CsvExt, Trim};
+
+fn strings(recs: Vec<Vec<Vec<u8>>>) -> Vec<Vec<String>> {
+    recs.into_iter().map(|r| r.into_iter().map(|f| String::from_utf8(f).unwrap()).collect()).collect()
+}
+
+#[test]
+fn crlf_bom_missing_newline_empty_and_header_only_files() {
+    let dir = Dir::new();
+    dir.write("d/1-crlf.csv", "\u{feff}id,name\r\n1,\"a\r\nb\"\r\n2,\"\"\r\n");
+    dir.write("d/2-empty.csv", "");
+    dir.write("d/3-header-only.csv", "id,name\n");
+    dir.write("d/4-no-newline.csv", "id,name\n3,c");
+    dir.write("d/5-blank-lines.csv", "\n\nid,name\n\n4,d\n\n");
+    let want = vec![vec!["1", "a\r\nb"], vec!["2", ""], vec!["3", "c"], vec!["4", "d"]];
+    for (label, job) in configs([1, 3, 7, 20, 1000]) {
+        let got = job.csv(dir.path().join("d")).records().map(|r: &csv::ByteRecord| fields(r)).collect().unwrap();
+        assert_eq!(strings(got), want, "{label}");
+    }
+    let job = Job::builder().threads(2).build().unwrap();
+    let headers = job.csv(dir.path().join("d")).headers().unwrap().unwrap();
+    assert_eq!(headers.iter().collect::<Vec<_>>(), ["id", "name"], "the byte order mark is not part of the name");
+}
+
+#[test]
+fn typed_rows_owned_and_borrowed() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Owned {
+        name: String,
+        n: u32,
+    }
+    #[derive(serde::Deserialize)]
+    struct Borrowed<'a> {
+        name: &'a str,
+        n: u32,
+    }
+    shoal_connectors::borrowed_row!(Borrowed);
+    let dir = Dir::new();
+    let path = dir.write("t.csv", "n,name\n1,\"x,y\"\n2,\n3,\"q\"\"\"\n");
+    for (label, job) in configs([1, 5, 100]) {
+        let rows: Vec<(String, u32)> = job.csv(&path).rows::<Owned>().map(|r: Owned| (r.name, r.n)).collect().unwrap();
+        assert_eq!(rows, [("x,y".into(), 1), (String::new(), 2), ("q\"".into(), 3)], "{label}");
+        let total: u64 = job
+            .csv(&path)
+            .borrowed_rows::<Borrowed<'static>>()
+            .filter(|r: &Borrowed<'_>| !r.name.is_empty())
+            .map(|r: Borrowed<'_>| u64::from(r.n) * r.name.len() as u64)
+            .sum()
+            .unwrap();
+        assert_eq!(total, 3 + 3 * 2, "{label}");
+    }
+}
+
+#[test]
+fn dialect_options() {
+    let dir = Dir::new();
+    let path = dir.write("s.csv", "# a comment, with \"quote\nid; name\n1 ;'a;b'\n# another\n2;'it\\'s'\n");
+    for (label, job) in configs([1, 4, 9, 100]) {
+        let got = job
+            .csv(&path)
+            .delimiter(b';')
+            .quote(Some(b'\''))
+            .escape(Some(b'\\'))
+            .comment(Some(b'#'))
+            .trim(Trim::All)
+            .records()
+            .map(|r: &csv::ByteRecord| fields(r))
+            .collect()
+            .unwrap();
+        assert_eq!(strings(got), [vec!["1", "a;b"], vec!["2", "it's"]], "{label}");
+    }
+}
+
+#[test]
+fn files_with_different_headers() {
+    let dir = Dir::new();
+    dir.write("d/a.csv", "x,y\n1,2\n");
+    dir.write("d/b.csv", "y,x,extra\n3,4,5\n");
+    let job = Job::builder().threads(2).build().unwrap();
+    let err = job.csv(dir.path().join("d")).records().count().unwrap_err();
+    assert!(err.to_string().contains("b.csv"), "{err}");
+    assert!(err.to_string().contains("match_columns_by_name"), "{err}");
+    for (label, job) in configs([1, 3, 100]) {
+        let got = job
+            .csv(dir.path().join("d"))
+            .match_columns_by_name()
+            .records()
+            .map(|r: &csv::ByteRecord| fields(r))
+            .collect()
+            .unwrap();
+        assert_eq!(strings(got), [vec!["1", "2"], vec!["4", "3"]], "{label}");
+    }
+    dir.write("d/c.csv", "x\n6\n");
+    let err = job.csv(dir.path().join("d")).match_columns_by_name().records().count().unwrap_err();
+    assert!(err.to_string().contains("c.csv") && err.to_string().contains("\"y\""), "{err}");
+}
+
+#[test]
+fn a_large_file_is_cut_into_many_splits() {
+    let dir = Dir::new();
+    let mut text = String::from("id,note\n");
+    for i in 0..20_000 {
+        if i % 7 == 0 {
+            text.push_str(&format!("{i},\"line\nbreak, \"\"quoted\"\"\r\n\"\n"));
+        } else {
+            text.push_str(&format!("{i},plain\n"));
+        }
+    }
+    let path = dir.write("big.csv", &text);
+    let job = Job::builder().threads(2).split_size(10_000).build().unwrap();
+    let source = job.csv(&path).records();
+    let plan = source.explain().unwrap();
+    assert!(plan.splits.len() > 20, "{}", plan.splits.len());
+    let ids: Vec<u64> =
+        source.map(|r: &csv::ByteRecord| std::str::from_utf8(&r[0]).unwrap().parse().unwrap()).collect().unwrap();
+    assert_eq!(ids, (0..20_000).collect::<Vec<u64>>());
+}

@@ -1,0 +1,165 @@
+//! Sales per region and product in 2025, from CSV files.
+//!
+//! Input: CSV files or directories of them (every `*.csv` below,
+//! recursively) with the header
+//! `order_id,date,region,product,quantity,unit_price,note`. Quoted fields
+//! may hold delimiters, doubled quotes and line breaks.
+//!
+//! Output: one line `REGION,PRODUCT,TOTAL_QUANTITY,REVENUE` per region and
+//! product over the rows dated in 2025, sorted by region then product (UTF-8
+//! bytes), no header line; names holding `,`, `"`, CR or LF are quoted CSV
+//! style. Revenue is the sum of `quantity * unit_price` in exact integer
+//! cents (`unit_price` must have exactly two decimals), printed with two
+//! decimals. Then one line `rows,N`: the number of data rows read (good and
+//! rejected). Malformed records follow `--on-malformed` (`fail`, `skip` or
+//! `quarantine=FILE`); a summary of rejected records goes to stderr.
+//!
+//! ```text
+//! cargo run --release -p shoal-datasets -- sales --rows 1000000 --out /tmp/s.csv
+//! cargo run --release --example sales -- /tmp/s.csv
+//! ```
+
+use clap::Parser;
+use shoal::prelude::*;
+use shoal::{OnMalformed, plan::Inputs};
+use shoal_connectors::csv::{ByteRecord, CsvExt, REJECTED, ROWS};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Quantity and revenue (cents) per region and product in 2025.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    shoal: Flags,
+    /// What to do with a malformed record: fail, skip or quarantine=FILE
+    #[arg(long, default_value = "fail", value_name = "POLICY")]
+    on_malformed: OnMalformed,
+    /// CSV files, or directories searched recursively for `*.csv`.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+impl AsRef<Flags> for Cli {
+    fn as_ref(&self) -> &Flags {
+        &self.shoal
+    }
+}
+
+/// The columns used, by position in the header above.
+const DATE: usize = 1;
+const REGION: usize = 2;
+const PRODUCT: usize = 3;
+const QUANTITY: usize = 4;
+const UNIT_PRICE: usize = 5;
+
+fn main() -> ExitCode {
+    shoal::main(|job: &Job, cli: Cli| {
+        let inputs = Inputs::new(&cli.inputs).include("*.csv");
+        let totals: HashMap<(String, String), (u64, i64)> = job
+            .csv(inputs)
+            .on_malformed(cli.on_malformed.clone())
+            .records()
+            .filter(|r: &&ByteRecord| r[DATE].starts_with(b"2025-"))
+            .try_map(|r: &ByteRecord| -> Result<((String, String), (u64, i64)), String> {
+                let quantity = parse_quantity(&r[QUANTITY])?;
+                let cents = parse_cents(&r[UNIT_PRICE])?;
+                let key = (text(&r[REGION])?.to_owned(), text(&r[PRODUCT])?.to_owned());
+                Ok((key, (quantity, cents * quantity as i64)))
+            })
+            .aggregate_by_key()?;
+
+        let mut rows: Vec<_> = totals.into_iter().collect();
+        rows.sort_unstable_by(|a, b| (a.0.0.as_bytes(), a.0.1.as_bytes()).cmp(&(b.0.0.as_bytes(), b.0.1.as_bytes())));
+        let mut out = String::with_capacity(rows.len() * 48);
+        for ((region, product), (quantity, cents)) in &rows {
+            push_field(&mut out, region);
+            out.push(',');
+            push_field(&mut out, product);
+            out.push_str(&format!(",{quantity},{}\n", money(*cents)));
+        }
+        let report = job.report();
+        out.push_str(&format!("rows,{}\n", report.counter(ROWS)));
+        let mut stdout = job.stdout();
+        stdout.write_all(out.as_bytes())?;
+        stdout.flush()?;
+        let rejected = report.counter(REJECTED);
+        if rejected > 0 {
+            eprintln!("sales: {rejected} malformed records rejected; the first:");
+            for sample in &report.rejects.samples {
+                eprintln!("  {sample}");
+            }
+        }
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    })
+}
+
+fn text(field: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(field).map_err(|_| format!("not UTF-8: {:?}", String::from_utf8_lossy(field)))
+}
+
+/// A quantity: ASCII digits, at most 18 of them.
+fn parse_quantity(field: &[u8]) -> Result<u64, String> {
+    if field.is_empty() || field.len() > 18 || !field.iter().all(u8::is_ascii_digit) {
+        return Err(format!("bad quantity {:?}", String::from_utf8_lossy(field)));
+    }
+    Ok(field.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+/// A price with exactly two decimals (`12.34`, `-0.50`) in cents.
+fn parse_cents(field: &[u8]) -> Result<i64, String> {
+    let bad = || format!("bad unit_price {:?} (two decimals expected)", String::from_utf8_lossy(field));
+    let (negative, digits) = match field.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, field),
+    };
+    let n = digits.len();
+    if !(4..=17).contains(&n) || digits[n - 3] != b'.' {
+        return Err(bad());
+    }
+    let mut cents = 0i64;
+    for (i, &d) in digits.iter().enumerate() {
+        if i == n - 3 {
+            continue;
+        }
+        if !d.is_ascii_digit() {
+            return Err(bad());
+        }
+        cents = cents * 10 + i64::from(d - b'0');
+    }
+    Ok(if negative { -cents } else { cents })
+}
+
+/// Cents as `-12.34`: exact, two decimals, no `-0.00`.
+fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// Appends `name`, quoted CSV style when it holds `,`, `"`, CR or LF.
+fn push_field(out: &mut String, name: &str) {
+    if name.contains([',', '"', '\r', '\n']) {
+        out.push('"');
+        out.push_str(&name.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_parse_to_cents_exactly() {
+        assert_eq!(parse_cents(b"12.34"), Ok(1234));
+        assert_eq!(parse_cents(b"0.50"), Ok(50));
+        assert_eq!(parse_cents(b"-1.05"), Ok(-105));
+        for bad in [&b"1.5"[..], b"12", b"1.234", b"a.bc", b"", b"-", b".12"] {
+            assert!(parse_cents(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(money(-5), "-0.05");
+        assert_eq!(money(123_456), "1234.56");
+    }
+}
