@@ -1,0 +1,255 @@
+//! [`LogSource`]: the one driver behind every line format of this crate.
+//!
+//! It plans like [`shoal::source::LineSource`] (plain files are cut into
+//! memory-mapped byte-range splits; each `.gz`/`.zst` file, pipe and standard
+//! input is one streamed split), frames lines with [`shoal::read::lines`] (LF
+//! or CRLF, the Hadoop rule at split edges), checks UTF-8, and hands each line
+//! to a [`LineParser`]. A line that is not UTF-8 or that the parser rejects
+//! goes to the source's [`OnMalformed`] policy, never to a panic.
+
+use super::parser::{LineParser, Malformed};
+use shoal::pipeline::{Consumer, Pipeline};
+use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split, SplitOptions};
+use shoal::read::lines::{Owned, for_each_str_line, owned_lines};
+use shoal::read::{FileRange, line_number_at, stream};
+use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
+use std::fmt;
+use std::fs::File;
+
+/// How far past a split's end to map at first, to finish its last line.
+const LOOKAHEAD: u64 = 64 << 10;
+
+/// The reason given for a line that is not UTF-8.
+pub const NOT_UTF8: &str = "line is not valid UTF-8";
+
+/// Records parsed from the lines of files, directories, globs or standard
+/// input (`-`), by a [`LineParser`].
+///
+/// Built by the methods of [`LogsExt`](super::LogsExt) (`job.access_log(..)`,
+/// `job.syslog(..)`, ...). Options:
+///
+/// * [`on_malformed`](Self::on_malformed): what to do with a line that does
+///   not parse or is not UTF-8 (default: fail, naming file, line and byte);
+/// * [`include`](Self::include), [`exclude`](Self::exclude),
+///   [`hidden`](Self::hidden), [`follow_links`](Self::follow_links): how
+///   directories are walked (see [`shoal::plan::inputs`]);
+/// * [`split_size`](Self::split_size): the target split size.
+///
+/// Items are the parser's records; they borrow from the split's bytes.
+#[must_use = "pipelines are lazy: call an action to run them"]
+pub struct LogSource<'j, P> {
+    job: &'j Job,
+    inputs: Inputs,
+    parser: P,
+    on_malformed: OnMalformed,
+    split_size: Option<u64>,
+}
+
+impl<'j, P: LineParser> LogSource<'j, P> {
+    /// A source reading `inputs` with `parser`, failing on malformed lines.
+    pub fn new(job: &'j Job, inputs: Inputs, parser: P) -> Self {
+        LogSource { job, inputs, parser, on_malformed: OnMalformed::Fail, split_size: None }
+    }
+
+    /// What to do with malformed lines (default [`OnMalformed::Fail`]).
+    /// Skipped and quarantined lines are counted in
+    /// [`Job::report`]`().rejects`.
+    pub fn on_malformed(mut self, policy: OnMalformed) -> Self {
+        self.on_malformed = policy;
+        self
+    }
+
+    /// Overrides the job's split size for this source, in bytes.
+    pub fn split_size(mut self, bytes: u64) -> Self {
+        self.split_size = Some(bytes.max(1));
+        self
+    }
+
+    /// Keeps only files matching `glob` when walking directories (may repeat).
+    pub fn include(mut self, glob: impl Into<String>) -> Self {
+        self.inputs = self.inputs.include(glob);
+        self
+    }
+
+    /// Drops files matching `glob` when walking directories (may repeat).
+    pub fn exclude(mut self, glob: impl Into<String>) -> Self {
+        self.inputs = self.inputs.exclude(glob);
+        self
+    }
+
+    /// Whether to walk into hidden files and directories (default: no).
+    pub fn hidden(mut self, yes: bool) -> Self {
+        self.inputs = self.inputs.hidden(yes);
+        self
+    }
+
+    /// Whether to follow symbolic links inside directories (default: no).
+    pub fn follow_links(mut self, yes: bool) -> Self {
+        self.inputs = self.inputs.follow_links(yes);
+        self
+    }
+
+    /// The inputs.
+    pub fn inputs(&self) -> &Inputs {
+        &self.inputs
+    }
+
+    /// The parser.
+    pub fn parser(&self) -> &P {
+        &self.parser
+    }
+
+    /// Parses one line and pushes its record, or applies the policy.
+    #[inline]
+    fn line<C>(&self, input: &InputFile, offset: u64, line_no: Option<u64>, line: &str, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<P::Record<'a>>,
+    {
+        match self.parser.parse(line) {
+            Ok(Some(record)) => consumer.push(record).map_err(|e| locate(e, input, offset, line_no)),
+            Ok(None) => Ok(()),
+            Err(malformed) => self.reject(input, offset, line_no, malformed, line.as_bytes()),
+        }
+    }
+
+    #[cold]
+    fn reject(&self, input: &InputFile, offset: u64, line_no: Option<u64>, why: Malformed, bytes: &[u8]) -> Result<()> {
+        // Counting lines from the file's start is only worth it for the one
+        // line that stops the job.
+        let line_no = match (&self.on_malformed, line_no) {
+            (OnMalformed::Fail, None) => line_number_at(&input.path, offset),
+            (_, known) => known,
+        };
+        self.on_malformed.handle(Rejected::new(&input.path, line_no, offset, why.reason(), bytes))
+    }
+
+    /// Pushes the lines of `region`, the file's bytes from absolute offset
+    /// `base`, starting at a line start. UTF-8 is checked once for the whole
+    /// region; after a failure, the bad line is rejected and the check goes on
+    /// from the next line.
+    fn push_region<C>(&self, region: &[u8], base: u64, input: &InputFile, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<P::Record<'a>>,
+    {
+        let mut done = 0usize;
+        while done < region.len() {
+            let rest = &region[done..];
+            let at = |pos: usize| base + (done + pos) as u64;
+            let bad = match std::str::from_utf8(rest) {
+                Ok(text) => {
+                    return for_each_str_line(text, |pos, line| self.line(input, at(pos), None, line, consumer));
+                }
+                Err(e) => e.valid_up_to(),
+            };
+            // `rest[..bad]` is valid UTF-8 (that is what `valid_up_to` means),
+            // and the lines before the bad one end at a `\n`.
+            let line_start = memchr::memrchr(b'\n', &rest[..bad]).map_or(0, |i| i + 1);
+            if let Ok(text) = std::str::from_utf8(&rest[..line_start]) {
+                for_each_str_line(text, |pos, line| self.line(input, at(pos), None, line, consumer))?;
+            }
+            let line_end = memchr::memchr(b'\n', &rest[bad..]).map_or(rest.len(), |i| bad + i);
+            let line = &rest[line_start..line_end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            self.reject(input, at(line_start), None, Malformed::new(NOT_UTF8), line)?;
+            done += line_end + 1;
+        }
+        Ok(())
+    }
+
+    fn drive_mapped<C>(&self, input: &InputFile, part: &Part, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<P::Record<'a>>,
+    {
+        if part.start >= part.end {
+            return Ok(());
+        }
+        let file_len = input.len.unwrap_or(part.end);
+        let file = File::open(&input.path).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
+        let window_start = part.start.saturating_sub(1);
+        let mut lookahead = LOOKAHEAD;
+        loop {
+            let window_end = part.end.saturating_add(lookahead).min(file_len);
+            let bytes = FileRange::open(&file, &input.path, window_start, window_end, self.job.config().mmap)?;
+            match owned_lines(&bytes, window_start, part.start, part.end, window_end == file_len) {
+                Owned::Empty => return Ok(()),
+                Owned::NeedMore => lookahead = lookahead.saturating_mul(4),
+                Owned::Lines(region) => {
+                    let base = window_start + region.start as u64;
+                    return self.push_region(&bytes[region], base, input, consumer);
+                }
+            }
+        }
+    }
+
+    fn drive_stream<C>(&self, input: &InputFile, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<P::Record<'a>>,
+    {
+        let mut reader = stream::open(input)?;
+        stream::for_each_line(&mut *reader, input, |offset, line_no, bytes| match std::str::from_utf8(bytes) {
+            Ok(line) => self.line(input, offset, Some(line_no), line, consumer),
+            Err(_) => self.reject(input, offset, Some(line_no), Malformed::new(NOT_UTF8), bytes),
+        })
+    }
+}
+
+/// Adds the file, offset and line of the record to an error from downstream.
+#[cold]
+fn locate(err: Error, input: &InputFile, offset: u64, line_no: Option<u64>) -> Error {
+    if err.has_location() {
+        return err;
+    }
+    let line_no = line_no.or_else(|| line_number_at(&input.path, offset));
+    let err = err.with_path(&input.path).with_offset(offset);
+    match line_no {
+        Some(n) => err.with_line(n),
+        None => err,
+    }
+}
+
+impl<P> fmt::Debug for LogSource<'_, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogSource")
+            .field("parser", &std::any::type_name::<P>())
+            .field("inputs", &self.inputs)
+            .field("on_malformed", &self.on_malformed)
+            .field("split_size", &self.split_size)
+            .finish()
+    }
+}
+
+impl<P: LineParser> Pipeline for LogSource<'_, P> {
+    type Item<'a> = P::Record<'a>;
+
+    fn job(&self) -> &Job {
+        self.job
+    }
+
+    fn plan(&self) -> Result<Plan> {
+        let files = self.inputs.expand()?;
+        let config = self.job.config();
+        let options = SplitOptions { target: self.split_size.or(config.split_size), threads: config.total_threads() };
+        Ok(options.plan(files))
+    }
+
+    fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<P::Record<'a>>,
+    {
+        for part in &split.parts {
+            let input = plan.files.get(part.file).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("split names file #{} of a plan of {}", part.file, plan.files.len()),
+                )
+            })?;
+            match input.kind {
+                FileKind::Regular => self.drive_mapped(input, part, consumer)?,
+                FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {
+                    self.drive_stream(input, consumer)?
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,4 @@
+//! Output sinks.
+
+/// Sinks on pipelines.
+pub trait SinkExt {}

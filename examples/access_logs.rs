@@ -1,0 +1,150 @@
+//! Access-log summary on Shoal: status codes, the paths that sent the most
+//! bytes, requests per hour, and malformed lines.
+//!
+//! Input: nginx/Apache combined-format logs: files, or directories walked
+//! recursively for `*.log` and `*.log.gz` (plain and gzip mixed; a zero-byte
+//! `.gz` is empty; LF or CRLF line ends). Output (stdout):
+//!
+//! ```text
+//! status,CODE,COUNT             one per status code, by code
+//! top_path_bytes,PATH,BYTES     ten, most bytes first, ties by path (`-` bytes count 0)
+//! hour,YYYY-MM-DDTHH,COUNT      requests per UTC hour, by hour
+//! malformed,COUNT               lines where a field of the combined format does not parse
+//! ```
+//!
+//! ```text
+//! cargo run --release -p shoal-datasets -- logs --files 5 --lines-per-file 10000 --out /tmp/logs
+//! cargo run --release --example access_logs -- /tmp/logs
+//! ```
+
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+use shoal::action::{Absorb, Action};
+use shoal::prelude::*;
+use shoal::{OnMalformed, Result};
+use shoal_connectors::jiff::Timestamp;
+use shoal_connectors::logs::{AccessRecord, LogsExt};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Status codes, top paths by bytes, requests per hour and malformed lines
+/// of combined-format access logs.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    shoal: Flags,
+    /// What to do with malformed lines: skip (count them), fail, or
+    /// quarantine=PATH (count them and write them to PATH as JSON lines).
+    #[arg(long, default_value = "skip", value_name = "POLICY")]
+    malformed: OnMalformed,
+    /// Log files, or directories of `*.log` and `*.log.gz` files, or `-`.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+impl AsRef<Flags> for Cli {
+    fn as_ref(&self) -> &Flags {
+        &self.shoal
+    }
+}
+
+/// How many top paths to print.
+const TOP: usize = 10;
+
+/// The per-thread partial: counts by status, bytes by path, requests by hour.
+#[derive(Default, Serialize, Deserialize)]
+struct Summary {
+    /// Indexed by status code (three digits, so below 1000); grown on demand.
+    status: Vec<u64>,
+    path_bytes: HashMap<String, u64>,
+    /// Keyed by hours since the Unix epoch (UTC).
+    hours: HashMap<i64, u64>,
+}
+
+/// One pass over the records computes all three tables.
+struct Summarize;
+
+impl Action for Summarize {
+    type Partial = Summary;
+    type Output = Summary;
+
+    fn identity(&self) -> Summary {
+        Summary::default()
+    }
+
+    fn merge(&self, into: &mut Summary, other: Summary) {
+        if into.status.len() < other.status.len() {
+            into.status.resize(other.status.len(), 0);
+        }
+        for (i, n) in other.status.into_iter().enumerate() {
+            into.status[i] += n;
+        }
+        for (path, bytes) in other.path_bytes {
+            *into.path_bytes.entry(path).or_default() += bytes;
+        }
+        for (hour, n) in other.hours {
+            *into.hours.entry(hour).or_default() += n;
+        }
+    }
+
+    fn finish(&self, partial: Summary) -> Result<Summary> {
+        Ok(partial)
+    }
+}
+
+impl<'a> Absorb<AccessRecord<'a>> for Summarize {
+    #[inline]
+    fn absorb(&self, acc: &mut Summary, r: AccessRecord<'a>) -> Result<()> {
+        let code = usize::from(r.status);
+        if code >= acc.status.len() {
+            acc.status.resize(code + 1, 0);
+        }
+        acc.status[code] += 1;
+        let bytes = r.bytes.unwrap_or(0);
+        match acc.path_bytes.get_mut(r.path) {
+            Some(total) => *total += bytes,
+            None => {
+                acc.path_bytes.insert(r.path.to_owned(), bytes);
+            }
+        }
+        *acc.hours.entry(r.time.unix_seconds().div_euclid(3600)).or_default() += 1;
+        Ok(())
+    }
+}
+
+fn report(summary: Summary, malformed: u64) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let mut out = String::new();
+    for (code, n) in summary.status.iter().enumerate().filter(|(_, n)| **n > 0) {
+        writeln!(out, "status,{code},{n}")?;
+    }
+    let mut paths: Vec<(&String, &u64)> = summary.path_bytes.iter().collect();
+    paths.sort_unstable_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes())));
+    for (path, bytes) in paths.into_iter().take(TOP) {
+        writeln!(out, "top_path_bytes,{path},{bytes}")?;
+    }
+    let mut hours: Vec<(i64, u64)> = summary.hours.into_iter().collect();
+    hours.sort_unstable();
+    for (hour, n) in hours {
+        let start = Timestamp::from_second(hour * 3600)?;
+        writeln!(out, "hour,{},{n}", start.strftime("%Y-%m-%dT%H"))?;
+    }
+    writeln!(out, "malformed,{malformed}")?;
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    shoal::main(|job: &Job, cli: Cli| {
+        let summary = job
+            .access_log(&cli.inputs)
+            .include("*.log")
+            .include("*.log.gz")
+            .on_malformed(cli.malformed)
+            .run(&Summarize)?;
+        let text = report(summary, job.report().rejects.count)?;
+        let mut stdout = job.stdout();
+        stdout.write_all(text.as_bytes())?;
+        stdout.flush()?;
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    })
+}
