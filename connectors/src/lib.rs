@@ -3,6 +3,8 @@
 //! * [`logs`]: access logs, syslog, logfmt and regular-expression lines, all
 //!   run by one line driver ([`logs::LogSource`]) over files, directories,
 //!   compressed files and standard input.
+//! * [`csv`]: CSV files split exactly across threads, as raw, string or
+//!   typed records, with malformed-record policies.
 //! * [`json`]: JSON lines into typed records or untyped values.
 //! * [`sink`]: writing results as CSV, JSON lines or (with the `polars`
 //!   feature) Parquet, optionally partitioned Hive-style, committed
@@ -13,12 +15,14 @@
 //! [`shoal::Pipeline`].
 #![deny(missing_docs)]
 
+pub mod csv;
 pub mod json;
 pub mod logs;
 pub mod sink;
 
 /// The extension traits: sources on [`shoal::Job`], sinks on pipelines.
 pub mod prelude {
+    pub use crate::csv::CsvExt as _;
     pub use crate::json::JsonExt as _;
     pub use crate::logs::LogsExt as _;
     pub use crate::sink::SinkExt as _;
