@@ -35,9 +35,7 @@ impl AsRef<Flags> for Cli {
 /// Counts the words of one line into `counts`, allocating only for words not
 /// seen before (or not already lowercase).
 fn count_words(mut counts: HashMap<String, u64>, line: &str) -> HashMap<String, u64> {
-    let words = line
-        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
-        .map(|w| w.trim_matches('\''));
+    let words = line.split(|c: char| !(c.is_alphanumeric() || c == '\'')).map(|w| w.trim_matches('\''));
     for word in words.filter(|w| !w.is_empty()) {
         if word.chars().any(char::is_uppercase) {
             *counts.entry(word.to_lowercase()).or_default() += 1;
@@ -52,12 +50,10 @@ fn count_words(mut counts: HashMap<String, u64>, line: &str) -> HashMap<String, 
 
 fn main() -> ExitCode {
     shoal::main(|job: &Job, cli: Cli| {
-        let counts = job
-            .lines(&cli.inputs)
-            .fold(HashMap::default, count_words, |mut a, b| {
-                a.merge(b);
-                a
-            })?;
+        let counts = job.lines(&cli.inputs).fold(HashMap::default, count_words, |mut a, b| {
+            a.merge(b);
+            a
+        })?;
         let mut top = TopK::new(cli.top);
         for (word, n) in counts {
             top.add((n, Reverse(word)));

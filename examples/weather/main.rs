@@ -37,9 +37,7 @@ fn main() -> ExitCode {
     shoal::main(|job: &Job, cli: Cli| {
         let stations: HashMap<String, Stats<i64>> = job
             .byte_lines(&cli.inputs)
-            .try_key_by(|line: &[u8]| {
-                parse::parse_line(line).map(|(station, tenths)| (station, Stats::of(tenths)))
-            })
+            .try_key_by(|line: &[u8]| parse::parse_line(line).map(|(station, tenths)| (station, Stats::of(tenths))))
             .aggregate_by_key()?;
 
         let mut rows: Vec<(String, Stats<i64>)> = stations.into_iter().collect();

@@ -21,9 +21,7 @@ impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             LineError::MissingSeparator => "expected `STATION;TEMPERATURE`: no `;` in the line",
-            LineError::BadTemperature => {
-                "the temperature is not a number with one decimal (like -12.3)"
-            }
+            LineError::BadTemperature => "the temperature is not a number with one decimal (like -12.3)",
             LineError::InvalidUtf8 => "the station name is not valid UTF-8",
         })
     }

@@ -1,9 +1,12 @@
 //! The standard command-line flags every Shoal program accepts.
 
 use crate::error::Result;
+use crate::exec::process::{FailedSplit, ProcessOptions};
 use crate::job::{Job, default_threads};
 use crate::plan::parse_size;
 use crate::read::MmapChoice;
+use crate::transport::Address;
+use std::time::Duration;
 
 /// Shoal's standard flags. Flatten them into your own clap parser:
 ///
@@ -24,7 +27,7 @@ use crate::read::MmapChoice;
 /// let cli = Cli::parse_from(["prog", "--threads", "2", "data/"]);
 /// assert_eq!(cli.shoal.threads, Some(2));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Parser)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Parser)]
 #[command(next_help_heading = "Shoal options")]
 pub struct Flags {
     /// Worker threads per process [default: all cores]
@@ -42,6 +45,38 @@ pub struct Flags {
     /// Print each action's plan (files, splits, bytes, threads) to stderr
     #[arg(long)]
     pub explain: bool,
+
+    /// Worker processes, each with --threads threads; 1 runs in this process only
+    #[arg(short = 'p', long, value_name = "P", default_value_t = 1, env = "SHOAL_PROCESSES")]
+    pub processes: usize,
+
+    /// Worker deaths one split may cause before it fails (or is skipped)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_split_failures: u32,
+
+    /// What a split that keeps killing workers does to the job
+    #[arg(long, value_enum, value_name = "POLICY", default_value = "fail")]
+    pub on_failed_split: FailedSplit,
+
+    /// Kill and retry a worker that has not finished a split after this many seconds [default: off]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub split_timeout: Option<Duration>,
+
+    /// Kill a worker that sends no heartbeat for this many seconds
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "30")]
+    pub heartbeat_timeout: Duration,
+
+    /// Also accept workers at this address (tcp:HOST:PORT), for launchers on other machines
+    #[arg(long, value_name = "ADDR", hide = true)]
+    pub listen: Option<Address>,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(format!("`{text}`: the time must be positive"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 impl AsRef<Flags> for Flags {
@@ -59,7 +94,15 @@ impl Flags {
         let mut builder = Job::builder()
             .threads(self.threads.unwrap_or_else(default_threads))
             .explain(self.explain)
-            .mmap(if self.no_mmap { MmapChoice::Never } else { MmapChoice::Auto });
+            .mmap(if self.no_mmap { MmapChoice::Never } else { MmapChoice::Auto })
+            .process_options(ProcessOptions {
+                processes: self.processes,
+                max_split_failures: self.max_split_failures,
+                on_failed_split: self.on_failed_split,
+                split_timeout: self.split_timeout,
+                heartbeat_timeout: self.heartbeat_timeout,
+                listen: self.listen.clone(),
+            });
         if let Some(size) = self.chunk_size {
             builder = builder.split_size(size);
         }

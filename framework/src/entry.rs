@@ -9,7 +9,10 @@
 
 use crate::cli::Flags;
 use crate::error::BoxError;
-use crate::job::Job;
+use crate::exec::process::leader::Leader;
+use crate::exec::process::worker::{WorkerLink, is_worker_process};
+use crate::job::{Job, Role};
+use crate::signals;
 use std::process::ExitCode;
 
 /// Runs a Shoal program.
@@ -35,24 +38,50 @@ where
     F: FnOnce(&Job, A) -> Result<(), E>,
     E: Into<BoxError>,
 {
+    signals::report_bus_errors();
+    let worker = is_worker_process();
+    if !worker {
+        signals::watch_interrupts();
+    }
     let args = A::parse();
-    let job = match args.as_ref().job() {
+    let mut job = match args.as_ref().job() {
         Ok(job) => job,
         Err(err) => {
             eprintln!("error: {err}");
             return ExitCode::from(2);
         }
     };
-    match program(&job, args) {
+    let role = if worker {
+        WorkerLink::connect_from_env(job.config().threads).map(Role::Worker)
+    } else if job.config().process.processes > 1 {
+        Leader::start(job.config().process.clone()).map(|l| Role::Leader(Box::new(l)))
+    } else {
+        Ok(Role::Local)
+    };
+    match role {
+        Ok(role) => job.set_role(role),
+        Err(err) => return report(err.into()),
+    }
+    let outcome = program(&job, args);
+    if let Role::Worker(link) = job.role() {
+        link.goodbye();
+    }
+    let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => report(err.into()),
-    }
+    };
+    // Shuts the workers down (leader) before the process exits.
+    drop(job);
+    code
 }
 
 /// Prints an error and picks the exit status.
 fn report(err: BoxError) -> ExitCode {
     if is_broken_pipe(&*err) {
         return ExitCode::SUCCESS;
+    }
+    if let Some(status) = signals::interrupted() {
+        return ExitCode::from(status as u8);
     }
     eprintln!("error: {err}");
     // Show causes the message does not already include.
@@ -72,10 +101,10 @@ fn report(err: BoxError) -> ExitCode {
 fn is_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur = Some(err);
     while let Some(e) = cur {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::BrokenPipe {
-                return true;
-            }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return true;
         }
         cur = e.source();
     }

@@ -16,7 +16,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What went wrong, broadly. Match on this to react to a class of failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// An input path does not exist.
@@ -169,6 +169,47 @@ impl Error {
     /// Whether the error already says where in a file it happened.
     pub fn has_location(&self) -> bool {
         self.0.offset.is_some() || self.0.line.is_some()
+    }
+}
+
+/// An error as it crosses between processes: every field, the cause as text.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct WireError {
+    kind: ErrorKind,
+    message: String,
+    path: Option<PathBuf>,
+    line: Option<u64>,
+    offset: Option<u64>,
+    split: Option<String>,
+    source: Option<String>,
+}
+
+impl Error {
+    /// The error in a form that can be sent to another process.
+    pub(crate) fn to_wire(&self) -> WireError {
+        let i = &*self.0;
+        WireError {
+            kind: i.kind,
+            message: i.message.clone(),
+            path: i.path.clone(),
+            line: i.line,
+            offset: i.offset,
+            split: i.split.clone(),
+            source: i.source.as_ref().map(|s| s.to_string()),
+        }
+    }
+
+    /// Rebuilds an error sent by another process.
+    pub(crate) fn from_wire(w: WireError) -> Error {
+        Error(Box::new(Inner {
+            kind: w.kind,
+            message: w.message,
+            path: w.path,
+            line: w.line,
+            offset: w.offset,
+            split: w.split,
+            source: w.source.map(BoxError::from),
+        }))
     }
 }
 

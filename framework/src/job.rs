@@ -1,12 +1,17 @@
 //! The job: configuration, sources, and output.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::exec::process::ProcessOptions;
+use crate::exec::process::leader::Leader;
+use crate::exec::process::worker::WorkerLink;
 use crate::merge::Merge;
 use crate::read::MmapChoice;
 use crate::report::{self, Report};
 use crate::source::{ByteLines, IntoInputs, Iter, Lines, RangeSource, Step};
+use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// How a job runs. Built by [`JobBuilder`] or from command-line [`crate::Flags`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,13 +24,25 @@ pub struct Config {
     pub mmap: MmapChoice,
     /// Print each action's plan to stderr before running it.
     pub explain: bool,
+    /// Worker processes and their fault handling.
+    pub process: ProcessOptions,
 }
 
 impl Config {
     /// All threads of the job, over all processes: what plans aim to keep busy.
     pub fn total_threads(&self) -> usize {
-        self.threads
+        self.threads * self.process.processes.max(1)
     }
+}
+
+/// Which part a process plays in a job.
+pub(crate) enum Role {
+    /// One process: threads only.
+    Local,
+    /// Coordinates worker processes.
+    Leader(Box<Leader>),
+    /// Runs splits for a leader.
+    Worker(WorkerLink),
 }
 
 /// The default thread count: every core the process may use.
@@ -64,6 +81,14 @@ impl JobBuilder {
         self
     }
 
+    /// Worker-process options. Worker processes are only started by
+    /// [`crate::main`], which re-executes the program; a job built here
+    /// always runs in this process.
+    pub fn process_options(mut self, options: ProcessOptions) -> Self {
+        self.config.process = options;
+        self
+    }
+
     /// Builds the job.
     ///
     /// # Errors
@@ -75,7 +100,19 @@ impl JobBuilder {
         if self.config.split_size == Some(0) {
             return Err(Error::new(ErrorKind::Config, "--chunk-size must be at least 1 byte"));
         }
-        Ok(Job { config: self.config, report: Mutex::new(Report::default()) })
+        if self.config.process.processes == 0 {
+            return Err(Error::new(ErrorKind::Config, "--processes must be at least 1"));
+        }
+        if self.config.process.max_split_failures == 0 {
+            return Err(Error::new(ErrorKind::Config, "--max-split-failures must be at least 1"));
+        }
+        Ok(Job {
+            config: self.config,
+            report: Mutex::new(Report::default()),
+            role: Role::Local,
+            actions: AtomicU64::new(0),
+            limits: Mutex::new(HashMap::new()),
+        })
     }
 }
 
@@ -83,17 +120,38 @@ impl JobBuilder {
 ///
 /// Get one from [`crate::main`] (which also parses the standard flags) or
 /// from [`Job::builder`] in tests and embedded uses.
-#[derive(Debug)]
 pub struct Job {
     config: Config,
     report: Mutex<Report>,
+    role: Role,
+    /// Actions started so far: the number of the next one. Every process
+    /// runs the same actions in the same order, so numbers match.
+    actions: AtomicU64,
+    limits: Mutex<HashMap<String, Arc<LocalLimit>>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let role = match self.role {
+            Role::Local => "local",
+            Role::Leader(_) => "leader",
+            Role::Worker(_) => "worker",
+        };
+        f.debug_struct("Job").field("config", &self.config).field("role", &role).finish()
+    }
 }
 
 impl Job {
     /// A builder with defaults: all cores, automatic split size, mmap on.
     pub fn builder() -> JobBuilder {
         JobBuilder {
-            config: Config { threads: default_threads(), split_size: None, mmap: MmapChoice::Auto, explain: false },
+            config: Config {
+                threads: default_threads(),
+                split_size: None,
+                mmap: MmapChoice::Auto,
+                explain: false,
+                process: ProcessOptions::default(),
+            },
         }
     }
 
@@ -149,13 +207,132 @@ impl Job {
     /// Always `true` with a single process. With worker processes only the
     /// leader is; workers run the same program but their output is dropped.
     pub fn is_leader(&self) -> bool {
-        true
+        !matches!(self.role, Role::Worker(_))
+    }
+
+    /// This process's worker id, or `None` in the leader (or a single process).
+    pub fn worker_id(&self) -> Option<usize> {
+        match &self.role {
+            Role::Worker(link) => Some(link.id()),
+            _ => None,
+        }
+    }
+
+    /// A job-wide concurrency limit: at most `capacity` holders of `name` at
+    /// once over all threads and processes, like a semaphore shared by the
+    /// whole job. Use it for I/O-bound stages (an API that allows N calls).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(4).build()?;
+    /// let api = job.limit("api", 2);
+    /// let n = job.range(0..20u32).chunk_size(1).map(|x| {
+    ///     let _permit = api.acquire().expect("permit");
+    ///     x // at most two of these run at once
+    /// }).count()?;
+    /// assert_eq!(n, 20);
+    /// # Ok(()) }
+    /// ```
+    pub fn limit(&self, name: &str, capacity: usize) -> Limit<'_> {
+        Limit { job: self, name: name.to_owned(), capacity: capacity.max(1) }
+    }
+
+    pub(crate) fn role(&self) -> &Role {
+        &self.role
+    }
+
+    pub(crate) fn set_role(&mut self, role: Role) {
+        self.role = role;
+    }
+
+    pub(crate) fn next_action(&self) -> u64 {
+        self.actions.fetch_add(1, Ordering::SeqCst)
+    }
+
+    fn local_limit(&self, name: &str, capacity: usize) -> Arc<LocalLimit> {
+        let mut limits = self.limits.lock().unwrap_or_else(|p| p.into_inner());
+        limits.entry(name.to_owned()).or_insert_with(|| Arc::new(LocalLimit::new(capacity))).clone()
     }
 
     /// The job's standard output: the real stdout in the leader, a sink in
     /// workers, so a program's results are printed once.
     pub fn stdout(&self) -> Output {
         Output { inner: self.is_leader().then(|| std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())) }
+    }
+}
+
+/// A job-wide concurrency limit; see [`Job::limit`].
+#[derive(Debug)]
+pub struct Limit<'j> {
+    job: &'j Job,
+    name: String,
+    capacity: usize,
+}
+
+impl Limit<'_> {
+    /// Waits for a permit; it is given back when the [`Permit`] drops.
+    ///
+    /// # Errors
+    /// Only in a worker process that lost its leader.
+    pub fn acquire(&self) -> Result<Permit<'_>> {
+        match &self.job.role {
+            Role::Worker(link) => {
+                link.acquire(&self.name, self.capacity)?;
+                Ok(Permit { limit: self, local: None })
+            }
+            Role::Local | Role::Leader(_) => {
+                let local = self.job.local_limit(&self.name, self.capacity);
+                local.acquire();
+                Ok(Permit { limit: self, local: Some(local) })
+            }
+        }
+    }
+}
+
+/// One permit of a [`Limit`], released on drop.
+#[derive(Debug)]
+pub struct Permit<'l> {
+    limit: &'l Limit<'l>,
+    local: Option<Arc<LocalLimit>>,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        match &self.local {
+            Some(local) => local.release(),
+            None => {
+                if let Role::Worker(link) = &self.limit.job.role {
+                    link.release(&self.limit.name);
+                }
+            }
+        }
+    }
+}
+
+/// A counting semaphore for one process.
+#[derive(Debug)]
+pub(crate) struct LocalLimit {
+    free: Mutex<usize>,
+    cond: Condvar,
+}
+
+impl LocalLimit {
+    fn new(capacity: usize) -> LocalLimit {
+        LocalLimit { free: Mutex::new(capacity), cond: Condvar::new() }
+    }
+
+    fn acquire(&self) {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.cond.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+    }
+
+    fn release(&self) {
+        *self.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.cond.notify_one();
     }
 }
 

@@ -306,6 +306,11 @@ pub fn count(name: &str, n: u64) {
     });
 }
 
+/// Adds `n` to a named counter of `report` directly.
+pub(crate) fn count_into(report: &mut Report, name: &str, n: u64) {
+    *report.counters.entry(name.to_owned()).or_default() += n;
+}
+
 /// Starts collecting a split's report on this thread.
 pub(crate) fn begin_split() {
     CURRENT.with(|cur| *cur.borrow_mut() = Some(Report::default()));

@@ -158,7 +158,7 @@ fn merge_maps<K: Hash + Eq, V>(into: &mut HashMap<K, V>, other: HashMap<K, V>, m
 
 /// Merges the [`Merge`] values of each key.
 pub struct AggregateByKey<K, V> {
-    _pair: PhantomData<fn(K, V) -> (K, V)>,
+    _pair: PhantomData<fn() -> (K, V)>,
 }
 
 impl<K, V> AggregateByKey<K, V> {
@@ -217,7 +217,7 @@ where
 /// Combines the values of each key with a user operation.
 pub struct ReduceByKey<K, V, F> {
     op: F,
-    _pair: PhantomData<fn(K, V) -> (K, V)>,
+    _pair: PhantomData<fn() -> (K, V)>,
 }
 
 impl<K, V, F> ReduceByKey<K, V, F> {

@@ -4,14 +4,21 @@
 //! threads, one partial per thread. The process executor (worker processes
 //! fed by a leader) builds on the same per-split step.
 
+pub(crate) mod process;
 pub(crate) mod threads;
 
 use crate::action::{Absorb, Sink};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
+use crate::job::Role;
 use crate::merge::Merge;
 use crate::pipeline::Pipeline;
 use crate::plan::{Plan, Split};
 use crate::report::{self, Report};
+use crate::signals;
+use process::leader::Leader;
+use process::protocol;
+use process::worker::WorkerLink;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Runs `action` over `pipeline` in its job and returns the finished result.
 pub(crate) fn run<P, A>(pipeline: &P, action: &A) -> Result<A::Output>
@@ -20,10 +27,30 @@ where
     A: for<'a> Absorb<P::Item<'a>>,
 {
     let job = pipeline.job();
+    let number = job.next_action();
+    match job.role() {
+        Role::Local => run_local(pipeline, action),
+        Role::Leader(leader) => run_leader(leader, number, pipeline, action),
+        Role::Worker(link) => run_worker(link, number, pipeline, action),
+    }
+}
+
+fn planned<P: Pipeline>(pipeline: &P) -> Result<Plan> {
     let plan = pipeline.plan()?;
-    if job.config().explain {
+    if pipeline.job().config().explain {
         eprint!("{plan}");
     }
+    Ok(plan)
+}
+
+/// One process: the work-stealing thread pool, one partial per thread.
+fn run_local<P, A>(pipeline: &P, action: &A) -> Result<A::Output>
+where
+    P: Pipeline,
+    A: for<'a> Absorb<P::Item<'a>>,
+{
+    let job = pipeline.job();
+    let plan = planned(pipeline)?;
     let partials = threads::run_splits(
         job.config().threads,
         &plan,
@@ -44,13 +71,77 @@ where
     action.finish(merged)
 }
 
+/// The leader: workers run the splits; partials merge here as they arrive.
+fn run_leader<P, A>(leader: &Leader, number: u64, pipeline: &P, action: &A) -> Result<A::Output>
+where
+    P: Pipeline,
+    A: for<'a> Absorb<P::Item<'a>>,
+{
+    let job = pipeline.job();
+    let plan = planned(pipeline)?;
+    let fingerprint = protocol::pipeline_fingerprint::<P, A>();
+    let mut merged = action.identity();
+    let mut report = report::take_outside();
+    let skipped = leader.gather(number, fingerprint, &plan, &mut |split, bytes, split_report| {
+        let partial: A::Partial = protocol::decode(bytes).map_err(|e| {
+            Error::new(ErrorKind::Transport, "cannot decode a partial result")
+                .with_source(e)
+                .with_split(plan.describe(&plan.splits[split]))
+        })?;
+        action.merge(&mut merged, partial);
+        report.merge(split_report);
+        Ok(())
+    })?;
+    report.merge(skipped);
+    let action_report = report.clone();
+    job.absorb_report(report)?;
+    let output = action.finish(merged)?;
+    let bytes = protocol::encode(&output)
+        .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode a result").with_source(e))?;
+    let mut shipped = action_report;
+    shipped.rejects.quarantine.clear();
+    leader.publish(number, bytes, shipped)?;
+    Ok(output)
+}
+
+/// A worker: run the splits the leader sends, one fresh partial each.
+fn run_worker<P, A>(link: &WorkerLink, number: u64, pipeline: &P, action: &A) -> Result<A::Output>
+where
+    P: Pipeline,
+    A: for<'a> Absorb<P::Item<'a>>,
+{
+    let job = pipeline.job();
+    let fingerprint = protocol::pipeline_fingerprint::<P, A>();
+    let run = |plan: &Plan, split: &Split| -> Result<(Vec<u8>, Report)> {
+        let mut acc = action.identity();
+        let outcome = catch_unwind(AssertUnwindSafe(|| run_split(pipeline, plan, split, action, &mut acc)));
+        let split_report = report::end_split();
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return Err(err.with_split(plan.describe(split))),
+            Err(payload) => {
+                let msg = format!("user code panicked: {}", threads::panic_message(&*payload));
+                return Err(Error::new(ErrorKind::Panic, msg).with_split(plan.describe(split)));
+            }
+        }
+        let bytes = protocol::encode(&acc)
+            .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode a partial result").with_source(e))?;
+        Ok((bytes, split_report))
+    };
+    let (output, action_report) = link.run_action(number, fingerprint, job.config().threads, &run)?;
+    job.absorb_report(action_report)?;
+    protocol::decode(&output).map_err(|e| Error::new(ErrorKind::Transport, "cannot decode the result").with_source(e))
+}
+
 /// Folds the items of one split into `acc`: the per-split step that every
-/// executor shares.
+/// executor shares. Starts the split's report and names the split for the
+/// bus-error reporter.
 pub(crate) fn run_split<P, A>(pipeline: &P, plan: &Plan, split: &Split, action: &A, acc: &mut A::Partial) -> Result<()>
 where
     P: Pipeline,
     A: for<'a> Absorb<P::Item<'a>>,
 {
+    let _guard = signals::SplitGuard::new(plan.describe(split));
     report::begin_split();
     pipeline.drive(plan, split, &mut Sink { action, acc })?;
     action.end_split(acc, split);

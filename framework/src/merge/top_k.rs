@@ -41,10 +41,10 @@ impl<T: Ord> TopK<T> {
     pub fn add(&mut self, value: T) {
         if self.heap.len() < self.k {
             self.heap.push(Reverse(value));
-        } else if let Some(mut smallest) = self.heap.peek_mut() {
-            if value > smallest.0 {
-                smallest.0 = value;
-            }
+        } else if let Some(mut smallest) = self.heap.peek_mut()
+            && value > smallest.0
+        {
+            smallest.0 = value;
         }
     }
 

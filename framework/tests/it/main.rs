@@ -2,5 +2,6 @@
 
 mod actions;
 mod errors;
+mod processes;
 mod splits;
 mod util;

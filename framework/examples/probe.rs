@@ -1,0 +1,117 @@
+//! A probe for the process executor's tests: a small line-counting job with
+//! knobs to crash, hang, panic or slow down on chosen records.
+//!
+//! Output (stdout, leader only): `lines,N`, `bytes,N`, then `key,K,COUNT`
+//! per first byte of the line, sorted, then `counter,NAME,N` for every
+//! counter of the job's report.
+
+use clap::Parser;
+use shoal::prelude::*;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    shoal: Flags,
+    /// Sleep this many milliseconds every `--sleep-every` records.
+    #[arg(long, default_value_t = 0)]
+    sleep_ms: u64,
+    #[arg(long, default_value_t = 1000)]
+    sleep_every: u64,
+    /// Panic on a line equal to this text.
+    #[arg(long)]
+    panic_on: Option<String>,
+    /// Abort the process (worker crash) on a line equal to this text.
+    #[arg(long)]
+    abort_on: Option<String>,
+    /// Hang forever on a line equal to this text.
+    #[arg(long)]
+    hang_on: Option<String>,
+    /// Print a line from every process before the first action.
+    #[arg(long)]
+    hello: bool,
+    /// Also run a job-wide limit of this capacity over 40 slow items and print
+    /// the most holders seen at once.
+    #[arg(long)]
+    limit: Option<usize>,
+    inputs: Vec<PathBuf>,
+}
+
+impl AsRef<Flags> for Cli {
+    fn as_ref(&self) -> &Flags {
+        &self.shoal
+    }
+}
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+fn main() -> ExitCode {
+    shoal::main(|job: &Job, cli: Cli| {
+        if cli.hello {
+            println!("hello from {}", job.worker_id().map_or("the leader".to_string(), |i| format!("worker {i}")));
+        }
+        let seen = std::sync::atomic::AtomicU64::new(0);
+        let keys: HashMap<String, (u64, u64)> = job
+            .lines(&cli.inputs)
+            .inspect(|line| {
+                if cli.panic_on.as_deref() == Some(*line) {
+                    panic!("probe panics on {line:?}");
+                }
+                if cli.abort_on.as_deref() == Some(*line) && !job.is_leader() {
+                    std::process::abort();
+                }
+                if cli.hang_on.as_deref() == Some(*line) {
+                    loop {
+                        std::thread::sleep(Duration::from_secs(60));
+                    }
+                }
+                let n = seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if cli.sleep_ms > 0 && n.is_multiple_of(cli.sleep_every) {
+                    std::thread::sleep(Duration::from_millis(cli.sleep_ms));
+                }
+                shoal::report::count("probe.lines", 1);
+            })
+            .map(|line: &str| {
+                (line.bytes().next().map_or("".to_string(), |b| (b as char).to_string()), (1u64, line.len() as u64))
+            })
+            .aggregate_by_key()?;
+        let mut rows: Vec<_> = keys.into_iter().collect();
+        rows.sort();
+        let mut out = job.stdout();
+        let lines: u64 = rows.iter().map(|(_, (n, _))| n).sum();
+        let bytes: u64 = rows.iter().map(|(_, (_, b))| b).sum();
+        writeln!(out, "lines,{lines}")?;
+        writeln!(out, "bytes,{bytes}")?;
+        for (k, (n, _)) in &rows {
+            writeln!(out, "key,{k},{n}")?;
+        }
+        if let Some(capacity) = cli.limit {
+            let limit = job.limit("probe", capacity);
+            let spans: Vec<(u64, u64)> = job
+                .range(0..40u32)
+                .chunk_size(1)
+                .map(|_| {
+                    let _permit = limit.acquire().expect("permit");
+                    let start = now_us();
+                    std::thread::sleep(Duration::from_millis(30));
+                    (start, now_us())
+                })
+                .collect()?;
+            let mut most = 0;
+            for &(s, _) in &spans {
+                most = most.max(spans.iter().filter(|&&(a, b)| a <= s && s < b).count());
+            }
+            writeln!(out, "limit,{}", spans.len())?;
+            writeln!(out, "limit_max_holders,{most}")?;
+        }
+        for (name, n) in job.report().counters {
+            writeln!(out, "counter,{name},{n}")?;
+        }
+        out.flush()?;
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    })
+}

@@ -1,0 +1,218 @@
+//! The worker side: connect, then serve the leader's splits at each action.
+//!
+//! Threads of a worker process:
+//! * the program's own (main) thread, which at each action says `Ready`,
+//!   then feeds the splits it is sent to a scoped pool and waits for `Done`;
+//! * the pool threads, each running one split at a time into a fresh
+//!   partial and sending it back;
+//! * a reader thread, routing messages from the leader (and exiting the
+//!   process when the leader's socket closes: no orphan outlives its leader);
+//! * a heartbeat thread.
+//!
+//! Writes from all of them go through one mutex, a frame at a time.
+
+use super::protocol::{self, ToLeader, ToWorker};
+use super::{ENV_LEADER, ENV_LEADER_PID, ENV_SECRET, ENV_WORKER};
+use crate::error::{Error, ErrorKind, Result};
+use crate::plan::{Plan, Split};
+use crate::report::Report;
+use crate::signals;
+use crate::transport::{self, Address, Transport, frame};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Runs one split into its serialized partial and report.
+pub(crate) type RunSplit<'a> = dyn Fn(&Plan, &Split) -> Result<(Vec<u8>, Report)> + Sync + 'a;
+
+/// How often a worker tells the leader it is alive.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// A worker's connection to its leader.
+pub(crate) struct WorkerLink {
+    id: usize,
+    writer: Arc<Mutex<Box<dyn Transport>>>,
+    inbox: Mutex<Receiver<ToWorker>>,
+    grants: Arc<Mutex<HashMap<u64, SyncSender<()>>>>,
+    next_token: AtomicU64,
+}
+
+impl std::fmt::Debug for WorkerLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerLink").field("id", &self.id).finish()
+    }
+}
+
+/// Whether this process was started as a worker (`SHOAL_LEADER` is set).
+pub(crate) fn is_worker_process() -> bool {
+    std::env::var_os(ENV_LEADER).is_some()
+}
+
+impl WorkerLink {
+    /// Connects to the leader named in the environment and shakes hands.
+    pub(crate) fn connect_from_env(threads: usize) -> Result<WorkerLink> {
+        let leader_pid = std::env::var(ENV_LEADER_PID).ok().and_then(|p| p.parse().ok());
+        signals::die_with_parent(leader_pid);
+        let address: Address = std::env::var(ENV_LEADER)
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e: String| Error::new(ErrorKind::Config, format!("{ENV_LEADER}: {e}")))?;
+        let secret = std::env::var(ENV_SECRET).unwrap_or_default();
+        let worker = std::env::var(ENV_WORKER).ok().and_then(|w| w.parse().ok());
+        let transport_err = |what: &str, e: std::io::Error| {
+            Error::new(ErrorKind::Transport, format!("{what} the leader at {address}")).with_source(e)
+        };
+        let mut conn = transport::connect(&address).map_err(|e| transport_err("cannot connect to", e))?;
+        let hello = ToLeader::Hello {
+            magic: protocol::MAGIC,
+            protocol: protocol::PROTOCOL,
+            program: protocol::program_fingerprint(),
+            secret,
+            worker,
+            pid: std::process::id(),
+            threads,
+        };
+        protocol::send(&mut conn, &hello).map_err(|e| transport_err("cannot greet", e))?;
+        let id = match protocol::recv::<ToWorker, _>(&mut conn, frame::MAX_HELLO) {
+            Ok(Some(ToWorker::Welcome { worker })) => worker,
+            Ok(Some(ToWorker::Refused { reason })) => {
+                return Err(Error::new(ErrorKind::Transport, format!("the leader refused this worker: {reason}")));
+            }
+            Ok(_) => return Err(Error::new(ErrorKind::Transport, "the leader closed the connection")),
+            Err(e) => return Err(transport_err("no handshake from", e)),
+        };
+        let reader = conn.try_clone_box().map_err(|e| transport_err("cannot use the connection to", e))?;
+        let writer = Arc::new(Mutex::new(conn));
+        let grants: Arc<Mutex<HashMap<u64, SyncSender<()>>>> = Arc::default();
+        let (tx, inbox) = mpsc::channel();
+        spawn_reader(reader, tx, grants.clone());
+        spawn_heartbeat(writer.clone());
+        Ok(WorkerLink { id, writer, inbox: Mutex::new(inbox), grants, next_token: AtomicU64::new(1) })
+    }
+
+    /// This worker's id, as the leader numbers them.
+    pub(crate) fn id(&self) -> usize {
+        self.id
+    }
+
+    fn send(&self, msg: &ToLeader) -> Result<()> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        protocol::send(&mut *w, msg)
+            .map_err(|e| Error::new(ErrorKind::Transport, "lost the connection to the leader").with_source(e))
+    }
+
+    /// Serves one action: says `Ready`, runs the splits the leader sends on
+    /// `threads` threads with `run`, and returns the action's output and
+    /// report when the leader sends `Done`.
+    pub(crate) fn run_action(
+        &self,
+        action: u64,
+        fingerprint: u64,
+        threads: usize,
+        run: &RunSplit<'_>,
+    ) -> Result<(Vec<u8>, Report)> {
+        self.send(&ToLeader::Ready { action, fingerprint })?;
+        let inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
+        let plan: std::sync::OnceLock<Plan> = std::sync::OnceLock::new();
+        let (split_tx, split_rx) = mpsc::channel::<usize>();
+        let split_rx = Mutex::new(split_rx);
+        std::thread::scope(|scope| {
+            for t in 0..threads.max(1) {
+                let (plan, split_rx) = (&plan, &split_rx);
+                let spawned = std::thread::Builder::new().name(format!("shoal-{t}")).spawn_scoped(scope, move || {
+                    loop {
+                        let next = split_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok(index) = next else { return };
+                        let Some(plan) = plan.get() else { return };
+                        let Some(split) = plan.splits.get(index) else { return };
+                        let msg = match run(plan, split) {
+                            Ok((partial, report)) => ToLeader::Partial { action, split: index, partial, report },
+                            Err(err) => ToLeader::Failed { action, split: index, error: err.to_wire() },
+                        };
+                        if self.send(&msg).is_err() {
+                            // The reader thread ends the process; nothing more to do.
+                            return;
+                        }
+                    }
+                });
+                if let Err(e) = spawned {
+                    return Err(Error::new(ErrorKind::Io, "cannot start a worker thread").with_source(e));
+                }
+            }
+            loop {
+                match inbox.recv() {
+                    Ok(ToWorker::Plan { action: a, plan: p }) if a == action => {
+                        let _ = plan.set(p);
+                    }
+                    Ok(ToWorker::Run { action: a, split }) if a == action => {
+                        let _ = split_tx.send(split);
+                    }
+                    Ok(ToWorker::Done { action: a, output, report }) if a == action => {
+                        drop(split_tx);
+                        return Ok((output, report));
+                    }
+                    Ok(_) => {}
+                    Err(_) => return Err(Error::new(ErrorKind::Transport, "lost the connection to the leader")),
+                }
+            }
+        })
+    }
+
+    /// Takes one permit of the job-wide limit `name`, waiting for the leader.
+    pub(crate) fn acquire(&self, name: &str, capacity: usize) -> Result<()> {
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.grants.lock().unwrap_or_else(|p| p.into_inner()).insert(token, tx);
+        self.send(&ToLeader::Acquire { limit: name.to_owned(), capacity, token })?;
+        rx.recv().map_err(|_| Error::new(ErrorKind::Transport, "lost the connection to the leader"))
+    }
+
+    /// Gives one permit of `name` back.
+    pub(crate) fn release(&self, name: &str) {
+        let _ = self.send(&ToLeader::Release { limit: name.to_owned() });
+    }
+
+    /// Tells the leader this worker's program ended normally.
+    pub(crate) fn goodbye(&self) {
+        let _ = self.send(&ToLeader::Goodbye);
+    }
+}
+
+fn spawn_reader(
+    mut reader: Box<dyn Transport>,
+    tx: mpsc::Sender<ToWorker>,
+    grants: Arc<Mutex<HashMap<u64, SyncSender<()>>>>,
+) {
+    let _ = std::thread::Builder::new().name("shoal-reader".into()).spawn(move || {
+        loop {
+            match protocol::recv::<ToWorker, _>(&mut reader, frame::MAX_FRAME) {
+                Ok(Some(ToWorker::Granted { token })) => {
+                    if let Some(waiter) = grants.lock().unwrap_or_else(|p| p.into_inner()).remove(&token) {
+                        let _ = waiter.send(());
+                    }
+                }
+                Ok(Some(msg)) => {
+                    let _ = tx.send(msg);
+                }
+                // The leader is gone or closed the job: a worker never
+                // outlives its leader.
+                Ok(None) => std::process::exit(0),
+                Err(_) => std::process::exit(1),
+            }
+        }
+    });
+}
+
+fn spawn_heartbeat(writer: Arc<Mutex<Box<dyn Transport>>>) {
+    let _ = std::thread::Builder::new().name("shoal-heartbeat".into()).spawn(move || {
+        loop {
+            std::thread::sleep(HEARTBEAT);
+            let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+            if protocol::send(&mut *w, &ToLeader::Heartbeat).is_err() {
+                std::process::exit(1);
+            }
+        }
+    });
+}

@@ -1,0 +1,138 @@
+//! Signals: interrupts, the parent's death, and bus errors from truncated
+//! mappings.
+//!
+//! * `SIGINT`/`SIGTERM` in a Shoal program kill its worker processes and exit
+//!   with status 130/143 ([`watch_interrupts`]); the executor checks
+//!   [`interrupted`] so it never respawns a worker during shutdown.
+//! * A worker asks the kernel for `SIGKILL` when its leader dies
+//!   ([`die_with_parent`]); it also exits when the leader's socket closes.
+//! * `SIGBUS` (a mapped input truncated under us) prints which split was
+//!   being read and exits with [`EXIT_BUS`] ([`report_bus_errors`]).
+
+use std::cell::Cell;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+/// Exit status of a process killed by a bus error while reading a split.
+pub(crate) const EXIT_BUS: i32 = 86;
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// Process ids of live worker processes, killed on interrupt.
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Whether an interrupt arrived; the exit status it asks for.
+pub(crate) fn interrupted() -> Option<i32> {
+    INTERRUPTED.load(Ordering::SeqCst).then(|| 128 + SIGNAL.load(Ordering::SeqCst))
+}
+
+/// Registers a worker process to kill on interrupt.
+pub(crate) fn register_child(pid: u32) {
+    CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(pid);
+}
+
+/// Forgets a worker process that has exited.
+pub(crate) fn forget_child(pid: u32) {
+    CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).retain(|&c| c != pid);
+}
+
+/// Sends `SIGKILL` to a process, ignoring one that is already gone.
+pub(crate) fn kill(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+fn kill_children() {
+    let children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for pid in children {
+        kill(pid);
+    }
+}
+
+/// On `SIGINT` or `SIGTERM`: mark the job interrupted, kill every worker
+/// process, and exit with 128 + the signal number.
+pub(crate) fn watch_interrupts() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    let _ = std::thread::Builder::new().name("shoal-signals".into()).spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            SIGNAL.store(sig, Ordering::SeqCst);
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            kill_children();
+            // A second pass catches a worker spawned while we were killing.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            kill_children();
+            std::process::exit(128 + sig);
+        }
+    });
+}
+
+/// Asks the kernel to kill this process when its parent dies, and exits at
+/// once if the parent `leader_pid` is already gone.
+pub(crate) fn die_with_parent(leader_pid: Option<u32>) {
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    if leader_pid.is_some_and(|pid| std::os::unix::process::parent_id() != pid) {
+        std::process::exit(1);
+    }
+}
+
+thread_local! {
+    /// The name of the split this thread is reading, for the bus-error
+    /// message: a pointer and length into a `String` owned by a live
+    /// [`SplitGuard`]. `const`-initialized and without destructor, so reading
+    /// it is a plain thread-local load, safe in a signal handler.
+    static CURRENT_SPLIT: Cell<(*const u8, usize)> = const { Cell::new((std::ptr::null(), 0)) };
+}
+
+/// Names the split this thread reads until dropped.
+pub(crate) struct SplitGuard {
+    _name: String,
+}
+
+impl SplitGuard {
+    pub(crate) fn new(name: String) -> SplitGuard {
+        CURRENT_SPLIT.with(|c| c.set((name.as_ptr(), name.len())));
+        SplitGuard { _name: name }
+    }
+}
+
+impl Drop for SplitGuard {
+    fn drop(&mut self) {
+        CURRENT_SPLIT.with(|c| c.set((std::ptr::null(), 0)));
+    }
+}
+
+/// Installs the `SIGBUS` reporter (once per process).
+pub(crate) fn report_bus_errors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: the handler only calls async-signal-safe functions
+        // (`write`, `_exit`) and reads a const-initialized thread-local that
+        // points into a string kept alive by the `SplitGuard` of this thread.
+        let _ = unsafe { signal_hook::low_level::register(signal_hook::consts::SIGBUS, on_bus_error) };
+    });
+}
+
+fn on_bus_error() {
+    fn write_all(bytes: &[u8]) {
+        // SAFETY: `write` on fd 2 with a valid buffer is async-signal-safe.
+        unsafe {
+            libc::write(2, bytes.as_ptr().cast(), bytes.len());
+        }
+    }
+    write_all(b"error: bus error while reading");
+    let (ptr, len) = CURRENT_SPLIT.with(Cell::get);
+    if !ptr.is_null() {
+        write_all(b" split ");
+        // SAFETY: set by a live `SplitGuard` on this thread from a `String`
+        // it owns; the guard outlives the reading that raised the signal.
+        write_all(unsafe { std::slice::from_raw_parts(ptr, len) });
+    }
+    write_all(b": the input file was truncated or replaced while it was memory-mapped (use --no-mmap if inputs change during a run)\n");
+    // SAFETY: `_exit` is async-signal-safe and ends the process at once.
+    unsafe { libc::_exit(EXIT_BUS) };
+}

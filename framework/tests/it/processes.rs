@@ -1,0 +1,381 @@
+//! The process executor with real processes: the `probe` example program is
+//! run as leader and workers, killed, interrupted and starved on purpose.
+
+use crate::util::Dir;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The probe program, built by `cargo test` next to this test binary.
+fn probe() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join("examples/probe")
+}
+
+fn command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(probe());
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    command(args).output().expect("probe runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Line `i` of [`text_file`].
+fn line_of(i: usize) -> String {
+    let first = (b'a' + (i * 7 % 26) as u8) as char;
+    format!("{first}line {i} {}", "x".repeat(i % 13))
+}
+
+/// A text file of `lines` lines with a spread of first letters.
+fn text_file(dir: &Dir, name: &str, lines: usize) -> PathBuf {
+    let mut text = String::with_capacity(lines * 24);
+    for i in 0..lines {
+        text.push_str(&line_of(i));
+        text.push('\n');
+    }
+    dir.write(name, text)
+}
+
+/// The pids whose parent is `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        // Fields after the `(comm)`: state, ppid, ...
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let mut fields = rest.split_whitespace();
+        let (state, ppid) = (fields.next(), fields.next());
+        if ppid == Some(&pid.to_string()) && state != Some("Z") {
+            out.push(child);
+        }
+    }
+    out
+}
+
+/// Whether `pid` is a live (non-zombie) process.
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, r)| !r.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+fn wait_for(mut cond: impl FnMut() -> bool, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+fn wait_with_output(child: Child) -> Output {
+    child.wait_with_output().expect("probe ends")
+}
+
+fn reference(path: &Path) -> String {
+    let out = run(&["-t", "1", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn every_shape_gives_the_same_result() {
+    let dir = Dir::new();
+    let path = text_file(&dir, "a.txt", 40_000);
+    let want = reference(&path);
+    assert!(want.contains("lines,40000"), "{want}");
+    assert!(want.contains("counter,probe.lines,40000"), "counters are summed: {want}");
+    for shape in [["-p", "2", "-t", "1"], ["-p", "3", "-t", "1"], ["-p", "2", "-t", "2"], ["-p", "1", "-t", "3"]] {
+        let mut args: Vec<&str> = shape.to_vec();
+        args.extend(["--chunk-size", "16K", path.to_str().unwrap()]);
+        let out = run(&args);
+        assert!(out.status.success(), "{shape:?}: {}", stderr(&out));
+        assert_eq!(stdout(&out), want, "{shape:?}");
+    }
+}
+
+#[test]
+fn killing_random_workers_never_changes_the_result() {
+    let dir = Dir::new();
+    let path = text_file(&dir, "k.txt", 60_000);
+    let want = reference(&path);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..4 {
+        let child = command(&[
+            "-p",
+            "3",
+            "-t",
+            "1",
+            "--chunk-size",
+            "8K",
+            "--sleep-ms",
+            "4",
+            "--sleep-every",
+            "150",
+            path.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+        let leader = child.id();
+        assert!(wait_for(|| children(leader).len() == 3, Duration::from_secs(20)), "workers start");
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(200 + seed % 400));
+        let workers = children(leader);
+        if let Some(&victim) = workers.get((seed % 3) as usize) {
+            let _ = kill(Pid::from_raw(victim as i32), Signal::SIGKILL);
+        }
+        let out = wait_with_output(child);
+        assert!(out.status.success(), "round {round}: {}", stderr(&out));
+        assert_eq!(stdout(&out), want, "round {round}");
+    }
+}
+
+#[test]
+fn a_panic_names_the_split() {
+    let dir = Dir::new();
+    let path = text_file(&dir, "p.txt", 5_000);
+    for procs in ["1", "2"] {
+        let bad = line_of(777);
+        let out = run(&["-p", procs, "-t", "1", "--chunk-size", "8K", "--panic-on", &bad, path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("probe panics on {bad:?}")), "{err}");
+        assert!(err.contains("p.txt bytes"), "names the split: {err}");
+    }
+}
+
+#[test]
+fn a_split_that_keeps_crashing_workers_fails_or_is_skipped() {
+    let dir = Dir::new();
+    let path = text_file(&dir, "c.txt", 5_000);
+    let bad = &line_of(777);
+    let out = run(&["-p", "2", "-t", "1", "--chunk-size", "8K", "--abort-on", bad, path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("brought down 3 worker processes"), "{err}");
+    assert!(err.contains("c.txt bytes"), "{err}");
+    let out = run(&[
+        "-p",
+        "2",
+        "-t",
+        "1",
+        "--chunk-size",
+        "8K",
+        "--abort-on",
+        bad,
+        "--on-failed-split",
+        "skip",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("counter,shoal.splits_skipped,1"), "{text}");
+    assert!(!text.contains("lines,5000"), "the split's lines are left out: {text}");
+}
+
+#[test]
+fn a_hung_split_times_out() {
+    let dir = Dir::new();
+    let path = text_file(&dir, "h.txt", 3_000);
+    let out = run(&[
+        "-p",
+        "2",
+        "-t",
+        "1",
+        "--chunk-size",
+        "8K",
+        "--hang-on",
+        &line_of(777),
+        "--split-timeout",
+        "1",
+        "--max-split-failures",
+        "2",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("split timeout"), "{err}");
+    assert!(err.contains("h.txt bytes"), "{err}");
+}
+
+#[test]
+fn a_stopped_worker_is_replaced_after_its_heartbeats_stop() {
+    let dir = Dir::new();
+    let path = text_file(&dir, "s.txt", 30_000);
+    let want = reference(&path);
+    let child = command(&[
+        "-p",
+        "2",
+        "-t",
+        "1",
+        "--chunk-size",
+        "8K",
+        "--sleep-ms",
+        "5",
+        "--sleep-every",
+        "100",
+        "--heartbeat-timeout",
+        "1",
+        path.to_str().unwrap(),
+    ])
+    .spawn()
+    .unwrap();
+    let leader = child.id();
+    assert!(wait_for(|| children(leader).len() == 2, Duration::from_secs(20)));
+    std::thread::sleep(Duration::from_millis(300));
+    let victim = children(leader)[0];
+    let _ = kill(Pid::from_raw(victim as i32), Signal::SIGSTOP);
+    let out = wait_with_output(child);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), want);
+    assert!(stderr(&out).contains("heartbeat"), "{}", stderr(&out));
+    assert!(wait_for(|| !alive(victim), Duration::from_secs(5)), "the stopped worker was killed");
+}
+
+#[test]
+fn a_file_truncated_while_read_is_a_clear_error() {
+    let dir = Dir::new();
+    for procs in ["1", "2"] {
+        let path = text_file(&dir, &format!("t{procs}.txt"), 200_000);
+        let child = command(&[
+            "-p",
+            procs,
+            "-t",
+            "1",
+            "--chunk-size",
+            "256K",
+            "--sleep-ms",
+            "100",
+            "--sleep-every",
+            "3000",
+            path.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(100_000).unwrap();
+        let start = Instant::now();
+        let out = wait_with_output(child);
+        assert!(start.elapsed() < Duration::from_secs(30), "no hang");
+        assert!(!out.status.success(), "procs {procs}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("t{procs}.txt")), "names the file: {err}");
+        assert!(err.contains("truncated") || err.contains("shrank"), "says why: {err}");
+    }
+}
+
+#[test]
+fn interrupt_stops_every_process() {
+    let dir = Dir::new();
+    let path = text_file(&dir, "i.txt", 50_000);
+    for (signal, code) in [(Signal::SIGINT, 130), (Signal::SIGTERM, 143)] {
+        let mut child = command(&[
+            "-p",
+            "2",
+            "-t",
+            "1",
+            "--chunk-size",
+            "8K",
+            "--sleep-ms",
+            "50",
+            "--sleep-every",
+            "50",
+            path.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+        let leader = child.id();
+        assert!(wait_for(|| children(leader).len() == 2, Duration::from_secs(20)));
+        let workers = children(leader);
+        std::thread::sleep(Duration::from_millis(200));
+        let sent = Instant::now();
+        kill(Pid::from_raw(leader as i32), signal).unwrap();
+        let status = child.wait().unwrap();
+        assert!(sent.elapsed() < Duration::from_secs(2), "exits within 2 s, took {:?}", sent.elapsed());
+        assert_eq!(status.code(), Some(code));
+        for w in workers {
+            assert!(wait_for(|| !alive(w), Duration::from_secs(2)), "worker {w} left behind");
+        }
+    }
+}
+
+#[test]
+fn workers_exit_when_the_leader_is_killed() {
+    let dir = Dir::new();
+    let path = text_file(&dir, "l.txt", 50_000);
+    let mut child = command(&[
+        "-p",
+        "2",
+        "-t",
+        "1",
+        "--chunk-size",
+        "8K",
+        "--sleep-ms",
+        "50",
+        "--sleep-every",
+        "50",
+        path.to_str().unwrap(),
+    ])
+    .spawn()
+    .unwrap();
+    let leader = child.id();
+    assert!(wait_for(|| children(leader).len() == 2, Duration::from_secs(20)));
+    let workers = children(leader);
+    kill(Pid::from_raw(leader as i32), Signal::SIGKILL).unwrap();
+    let _ = child.wait();
+    for w in workers {
+        assert!(wait_for(|| !alive(w), Duration::from_secs(2)), "worker {w} orphaned");
+    }
+}
+
+#[test]
+fn worker_output_goes_to_stderr_with_its_id() {
+    let dir = Dir::new();
+    let path = text_file(&dir, "o.txt", 1_000);
+    let out = run(&["-p", "2", "-t", "1", "--hello", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert!(text.starts_with("hello from the leader\nlines,1000\n"), "{text}");
+    assert!(!text.contains("worker"), "{text}");
+    assert!(err.contains("[worker 1] hello from worker 1") && err.contains("[worker 2] hello from worker 2"), "{err}");
+}
+
+#[test]
+fn a_limit_holds_across_processes() {
+    let dir = Dir::new();
+    let path = text_file(&dir, "m.txt", 100);
+    for shape in [["-p", "1", "-t", "4"], ["-p", "2", "-t", "3"]] {
+        let mut args = shape.to_vec();
+        args.extend(["--limit", "2", path.to_str().unwrap()]);
+        let out = run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains("limit,40\n"), "{text}");
+        let most: usize = text.lines().find_map(|l| l.strip_prefix("limit_max_holders,")).unwrap().parse().unwrap();
+        assert!((1..=2).contains(&most), "{shape:?}: {most} holders at once");
+    }
+}
+
+#[test]
+fn bad_process_flags_are_usage_errors() {
+    let out = run(&["-p", "0", "x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
