@@ -55,7 +55,7 @@ impl Stats {
     }
 }
 
-type Map = HashMap<Box<str>, Stats, foldhash::fast::RandomState>;
+type Map = HashMap<Box<[u8]>, Stats, foldhash::fast::RandomState>;
 
 /// A failed line: the file index, the byte offset of the line start, and why.
 type LineFailure = (usize, usize, parse::LineError);
@@ -164,13 +164,34 @@ fn run(args: Args) -> Result<String, String> {
         return Err(format!("{}: line {line}: {err}", paths[f].display()));
     }
 
-    let mut rows: Vec<_> = total.into_iter().collect();
+    // Names are checked once per distinct station, like the Shoal example; a bad
+    // one is located by reading again for its first line.
+    let mut rows = Vec::with_capacity(total.len());
+    for (station, s) in total {
+        match parse::station_name(&station) {
+            Ok(name) => rows.push((name.to_owned(), s)),
+            Err(_) => return Err(locate_bad_name(&paths, &maps, &station)),
+        }
+    }
     rows.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut out = String::with_capacity(rows.len() * 32);
     for (station, s) in &rows {
         parse::write_row(&mut out, station, s.min, s.sum, s.count, s.max);
     }
     Ok(out)
+}
+
+/// The first line whose station is `bad`, as an error message.
+fn locate_bad_name(paths: &[PathBuf], maps: &[Mmap], bad: &[u8]) -> String {
+    for (path, map) in paths.iter().zip(maps) {
+        for (i, line) in map.split(|&b| b == b'\n').enumerate() {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if matches!(parse::parse_line(line), Ok((station, _)) if station == bad) {
+                return format!("{}: line {}: {}", path.display(), i + 1, parse::LineError::InvalidUtf8);
+            }
+        }
+    }
+    parse::LineError::InvalidUtf8.to_string()
 }
 
 fn main() -> ExitCode {

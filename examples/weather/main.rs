@@ -35,12 +35,18 @@ impl AsRef<Flags> for Cli {
 
 fn main() -> ExitCode {
     shoal::main(|job: &Job, cli: Cli| {
-        let stations: HashMap<String, Stats<i64>> = job
+        let stations: HashMap<Vec<u8>, Stats<i64>> = job
             .byte_lines(&cli.inputs)
             .try_key_by(|line: &[u8]| parse::parse_line(line).map(|(station, tenths)| (station, Stats::of(tenths))))
             .aggregate_by_key()?;
 
-        let mut rows: Vec<(String, Stats<i64>)> = stations.into_iter().collect();
+        let mut rows: Vec<(String, Stats<i64>)> = Vec::with_capacity(stations.len());
+        for (name, stats) in stations {
+            match String::from_utf8(name) {
+                Ok(name) => rows.push((name, stats)),
+                Err(bad) => return Err(locate_bad_name(job, &cli.inputs, bad.as_bytes())),
+            }
+        }
         rows.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         let mut out = String::with_capacity(rows.len() * 32);
         for (station, s) in &rows {
@@ -49,6 +55,22 @@ fn main() -> ExitCode {
         let mut stdout = job.stdout();
         stdout.write_all(out.as_bytes())?;
         stdout.flush()?;
-        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        Ok(())
     })
+}
+
+/// Station names are checked once per distinct name, after aggregation. For a
+/// name that is not UTF-8, read again to name the first line that has it.
+fn locate_bad_name(job: &Job, inputs: &[PathBuf], bad: &[u8]) -> Box<dyn std::error::Error + Send + Sync> {
+    let found = job
+        .byte_lines(inputs)
+        .try_map(|line: &[u8]| match parse::parse_line(line) {
+            Ok((station, _)) if station == bad => parse::station_name(station).map(|_| ()),
+            _ => Ok(()),
+        })
+        .count();
+    match found {
+        Err(err) => err.into(),
+        Ok(_) => parse::LineError::InvalidUtf8.into(),
+    }
 }

@@ -29,16 +29,23 @@ impl fmt::Display for LineError {
 
 impl std::error::Error for LineError {}
 
-/// Splits `Station name;-12.3` into the station and the temperature in tenths of a degree.
+/// Splits `Station name;-12.3` into the station's bytes and the temperature in
+/// tenths of a degree.
 ///
 /// The separator is the last `;` on the line, so a station name may itself contain `;`.
-/// A trailing `\r` must already be stripped.
+/// A trailing `\r` must already be stripped. The name is not checked here:
+/// [`station_name`] checks each *distinct* name once, which costs nothing per
+/// line (a name that is not UTF-8 never equals one that is).
 #[inline]
-pub(crate) fn parse_line(line: &[u8]) -> Result<(&str, i64), LineError> {
+pub(crate) fn parse_line(line: &[u8]) -> Result<(&[u8], i64), LineError> {
     let sep = memchr::memrchr(b';', line).ok_or(LineError::MissingSeparator)?;
     let temp = parse_tenths(&line[sep + 1..]).ok_or(LineError::BadTemperature)?;
-    let station = std::str::from_utf8(&line[..sep]).map_err(|_| LineError::InvalidUtf8)?;
-    Ok((station, temp))
+    Ok((&line[..sep], temp))
+}
+
+/// A station name as text, or [`LineError::InvalidUtf8`].
+pub(crate) fn station_name(bytes: &[u8]) -> Result<&str, LineError> {
+    std::str::from_utf8(bytes).map_err(|_| LineError::InvalidUtf8)
 }
 
 /// Parses `-?D{1,3}.D` into tenths: `-12.3` is `-123`.
@@ -109,15 +116,16 @@ mod tests {
 
     #[test]
     fn parses_lines() {
-        assert_eq!(parse_line(b"Ab;-12.3"), Ok(("Ab", -123)));
-        assert_eq!(parse_line(b"a;b;0.0"), Ok(("a;b", 0)));
-        assert_eq!(parse_line(b"x;100.5"), Ok(("x", 1005)));
+        assert_eq!(parse_line(b"Ab;-12.3"), Ok((&b"Ab"[..], -123)));
+        assert_eq!(parse_line(b"a;b;0.0"), Ok((&b"a;b"[..], 0)));
+        assert_eq!(parse_line(b"x;100.5"), Ok((&b"x"[..], 1005)));
         assert_eq!(parse_line(b"x"), Err(LineError::MissingSeparator));
         assert_eq!(parse_line(b"x;1.23"), Err(LineError::BadTemperature));
         assert_eq!(parse_line(b"x;.2"), Err(LineError::BadTemperature));
         assert_eq!(parse_line(b"x;-"), Err(LineError::BadTemperature));
         assert_eq!(parse_line(b"x;1a.2"), Err(LineError::BadTemperature));
-        assert_eq!(parse_line(b"\xff;1.2"), Err(LineError::InvalidUtf8));
+        assert_eq!(station_name(b"\xff"), Err(LineError::InvalidUtf8));
+        assert_eq!(station_name("Zürich".as_bytes()), Ok("Zürich"));
     }
 
     #[test]
