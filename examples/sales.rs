@@ -22,7 +22,7 @@
 use clap::Parser;
 use shoal::prelude::*;
 use shoal::{OnMalformed, plan::Inputs};
-use shoal_connectors::csv::{ByteRecord, CsvExt, REJECTED, ROWS};
+use shoal_connectors::csv::{CsvExt, REJECTED, ROWS, Record};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -59,8 +59,8 @@ fn main() -> ExitCode {
             .csv(inputs)
             .on_malformed(cli.on_malformed.clone())
             .records()
-            .filter(|r: &&ByteRecord| r[DATE].starts_with(b"2025-"))
-            .try_map(|r: &ByteRecord| -> Result<((String, String), (u64, i64)), String> {
+            .filter(|r: &&Record| matches!(r.get(DATE), Some([b'2', b'0', b'2', b'5', b'-', ..])))
+            .try_map(|r: &Record| -> Result<((String, String), (u64, i64)), String> {
                 let quantity = parse_quantity(&r[QUANTITY])?;
                 let cents = parse_cents(&r[UNIT_PRICE])?;
                 let key = (text(&r[REGION])?.to_owned(), text(&r[PRODUCT])?.to_owned());

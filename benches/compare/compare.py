@@ -102,6 +102,48 @@ WORKLOADS = {
                note="Python multiprocessing.Pool, 2 processes"),
         ],
     ),
+    "sales": Workload(
+        name="sales",
+        description="CSV with quoted commas, quotes and line breaks: 2025 quantity and revenue "
+                    "per region and product",
+        default_rows=10_000_000,
+        data=lambda rows: DATA / f"sales-{rows}.csv",
+        generate=lambda rows, out: [
+            "cargo", "run", "--release", "-p", "shoal-datasets", "--",
+            "sales", "--rows", str(rows), "--out", str(out),
+        ],
+        examples=["sales"],
+        reference="shoal",
+        contenders=[
+            rust("shoal", "sales", "--threads", "2", "{data}", note="Shoal example, 2 threads"),
+            rust("shoal-1t", "sales", "--threads", "1", "{data}", note="Shoal example, 1 thread"),
+            py("duckdb", "sales_duckdb.py", "{data}", note="DuckDB SQL, all cores"),
+            py("polars", "sales_polars.py", "{data}", note="polars lazy, streaming engine"),
+            py("pool", "sales_pool.py", "--processes", "2", "{data}",
+               note="Python multiprocessing.Pool + csv module, 2 processes"),
+        ],
+    ),
+    "smallfiles": Workload(
+        name="smallfiles",
+        description="The sales report over many small CSV files in nested folders "
+                    "(--rows counts files)",
+        default_rows=20_000,
+        data=lambda files: DATA / f"smallfiles-{files}",
+        generate=lambda files, out: [
+            "cargo", "run", "--release", "-p", "shoal-datasets", "--",
+            "smallfiles", "--files", str(files), "--out", str(out),
+        ],
+        examples=["sales"],
+        reference="shoal",
+        contenders=[
+            rust("shoal", "sales", "--threads", "2", "{data}", note="Shoal example, 2 threads"),
+            rust("shoal-1t", "sales", "--threads", "1", "{data}", note="Shoal example, 1 thread"),
+            py("duckdb", "sales_duckdb.py", "{data}", note="DuckDB SQL, all cores"),
+            py("polars", "sales_polars.py", "{data}", note="polars lazy, streaming engine"),
+            py("pool", "sales_pool.py", "--processes", "2", "{data}",
+               note="Python multiprocessing.Pool + csv module, 2 processes"),
+        ],
+    ),
 }
 
 

@@ -1,5 +1,6 @@
 //! The item types of a CSV source: raw, string and typed records.
 
+use super::record::Record;
 use super::source::Csv;
 use csv::{ByteRecord, StringRecord};
 use serde::Deserialize;
@@ -24,11 +25,18 @@ pub(crate) trait Decode: Sync {
     /// The item borrowed from the record.
     type Item<'a>;
 
-    /// Decodes `rec` (in the first file's column order) and pushes it.
+    /// Decodes `rec` (in the first file's column order) and pushes it;
+    /// `scratch` is a reused buffer.
     ///
     /// # Errors
     /// The consumer's error (user code), which stops the split.
-    fn push<C>(&self, rec: &mut ByteRecord, headers: Option<&ByteRecord>, consumer: &mut C) -> Result<Outcome>
+    fn push<C>(
+        &self,
+        rec: &Record,
+        scratch: &mut ByteRecord,
+        headers: Option<&ByteRecord>,
+        consumer: &mut C,
+    ) -> Result<Outcome>
     where
         C: for<'a> Consumer<Self::Item<'a>>;
 }
@@ -64,7 +72,7 @@ macro_rules! borrowed_row {
 }
 
 macro_rules! source_pipeline {
-    ($(#[$doc:meta])* $name:ident [$($gen:tt)*] [$($bound:tt)*] $item:ty, |$self:ident, $rec:ident, $headers:ident, $consumer:ident| $body:block) => {
+    ($(#[$doc:meta])* $name:ident [$($gen:tt)*] [$($bound:tt)*] $item:ty, |$self:ident, $rec:ident, $scratch:ident, $headers:ident, $consumer:ident| $body:block) => {
         $(#[$doc])*
         #[must_use = "pipelines are lazy: call an action to run them"]
         pub struct $name<'j, $($gen)*> {
@@ -88,7 +96,7 @@ macro_rules! source_pipeline {
             type Item<'a> = $item;
 
             #[inline]
-            fn push<C>(&$self, $rec: &mut ByteRecord, $headers: Option<&ByteRecord>, $consumer: &mut C) -> Result<Outcome>
+            fn push<C>(&$self, $rec: &Record, $scratch: &mut ByteRecord, $headers: Option<&ByteRecord>, $consumer: &mut C) -> Result<Outcome>
             where
                 C: for<'a> Consumer<Self::Item<'a>>,
             $body
@@ -116,27 +124,37 @@ macro_rules! source_pipeline {
 }
 
 source_pipeline! {
-    /// Raw records as `&csv::ByteRecord`. Built by [`Csv::records`].
-    Records [] [] &'a ByteRecord, |self, rec, _headers, consumer| {
+    /// Raw records as `&Record`. Built by [`Csv::records`].
+    Records [] [] &'a Record, |self, rec, _scratch, _headers, consumer| {
         consumer.push(rec)?;
         Ok(Outcome::Pushed)
     }
 }
 
 source_pipeline! {
+    /// Raw records as `&csv::ByteRecord`. Built by [`Csv::byte_records`].
+    ByteRecords [] [] &'a ByteRecord, |self, rec, scratch, _headers, consumer| {
+        rec.fill(scratch);
+        consumer.push(scratch)?;
+        Ok(Outcome::Pushed)
+    }
+}
+
+source_pipeline! {
     /// Records as `&csv::StringRecord`. Built by [`Csv::string_records`].
-    StringRecords [] [] &'a StringRecord, |self, rec, _headers, consumer| {
-        // Validate in place: the record's buffer moves into a StringRecord
-        // and back, without copying.
-        match StringRecord::from_byte_record(std::mem::take(rec)) {
+    StringRecords [] [] &'a StringRecord, |self, rec, scratch, _headers, consumer| {
+        // Validate in place: the buffer moves into a StringRecord and back,
+        // without copying.
+        rec.fill(scratch);
+        match StringRecord::from_byte_record(std::mem::take(scratch)) {
             Ok(text) => {
                 let pushed = consumer.push(&text);
-                *rec = text.into_byte_record();
+                *scratch = text.into_byte_record();
                 pushed.map(|()| Outcome::Pushed)
             }
             Err(e) => {
                 let reason = utf8_reason(&e);
-                *rec = e.into_byte_record();
+                *scratch = e.into_byte_record();
                 Ok(Outcome::Rejected(reason))
             }
         }
@@ -145,8 +163,9 @@ source_pipeline! {
 
 source_pipeline! {
     /// Typed rows of an owned type `T`. Built by [`Csv::rows`].
-    Rows [T] [T: DeserializeOwned] T, |self, rec, headers, consumer| {
-        match rec.deserialize::<T>(headers) {
+    Rows [T] [T: DeserializeOwned] T, |self, rec, scratch, headers, consumer| {
+        rec.fill(scratch);
+        match scratch.deserialize::<T>(headers) {
             Ok(row) => consumer.push(row).map(|()| Outcome::Pushed),
             Err(e) => Ok(Outcome::Rejected(deserialize_reason(&e))),
         }
@@ -155,9 +174,10 @@ source_pipeline! {
 
 source_pipeline! {
     /// Typed rows borrowing from their record. Built by [`Csv::borrowed_rows`].
-    BorrowedRows [R] [R: Row] R::Row<'a>, |self, rec, headers, consumer| {
-        let rec: &ByteRecord = rec;
-        match rec.deserialize::<R::Row<'_>>(headers) {
+    BorrowedRows [R] [R: Row] R::Row<'a>, |self, rec, scratch, headers, consumer| {
+        rec.fill(scratch);
+        let fields: &ByteRecord = scratch;
+        match fields.deserialize::<R::Row<'_>>(headers) {
             Ok(row) => consumer.push(row).map(|()| Outcome::Pushed),
             Err(e) => Ok(Outcome::Rejected(deserialize_reason(&e))),
         }

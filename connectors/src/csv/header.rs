@@ -112,7 +112,7 @@ fn first_mapped(
     let file = std::fs::File::open(&input.path).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
     let mut window = 64u64 << 10;
     let mut tok = Tokenizer::new(*dialect);
-    let mut rec = ByteRecord::new();
+    let mut rec = super::record::Record::new();
     loop {
         let end = window.min(len);
         let bytes = FileRange::open(&file, &input.path, 0, end, MmapChoice::Never)?;
@@ -135,6 +135,7 @@ fn first_mapped(
             let text = &bytes[span.raw.clone()];
             return Err(Rejected::new(&input.path, Some(1), span.raw.start as u64, reason, text).into_error());
         }
+        let mut rec = rec.to_byte_record();
         if trim {
             rec.trim();
         }

@@ -20,7 +20,8 @@
 //!
 //! * [`Csv`]: the source builder (dialect, headers, trimming, field count,
 //!   [`OnMalformed`](shoal::OnMalformed) policy), made by [`CsvExt::csv`].
-//! * Its pipelines: [`Records`] (`&csv::ByteRecord`), [`StringRecords`]
+//! * Its pipelines: [`Records`] (`&Record`, the fastest), [`ByteRecords`]
+//!   (`&csv::ByteRecord`), [`StringRecords`]
 //!   (`&csv::StringRecord`), [`Rows`] (owned `T: DeserializeOwned`) and
 //!   [`BorrowedRows`] (rows with `&str` fields, see [`borrowed_row!`](crate::borrowed_row)).
 //!
@@ -47,13 +48,15 @@ mod decode;
 mod dialect;
 mod header;
 mod plan;
+mod record;
 mod scan;
 mod source;
 mod tokenize;
 
-pub use decode::{BorrowedRows, Records, Row, Rows, StringRecords};
+pub use decode::{BorrowedRows, ByteRecords, Records, Row, Rows, StringRecords};
 pub use dialect::Dialect;
 pub use plan::SEQUENTIAL_SCANS;
+pub use record::Record;
 pub use source::{Csv, FieldCount, REJECTED, ROWS, Trim};
 
 /// The record types of the items, re-exported from the `csv` crate.

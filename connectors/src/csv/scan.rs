@@ -181,7 +181,7 @@ pub(crate) fn scan_chunk(d: &Dialect, bytes: &[u8], start: usize, end: usize) ->
     let at_line_start = |i: usize| i == first || (i > 0 && matches!(bytes[i - 1], b'\n' | b'\r'));
     let mut odd = false;
     let mut ambiguous = [false; 2];
-    for i in memchr::memchr3_iter(quote, comment, escape, &bytes[start..end]) {
+    let mut visit = |i: usize| {
         let i = start + i;
         let b = bytes[i];
         if d.quote == Some(b) {
@@ -206,6 +206,12 @@ pub(crate) fn scan_chunk(d: &Dialect, bytes: &[u8], start: usize, end: usize) ->
             // An escape inside quotes can hide a quote from the count.
             ambiguous[usize::from(!odd)] = true;
         }
+    };
+    let chunk = &bytes[start..end];
+    if d.comment.is_none() && d.escape.is_none() {
+        memchr::memchr_iter(quote, chunk).for_each(&mut visit);
+    } else {
+        memchr::memchr3_iter(quote, comment, escape, chunk).for_each(&mut visit);
     }
     ChunkScan { odd, ambiguous }
 }

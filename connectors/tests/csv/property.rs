@@ -5,7 +5,7 @@ use crate::util::{Dir, Recs, fields, job, sequential};
 use proptest::prelude::*;
 use shoal::prelude::*;
 use shoal::read::MmapChoice;
-use shoal_connectors::csv::CsvExt;
+use shoal_connectors::csv::{CsvExt, Record};
 
 /// One field as written in the file.
 fn field() -> impl Strategy<Value = String> {
@@ -47,7 +47,7 @@ fn document() -> impl Strategy<Value = Vec<u8>> {
 
 fn parallel(path: &std::path::Path, threads: usize, split: u64, mmap: MmapChoice) -> Recs {
     let job = job(threads, split, mmap);
-    job.csv(path).has_headers(false).flexible(true).records().map(|r: &csv::ByteRecord| fields(r)).collect().unwrap()
+    job.csv(path).has_headers(false).flexible(true).records().map(|r: &Record| fields(r)).collect().unwrap()
 }
 
 proptest! {

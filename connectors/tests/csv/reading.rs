@@ -2,7 +2,7 @@
 
 use crate::util::{Dir, configs, fields};
 use shoal::prelude::*;
-use shoal_connectors::csv::{CsvExt, Trim};
+use shoal_connectors::csv::{CsvExt, Record, Trim};
 
 fn strings(recs: Vec<Vec<Vec<u8>>>) -> Vec<Vec<String>> {
     recs.into_iter().map(|r| r.into_iter().map(|f| String::from_utf8(f).unwrap()).collect()).collect()
@@ -18,7 +18,7 @@ fn crlf_bom_missing_newline_empty_and_header_only_files() {
     dir.write("d/5-blank-lines.csv", "\n\nid,name\n\n4,d\n\n");
     let want = vec![vec!["1", "a\r\nb"], vec!["2", ""], vec!["3", "c"], vec!["4", "d"]];
     for (label, job) in configs([1, 3, 7, 20, 1000]) {
-        let got = job.csv(dir.path().join("d")).records().map(|r: &csv::ByteRecord| fields(r)).collect().unwrap();
+        let got = job.csv(dir.path().join("d")).records().map(|r: &Record| fields(r)).collect().unwrap();
         assert_eq!(strings(got), want, "{label}");
     }
     let job = Job::builder().threads(2).build().unwrap();
@@ -68,7 +68,7 @@ fn dialect_options() {
             .comment(Some(b'#'))
             .trim(Trim::All)
             .records()
-            .map(|r: &csv::ByteRecord| fields(r))
+            .map(|r: &Record| fields(r))
             .collect()
             .unwrap();
         assert_eq!(strings(got), [vec!["1", "a;b"], vec!["2", "it's"]], "{label}");
@@ -89,7 +89,7 @@ fn files_with_different_headers() {
             .csv(dir.path().join("d"))
             .match_columns_by_name()
             .records()
-            .map(|r: &csv::ByteRecord| fields(r))
+            .map(|r: &Record| fields(r))
             .collect()
             .unwrap();
         assert_eq!(strings(got), [vec!["1", "2"], vec!["4", "3"]], "{label}");
@@ -116,6 +116,6 @@ fn a_large_file_is_cut_into_many_splits() {
     let plan = source.explain().unwrap();
     assert!(plan.splits.len() > 20, "{}", plan.splits.len());
     let ids: Vec<u64> =
-        source.map(|r: &csv::ByteRecord| std::str::from_utf8(&r[0]).unwrap().parse().unwrap()).collect().unwrap();
+        source.map(|r: &Record| std::str::from_utf8(&r[0]).unwrap().parse().unwrap()).collect().unwrap();
     assert_eq!(ids, (0..20_000).collect::<Vec<u64>>());
 }

@@ -58,6 +58,6 @@ pub(crate) fn sequential(bytes: &[u8]) -> Recs {
 }
 
 /// Fields of a record, owned.
-pub(crate) fn fields(rec: &csv::ByteRecord) -> Vec<Vec<u8>> {
+pub(crate) fn fields(rec: &shoal_connectors::csv::Record) -> Vec<Vec<u8>> {
     rec.iter().map(<[u8]>::to_vec).collect()
 }
