@@ -36,9 +36,31 @@ impl std::error::Error for LineError {}
 /// A trailing `\r` must already be stripped. The name is not checked here:
 /// [`station_name`] checks each *distinct* name once, which costs nothing per
 /// line (a name that is not UTF-8 never equals one that is).
-#[inline]
+#[inline(always)]
 pub(crate) fn parse_line(line: &[u8]) -> Result<(&[u8], i64), LineError> {
-    let sep = memchr::memrchr(b';', line).ok_or(LineError::MissingSeparator)?;
+    // A valid temperature is 3 to 6 bytes (`1.2` to `-123.4`), so the last `;`
+    // is one of four bytes from the end: look there first, nearest first, and
+    // search the whole line only to name the error.
+    let n = line.len();
+    let at = |k: usize| n >= k && line[n - k] == b';';
+    let sep = if at(4) {
+        Some(n - 4)
+    } else if at(5) {
+        Some(n - 5)
+    } else if at(6) {
+        Some(n - 6)
+    } else if at(7) {
+        Some(n - 7)
+    } else {
+        None
+    };
+    let Some(sep) = sep else {
+        return Err(if memchr::memchr(b';', line).is_some() {
+            LineError::BadTemperature
+        } else {
+            LineError::MissingSeparator
+        });
+    };
     let temp = parse_tenths(&line[sep + 1..]).ok_or(LineError::BadTemperature)?;
     Ok((&line[..sep], temp))
 }
@@ -49,23 +71,19 @@ pub(crate) fn station_name(bytes: &[u8]) -> Result<&str, LineError> {
 }
 
 /// Parses `-?D{1,3}.D` into tenths: `-12.3` is `-123`.
-#[inline]
+#[inline(always)]
 pub(crate) fn parse_tenths(s: &[u8]) -> Option<i64> {
-    let (neg, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
+    let (neg, digits) = match s {
+        [b'-', rest @ ..] => (true, rest),
         _ => (false, s),
     };
-    let n = digits.len();
-    if !(3..=5).contains(&n) || digits[n - 2] != b'.' {
-        return None;
-    }
-    let mut value: i64 = 0;
-    for &b in digits[..n - 2].iter().chain(&digits[n - 1..]) {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        value = value * 10 + i64::from(b - b'0');
-    }
+    let d = |b: u8| b.is_ascii_digit().then(|| i64::from(b - b'0'));
+    let value = match *digits {
+        [a, b'.', f] => d(a)? * 10 + d(f)?,
+        [a, b, b'.', f] => d(a)? * 100 + d(b)? * 10 + d(f)?,
+        [a, b, c, b'.', f] => d(a)? * 1000 + d(b)? * 100 + d(c)? * 10 + d(f)?,
+        _ => return None,
+    };
     Some(if neg { -value } else { value })
 }
 
@@ -120,10 +138,17 @@ mod tests {
         assert_eq!(parse_line(b"a;b;0.0"), Ok((&b"a;b"[..], 0)));
         assert_eq!(parse_line(b"x;100.5"), Ok((&b"x"[..], 1005)));
         assert_eq!(parse_line(b"x"), Err(LineError::MissingSeparator));
+        assert_eq!(parse_line(b""), Err(LineError::MissingSeparator));
+        assert_eq!(parse_line(b"x;12345678.9"), Err(LineError::BadTemperature));
+        assert_eq!(parse_line(b";1.0"), Ok((&b""[..], 10)));
         assert_eq!(parse_line(b"x;1.23"), Err(LineError::BadTemperature));
         assert_eq!(parse_line(b"x;.2"), Err(LineError::BadTemperature));
         assert_eq!(parse_line(b"x;-"), Err(LineError::BadTemperature));
         assert_eq!(parse_line(b"x;1a.2"), Err(LineError::BadTemperature));
+        assert_eq!(parse_line(b"x;-123.4"), Ok((&b"x"[..], -1234)));
+        assert_eq!(parse_line(b"x;;-1.4"), Ok((&b"x;"[..], -14)));
+        assert_eq!(parse_line(b"x;--1.4"), Err(LineError::BadTemperature));
+        assert_eq!(parse_line(b"x;1.4;"), Err(LineError::BadTemperature));
         assert_eq!(station_name(b"\xff"), Err(LineError::InvalidUtf8));
         assert_eq!(station_name("Zürich".as_bytes()), Ok("Zürich"));
     }

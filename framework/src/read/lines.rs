@@ -60,6 +60,38 @@ pub fn owned_lines(window: &[u8], window_start: u64, start: u64, end: u64, at_eo
     Owned::Lines(first..last)
 }
 
+/// Calls `f(line_end)` for the position of every `\n` in `bytes`, in order.
+///
+/// Eight bytes at a time (SWAR, safe code): for short lines this beats a
+/// SIMD search that restarts after every match, and long lines cost one
+/// branch per word. The mask marks exactly the bytes equal to `\n`: with
+/// `x = word ^ 0x0a0a..`, a byte of `x` is zero iff it was `\n`, and
+/// `!(((x & 0x7f..) + 0x7f..) | x | 0x7f..)` sets the high bit of exactly
+/// the zero bytes (no borrow crosses bytes, unlike the `x - 0x01..` trick).
+#[inline]
+fn for_each_newline<E>(bytes: &[u8], mut f: impl FnMut(usize) -> Result<(), E>) -> Result<(), E> {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut words = bytes.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        let word: [u8; 8] = word.try_into().unwrap_or_default();
+        let x = u64::from_le_bytes(word) ^ NL;
+        let mut mask = !(((x & LOW7) + LOW7) | x | LOW7);
+        while mask != 0 {
+            f(base + (mask.trailing_zeros() / 8) as usize)?;
+            mask &= mask - 1;
+        }
+        base += 8;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        if b == b'\n' {
+            f(base + i)?;
+        }
+    }
+    Ok(())
+}
+
 /// Calls `f(offset, line)` for each line of `region`, where `offset` is the
 /// line's first byte relative to `region`. Stops at the first error.
 ///
@@ -68,12 +100,13 @@ pub fn owned_lines(window: &[u8], window_start: u64, start: u64, end: u64, at_eo
 #[inline]
 pub fn for_each_line<E>(region: &[u8], mut f: impl FnMut(usize, &[u8]) -> Result<(), E>) -> Result<(), E> {
     let mut pos = 0;
-    for nl in memchr::memchr_iter(b'\n', region) {
+    for_each_newline(region, |nl| {
         let line = &region[pos..nl];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        f(pos, line)?;
+        let start = pos;
         pos = nl + 1;
-    }
+        f(start, line)
+    })?;
     if pos < region.len() {
         f(pos, &region[pos..])?;
     }
@@ -85,13 +118,14 @@ pub fn for_each_line<E>(region: &[u8], mut f: impl FnMut(usize, &[u8]) -> Result
 pub fn for_each_str_line<E>(region: &str, mut f: impl FnMut(usize, &str) -> Result<(), E>) -> Result<(), E> {
     let bytes = region.as_bytes();
     let mut pos = 0;
-    for nl in memchr::memchr_iter(b'\n', bytes) {
+    for_each_newline(bytes, |nl| {
         let end = if nl > pos && bytes[nl - 1] == b'\r' { nl - 1 } else { nl };
-        // `pos` and `end` sit next to ASCII bytes (`\n`, `\r`), so they are
-        // char boundaries and this slice cannot fail.
-        f(pos, &region[pos..end])?;
+        // `pos` and `end` sit next to ASCII bytes (`\n`, `\r`) or at the ends,
+        // so they are char boundaries and this slice cannot fail.
+        let start = pos;
         pos = nl + 1;
-    }
+        f(start, &region[start..end])
+    })?;
     if pos < bytes.len() {
         f(pos, &region[pos..])?;
     }
@@ -184,6 +218,27 @@ mod tests {
         assert_eq!(owned_lines(text, 0, 0, 6, true), Owned::Lines(0..14));
         // A split inside one long line owns nothing.
         assert_eq!(owned_lines(&text[5..], 5, 6, 9, true), Owned::Empty);
+    }
+
+    #[test]
+    fn newline_positions_match_a_byte_scan() {
+        let mut text = Vec::new();
+        for i in 0..300u32 {
+            text.push(if i % 7 == 0 || i % 11 == 3 { b'\n' } else { (i % 250) as u8 + 1 });
+            text.push(0x8a); // high bytes must not look like `\n`
+            text.push(0x0b);
+        }
+        for len in 0..text.len() {
+            let bytes = &text[..len];
+            let want: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect();
+            let mut got = Vec::new();
+            for_each_newline::<()>(bytes, |i| {
+                got.push(i);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(got, want, "len {len}");
+        }
     }
 
     #[test]
