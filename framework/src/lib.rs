@@ -62,3 +62,8 @@ pub mod prelude {
     pub use crate::{Error, Flags, HashMap, Job};
     pub use std::io::Write as _;
 }
+
+/// The README's code blocks, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
