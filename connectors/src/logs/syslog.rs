@@ -14,11 +14,11 @@
 use super::parser::{LineParser, Malformed};
 use super::time::LogTime;
 use jiff::tz::Offset;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Which syslog format to expect.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SyslogFormat {
     /// RFC 5424 when the line starts `<PRI>1 `, otherwise RFC 3164.
     #[default]
@@ -30,7 +30,7 @@ pub enum SyslogFormat {
 }
 
 /// The severity part of a priority value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Severity {
     /// 0: system is unusable.
     Emergency,
@@ -64,7 +64,7 @@ impl Severity {
 }
 
 /// The facility part of a priority value (0 = kernel, ..., 23 = local7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Facility(pub u8);
 
 impl fmt::Display for Facility {

@@ -1,4 +1,97 @@
-//! Output sinks.
+//! Output sinks: CSV, JSON lines, Parquet and polars `DataFrame`s.
+//!
+//! A sink is an [`Action`](shoal::action::Action): rows (any
+//! `Serialize` item, borrowed records included) are encoded in parallel, per
+//! split, and the leader process writes the files once, in input order, in
+//! [`finish`](shoal::action::Action::finish).
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use shoal::prelude::*;
+//! use shoal_connectors::sink::{Output, SinkExt};
+//!
+//! #[derive(serde::Serialize)]
+//! struct Row { n: u64, parity: &'static str }
+//!
+//! let dir = tempfile::tempdir()?;
+//! let job = Job::builder().threads(2).build()?;
+//! let rows = || job.range(0..10u64).map(|n| Row { n, parity: if n % 2 == 0 { "even" } else { "odd" } });
+//! // One file.
+//! rows().write(Output::csv(dir.path().join("all.csv")))?;
+//! assert!(std::fs::read_to_string(dir.path().join("all.csv"))?.starts_with("n,parity\n0,even\n1,odd\n"));
+//! // Hive-style partitions: out/parity=even/part-00000.jsonl, out/parity=odd/...
+//! let out = dir.path().join("out");
+//! let written = rows().write(Output::json_lines(&out).partition_by("parity", |r: &Row| r.parity))?;
+//! assert_eq!(written.rows, 10);
+//! assert_eq!(written.files, [out.join("parity=even/part-00000.jsonl"), out.join("parity=odd/part-00000.jsonl")]);
+//! # Ok(()) }
+//! ```
+//!
+//! # Atomic commits
+//! Output appears complete or not at all: files are written into a staging
+//! folder beside the target and swapped in with one rename (see
+//! [`commit`](self#atomic-commits) below); a failed or interrupted run leaves
+//! the previous output as it was, and its staging folder is removed (after a
+//! crash: by the next run writing the same target).
+//!
+//! # Partitions
+//! [`Output::partition_by`] writes one folder per key value,
+//! `name=value/part-00000.EXT`, with names and values escaped so that no
+//! value can write outside the output folder or collide with another (see
+//! [`partition`]).
+//!
+//! # polars
+//! With the `polars` feature, [`Output::parquet`] writes Parquet, and
+//! [`SinkExt::to_dataframe`] returns a pipeline's rows as a polars
+//! `DataFrame`. Rows go through JSON (`serde_json`) on their way to
+//! polars, so columns get JSON's types: integers as `i64`, floats as `f64`,
+//! strings, booleans, nested structs and lists; times as RFC 3339 strings.
 
-/// Sinks on pipelines.
-pub trait SinkExt {}
+mod commit;
+mod format;
+mod output;
+pub mod partition;
+#[cfg(feature = "polars")]
+mod polars;
+
+pub use format::{Csv, Format, JsonLines};
+pub use output::{Output, SinkPartial, Written};
+pub use partition::{ByKey, Layout, Partitioner, Unpartitioned};
+#[cfg(feature = "polars")]
+pub use polars::{Parquet, ToDataFrame};
+
+use shoal::Pipeline;
+use shoal::action::Absorb;
+
+/// Sinks on every [`Pipeline`].
+pub trait SinkExt: Pipeline {
+    /// Writes the pipeline's rows to `output` and commits it atomically.
+    ///
+    /// # Errors
+    /// The pipeline's errors; a row the format cannot represent; I/O errors
+    /// naming the output. On any error the previous output is untouched.
+    fn write<F, K>(self, output: Output<F, K>) -> shoal::Result<Written>
+    where
+        F: Format,
+        K: Layout,
+        Output<F, K>: for<'a> Absorb<Self::Item<'a>, Output = Written>,
+    {
+        self.run(&output)
+    }
+
+    /// The pipeline's rows as a polars `DataFrame`, in input order (one
+    /// column per field; see the [module docs](self#polars)).
+    ///
+    /// # Errors
+    /// The pipeline's errors; rows polars cannot read back.
+    #[cfg(feature = "polars")]
+    fn to_dataframe(self) -> shoal::Result<::polars::prelude::DataFrame>
+    where
+        ToDataFrame: for<'a> Absorb<Self::Item<'a>, Output = Vec<u8>>,
+    {
+        let json = self.run(&ToDataFrame::default())?;
+        polars::frame_from_json_lines(&json)
+    }
+}
+
+impl<P: Pipeline> SinkExt for P {}

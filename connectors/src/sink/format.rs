@@ -1,0 +1,146 @@
+//! Output formats: how rows become bytes, and bytes become a file.
+
+use serde::Serialize;
+use shoal::{Error, ErrorKind, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// An output format. Rows are encoded in parallel, per split, into chunks of
+/// bytes; the leader then writes each output file from its chunks in input
+/// order.
+pub trait Format: Sync {
+    /// The per-split, per-partition encoder state.
+    type Encoder: Send;
+
+    /// The file extension, without the dot.
+    fn extension(&self) -> &'static str;
+
+    /// A fresh encoder.
+    fn encoder(&self) -> Self::Encoder;
+
+    /// Appends `row`. `header` is the file header when known; the first row
+    /// seen sets it (CSV column names).
+    ///
+    /// # Errors
+    /// A row the format cannot represent.
+    fn encode<T: Serialize>(&self, enc: &mut Self::Encoder, header: &mut Option<Vec<u8>>, row: &T) -> Result<()>;
+
+    /// The bytes encoded since the encoder was made.
+    ///
+    /// # Errors
+    /// An encoder that cannot flush.
+    fn finish(&self, enc: Self::Encoder) -> Result<Vec<u8>>;
+
+    /// Writes one output file at `path` from the header and the chunks.
+    ///
+    /// # Errors
+    /// I/O errors naming `path`; data the format cannot store.
+    fn write_file(&self, path: &Path, header: Option<&[u8]>, chunks: &[&[u8]]) -> Result<()>;
+}
+
+/// Writes `header` and `chunks` to a new file at `path`.
+pub(crate) fn write_bytes(path: &Path, header: Option<&[u8]>, chunks: &[&[u8]]) -> Result<()> {
+    let io = |e| Error::io(path, e).context("cannot write output");
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    if let Some(h) = header {
+        out.write_all(h).map_err(io)?;
+    }
+    for chunk in chunks {
+        out.write_all(chunk).map_err(io)?;
+    }
+    let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)
+}
+
+/// CSV with a header row of field names (from the first row's fields);
+/// quoting as needed (RFC 4180), LF line ends.
+///
+/// Rows are structs, maps, tuples or single values; nested sequences and
+/// maps cannot be written (an error naming the row).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Csv {
+    _private: (),
+}
+
+impl Csv {
+    fn writer(headers: bool) -> csv::Writer<Vec<u8>> {
+        csv::WriterBuilder::new().has_headers(headers).buffer_capacity(1 << 16).from_writer(Vec::new())
+    }
+}
+
+fn csv_error(e: csv::Error) -> Error {
+    Error::new(ErrorKind::InvalidInput, "cannot write a row as CSV").with_source(e)
+}
+
+impl Format for Csv {
+    type Encoder = csv::Writer<Vec<u8>>;
+
+    fn extension(&self) -> &'static str {
+        "csv"
+    }
+
+    fn encoder(&self) -> Self::Encoder {
+        Csv::writer(false)
+    }
+
+    fn encode<T: Serialize>(&self, enc: &mut Self::Encoder, header: &mut Option<Vec<u8>>, row: &T) -> Result<()> {
+        if header.is_none() {
+            // The header is what a header-writing writer adds in front of the row.
+            let mut with = Csv::writer(true);
+            with.serialize(row).map_err(csv_error)?;
+            let mut without = Csv::writer(false);
+            without.serialize(row).map_err(csv_error)?;
+            let with = with.into_inner().map_err(|e| csv_error(e.into_error().into()))?;
+            let without = without.into_inner().map_err(|e| csv_error(e.into_error().into()))?;
+            *header = Some(with[..with.len() - without.len()].to_vec());
+        }
+        enc.serialize(row).map_err(csv_error)
+    }
+
+    fn finish(&self, enc: Self::Encoder) -> Result<Vec<u8>> {
+        enc.into_inner().map_err(|e| csv_error(e.into_error().into()))
+    }
+
+    fn write_file(&self, path: &Path, header: Option<&[u8]>, chunks: &[&[u8]]) -> Result<()> {
+        write_bytes(path, header, chunks)
+    }
+}
+
+/// JSON lines: one `serde_json` value per line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonLines {
+    _private: (),
+}
+
+pub(crate) fn encode_json<T: Serialize>(buf: &mut Vec<u8>, row: &T) -> Result<()> {
+    serde_json::to_writer(&mut *buf, row)
+        .map_err(|e| Error::new(ErrorKind::InvalidInput, "cannot write a row as JSON").with_source(e))?;
+    buf.push(b'\n');
+    Ok(())
+}
+
+impl Format for JsonLines {
+    type Encoder = Vec<u8>;
+
+    fn extension(&self) -> &'static str {
+        "jsonl"
+    }
+
+    fn encoder(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    #[inline]
+    fn encode<T: Serialize>(&self, enc: &mut Vec<u8>, _header: &mut Option<Vec<u8>>, row: &T) -> Result<()> {
+        encode_json(enc, row)
+    }
+
+    fn finish(&self, enc: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(enc)
+    }
+
+    fn write_file(&self, path: &Path, _header: Option<&[u8]>, chunks: &[&[u8]]) -> Result<()> {
+        write_bytes(path, None, chunks)
+    }
+}

@@ -1,0 +1,228 @@
+//! [`Output`]: the sink action.
+
+use super::commit::{Staging, sync_file};
+use super::format::{Csv, Format, JsonLines};
+use super::partition::{ByKey, Layout, Partitioner, Unpartitioned};
+use serde::{Deserialize, Serialize};
+use shoal::action::{Absorb, Action};
+use shoal::merge::{Merge, Ordered};
+use shoal::plan::Split;
+use shoal::{Error, ErrorKind, Result};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Where and how a pipeline's rows are written; run it with
+/// [`SinkExt::write`](super::SinkExt::write).
+///
+/// * Unpartitioned, the output is one file at the path (`out.csv`).
+/// * [`partition_by`](Output::partition_by) makes the path a folder of
+///   Hive-style partitions: `out/status=404/part-00000.csv`.
+///
+/// Rows keep their input order within each file. The output is committed
+/// atomically (see [`super::commit`](super#atomic-commits)).
+#[must_use = "an output does nothing until a pipeline is written to it"]
+pub struct Output<F, K = Unpartitioned> {
+    path: PathBuf,
+    format: F,
+    partition: K,
+}
+
+impl Output<Csv> {
+    /// CSV with a header row, at `path`.
+    pub fn csv(path: impl Into<PathBuf>) -> Self {
+        Output::new(path, Csv::default())
+    }
+}
+
+impl Output<JsonLines> {
+    /// JSON lines, at `path`.
+    pub fn json_lines(path: impl Into<PathBuf>) -> Self {
+        Output::new(path, JsonLines::default())
+    }
+}
+
+impl<F: Format> Output<F> {
+    /// An output in any [`Format`].
+    pub fn new(path: impl Into<PathBuf>, format: F) -> Self {
+        Output { path: path.into(), format, partition: Unpartitioned }
+    }
+
+    /// Partitions the rows by `key(row)` into folders `name=value` below the
+    /// path; names and values are escaped (see [`super::partition`]).
+    pub fn partition_by<G>(self, name: &str, key: G) -> Output<F, ByKey<G>> {
+        Output { path: self.path, format: self.format, partition: ByKey::new(name, key) }
+    }
+}
+
+impl<F, K> Output<F, K> {
+    /// The output path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl<F: fmt::Debug, K: fmt::Debug> fmt::Debug for Output<F, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Output")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("partition", &self.partition)
+            .finish()
+    }
+}
+
+/// What a sink wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    /// The files written, in path order.
+    pub files: Vec<PathBuf>,
+    /// How many rows.
+    pub rows: u64,
+}
+
+/// The partial of a sink: encoded chunks per partition in input order, and
+/// the encoders of the split being read.
+///
+/// # Invariant
+/// `current` is empty between splits: [`Action::end_split`] moves it into
+/// `done`, and merges happen only between splits.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct SinkPartial<F: Format> {
+    /// Finished chunks by partition folder (`""` when unpartitioned).
+    done: BTreeMap<String, Ordered<Vec<u8>>>,
+    #[serde(skip)]
+    current: BTreeMap<String, F::Encoder>,
+    header: Option<Vec<u8>>,
+    rows: u64,
+    /// The first error met where errors cannot be returned (end of split).
+    error: Option<String>,
+}
+
+impl<F: Format> fmt::Debug for SinkPartial<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkPartial").field("partitions", &self.done.len()).field("rows", &self.rows).finish()
+    }
+}
+
+impl<F: Format> Default for SinkPartial<F> {
+    fn default() -> Self {
+        SinkPartial { done: BTreeMap::new(), current: BTreeMap::new(), header: None, rows: 0, error: None }
+    }
+}
+
+impl<F: Format> SinkPartial<F> {
+    pub(crate) fn merge(&mut self, other: Self) {
+        debug_assert!(self.current.is_empty() && other.current.is_empty());
+        for (folder, chunks) in other.done {
+            self.done.entry(folder).or_default().merge(chunks);
+        }
+        if self.header.is_none() {
+            self.header = other.header;
+        }
+        self.rows += other.rows;
+        if self.error.is_none() {
+            self.error = other.error;
+        }
+    }
+
+    pub(crate) fn end_split(&mut self, format: &F, split: &Split) {
+        for (folder, enc) in std::mem::take(&mut self.current) {
+            match format.finish(enc) {
+                Ok(bytes) => self.done.entry(folder).or_default().push_run(split.index as u64, vec![bytes]),
+                Err(e) => {
+                    self.error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn absorb<T: Serialize>(&mut self, format: &F, folder: Option<String>, row: &T) -> Result<()> {
+        let folder = folder.unwrap_or_default();
+        let enc = match self.current.get_mut(&folder) {
+            Some(enc) => enc,
+            None => self.current.entry(folder).or_insert_with(|| format.encoder()),
+        };
+        format.encode(enc, &mut self.header, row)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The chunks of each partition, in input order; fails with an error
+    /// recorded during the run.
+    pub(crate) fn into_parts(self) -> Result<(Option<Vec<u8>>, u64, Vec<(String, Vec<Vec<u8>>)>)> {
+        if let Some(e) = self.error {
+            return Err(Error::new(ErrorKind::InvalidInput, e));
+        }
+        let parts = self.done.into_iter().map(|(folder, chunks)| (folder, chunks.into_vec())).collect();
+        Ok((self.header, self.rows, parts))
+    }
+}
+
+/// The name of the one data file in each partition folder.
+fn part_file(ext: &str) -> String {
+    format!("part-00000.{ext}")
+}
+
+impl<F: Format, K: Layout> Output<F, K> {
+    /// Writes and commits: one file, or a folder of partitions.
+    fn commit(&self, header: Option<Vec<u8>>, rows: u64, parts: Vec<(String, Vec<Vec<u8>>)>) -> Result<Written> {
+        let staging = Staging::begin(&self.path)?;
+        if !K::PARTITIONED {
+            let name = self
+                .path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| Error::new(ErrorKind::Config, "output path has no file name").with_path(&self.path))?
+                .to_string();
+            let chunks: Vec<&[u8]> = parts.iter().flat_map(|(_, c)| c.iter().map(Vec::as_slice)).collect();
+            self.format.write_file(&staging.dir().join(&name), header.as_deref(), &chunks)?;
+            staging.commit_file(&name)?;
+            return Ok(Written { files: vec![self.path.clone()], rows });
+        }
+        let mut files = Vec::with_capacity(parts.len());
+        for (folder, chunks) in &parts {
+            let dir = staging.dir().join(folder);
+            std::fs::create_dir(&dir)
+                .map_err(|e| Error::io(&dir, e).context(format!("cannot create partition folder `{folder}`")))?;
+            let file = dir.join(part_file(self.format.extension()));
+            let chunks: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
+            self.format.write_file(&file, header.as_deref(), &chunks)?;
+            sync_file(&file)?;
+            files.push(self.path.join(folder).join(part_file(self.format.extension())));
+        }
+        staging.commit_dir()?;
+        Ok(Written { files, rows })
+    }
+}
+
+impl<F: Format, K: Layout> Action for Output<F, K> {
+    type Partial = SinkPartial<F>;
+    type Output = Written;
+
+    fn identity(&self) -> SinkPartial<F> {
+        SinkPartial::default()
+    }
+
+    fn merge(&self, into: &mut SinkPartial<F>, other: SinkPartial<F>) {
+        into.merge(other);
+    }
+
+    fn end_split(&self, acc: &mut SinkPartial<F>, split: &Split) {
+        acc.end_split(&self.format, split);
+    }
+
+    fn finish(&self, partial: SinkPartial<F>) -> Result<Written> {
+        let (header, rows, parts) = partial.into_parts()?;
+        self.commit(header, rows, parts).map_err(|e| e.context(format!("output {}", self.path.display())))
+    }
+}
+
+impl<T: Serialize, F: Format, K: Partitioner<T> + Layout> Absorb<T> for Output<F, K> {
+    #[inline]
+    fn absorb(&self, acc: &mut SinkPartial<F>, row: T) -> Result<()> {
+        acc.absorb(&self.format, self.partition.folder(&row), &row)
+    }
+}

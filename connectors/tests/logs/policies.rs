@@ -1,0 +1,102 @@
+//! Malformed lines under every policy, through every configuration.
+
+use crate::util::{ACCESS, Dir, SIZES, configs};
+use shoal::prelude::*;
+use shoal::{ErrorKind, OnMalformed};
+use shoal_connectors::logs::{LogsExt, NOT_UTF8};
+
+/// Good lines with a truncated line, a garbage line, invalid UTF-8 and a
+/// blank line among them.
+fn mixed() -> Vec<u8> {
+    let mut text = Vec::new();
+    let lines: Vec<&str> = ACCESS.lines().collect();
+    text.extend_from_slice(lines[0].as_bytes());
+    text.extend_from_slice(b"\n");
+    text.extend_from_slice(&lines[1].as_bytes()[..40]); // truncated
+    text.extend_from_slice(b"\r\n");
+    text.extend_from_slice(lines[2].as_bytes());
+    text.extend_from_slice(b"\n\x00\xff\xfe garbage \x80\n"); // binary
+    text.extend_from_slice(&lines[3].as_bytes().iter().map(|&b| if b == b'Z' { 0xE9 } else { b }).collect::<Vec<u8>>()); // Latin-1
+    text.extend_from_slice(b"\n\n");
+    text.extend_from_slice(lines[1].as_bytes());
+    text.extend_from_slice(b"\n");
+    text
+}
+
+#[test]
+fn skip_counts_and_samples_every_bad_line() {
+    let dir = Dir::new();
+    let path = dir.write("mixed.log", mixed());
+    let gz = dir.write_gz("gz/mixed.log.gz", mixed());
+    for input in [&path, &gz] {
+        for (label, job) in configs(SIZES) {
+            let statuses: Vec<u16> =
+                job.access_log(input).on_malformed(OnMalformed::Skip).map(|r| r.status).collect().unwrap();
+            assert_eq!(statuses, [200, 304, 201], "{label} {}", input.display());
+            let report = job.report();
+            assert_eq!(report.rejects.count, 4, "{label}");
+            let reasons: Vec<&str> = report.rejects.samples.iter().map(|s| s.reason.as_str()).collect();
+            assert_eq!(reasons[2], NOT_UTF8, "{label}");
+            assert_eq!(reasons[3], "no host", "{label}: the blank line");
+            let offsets: Vec<u64> = report.rejects.samples.iter().map(|s| s.offset).collect();
+            let first = ACCESS.lines().next().unwrap().len() as u64 + 1;
+            assert_eq!(offsets[0], first, "{label}");
+            assert_eq!(report.rejects.samples[0].record.len(), 40, "{label}: CR not part of the record");
+        }
+    }
+}
+
+#[test]
+fn fail_names_file_line_and_byte() {
+    let dir = Dir::new();
+    let path = dir.write("mixed.log", mixed());
+    let gz = dir.write_gz("mixed.log.gz", mixed());
+    for input in [&path, &gz] {
+        for (label, job) in configs(SIZES) {
+            let err = job.access_log(input).count().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{label}");
+            assert_eq!(err.path(), Some(input.as_path()), "{label}");
+            assert_eq!(err.line(), Some(2), "{label}: {err}");
+            assert!(err.to_string().contains("line 2"), "{label}: {err}");
+        }
+    }
+    // Invalid UTF-8 fails the same way, as a malformed line.
+    let bad = dir.write("bad.log", b"\xff\n");
+    let err = Job::builder().threads(1).build().unwrap().access_log(&bad).count().unwrap_err();
+    assert!(err.to_string().contains(NOT_UTF8), "{err}");
+}
+
+#[test]
+fn quarantine_writes_every_bad_line_once() {
+    let dir = Dir::new();
+    let path = dir.write("mixed.log", mixed());
+    for (label, job) in configs(SIZES) {
+        let q = dir.path().join(format!("q-{}.jsonl", label.replace([' ', '='], "_")));
+        let n = job.access_log(&path).on_malformed(OnMalformed::Quarantine(q.clone())).count().unwrap();
+        assert_eq!(n, 3, "{label}");
+        let lines: Vec<serde_json::Value> =
+            std::fs::read_to_string(&q).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 4, "{label}");
+        assert_eq!(lines[1]["record"], "\u{0}\u{fffd}\u{fffd} garbage \u{fffd}", "{label}");
+        assert!(lines.windows(2).all(|w| w[0]["offset"].as_u64() < w[1]["offset"].as_u64()), "{label}");
+    }
+}
+
+#[test]
+fn every_format_follows_the_policy() {
+    use shoal_connectors::json::JsonExt;
+    let dir = Dir::new();
+    let logfmt = dir.write("a.logfmt", "a=1 b=2\nbad=\"unterminated\nc=3\n");
+    let syslog = dir.write("syslog", "Oct  9 06:25:01 h app: ok\nnot syslog\n");
+    let json = dir.write("a.jsonl", "{\"a\":1}\n{oops}\n[2]\n");
+    for (label, job) in configs([1, 1 << 20]) {
+        assert_eq!(job.logfmt(&logfmt).on_malformed(OnMalformed::Skip).count().unwrap(), 2, "{label}");
+        assert_eq!(job.syslog(&syslog).on_malformed(OnMalformed::Skip).count().unwrap(), 1, "{label}");
+        let typed = job.json_lines::<std::collections::BTreeMap<String, u8>>(&json).on_malformed(OnMalformed::Skip);
+        assert_eq!(typed.count().unwrap(), 1, "{label}");
+        let untyped = job.json_lines::<serde_json::Value>(&json).on_malformed(OnMalformed::Skip);
+        assert_eq!(untyped.count().unwrap(), 2, "{label}");
+        assert_eq!(job.report().rejects.count, 1 + 1 + 2 + 1, "{label}");
+        assert!(job.json_lines::<serde_json::Value>(&json).count().unwrap_err().to_string().contains("bad JSON"));
+    }
+}

@@ -1,0 +1,104 @@
+//! CSV and JSON lines, single-file and partitioned.
+
+use crate::util::{HOSTILE, Row, jobs, names, rows, tree};
+use shoal::prelude::*;
+use shoal_connectors::logs::LogsExt;
+use shoal_connectors::sink::partition::{escape_value, unescape_value};
+use shoal_connectors::sink::{Output, SinkExt};
+
+#[test]
+fn csv_keeps_input_order_and_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rows.csv");
+    for (label, job) in jobs() {
+        let written = job.iter(rows()).map(|r: &Row| r.clone()).write(Output::csv(&out)).unwrap();
+        assert_eq!(written.rows, 40, "{label}");
+        let back: Vec<Row> = csv::Reader::from_path(&out).unwrap().deserialize().map(Result::unwrap).collect();
+        assert_eq!(back, rows(), "{label}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.starts_with("id,key,note\n0,../x,\"comma, \"\"quote\"\"\nnewline\"\n1,/,n1\n"), "{label}");
+        assert_eq!(names(dir.path()), ["rows.csv"], "{label}: no temporary files");
+    }
+}
+
+#[test]
+fn partitions_escape_hostile_keys_and_stay_inside() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for (label, job) in jobs() {
+        let written = job
+            .iter(rows())
+            .map(|r: &Row| r.clone())
+            .write(Output::json_lines(&out).partition_by("key", |r: &Row| r.key.clone()))
+            .unwrap();
+        assert_eq!(written.rows, 40);
+        assert_eq!(written.files.len(), HOSTILE.len(), "{label}: no two keys share a folder");
+        assert_eq!(names(dir.path()), ["out"], "{label}: nothing outside the output folder");
+        let mut folders = names(&out);
+        let mut want: Vec<String> = HOSTILE.iter().map(|k| format!("key={}", escape_value(k))).collect();
+        want.sort();
+        folders.sort();
+        assert_eq!(folders, want, "{label}");
+        for (key_index, key) in HOSTILE.iter().enumerate() {
+            let folder = format!("key={}", escape_value(key));
+            assert_eq!(unescape_value(&folder["key=".len()..]), *key);
+            let text = std::fs::read_to_string(out.join(&folder).join("part-00000.jsonl")).unwrap();
+            let ids: Vec<u64> = text.lines().map(|l| serde_json::from_str::<Row>(l).unwrap()).map(|r| r.id).collect();
+            let want: Vec<u64> = (0..40).filter(|i| i % HOSTILE.len() as u64 == key_index as u64).collect();
+            assert_eq!(ids, want, "{label} {key:?}");
+        }
+    }
+}
+
+#[test]
+fn borrowed_log_records_write_as_csv_partitioned_by_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/samples/logs");
+    let out = dir.path().join("by-status");
+    let job = Job::builder().threads(2).build().unwrap();
+    let written = job
+        .access_log(samples)
+        .on_malformed(shoal::OnMalformed::Skip)
+        .write(
+            Output::csv(&out)
+                .partition_by("status", |r: &shoal_connectors::logs::AccessRecord<'_>| r.status.to_string()),
+        )
+        .unwrap();
+    assert_eq!(written.rows, 146);
+    let files = tree(&out);
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "status=200/part-00000.csv",
+            "status=301/part-00000.csv",
+            "status=302/part-00000.csv",
+            "status=304/part-00000.csv",
+            "status=404/part-00000.csv",
+            "status=500/part-00000.csv"
+        ]
+    );
+    let header = files[0].1.lines().next().unwrap();
+    assert_eq!(header, "host,ident,user,time,method,path,protocol,status,bytes,referer,user_agent");
+    assert!(files[3].1.lines().nth(1).unwrap().contains(",304,,"), "304 has no bytes: {}", files[3].1);
+    assert_eq!(files[0].1.lines().count(), 126);
+}
+
+#[test]
+fn empty_output_and_unwritable_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = Job::builder().threads(2).build().unwrap();
+    let out = dir.path().join("none.csv");
+    let written = job.range(0..0u64).write(Output::csv(&out)).unwrap();
+    assert_eq!((written.rows, std::fs::read(&out).unwrap().len()), (0, 0));
+    // CSV cannot hold a nested map: an error, and no file.
+    let nested = dir.path().join("nested.csv");
+    let err = job
+        .range(0..3u64)
+        .map(|n| std::collections::BTreeMap::from([("n", vec![n])]))
+        .write(Output::csv(&nested))
+        .unwrap_err();
+    assert!(err.to_string().contains("CSV"), "{err}");
+    assert!(!nested.exists());
+    assert_eq!(names(dir.path()), ["none.csv"]);
+}

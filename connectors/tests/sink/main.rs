@@ -1,0 +1,9 @@
+//! Integration tests of the sinks: CSV and JSON lines, partitioned output
+//! with hostile key values, atomic commits (an interrupted commit leaves the
+//! old output), and the polars `DataFrame` and Parquet round trip.
+
+mod commit;
+mod formats;
+#[cfg(feature = "polars")]
+mod polars;
+mod util;
