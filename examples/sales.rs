@@ -84,7 +84,8 @@ fn main() -> ExitCode {
         stdout.flush()?;
         let rejected = report.counter(REJECTED);
         if rejected > 0 {
-            eprintln!("sales: {rejected} malformed records rejected; the first:");
+            let all = report.counter(ROWS);
+            eprintln!("sales: {all} rows = {} good + {rejected} malformed, rejected; the first:", all - rejected);
             for sample in &report.rejects.samples {
                 eprintln!("  {sample}");
             }

@@ -13,6 +13,17 @@ use super::record::Record;
 use super::scan::{Dfa, State};
 use std::ops::Range;
 
+/// The outcome of the fast path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fast {
+    /// The record was read; this many bytes were used.
+    Done(usize),
+    /// A field starts with a quote at this offset.
+    QuotedAt(usize),
+    /// The record needs csv-core.
+    Slow,
+}
+
 /// How the fast path sees a byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
@@ -108,7 +119,17 @@ impl Tokenizer {
             return None;
         }
         let rest = &region[start..];
-        if let Some(used) = self.fast(rest, rec).or_else(|| self.quoted(rest, rec)) {
+        let used = match self.fast(rest, rec) {
+            Fast::Done(used) => Some(used),
+            Fast::QuotedAt(field) => {
+                // Keep the fields cut so far: their bounds point into the
+                // line's prefix.
+                rec.copy_line(&rest[..field]);
+                self.quoted(rest, field, rec)
+            }
+            Fast::Slow => None,
+        };
+        if let Some(used) = used {
             *pos = start + used;
             return Some(Span { raw: start..*pos, unterminated: false });
         }
@@ -123,13 +144,15 @@ impl Tokenizer {
     }
 
     /// Reads the record at the start of `rest` if it is one line without
-    /// quote bytes and without a `\r` other than a final CRLF; returns the
-    /// bytes used, or `None` (with `rec` in any state) for csv-core.
+    /// quote bytes and without a `\r` other than a final CRLF: `Done` with
+    /// the bytes used; `QuotedAt(i)` when a field starts with a quote at `i`
+    /// (the fields before it are in `rec`, as bounds into `rest`); `Slow`
+    /// for csv-core.
     ///
     /// Eight bytes at a time: a SWAR mask marks the delimiters, line breaks
     /// and quotes of each word, and only those bytes are looked at.
     #[inline]
-    fn fast(&self, rest: &[u8], rec: &mut Record) -> Option<usize> {
+    fn fast(&self, rest: &[u8], rec: &mut Record) -> Fast {
         rec.clear();
         let mut field = 0;
         let mut i = 0;
@@ -153,21 +176,20 @@ impl Tokenizer {
             }
             i += 1;
         }
-        Some(self.finish_line(rest, rest.len(), field, rest.len(), rec))
+        Fast::Done(self.finish_line(rest, rest.len(), field, rest.len(), rec))
     }
 
-    /// Reads a record with quoted fields at the start of `rest` (RFC 4180:
-    /// quotes open fields and are doubled inside them; no escape byte);
-    /// returns the bytes used, or `None` for anything else (a quote inside an
-    /// unquoted field, text after a closing quote, a lone `\r`, an
+    /// Reads the rest of a record with quoted fields, from the field that
+    /// starts at `rest[i]` (`rec` holds the fields before it), in RFC 4180
+    /// form: quotes open fields and are doubled inside them; no escape byte.
+    /// Returns the bytes used, or `None` for anything else (a quote inside
+    /// an unquoted field, text after a closing quote, a lone `\r`, an
     /// unterminated quote), which csv-core then reads.
-    fn quoted(&self, rest: &[u8], rec: &mut Record) -> Option<usize> {
+    fn quoted(&self, rest: &[u8], mut i: usize, rec: &mut Record) -> Option<usize> {
         let quote = self.dialect.quote?;
         if self.dialect.escape.is_some() {
             return None;
         }
-        rec.clear();
-        let mut i = 0;
         loop {
             if rest.get(i) == Some(&quote) {
                 let start = rec.mark();
@@ -223,7 +245,7 @@ impl Tokenizer {
     /// Handles the special byte `rest[j]` of the fast path: `Some(outcome)`
     /// when the record ends (or leaves the fast path) there.
     #[inline(always)]
-    fn special_byte(&self, rest: &[u8], j: usize, field: &mut usize, rec: &mut Record) -> Option<Option<usize>> {
+    fn special_byte(&self, rest: &[u8], j: usize, field: &mut usize, rec: &mut Record) -> Option<Fast> {
         match self.class[usize::from(rest[j])] {
             Class::Data => None,
             Class::Delimiter => {
@@ -231,11 +253,12 @@ impl Tokenizer {
                 *field = j + 1;
                 None
             }
-            Class::Newline => Some(Some(self.finish_line(rest, j, *field, j + 1, rec))),
+            Class::Newline => Some(Fast::Done(self.finish_line(rest, j, *field, j + 1, rec))),
             Class::CarriageReturn if rest.get(j + 1) == Some(&b'\n') => {
-                Some(Some(self.finish_line(rest, j, *field, j + 2, rec)))
+                Some(Fast::Done(self.finish_line(rest, j, *field, j + 2, rec)))
             }
-            Class::CarriageReturn | Class::Quote => Some(None),
+            Class::Quote if j == *field => Some(Fast::QuotedAt(j)),
+            Class::CarriageReturn | Class::Quote => Some(Fast::Slow),
         }
     }
 
