@@ -179,25 +179,25 @@ pub(crate) fn scan_chunk(d: &Dialect, bytes: &[u8], start: usize, end: usize) ->
     let comment = d.comment.unwrap_or(quote);
     let escape = if d.quote.is_some() { d.escape.unwrap_or(quote) } else { quote };
     let at_line_start = |i: usize| i == first || (i > 0 && matches!(bytes[i - 1], b'\n' | b'\r'));
+    // The bytes that may stand next to a quote: before an opening quote,
+    // after a closing one.
+    let mut edge = [false; 256];
+    for b in [d.delimiter, b'\n', b'\r', quote] {
+        edge[usize::from(b)] = true;
+    }
     let mut odd = false;
     let mut ambiguous = [false; 2];
     let mut visit = |i: usize| {
         let i = start + i;
         let b = bytes[i];
         if d.quote == Some(b) {
-            let opens_ok = i == first || {
-                let p = bytes[i - 1];
-                p == d.delimiter || p == b'\n' || p == b'\r' || p == quote
-            };
-            let closes_ok = match bytes.get(i + 1) {
-                None => true,
-                Some(&n) => n == d.delimiter || n == b'\n' || n == b'\r' || n == quote,
-            };
-            // Under starting parity `s`, this quote opens when `odd == s`.
-            for (s, amb) in ambiguous.iter_mut().enumerate() {
-                let opening = odd == (s == 1);
-                *amb |= if opening { !opens_ok } else { !closes_ok };
-            }
+            let opens_ok = i == first || (i > 0 && edge[usize::from(bytes[i - 1])]);
+            let closes_ok = bytes.get(i + 1).is_none_or(|&n| edge[usize::from(n)]);
+            // Entered outside quotes (`[0]`), this quote opens when the count
+            // so far is even; entered inside (`[1]`), when it is odd.
+            let (ok0, ok1) = if odd { (closes_ok, opens_ok) } else { (opens_ok, closes_ok) };
+            ambiguous[0] |= !ok0;
+            ambiguous[1] |= !ok1;
             odd = !odd;
         } else if d.comment == Some(b) && at_line_start(i) {
             // A comment line outside quotes: its quotes are not data.
