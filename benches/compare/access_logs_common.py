@@ -21,11 +21,12 @@ import sys
 MONTHS = {m: i + 1 for i, m in enumerate(
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"])}
 
+# Named groups use the (?P<name>...) syntax that Python, RE2 (DuckDB) and Rust (polars) share.
 # HOST IDENT USER [dd/Mon/yyyy:HH:MM:SS +hhmm] "METHOD PATH PROTO" STATUS BYTES "REF" "UA"
-QUOTED = r'(?:[^"\\]|\\.)*'
+QUOTED = r'[^"]*'
 LINE_PATTERN = (
-    r'^[^ ]+ [^ ]+ [^ ]+ \[(\d\d/(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] '
-    r'"[^ "]+ ([^ "]+) [^ "]+" (\d{3}) (\d+|-) "' + QUOTED + r'" "' + QUOTED + r'"$'
+    r'^[^ ]+ [^ ]+ [^ ]+ \[(?P<ts>\d\d/(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] '
+    r'"[^ "]+ (?P<path>[^ "]+) [^ "]+" (?P<status>\d{3}) (?P<bytes>\d+|-) "' + QUOTED + r'" "' + QUOTED + r'"$'
 )
 LINE_RE = re.compile(LINE_PATTERN)
 

@@ -92,6 +92,8 @@ WORKLOADS = {
         contenders=[
             rust("shoal", "weather", "--threads", "2", "{data}", note="Shoal example, 2 threads"),
             rust("shoal-1t", "weather", "--threads", "1", "{data}", note="Shoal example, 1 thread"),
+            rust("shoal-2p1t", "weather", "--processes", "2", "--threads", "1", "{data}",
+                 note="Shoal example, 2 worker processes x 1 thread"),
             rust("baseline", "weather_baseline", "--threads", "2", "{data}",
                  note="hand-written Rust, same parsing and map, mmap + std threads"),
             rust("baseline-1t", "weather_baseline", "--threads", "1", "{data}",
@@ -142,6 +144,30 @@ WORKLOADS = {
             py("polars", "sales_polars.py", "{data}", note="polars lazy, streaming engine"),
             py("pool", "sales_pool.py", "--processes", "2", "{data}",
                note="Python multiprocessing.Pool + csv module, 2 processes"),
+        ],
+    ),
+    "access_logs": Workload(
+        name="access_logs",
+        description="Access logs: status counts, top paths by bytes, requests per UTC hour, malformed lines",
+        default_rows=5_000_000,
+        # --rows is the total line count: files of 100,000 lines (fewer when rows is
+        # smaller), every tenth file gzip-compressed.
+        data=lambda rows: DATA / f"access-logs-{rows}",
+        generate=lambda rows, out: [
+            "cargo", "run", "--release", "-p", "shoal-datasets", "--",
+            "logs", "--files", str(max(1, rows // 100_000)),
+            "--lines-per-file", str(rows // max(1, rows // 100_000)), "--out", str(out),
+        ],
+        examples=["access_logs"],
+        reference="shoal",
+        contenders=[
+            rust("shoal", "access_logs", "--threads", "2", "{data}", note="Shoal example, 2 threads"),
+            rust("shoal-1t", "access_logs", "--threads", "1", "{data}", note="Shoal example, 1 thread"),
+            py("duckdb", "access_logs_duckdb.py", "{data}", note="DuckDB SQL (read_csv + regexp_extract), all cores"),
+            py("polars", "access_logs_polars.py", "{data}",
+               note="polars lazy (scan_csv + str.extract_groups), streaming engine"),
+            py("pool", "access_logs_pool.py", "--processes", "2", "{data}",
+               note="Python multiprocessing.Pool + re, 2 processes"),
         ],
     ),
 }

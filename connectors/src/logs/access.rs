@@ -80,10 +80,13 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     /// The text up to the next space (non-empty), and past that space.
+    ///
+    /// A plain loop: these fields are short (often `-`), where a `memchr`
+    /// call costs more than it saves.
     #[inline]
     fn token(&mut self, what: &'static str) -> Result<&'a str, Malformed> {
         let rest = &self.line.as_bytes()[self.pos..];
-        match memchr::memchr(b' ', rest) {
+        match rest.iter().position(|&b| b == b' ') {
             Some(0) | None => Err(Malformed::new(what)),
             Some(n) => {
                 let token = &self.line[self.pos..self.pos + n];
@@ -93,10 +96,12 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Expects `literal` next.
+    /// Expects `literal` next (compared byte by byte: literals are 1 to 3
+    /// bytes, too short for `memcmp`).
     #[inline]
     fn expect(&mut self, literal: &[u8], what: &'static str) -> Result<(), Malformed> {
-        if self.line.as_bytes()[self.pos..].starts_with(literal) {
+        let rest = &self.line.as_bytes()[self.pos..];
+        if rest.len() >= literal.len() && literal.iter().zip(rest).all(|(a, b)| a == b) {
             self.pos += literal.len();
             Ok(())
         } else {
@@ -132,6 +137,20 @@ impl<'a> Cursor<'a> {
 
 fn dash(field: &str) -> Option<&str> {
     if field == "-" { None } else { Some(field) }
+}
+
+/// `METHOD TARGET PROTOCOL`: three non-empty parts, two spaces.
+#[inline]
+fn split_request(request: &str) -> Option<(&str, &str, &str)> {
+    let bytes = request.as_bytes();
+    let first = bytes.iter().position(|&b| b == b' ')?;
+    let second = first + 1 + bytes[first + 1..].iter().position(|&b| b == b' ')?;
+    let protocol = &bytes[second + 1..];
+    if first == 0 || second == first + 1 || protocol.is_empty() || protocol.contains(&b' ') {
+        return None;
+    }
+    // The cuts sit next to ASCII spaces, so they are char boundaries.
+    Some((&request[..first], &request[first + 1..second], &request[second + 1..]))
 }
 
 #[inline]
@@ -178,13 +197,8 @@ impl LineParser for AccessLogParser {
         c.pos += 26;
         c.expect(b"] \"", "no `] \"` after the time")?;
         let request = c.quoted("unterminated request")?;
-        let mut parts = request.splitn(3, ' ');
-        let (method, path, protocol) = match (parts.next(), parts.next(), parts.next()) {
-            (Some(m), Some(p), Some(v)) if !m.is_empty() && !p.is_empty() && !v.is_empty() && !v.contains(' ') => {
-                (m, p, v)
-            }
-            _ => return Err(Malformed::new("request is not `METHOD TARGET PROTOCOL`")),
-        };
+        let (method, path, protocol) =
+            split_request(request).ok_or(Malformed::new("request is not `METHOD TARGET PROTOCOL`"))?;
         c.expect(b" ", "no space after the request")?;
         let status = parse_status(c.token("no status")?).ok_or(Malformed::new("status is not three digits"))?;
         let (bytes, referer, user_agent) = match self.format {

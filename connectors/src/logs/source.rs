@@ -135,7 +135,8 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         while done < region.len() {
             let rest = &region[done..];
             let at = |pos: usize| base + (done + pos) as u64;
-            let bad = match std::str::from_utf8(rest) {
+            // SIMD validation: several times faster than `std` on log text.
+            let bad = match simdutf8::compat::from_utf8(rest) {
                 Ok(text) => {
                     return for_each_str_line(text, |pos, line| self.line(input, at(pos), None, line, consumer));
                 }
@@ -186,7 +187,7 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         C: for<'a> Consumer<P::Record<'a>>,
     {
         let mut reader = stream::open(input)?;
-        stream::for_each_line(&mut *reader, input, |offset, line_no, bytes| match std::str::from_utf8(bytes) {
+        stream::for_each_line(&mut *reader, input, |offset, line_no, bytes| match simdutf8::basic::from_utf8(bytes) {
             Ok(line) => self.line(input, offset, Some(line_no), line, consumer),
             Err(_) => self.reject(input, offset, Some(line_no), Malformed::new(NOT_UTF8), bytes),
         })
