@@ -152,13 +152,23 @@ impl<F: Format> SinkPartial<F> {
 
     /// The chunks of each partition, in input order; fails with an error
     /// recorded during the run.
-    pub(crate) fn into_parts(self) -> Result<(Option<Vec<u8>>, u64, Vec<(String, Vec<Vec<u8>>)>)> {
+    pub(crate) fn into_encoded(self) -> Result<Encoded> {
         if let Some(e) = self.error {
             return Err(Error::new(ErrorKind::InvalidInput, e));
         }
         let parts = self.done.into_iter().map(|(folder, chunks)| (folder, chunks.into_vec())).collect();
-        Ok((self.header, self.rows, parts))
+        Ok(Encoded { header: self.header, rows: self.rows, parts })
     }
+}
+
+/// All rows of an action, encoded and ready to write.
+pub(crate) struct Encoded {
+    /// The file header (CSV column names), when the format has one.
+    pub(crate) header: Option<Vec<u8>>,
+    /// How many rows.
+    pub(crate) rows: u64,
+    /// Partition folder (`""` when unpartitioned) and its chunks, in input order.
+    pub(crate) parts: Vec<(String, Vec<Vec<u8>>)>,
 }
 
 /// The name of the one data file in each partition folder.
@@ -168,7 +178,8 @@ fn part_file(ext: &str) -> String {
 
 impl<F: Format, K: Layout> Output<F, K> {
     /// Writes and commits: one file, or a folder of partitions.
-    fn commit(&self, header: Option<Vec<u8>>, rows: u64, parts: Vec<(String, Vec<Vec<u8>>)>) -> Result<Written> {
+    fn commit(&self, encoded: Encoded) -> Result<Written> {
+        let Encoded { header, rows, parts } = encoded;
         let staging = Staging::begin(&self.path)?;
         if !K::PARTITIONED {
             let name = self
@@ -215,8 +226,8 @@ impl<F: Format, K: Layout> Action for Output<F, K> {
     }
 
     fn finish(&self, partial: SinkPartial<F>) -> Result<Written> {
-        let (header, rows, parts) = partial.into_parts()?;
-        self.commit(header, rows, parts).map_err(|e| e.context(format!("output {}", self.path.display())))
+        let encoded = partial.into_encoded()?;
+        self.commit(encoded).map_err(|e| e.context(format!("output {}", self.path.display())))
     }
 }
 

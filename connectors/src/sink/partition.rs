@@ -187,7 +187,7 @@ mod tests {
             for e in [&ea, &eb] {
                 prop_assert!(!e.contains('/') && !e.contains('\0') && !e.is_empty());
             }
-            prop_assert_eq!(unescape_value(&ea), a.clone());
+            prop_assert_eq!(unescape_value(&ea), a.as_str());
             if a != b {
                 prop_assert_ne!(ea, eb);
             }

@@ -95,8 +95,8 @@ impl Action for ToDataFrame {
     }
 
     fn finish(&self, partial: Self::Partial) -> Result<Vec<u8>> {
-        let (_, _, parts) = partial.into_parts()?;
-        Ok(parts.into_iter().flat_map(|(_, chunks)| chunks).flatten().collect())
+        let encoded = partial.into_encoded()?;
+        Ok(encoded.parts.into_iter().flat_map(|(_, chunks)| chunks).flatten().collect())
     }
 }
 
