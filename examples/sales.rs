@@ -83,7 +83,7 @@ fn main() -> ExitCode {
         stdout.write_all(out.as_bytes())?;
         stdout.flush()?;
         let rejected = report.counter(REJECTED);
-        if rejected > 0 {
+        if rejected > 0 && job.is_leader() {
             let all = report.counter(ROWS);
             eprintln!("sales: {all} rows = {} good + {rejected} malformed, rejected; the first:", all - rejected);
             for sample in &report.rejects.samples {

@@ -7,15 +7,17 @@ use std::ops::Range;
 /// One CSV record: its fields as byte slices, unescaped.
 ///
 /// A split reuses one `Record` for all its records, so reading one costs
-/// one copy of its bytes and no allocation. Filling it is about four times
-/// cheaper than filling a `csv::ByteRecord` field by field (measured in
-/// `benches/csv_records.rs`), which is why it is the raw item; convert with
-/// [`to_byte_record`](Record::to_byte_record), or use
-/// [`Csv::byte_records`](super::Csv::byte_records) for `&csv::ByteRecord`
+/// one copy of its line and no allocation. Filling a `csv::ByteRecord` field
+/// by field instead took about a quarter of the CPU time of the sales
+/// example in perf profiles (see `BENCHMARKS.md`), which is why `Record` is
+/// the raw item; convert with [`to_byte_record`](Record::to_byte_record), or
+/// use [`Csv::byte_records`](super::Csv::byte_records) for `&csv::ByteRecord`
 /// items.
 ///
 /// # Invariants
-/// Every range in `bounds` lies inside `bytes`.
+/// Between records, every range in `bounds` lies inside `bytes` (while the
+/// tokenizer fills it, bounds may be pushed before the bytes are copied);
+/// accessors use checked slicing either way and never panic.
 #[derive(Default, Clone, PartialEq, Eq)]
 pub struct Record {
     bytes: Vec<u8>,

@@ -338,7 +338,7 @@ impl<'j> Csv<'j> {
                     // Blank lines may come before the header: a part that
                     // starts before the header's first byte holds it.
                     if self.options.header == Header::FirstRow && part.start <= span.start {
-                        pos = (span.end - part.start) as usize;
+                        pos = usize::try_from(span.end - part.start).unwrap_or(usize::MAX).min(region.len());
                     }
                     Some(rec)
                 }

@@ -84,6 +84,9 @@ fn files_with_different_headers() {
     let err = job.csv(dir.path().join("d")).records().count().unwrap_err();
     assert!(err.to_string().contains("b.csv"), "{err}");
     assert!(err.to_string().contains("match_columns_by_name"), "{err}");
+    // A header is not a record: no policy skips a file with another header.
+    let skip = job.csv(dir.path().join("d")).on_malformed(shoal::OnMalformed::Skip).records().count();
+    assert!(skip.unwrap_err().to_string().contains("b.csv"));
     for (label, job) in configs([1, 3, 100]) {
         let got = job
             .csv(dir.path().join("d"))
