@@ -166,3 +166,22 @@ fn files_parity_cannot_split_are_still_split_exactly() {
         assert_eq!(strings(got), want, "{label}");
     }
 }
+
+#[test]
+fn keys_borrowed_from_records() {
+    let dir = Dir::new();
+    let path = dir.write("k.csv", "region,n\nEurope,1\n\"Asia, East\",2\nEurope,3\n");
+    for (label, job) in configs([1, 9, 100]) {
+        let sums: HashMap<String, u64> = job
+            .csv(&path)
+            .records()
+            .try_key_by(|r: &Record| -> Result<(&str, u64), String> {
+                let region = r.get_str(0).ok_or("region is not UTF-8")?;
+                let n = r.get_str(1).and_then(|n| n.parse().ok()).ok_or("bad n")?;
+                Ok((region, n))
+            })
+            .aggregate_by_key()
+            .unwrap();
+        assert_eq!((sums["Europe"], sums["Asia, East"], sums.len()), (4, 2, 2), "{label}");
+    }
+}
