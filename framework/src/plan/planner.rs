@@ -6,7 +6,9 @@
 //! twenty thousand small files do not cost twenty thousand scheduling rounds.
 //! Streams (compressed files, pipes, standard input) are one split each, and
 //! get a higher cost so the scheduler starts them first: one big `.gz` should
-//! not be the last thing running while other threads idle.
+//! not be the last thing running while other threads idle. A gzip file costs
+//! its recorded decompressed size times [`DECOMPRESS_COST`] (its trailer
+//! says how big it is); other streams are estimated.
 
 use super::{FileKind, InputFile, Part, Plan, Split, Unit};
 
@@ -27,6 +29,27 @@ pub const MAX_AUTO_TARGET: u64 = 32 << 20;
 pub const SPLITS_PER_THREAD: u64 = 8;
 /// Assumed expansion of compressed input, for scheduling only.
 pub const COMPRESSION_RATIO: u64 = 5;
+
+/// How many plain bytes one decompressed byte costs to read, for scheduling:
+/// inflating costs about as much as parsing the text it gives.
+pub const DECOMPRESS_COST: u64 = 2;
+
+/// The decompressed size a compressed file records, when it does: gzip's
+/// trailer holds the length of the last member modulo 2^32 (`ISIZE`), exact
+/// for the usual single-member file under 4 GiB. Values smaller than the
+/// file itself (a larger or multi-member file) are not believed.
+fn recorded_len(input: &InputFile) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let len = input.len?;
+    if input.kind != FileKind::Gzip || len < 18 {
+        return None;
+    }
+    let mut trailer = [0u8; 4];
+    let file = std::fs::File::open(&input.path).ok()?;
+    file.read_exact_at(&mut trailer, len - 4).ok()?;
+    let isize = u64::from(u32::from_le_bytes(trailer));
+    (isize >= len).then_some(isize)
+}
 
 impl SplitOptions {
     /// The target used for `total` input bytes.
@@ -83,7 +106,13 @@ impl SplitOptions {
                 }
                 FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {
                     flush(&mut splits, &mut pack, &mut pack_bytes);
-                    let cost = if input.len.is_some() { len.saturating_mul(COMPRESSION_RATIO) } else { u64::MAX / 2 };
+                    let cost = match input.len {
+                        None => u64::MAX / 2,
+                        Some(_) => match recorded_len(input) {
+                            Some(n) => n.saturating_mul(DECOMPRESS_COST),
+                            None => len.saturating_mul(COMPRESSION_RATIO),
+                        },
+                    };
                     splits.push(Split { index: splits.len(), parts: vec![Part { file, start: 0, end: len }], cost });
                 }
             }
@@ -130,6 +159,23 @@ mod tests {
         );
         assert!(plan.splits.iter().enumerate().all(|(i, s)| s.index == i));
         assert_eq!(plan.splits[6].cost, 2 * COMPRESSION_RATIO);
+    }
+
+    #[test]
+    fn gzip_files_cost_their_recorded_size() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.log.gz");
+        let text = b"GET /index.html 200\n".repeat(5000);
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&text).unwrap();
+        std::fs::write(&path, enc.finish().unwrap()).unwrap();
+        let len = std::fs::metadata(&path).unwrap().len();
+        let plain = file("b.log", text.len() as u64, FileKind::Regular);
+        let plan = SplitOptions { target: Some(1 << 20), threads: 2 }
+            .plan(vec![InputFile { path, len: Some(len), kind: FileKind::Gzip }, plain]);
+        assert_eq!(plan.splits[0].cost, text.len() as u64 * DECOMPRESS_COST);
+        assert!(plan.splits[0].cost > plan.splits[1].cost, "the stream is started first");
     }
 
     #[test]
