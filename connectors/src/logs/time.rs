@@ -9,6 +9,7 @@
 use jiff::Timestamp;
 use jiff::tz::Offset;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::cell::Cell;
 use std::fmt;
 
 /// An instant and the UTC offset a log line wrote it with.
@@ -27,6 +28,12 @@ use std::fmt;
 pub struct LogTime {
     instant: Timestamp,
     offset: Offset,
+}
+
+thread_local! {
+    /// The last minute [`LogTime::parse_clf`] parsed on this thread: its text
+    /// (`dd/Mon/yyyy:HH:MM` and ` +hhmm`), its first second, and the offset.
+    static LAST_CLF_MINUTE: Cell<Option<([u8; 23], i64, Offset)>> = const { Cell::new(None) };
 }
 
 const MONTHS: [&[u8; 3]; 12] =
@@ -60,11 +67,35 @@ impl LogTime {
 
     /// Parses the access-log (Common Log Format) time `10/Oct/2025:13:55:36 +0200`:
     /// exactly 26 bytes, two-digit day, English month abbreviation.
+    ///
+    /// Consecutive lines of a log mostly share their minute, so each thread
+    /// remembers the last minute it parsed (date, hour, minute and offset)
+    /// and then only reads the seconds.
     pub fn parse_clf(text: &str) -> Option<LogTime> {
         let b: &[u8; 26] = text.as_bytes().try_into().ok()?;
         if b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[14] != b':' || b[17] != b':' || b[20] != b' ' {
             return None;
         }
+        let mut key = [0u8; 23];
+        key[..17].copy_from_slice(&b[..17]);
+        key[17..].copy_from_slice(&b[20..]);
+        if let Some((last, minute_start, offset)) = LAST_CLF_MINUTE.get() {
+            if last == key {
+                let s = two(b[18], b[19])?;
+                if s > 59 {
+                    return None;
+                }
+                let instant = Timestamp::from_second(minute_start + i64::from(s)).ok()?;
+                return Some(LogTime { instant, offset });
+            }
+        }
+        let parsed = Self::parse_clf_uncached(b)?;
+        let minute_start = parsed.instant.as_second() - i64::from(two(b[18], b[19])?);
+        LAST_CLF_MINUTE.set(Some((key, minute_start, parsed.offset)));
+        Some(parsed)
+    }
+
+    fn parse_clf_uncached(b: &[u8; 26]) -> Option<LogTime> {
         let day = two(b[0], b[1])?;
         let month = month_number(&[b[3], b[4], b[5]])?;
         let year = i64::from(two(b[7], b[8])?) * 100 + i64::from(two(b[9], b[10])?);
@@ -217,6 +248,21 @@ mod tests {
         assert_eq!(t.to_string(), "1970-01-01T00:00:00-05:30");
         let leap = LogTime::parse_clf("29/Feb/2024:23:59:59 +0000").unwrap();
         assert_eq!(leap.to_string(), "2024-02-29T23:59:59+00:00");
+    }
+
+    #[test]
+    fn cached_minutes_agree_with_full_parses() {
+        let mut texts = Vec::new();
+        for zone in ["+0000", "-0530"] {
+            for s in ["00", "59", "60", "5x"] {
+                texts.push(format!("31/Dec/2024:23:59:{s} {zone}"));
+            }
+        }
+        for text in texts.iter().chain(texts.iter().rev()) {
+            let b: &[u8; 26] = text.as_bytes().try_into().unwrap();
+            assert_eq!(LogTime::parse_clf(text), LogTime::parse_clf_uncached(b), "{text}");
+        }
+        assert_eq!(LogTime::parse_clf("31/Dec/2024:23:59:59 +0000").unwrap().to_string(), "2024-12-31T23:59:59+00:00");
     }
 
     #[test]
