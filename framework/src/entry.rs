@@ -53,7 +53,7 @@ where
     };
     let role = if worker {
         WorkerLink::connect_from_env(job.config().threads).map(Role::Worker)
-    } else if job.config().process.processes > 1 {
+    } else if job.config().process.processes > 1 || job.config().process.listen.is_some() {
         Leader::start(job.config().process.clone()).map(|l| Role::Leader(Box::new(l)))
     } else {
         Ok(Role::Local)

@@ -379,3 +379,65 @@ fn bad_process_flags_are_usage_errors() {
     let out = run(&["-p", "0", "x"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn peers_join_over_tcp_only_with_the_secret() {
+    use std::io::BufRead;
+    let dir = Dir::new();
+    let path = text_file(&dir, "j.txt", 30_000);
+    let want = reference(&path);
+    let secret = "0123456789abcdef0123456789abcdef";
+    let mut leader = command(&[
+        "-p",
+        "1",
+        "-t",
+        "1",
+        "--chunk-size",
+        "8K",
+        "--sleep-ms",
+        "5",
+        "--sleep-every",
+        "100",
+        "--listen",
+        "tcp:127.0.0.1:0",
+        path.to_str().unwrap(),
+    ])
+    .env("SHOAL_SECRET", secret)
+    .spawn()
+    .unwrap();
+    // The leader prints where it accepts workers; keep draining its stderr.
+    let leader_err = leader.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(leader_err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let address = loop {
+        let line = rx.recv_timeout(Duration::from_secs(20)).expect("the leader announces its address");
+        if let Some(addr) = line.strip_prefix("shoal: leader accepting workers at ") {
+            break addr.to_string();
+        }
+    };
+    let joiner = |secret: &str| {
+        Command::new(probe())
+            .args(["-t", "1", path.to_str().unwrap()])
+            .env("SHOAL_LEADER", &address)
+            .env("SHOAL_SECRET", secret)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let intruder = wait_with_output(joiner("not-the-secret-not-the-secret!!"));
+    assert!(!intruder.status.success());
+    assert!(stderr(&intruder).contains("refused"), "{}", stderr(&intruder));
+    let friend = joiner(secret);
+    let out = wait_with_output(leader);
+    let _ = wait_with_output(friend);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), want);
+    let said: Vec<String> = rx.try_iter().collect();
+    assert!(said.iter().any(|l| l.contains("refused a peer: wrong job secret")), "{said:?}");
+}

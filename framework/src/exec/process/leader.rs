@@ -132,7 +132,11 @@ impl Leader {
     pub(crate) fn start(options: ProcessOptions) -> Result<Leader> {
         let secret =
             protocol::new_secret().map_err(|e| Error::new(ErrorKind::Io, "cannot make a job secret").with_source(e))?;
-        let socket_dir = std::env::temp_dir().join(format!("shoal-{}-{}", std::process::id(), &secret[..8]));
+        let socket_dir = std::env::temp_dir().join(format!(
+            "shoal-{}-{}",
+            std::process::id(),
+            protocol::new_secret().unwrap_or_default().get(..8).unwrap_or("job")
+        ));
         {
             use std::os::unix::fs::DirBuilderExt;
             // Only this user may open the directory, so only this user's
