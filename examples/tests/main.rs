@@ -1,0 +1,73 @@
+//! End-to-end tests of the example programs, run as a user would run them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// An example binary, built by `cargo test` next to this test binary.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join("examples").join(name)
+}
+
+fn run(name: &str, args: &[&str]) -> Output {
+    Command::new(example(name)).args(args).output().expect("example runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn write(dir: &Path, name: &str, contents: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn weather_prints_exact_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    // Rounding half away from zero from exact tenths, never -0.0, CSV quoting,
+    // UTF-8 byte order, CRLF, a last line without newline, a second file in a folder.
+    write(dir.path(), "a/1.txt", "Zürich;-0.1\r\nAbha;1.5\nAbha;1.6\nWashington, D.C.;-1.5\nSay \"Hi\";0.0\n".as_bytes());
+    write(dir.path(), "a/sub/2.txt", "Zürich;0.0\nZürich;0.0\nWashington, D.C.;-1.6\nÅre;99.9\nabc;-99.9".as_bytes());
+    let want = "Abha,1.5,1.6,1.6\n\"Say \"\"Hi\"\"\",0.0,0.0,0.0\n\"Washington, D.C.\",-1.6,-1.6,-1.5\nZürich,-0.1,0.0,0.0\nabc,-99.9,-99.9,-99.9\nÅre,99.9,99.9,99.9\n";
+    let input = dir.path().join("a");
+    for args in [vec!["-t", "1"], vec!["-t", "3", "--chunk-size", "7"], vec!["-p", "2", "-t", "1", "--chunk-size", "16"]] {
+        let mut all = args.clone();
+        all.push(input.to_str().unwrap());
+        let out = run("weather", &all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), want, "{args:?}");
+    }
+}
+
+#[test]
+fn weather_errors_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("nosep.txt", b"a;1.0\nb;2.0\nno separator here\n", "line 3"),
+        ("badtemp.txt", b"a;1.0\nb;2.x\n", "line 2"),
+        ("utf8.txt", b"a;1.0\nb\xff;2.0\nc;1.0\n", "line 2"),
+    ];
+    for (name, contents, line) in cases {
+        let path = write(dir.path(), name, contents);
+        let out = run("weather", &["--chunk-size", "5", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = text(&out.stderr);
+        assert!(err.contains(name) && err.contains(line), "{name}: {err}");
+    }
+    let out = run("weather", &[dir.path().join("missing").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("does not exist"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn wordcount_ranks_words() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "t/a.txt", b"The cat and the dog.\nTHE END\n");
+    write(dir.path(), "t/b/c.md", b"a dog's life, and a cat\n");
+    let out = run("wordcount", &["--top", "4", "-t", "2", "--chunk-size", "3", dir.path().join("t").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "the,3\na,2\nand,2\ncat,2\n");
+}
