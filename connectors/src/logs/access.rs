@@ -277,6 +277,42 @@ mod tests {
         assert!(p.parse(r#"h - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326 "-" "-""#).is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_is_malformed(line in "\\PC{0,200}") {
+            let _ = AccessLogParser::default().parse(&line);
+            let _ = AccessLogParser::new(AccessFormat::Common).parse(&line);
+        }
+
+        #[test]
+        fn written_records_parse_back(
+            host in "[0-9a-f:.]{1,39}",
+            user in "[a-z-]{1,8}",
+            day in 1u8..=28, month in 0usize..12, year in 1970i64..2100,
+            h in 0u8..24, m in 0u8..60, s in 0u8..60,
+            east in proptest::bool::ANY, oh in 0u8..15, om in 0u8..60,
+            method in "[A-Z]{1,7}", path in "/[!#-~]{0,40}",
+            status in 100u16..600, bytes in proptest::option::of(0u64..u64::MAX),
+            referer in "[ !#-\\[\\]-~]{0,30}", agent in "[ !#-\\[\\]-~]{1,30}",
+        ) {
+            let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+            let sign = if east { '+' } else { '-' };
+            let size = bytes.map_or("-".to_string(), |b| b.to_string());
+            let line = format!(
+                "{host} - {user} [{day:02}/{}/{year}:{h:02}:{m:02}:{s:02} {sign}{oh:02}{om:02}] \"{method} {path} HTTP/1.1\" {status} {size} \"{referer}\" \"{agent}\"",
+                months[month]
+            );
+            let r = AccessLogParser::default().parse(&line).unwrap().unwrap();
+            let local = crate::logs::time::days_from_civil(year, month as u8 + 1, day) * 86_400
+                + i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(s);
+            let offset = (i64::from(oh) * 3600 + i64::from(om) * 60) * if east { 1 } else { -1 };
+            proptest::prop_assert_eq!(r.time.unix_seconds(), local - offset);
+            proptest::prop_assert_eq!((r.host, r.user, r.method, r.path), (host.as_str(), dash(&user), method.as_str(), path.as_str()));
+            proptest::prop_assert_eq!((r.status, r.bytes), (status, bytes));
+            proptest::prop_assert_eq!((r.referer, r.user_agent), (dash(&referer), dash(&agent)));
+        }
+    }
+
     #[test]
     fn bad_fields_are_named() {
         let p = AccessLogParser::default();

@@ -79,15 +79,15 @@ impl LogTime {
         let mut key = [0u8; 23];
         key[..17].copy_from_slice(&b[..17]);
         key[17..].copy_from_slice(&b[20..]);
-        if let Some((last, minute_start, offset)) = LAST_CLF_MINUTE.get() {
-            if last == key {
-                let s = two(b[18], b[19])?;
-                if s > 59 {
-                    return None;
-                }
-                let instant = Timestamp::from_second(minute_start + i64::from(s)).ok()?;
-                return Some(LogTime { instant, offset });
+        if let Some((last, minute_start, offset)) = LAST_CLF_MINUTE.get()
+            && last == key
+        {
+            let s = two(b[18], b[19])?;
+            if s > 59 {
+                return None;
             }
+            let instant = Timestamp::from_second(minute_start + i64::from(s)).ok()?;
+            return Some(LogTime { instant, offset });
         }
         let parsed = Self::parse_clf_uncached(b)?;
         let minute_start = parsed.instant.as_second() - i64::from(two(b[18], b[19])?);
