@@ -54,7 +54,20 @@ pub enum AccessFormat {
     Common,
 }
 
-/// Parses access-log lines; see the [module docs](self) for the rules.
+/// nginx/Apache access logs: the Common and Combined Log Formats.
+///
+/// ```text
+/// 127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326 "http://x/" "Mozilla/4.08"
+/// HOST      IDENT USER [TIME]                    "METHOD TARGET PROTOCOL" STATUS BYTES "REFERER" "USER-AGENT"
+/// ```
+///
+/// A line is a record only if every field parses (strict, so truncated lines
+/// are caught): one space between fields, `HOST` non-empty, `IDENT` and `USER`
+/// non-empty (`-` is none), `TIME` a valid CLF time with offset, the request
+/// exactly three non-empty space-separated parts, `STATUS` three digits,
+/// `BYTES` digits or `-` (none), and the quoted `REFERER` and `USER-AGENT`
+/// (`-` is none) ending the line. Quoted fields may contain `\"` (Apache's
+/// escape); fields are borrowed as written, escapes included.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AccessLogParser {
     format: AccessFormat,

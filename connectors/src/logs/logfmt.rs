@@ -58,7 +58,14 @@ impl Serialize for LogfmtRecord<'_> {
     }
 }
 
-/// Parses logfmt lines; see the [module docs](self).
+/// logfmt lines: `ts=2025-10-10T13:55:36Z level=info msg="user logged in" id=42`.
+///
+/// Rules (those of `go-logfmt`): pairs are separated by spaces; a key is a
+/// run of bytes other than space, `=` and `"`; `key=value` takes the value up
+/// to the next space, `key="..."` a quoted value with JSON escapes (`\"`,
+/// `\\`, `\n`, `\t`, `\r`, `\uXXXX`), `key=` an empty value, and a bare `key`
+/// an empty value too. An unterminated quote, a bad escape or a pair without
+/// a key is malformed; a blank line is skipped.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogfmtParser {
     _private: (),

@@ -87,7 +87,15 @@ impl Serialize for RegexRecord<'_> {
     }
 }
 
-/// Parses lines with a regular expression; see the [module docs](self).
+/// Lines read by a user's regular expression with named groups.
+///
+/// ```text
+/// (?<level>[A-Z]+) (?<time>\S+) (?<message>.*)
+/// ```
+///
+/// A line that the expression does not match is malformed (anchor it with
+/// `^...$` to match whole lines). One group can be named the time, parsed
+/// with a [`TimeFormat`]; a time that does not parse makes the line malformed.
 #[derive(Debug, Clone)]
 pub struct RegexParser {
     regex: Regex,

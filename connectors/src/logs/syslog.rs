@@ -127,7 +127,18 @@ pub struct SyslogRecord<'a> {
     pub message: &'a str,
 }
 
-/// Parses syslog lines; see the [module docs](self).
+/// Syslog lines: RFC 5424 and BSD syslog (RFC 3164, as in `/var/log/syslog`).
+///
+/// ```text
+/// <34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 [exampleSDID@32473 iut="3"] 'su root' failed
+/// <34>Oct 11 22:14:15 mymachine su[230]: 'su root' failed for lonvick on /dev/pts/8
+/// Oct 11 22:14:15 mymachine su[230]: 'su root' failed for lonvick on /dev/pts/8
+/// ```
+///
+/// RFC 3164 times carry neither year nor zone; the parser is given both
+/// ([`SyslogParser::year`], [`SyslogParser::offset`]; by default the current
+/// year and UTC). Fields are borrowed as written; `-` (the RFC 5424 nil
+/// value) is `None`.
 #[derive(Debug, Clone, Copy)]
 pub struct SyslogParser {
     format: SyslogFormat,

@@ -28,11 +28,21 @@
 //! ```
 //!
 //! # Atomic commits
-//! Output appears complete or not at all: files are written into a staging
-//! folder beside the target and swapped in with one rename (see
-//! [`commit`](self#atomic-commits) below); a failed or interrupted run leaves
-//! the previous output as it was, and its staging folder is removed (after a
-//! crash: by the next run writing the same target).
+//! Output appears complete or not at all. Everything is written into a
+//! staging folder beside the target, `.NAME.shoal-tmp-PID-N` (same file
+//! system), synced, and swapped in with one rename:
+//!
+//! * a file target is replaced by `rename(2)`, atomic on POSIX;
+//! * a folder target that does not exist yet is created by `rename(2)`;
+//! * a folder target that exists is exchanged with the staging folder by
+//!   `renameat2(RENAME_EXCHANGE)` on Linux, in one atomic step, and the old
+//!   output is then deleted. Elsewhere the old folder is first renamed aside:
+//!   a short window without output, never a mix of old and new.
+//!
+//! On any error the staging folder is deleted and the previous output is
+//! untouched. A process killed mid-write leaves its staging folder behind;
+//! the next commit to the same target deletes staging folders whose process
+//! is gone, so no stray temporary files accumulate.
 //!
 //! # Partitions
 //! [`Output::partition_by`] writes one folder per key value,

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 ///   Hive-style partitions: `out/status=404/part-00000.csv`.
 ///
 /// Rows keep their input order within each file. The output is committed
-/// atomically (see [`super::commit`](super#atomic-commits)).
+/// atomically (see [atomic commits](super#atomic-commits)).
 #[must_use = "an output does nothing until a pipeline is written to it"]
 pub struct Output<F, K = Unpartitioned> {
     path: PathBuf,
