@@ -45,6 +45,11 @@ impl AsRef<Flags> for Cli {
     }
 }
 
+/// A group: region and product.
+type Key = (String, String);
+/// Of a group: total quantity and revenue in cents.
+type Totals = (u64, i64);
+
 /// The columns used, by position in the header above.
 const DATE: usize = 1;
 const REGION: usize = 2;
@@ -55,12 +60,12 @@ const UNIT_PRICE: usize = 5;
 fn main() -> ExitCode {
     shoal::main(|job: &Job, cli: Cli| {
         let inputs = Inputs::new(&cli.inputs).include("*.csv");
-        let totals: HashMap<(String, String), (u64, i64)> = job
+        let totals: HashMap<Key, Totals> = job
             .csv(inputs)
-            .on_malformed(cli.on_malformed.clone())
+            .on_malformed(cli.on_malformed)
             .records()
             .filter(|r: &&Record| matches!(r.get(DATE), Some([b'2', b'0', b'2', b'5', b'-', ..])))
-            .try_map(|r: &Record| -> Result<((String, String), (u64, i64)), String> {
+            .try_map(|r: &Record| -> Result<(Key, Totals), String> {
                 let quantity = parse_quantity(&r[QUANTITY])?;
                 let cents = parse_cents(&r[UNIT_PRICE])?;
                 let key = (text(&r[REGION])?.to_owned(), text(&r[PRODUCT])?.to_owned());

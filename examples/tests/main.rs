@@ -29,11 +29,17 @@ fn weather_prints_exact_rows() {
     let dir = tempfile::tempdir().unwrap();
     // Rounding half away from zero from exact tenths, never -0.0, CSV quoting,
     // UTF-8 byte order, CRLF, a last line without newline, a second file in a folder.
-    write(dir.path(), "a/1.txt", "Zürich;-0.1\r\nAbha;1.5\nAbha;1.6\nWashington, D.C.;-1.5\nSay \"Hi\";0.0\n".as_bytes());
+    write(
+        dir.path(),
+        "a/1.txt",
+        "Zürich;-0.1\r\nAbha;1.5\nAbha;1.6\nWashington, D.C.;-1.5\nSay \"Hi\";0.0\n".as_bytes(),
+    );
     write(dir.path(), "a/sub/2.txt", "Zürich;0.0\nZürich;0.0\nWashington, D.C.;-1.6\nÅre;99.9\nabc;-99.9".as_bytes());
     let want = "Abha,1.5,1.6,1.6\n\"Say \"\"Hi\"\"\",0.0,0.0,0.0\n\"Washington, D.C.\",-1.6,-1.6,-1.5\nZürich,-0.1,0.0,0.0\nabc,-99.9,-99.9,-99.9\nÅre,99.9,99.9,99.9\n";
     let input = dir.path().join("a");
-    for args in [vec!["-t", "1"], vec!["-t", "3", "--chunk-size", "7"], vec!["-p", "2", "-t", "1", "--chunk-size", "16"]] {
+    for args in
+        [vec!["-t", "1"], vec!["-t", "3", "--chunk-size", "7"], vec!["-p", "2", "-t", "1", "--chunk-size", "16"]]
+    {
         let mut all = args.clone();
         all.push(input.to_str().unwrap());
         let out = run("weather", &all);
