@@ -47,8 +47,8 @@ impl AsRef<Flags> for Cli {
 
 /// A group: region and product.
 type Key = (String, String);
-/// Of a group: total quantity and revenue in cents.
-type Totals = (u64, i64);
+/// Of a group: total quantity, and revenue in billionths (exact, see [`parse_price`]).
+type Totals = (u128, i128);
 
 /// The columns used, by position in the header above.
 const DATE: usize = 1;
@@ -65,11 +65,14 @@ fn main() -> ExitCode {
             .on_malformed(cli.on_malformed)
             .records()
             .filter(|r: &&Record| matches!(r.get(DATE), Some([b'2', b'0', b'2', b'5', b'-', ..])))
-            .try_map(|r: &Record| -> Result<(Key, Totals), String> {
-                let quantity = parse_quantity(&r[QUANTITY])?;
-                let cents = parse_cents(&r[UNIT_PRICE])?;
-                let key = (text(&r[REGION])?.to_owned(), text(&r[PRODUCT])?.to_owned());
-                Ok((key, (quantity, cents * quantity as i64)))
+            .try_map(|r: &Record| -> Result<(Key, Totals), shoal::Error> {
+                // A bad value rejects the row under the --on-malformed policy.
+                let field = |i: usize| r.get(i).ok_or_else(|| shoal::Error::malformed("too few fields"));
+                let quantity = parse_quantity(field(QUANTITY)?).map_err(shoal::Error::malformed)?;
+                let price = parse_price(field(UNIT_PRICE)?).map_err(shoal::Error::malformed)?;
+                let region = text(field(REGION)?).map_err(shoal::Error::malformed)?;
+                let product = text(field(PRODUCT)?).map_err(shoal::Error::malformed)?;
+                Ok(((region.to_owned(), product.to_owned()), (u128::from(quantity), price * i128::from(quantity))))
             })
             .aggregate_by_key()?;
 
@@ -111,35 +114,36 @@ fn parse_quantity(field: &[u8]) -> Result<u64, String> {
     Ok(field.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
 }
 
-/// A price with exactly two decimals (`12.34`, `-0.50`) in cents.
-fn parse_cents(field: &[u8]) -> Result<i64, String> {
-    let bad = || format!("bad unit_price {:?} (two decimals expected)", String::from_utf8_lossy(field));
+/// Billionths per unit: prices may have up to nine decimals.
+const SCALE: i128 = 1_000_000_000;
+
+/// A price (`12.34`, `-0.5`, `19.995`, `7`) in billionths, exactly.
+fn parse_price(field: &[u8]) -> Result<i128, String> {
+    let bad = || format!("bad unit_price {:?}", String::from_utf8_lossy(field));
     let (negative, digits) = match field.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, field),
     };
-    let n = digits.len();
-    if !(4..=17).contains(&n) || digits[n - 3] != b'.' {
+    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &b""[..]),
+    };
+    if int.is_empty() || int.len() > 18 || frac.len() > 9 || !int.iter().chain(frac).all(u8::is_ascii_digit) {
         return Err(bad());
     }
-    let mut cents = 0i64;
-    for (i, &d) in digits.iter().enumerate() {
-        if i == n - 3 {
-            continue;
-        }
-        if !d.is_ascii_digit() {
-            return Err(bad());
-        }
-        cents = cents * 10 + i64::from(d - b'0');
-    }
-    Ok(if negative { -cents } else { cents })
+    let whole = int.iter().fold(0i128, |n, d| n * 10 + i128::from(d - b'0'));
+    let part = frac.iter().fold(0i128, |n, d| n * 10 + i128::from(d - b'0')) * 10i128.pow(9 - frac.len() as u32);
+    let value = whole * SCALE + part;
+    Ok(if negative { -value } else { value })
 }
 
-/// Cents as `-12.34`: exact, two decimals, no `-0.00`.
-fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+/// Billionths as money: rounded half away from zero to cents, two decimals,
+/// never `-0.00`.
+fn money(billionths: i128) -> String {
+    let unit = SCALE / 100;
+    let cents = (billionths.unsigned_abs() + unit.unsigned_abs() / 2) / unit.unsigned_abs();
+    let sign = if billionths < 0 && cents > 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", cents / 100, cents % 100)
 }
 
 /// Appends `name`, quoted CSV style when it holds `,`, `"`, CR or LF.
@@ -158,14 +162,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prices_parse_to_cents_exactly() {
-        assert_eq!(parse_cents(b"12.34"), Ok(1234));
-        assert_eq!(parse_cents(b"0.50"), Ok(50));
-        assert_eq!(parse_cents(b"-1.05"), Ok(-105));
-        for bad in [&b"1.5"[..], b"12", b"1.234", b"a.bc", b"", b"-", b".12"] {
-            assert!(parse_cents(bad).is_err(), "{bad:?}");
+    fn prices_parse_exactly_and_round_half_away_from_zero() {
+        assert_eq!(parse_price(b"12.34"), Ok(12_340_000_000));
+        assert_eq!(parse_price(b"0.5"), Ok(500_000_000));
+        assert_eq!(parse_price(b"-1.05"), Ok(-1_050_000_000));
+        assert_eq!(parse_price(b"7"), Ok(7_000_000_000));
+        assert_eq!(parse_price(b"0.000000001"), Ok(1));
+        for bad in [&b"1.2345678901"[..], b"a.bc", b"", b"-", b".12", b"1.2.3", b"1e5"] {
+            assert!(parse_price(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(money(-5), "-0.05");
-        assert_eq!(money(123_456), "1234.56");
+        assert_eq!(money(parse_price(b"0.005").unwrap()), "0.01");
+        assert_eq!(money(parse_price(b"-0.005").unwrap()), "-0.01");
+        assert_eq!(money(parse_price(b"0.00499").unwrap()), "0.00");
+        assert_eq!(money(parse_price(b"-0.004").unwrap()), "0.00");
+        assert_eq!(money(parse_price(b"1234.56").unwrap()), "1234.56");
     }
 }

@@ -77,3 +77,55 @@ fn wordcount_ranks_words() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "the,3\na,2\nand,2\ncat,2\n");
 }
+
+const SALES_HEADER: &str = "order_id,date,region,product,quantity,unit_price,note\n";
+
+#[test]
+fn sales_sums_exact_money_over_quoted_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = format!(
+        "{SALES_HEADER}1,2025-01-02,Europe,Widget,2,10.005,\"note, with comma\"\n2,2025-03-04,Europe,Widget,1,0.10,\n\
+         3,2024-12-31,Europe,Widget,5,1.00,old\n4,2025-05-06,\"North, America\",\"Gadget \"\"X\"\"\",3,2.50,\"two\r\nlines\"\n\
+         6,2025-07-09,Asia,Thing,1,1.001,\"\"\n7,2025-08-01,Asia,Thing,1,0.004,last"
+    );
+    write(dir.path(), "s/a.csv", main.as_bytes());
+    write(dir.path(), "s/b/empty.csv", b"");
+    write(dir.path(), "s/b/header-only.csv", SALES_HEADER.as_bytes());
+    write(dir.path(), "s/b/ignored.txt", b"not,a,csv\n");
+    // Half away from zero: 1.001 + 0.004 = 1.005 -> 1.01; 2 x 10.005 + 0.10 = 20.11.
+    let want = "Asia,Thing,2,1.01\nEurope,Widget,3,20.11\n\"North, America\",\"Gadget \"\"X\"\"\",3,7.50\nrows,6\n";
+    let input = dir.path().join("s");
+    for args in
+        [vec!["-t", "1"], vec!["-t", "2", "--chunk-size", "20"], vec!["-p", "2", "-t", "1", "--chunk-size", "30"]]
+    {
+        let mut all = args.clone();
+        all.push(input.to_str().unwrap());
+        let out = run("sales", &all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), want, "{args:?}");
+    }
+}
+
+#[test]
+fn sales_bad_values_follow_the_malformed_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = format!(
+        "{SALES_HEADER}1,2025-01-02,Europe,Widget,2,1.00,\n2,2025-01-03,Europe,Widget,x,1.00,\n3,2025-01-04,Europe,Widget,1,2.00,\n"
+    );
+    let path = write(dir.path(), "bad.csv", csv.as_bytes());
+    let out = run("sales", &[path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("bad.csv") && err.contains("line 3") && err.contains("bad quantity"), "{err}");
+    let out = run("sales", &["--on-malformed", "skip", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Europe,Widget,3,4.00\nrows,3\n");
+    assert!(text(&out.stderr).contains("1 malformed"), "{}", text(&out.stderr));
+    let rejects = dir.path().join("rejects.jsonl");
+    let policy = format!("quarantine={}", rejects.display());
+    let out = run("sales", &["--on-malformed", &policy, path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let quarantined = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(quarantined.lines().count(), 1, "{quarantined}");
+    assert!(quarantined.contains("\"line\":3") && quarantined.contains("bad quantity"), "{quarantined}");
+}

@@ -81,6 +81,14 @@ impl Error {
         }
     }
 
+    /// A record that cannot be used: return it from a stage (`try_map`,
+    /// `try_key_by`) to reject the record. Sources with a malformed-record
+    /// policy (`fail`, `skip`, `quarantine`) apply it to such errors, with the
+    /// record's file, line and offset; other sources stop with the error.
+    pub fn malformed(reason: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidInput, reason)
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         let kind = match source.kind() {

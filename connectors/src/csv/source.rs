@@ -375,6 +375,12 @@ impl<'j> Csv<'j> {
                     state.rejected += 1;
                     read.reject(span.raw, reason)?;
                 }
+                // A stage rejected the record (`shoal::Error::malformed`):
+                // the source's policy decides, like for records it rejects.
+                Err(e) if e.kind() == ErrorKind::InvalidInput && !e.has_location() => {
+                    state.rejected += 1;
+                    read.reject(span.raw, e.message().to_owned())?;
+                }
                 Err(e) => return Err(read.locate(e, span.raw.start)),
             }
         }
