@@ -129,3 +129,28 @@ fn sales_bad_values_follow_the_malformed_policy() {
     assert_eq!(quarantined.lines().count(), 1, "{quarantined}");
     assert!(quarantined.contains("\"line\":3") && quarantined.contains("bad quantity"), "{quarantined}");
 }
+
+#[test]
+fn access_logs_report_status_paths_hours_and_malformed() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let plain = "1.2.3.4 - - [10/Oct/2025:13:55:36 +0000] \"GET /a HTTP/1.1\" 200 100 \"-\" \"curl/8\"\n\
+                 1.2.3.4 - - [10/Oct/2025:14:05:00 +0200] \"GET /b HTTP/1.1\" 404 50 \"-\" \"curl/8\"\r\n\
+                 garbage line\n";
+    write(dir.path(), "logs/a.log", plain.as_bytes());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(b"5.6.7.8 - bob [10/Oct/2025:13:59:59 +0000] \"POST /a HTTP/1.1\" 500 25 \"http://x/\" \"Mozilla\"\n")
+        .unwrap();
+    write(dir.path(), "logs/sub/b.log.gz", &gz.finish().unwrap());
+    write(dir.path(), "logs/sub/c.log.gz", b"");
+    let want = "status,200,1\nstatus,404,1\nstatus,500,1\ntop_path_bytes,/a,125\ntop_path_bytes,/b,50\n\
+                hour,2025-10-10T12,1\nhour,2025-10-10T13,2\nmalformed,1\n";
+    let input = dir.path().join("logs");
+    for args in [vec!["-t", "1"], vec!["-t", "2", "--chunk-size", "40"], vec!["-p", "2", "-t", "1"]] {
+        let mut all = args.clone();
+        all.push(input.to_str().unwrap());
+        let out = run("access_logs", &all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), want, "{args:?}");
+    }
+}
