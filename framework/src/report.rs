@@ -208,8 +208,9 @@ impl Report {
         self.counters.is_empty() && self.rejects.count == 0
     }
 
-    /// Writes quarantined records to their JSON-lines files (appending), in
-    /// file and offset order, and forgets them.
+    /// Writes quarantined records to their JSON-lines files, in file and
+    /// offset order, and forgets them. A file holds this run's rejects: the
+    /// first write of a run replaces it, later actions append.
     ///
     /// # Errors
     /// I/O errors naming the quarantine file.
@@ -221,9 +222,12 @@ impl Report {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| Error::io(dir, e).context("cannot create quarantine folder"))?;
             }
+            let first = WRITTEN.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone());
             let file = std::fs::OpenOptions::new()
                 .create(true)
-                .append(true)
+                .write(true)
+                .append(!first)
+                .truncate(first)
                 .open(&path)
                 .map_err(|e| Error::io(&path, e).context("cannot open quarantine file"))?;
             let mut out = std::io::BufWriter::new(file);
@@ -277,6 +281,10 @@ thread_local! {
     /// The report of the split running on this thread, if any.
     static CURRENT: RefCell<Option<Report>> = const { RefCell::new(None) };
 }
+
+/// Quarantine files already written by this process (this run).
+static WRITTEN: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
 
 /// Reports made outside any split (in the program's own code).
 static OUTSIDE: std::sync::Mutex<Option<Report>> = std::sync::Mutex::new(None);
