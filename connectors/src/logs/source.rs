@@ -10,14 +10,10 @@
 use super::parser::{LineParser, Malformed};
 use shoal::pipeline::{Consumer, Pipeline};
 use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split, SplitOptions};
-use shoal::read::lines::{Owned, for_each_str_line, owned_lines};
-use shoal::read::{FileRange, line_number_at, stream};
+use shoal::read::lines::{for_each_str_line, map_owned_lines};
+use shoal::read::{line_number_at, stream};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
 use std::fmt;
-use std::fs::File;
-
-/// How far past a split's end to map at first, to finish its last line.
-const LOOKAHEAD: u64 = 64 << 10;
 
 /// The reason given for a line that is not UTF-8.
 pub const NOT_UTF8: &str = "line is not valid UTF-8";
@@ -161,24 +157,9 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     where
         C: for<'a> Consumer<P::Record<'a>>,
     {
-        if part.start >= part.end {
-            return Ok(());
-        }
-        let file_len = input.len.unwrap_or(part.end);
-        let file = File::open(&input.path).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
-        let window_start = part.start.saturating_sub(1);
-        let mut lookahead = LOOKAHEAD;
-        loop {
-            let window_end = part.end.saturating_add(lookahead).min(file_len);
-            let bytes = FileRange::open(&file, &input.path, window_start, window_end, self.job.config().mmap)?;
-            match owned_lines(&bytes, window_start, part.start, part.end, window_end == file_len) {
-                Owned::Empty => return Ok(()),
-                Owned::NeedMore => lookahead = lookahead.saturating_mul(4),
-                Owned::Lines(region) => {
-                    let base = window_start + region.start as u64;
-                    return self.push_region(&bytes[region], base, input, consumer);
-                }
-            }
+        match map_owned_lines(input, part, self.job.config().mmap)? {
+            Some(lines) => self.push_region(lines.region(), lines.base(), input, consumer),
+            None => Ok(()),
         }
     }
 

@@ -4,10 +4,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::job::Job;
 use crate::pipeline::{Consumer, Pipeline};
 use crate::plan::{FileKind, InputFile, Inputs, Part, Plan, SplitOptions};
-use crate::read::lines::{Owned, for_each_line, for_each_str_line, owned_lines};
-use crate::read::{FileRange, line_number_at, stream};
+use crate::read::lines::{for_each_line, for_each_str_line, map_owned_lines};
+use crate::read::{line_number_at, stream};
 use std::fmt;
-use std::fs::File;
 
 /// How a line's bytes become an item. Sealed: [`Utf8`] or [`Raw`].
 pub trait LineDecoder: Send + Sync + 'static + private::Sealed {
@@ -127,9 +126,6 @@ pub type Lines<'j> = LineSource<'j, Utf8>;
 /// Lines as `&[u8]`.
 pub type ByteLines<'j> = LineSource<'j, Raw>;
 
-/// How far past a split's end to map at first, to finish its last line.
-const LOOKAHEAD: u64 = 64 << 10;
-
 impl<'j, D> LineSource<'j, D> {
     pub(crate) fn new(job: &'j Job, inputs: Inputs) -> Self {
         LineSource { job, inputs, split_size: None, _decoder: std::marker::PhantomData }
@@ -158,24 +154,9 @@ impl<D: LineDecoder> LineSource<'_, D> {
     where
         C: for<'a> Consumer<D::Item<'a>>,
     {
-        if part.start >= part.end {
-            return Ok(());
-        }
-        let file_len = input.len.unwrap_or(part.end);
-        let file = File::open(&input.path).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
-        let window_start = part.start.saturating_sub(1);
-        let mut lookahead = LOOKAHEAD;
-        loop {
-            let window_end = part.end.saturating_add(lookahead).min(file_len);
-            let bytes = FileRange::open(&file, &input.path, window_start, window_end, self.job.config().mmap)?;
-            match owned_lines(&bytes, window_start, part.start, part.end, window_end == file_len) {
-                Owned::Empty => return Ok(()),
-                Owned::NeedMore => lookahead = lookahead.saturating_mul(4),
-                Owned::Lines(region) => {
-                    let base = window_start + region.start as u64;
-                    return D::push_region(&bytes[region], base, input, consumer);
-                }
-            }
+        match map_owned_lines(input, part, self.job.config().mmap)? {
+            Some(lines) => D::push_region(lines.region(), lines.base(), input, consumer),
+            None => Ok(()),
         }
     }
 
