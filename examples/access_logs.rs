@@ -36,7 +36,7 @@ struct Cli {
     shoal: Flags,
     /// What to do with malformed lines: skip (count them), fail, or
     /// quarantine=PATH (count them and write them to PATH as JSON lines).
-    #[arg(long, default_value = "skip", value_name = "POLICY")]
+    #[arg(long = "on-malformed", alias = "malformed", default_value = "skip", value_name = "POLICY")]
     malformed: OnMalformed,
     /// Log files, or directories of `*.log` and `*.log.gz` files, or `-`.
     #[arg(required = true)]
