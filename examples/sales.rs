@@ -156,25 +156,3 @@ fn push_field(out: &mut String, name: &str) {
         out.push_str(name);
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prices_parse_exactly_and_round_half_away_from_zero() {
-        assert_eq!(parse_price(b"12.34"), Ok(12_340_000_000));
-        assert_eq!(parse_price(b"0.5"), Ok(500_000_000));
-        assert_eq!(parse_price(b"-1.05"), Ok(-1_050_000_000));
-        assert_eq!(parse_price(b"7"), Ok(7_000_000_000));
-        assert_eq!(parse_price(b"0.000000001"), Ok(1));
-        for bad in [&b"1.2345678901"[..], b"a.bc", b"", b"-", b".12", b"1.2.3", b"1e5"] {
-            assert!(parse_price(bad).is_err(), "{bad:?}");
-        }
-        assert_eq!(money(parse_price(b"0.005").unwrap()), "0.01");
-        assert_eq!(money(parse_price(b"-0.005").unwrap()), "-0.01");
-        assert_eq!(money(parse_price(b"0.00499").unwrap()), "0.00");
-        assert_eq!(money(parse_price(b"-0.004").unwrap()), "0.00");
-        assert_eq!(money(parse_price(b"1234.56").unwrap()), "1234.56");
-    }
-}

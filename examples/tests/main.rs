@@ -1,5 +1,10 @@
 //! End-to-end tests of the example programs, run as a user would run them.
 
+// The weather example's parser, here so its unit tests run with `cargo test`.
+#[allow(dead_code)]
+#[path = "../weather/parse.rs"]
+mod parse;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -156,4 +161,20 @@ fn access_logs_report_status_paths_hours_and_malformed() {
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
         assert_eq!(text(&out.stdout), want, "{args:?}");
     }
+}
+
+#[test]
+fn sales_rounds_negative_and_tiny_amounts() {
+    let dir = tempfile::tempdir().unwrap();
+    // -0.004 rounds to 0.00 (never -0.00); -0.005 to -0.01; 19 digits of quantity x price stay exact.
+    let csv = format!(
+        "{SALES_HEADER}1,2025-01-01,R,a,1,-0.004,\n2,2025-01-01,R,b,1,-0.005,\n3,2025-01-01,R,c,999999999999999999,99999.999999999,\n"
+    );
+    let path = write(dir.path(), "n.csv", csv.as_bytes());
+    let out = run("sales", &[path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "R,a,1,0.00\nR,b,1,-0.01\nR,c,999999999999999999,99999999999998999900000.00\nrows,3\n"
+    );
 }
