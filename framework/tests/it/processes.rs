@@ -282,29 +282,24 @@ fn a_file_truncated_while_read_is_a_clear_error() {
     }
 }
 
+/// A slow two-worker job over `path`, once both workers are up: the leader's
+/// child handle and pid, and the workers' pids.
+fn slow_job(path: &Path) -> (Child, u32, Vec<u32>) {
+    let child = command(&["-p", "2", "-t", "1", "--chunk-size", "8K", "--sleep-ms", "50", "--sleep-every", "50"])
+        .arg(path)
+        .spawn()
+        .unwrap();
+    let leader = child.id();
+    assert!(wait_for(|| children(leader).len() == 2, Duration::from_secs(20)), "workers start");
+    (child, leader, children(leader))
+}
+
 #[test]
 fn interrupt_stops_every_process() {
     let dir = Dir::new();
     let path = text_file(&dir, "i.txt", 50_000);
     for (signal, code) in [(Signal::SIGINT, 130), (Signal::SIGTERM, 143)] {
-        let mut child = command(&[
-            "-p",
-            "2",
-            "-t",
-            "1",
-            "--chunk-size",
-            "8K",
-            "--sleep-ms",
-            "50",
-            "--sleep-every",
-            "50",
-            path.to_str().unwrap(),
-        ])
-        .spawn()
-        .unwrap();
-        let leader = child.id();
-        assert!(wait_for(|| children(leader).len() == 2, Duration::from_secs(20)));
-        let workers = children(leader);
+        let (mut child, leader, workers) = slow_job(&path);
         std::thread::sleep(Duration::from_millis(200));
         let sent = Instant::now();
         kill(Pid::from_raw(leader as i32), signal).unwrap();
@@ -321,24 +316,7 @@ fn interrupt_stops_every_process() {
 fn workers_exit_when_the_leader_is_killed() {
     let dir = Dir::new();
     let path = text_file(&dir, "l.txt", 50_000);
-    let mut child = command(&[
-        "-p",
-        "2",
-        "-t",
-        "1",
-        "--chunk-size",
-        "8K",
-        "--sleep-ms",
-        "50",
-        "--sleep-every",
-        "50",
-        path.to_str().unwrap(),
-    ])
-    .spawn()
-    .unwrap();
-    let leader = child.id();
-    assert!(wait_for(|| children(leader).len() == 2, Duration::from_secs(20)));
-    let workers = children(leader);
+    let (mut child, leader, workers) = slow_job(&path);
     kill(Pid::from_raw(leader as i32), Signal::SIGKILL).unwrap();
     let _ = child.wait();
     for w in workers {
