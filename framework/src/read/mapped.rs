@@ -103,12 +103,7 @@ impl FileRange {
         // the process executor treats that like any other worker death. Inputs
         // rewritten in place while a job runs are outside the contract
         // (documented on `MmapChoice`; `--no-mmap` reads instead).
-        let mut options = MmapOptions::new();
-        options.offset(start).len(len);
-        if std::env::var_os("SHOAL_EXPERIMENT_POPULATE").is_some() {
-            options.populate();
-        }
-        let map = unsafe { options.map(file)? };
+        let map = unsafe { MmapOptions::new().offset(start).len(len).map(file)? };
         // Advice is a hint; failure to apply it changes nothing.
         let _ = map.advise(Advice::Sequential);
         Ok(map)
