@@ -1,52 +1,10 @@
 //! Shared helpers: temp dirs, jobs over every configuration, the reference reader.
 
-use shoal::Job;
-use shoal::read::MmapChoice;
-use std::path::{Path, PathBuf};
-
-/// A temporary directory that lives as long as the test.
-pub(crate) struct Dir {
-    dir: tempfile::TempDir,
-}
-
-impl Dir {
-    pub(crate) fn new() -> Dir {
-        Dir { dir: tempfile::tempdir().expect("temp dir") }
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Writes `contents` to `name` (creating folders) and returns its path.
-    pub(crate) fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.dir.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-}
-
-/// A job with the given shape.
-pub(crate) fn job(threads: usize, split: u64, mmap: MmapChoice) -> Job {
-    Job::builder().threads(threads).split_size(split).mmap(mmap).build().unwrap()
-}
-
-/// Every configuration a test should agree across: thread counts, both read
-/// paths, and the given split sizes.
-pub(crate) fn configs(sizes: impl IntoIterator<Item = u64>) -> Vec<(String, Job)> {
-    let mut out = Vec::new();
-    for size in sizes {
-        for threads in [1, 3] {
-            for mmap in [MmapChoice::Always, MmapChoice::Never] {
-                out.push((format!("split={size} threads={threads} mmap={mmap:?}"), job(threads, size, mmap)));
-            }
-        }
-    }
-    out
-}
+// `Dir`, `job` and `configs` are the framework's test helpers, shared rather
+// than copied.
+#[path = "../../../framework/tests/it/util.rs"]
+mod shared;
+pub(crate) use shared::{Dir, configs, job};
 
 /// Records as vectors of fields.
 pub(crate) type Recs = Vec<Vec<Vec<u8>>>;

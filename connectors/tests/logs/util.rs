@@ -1,34 +1,15 @@
 //! Shared test helpers.
 
-use shoal::Job;
-use shoal::read::MmapChoice;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// A temporary directory that lives as long as the test.
-pub(crate) struct Dir {
-    dir: tempfile::TempDir,
-}
+// `Dir`, `job` and `configs` are the framework's test helpers, shared rather
+// than copied.
+#[path = "../../../framework/tests/it/util.rs"]
+mod shared;
+pub(crate) use shared::{Dir, configs};
 
 impl Dir {
-    pub(crate) fn new() -> Dir {
-        Dir { dir: tempfile::tempdir().expect("temp dir") }
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Writes `contents` to `name` (creating folders) and returns its path.
-    pub(crate) fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.dir.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-
     /// Writes `contents` gzip-compressed to `name`.
     pub(crate) fn write_gz(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -40,25 +21,6 @@ impl Dir {
     pub(crate) fn write_zst(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         self.write(name, zstd::encode_all(contents.as_ref(), 1).unwrap())
     }
-}
-
-/// A job with the given shape.
-pub(crate) fn job(threads: usize, split: u64, mmap: MmapChoice) -> Job {
-    Job::builder().threads(threads).split_size(split).mmap(mmap).build().unwrap()
-}
-
-/// Every configuration a test should agree across: thread counts, both read
-/// paths, and the given split sizes.
-pub(crate) fn configs(sizes: impl IntoIterator<Item = u64>) -> Vec<(String, Job)> {
-    let mut out = Vec::new();
-    for size in sizes {
-        for threads in [1, 3] {
-            for mmap in [MmapChoice::Always, MmapChoice::Never] {
-                out.push((format!("split={size} threads={threads} mmap={mmap:?}"), job(threads, size, mmap)));
-            }
-        }
-    }
-    out
 }
 
 /// The split sizes tests run through: tiny (every line its own split
