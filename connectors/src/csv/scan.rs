@@ -70,29 +70,21 @@ impl Dfa {
         let d = &self.dialect;
         let term = b == b'\n' || b == b'\r';
         let quote = d.quote == Some(b);
+        // A byte outside quotes ends a field, ends a record, or continues an unquoted field.
+        let outside_quotes = || {
+            if b == d.delimiter {
+                State::Field
+            } else if term {
+                State::Record
+            } else {
+                State::Unquoted
+            }
+        };
         match s {
             State::Record if term => State::Record,
             State::Record if d.comment == Some(b) => State::Comment,
-            State::Record | State::Field => {
-                if quote {
-                    State::Quoted
-                } else if b == d.delimiter {
-                    State::Field
-                } else if term {
-                    State::Record
-                } else {
-                    State::Unquoted
-                }
-            }
-            State::Unquoted => {
-                if b == d.delimiter {
-                    State::Field
-                } else if term {
-                    State::Record
-                } else {
-                    State::Unquoted
-                }
-            }
+            State::Record | State::Field if quote => State::Quoted,
+            State::Record | State::Field | State::Unquoted => outside_quotes(),
             State::Quoted => {
                 if quote {
                     State::QuoteInQuoted
@@ -103,17 +95,8 @@ impl Dfa {
                 }
             }
             State::Escaped => State::Quoted,
-            State::QuoteInQuoted => {
-                if quote {
-                    State::Quoted
-                } else if b == d.delimiter {
-                    State::Field
-                } else if term {
-                    State::Record
-                } else {
-                    State::Unquoted
-                }
-            }
+            State::QuoteInQuoted if quote => State::Quoted,
+            State::QuoteInQuoted => outside_quotes(),
             State::Comment if b == b'\n' => State::Record,
             State::Comment => State::Comment,
         }
