@@ -7,7 +7,7 @@
 //! to a [`LineParser`]. A line that is not UTF-8 or that the parser rejects
 //! goes to the source's [`OnMalformed`] policy, never to a panic.
 
-use super::parser::{LineParser, Malformed};
+use super::parser::LineParser;
 use shoal::pipeline::{Consumer, Pipeline};
 use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split, SplitOptions};
 use shoal::read::lines::{for_each_str_line, map_owned_lines};
@@ -102,21 +102,29 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         C: for<'a> Consumer<P::Record<'a>>,
     {
         match self.parser.parse(line) {
-            Ok(Some(record)) => consumer.push(record).map_err(|e| locate(e, input, offset, line_no)),
+            Ok(Some(record)) => match consumer.push(record) {
+                Ok(()) => Ok(()),
+                // A stage rejected the record (`shoal::Error::malformed`): the
+                // policy decides, as for lines that do not parse.
+                Err(e) if e.kind() == ErrorKind::InvalidInput && !e.has_location() => {
+                    self.reject(input, offset, line_no, e.message(), line.as_bytes())
+                }
+                Err(e) => Err(locate(e, input, offset, line_no)),
+            },
             Ok(None) => Ok(()),
-            Err(malformed) => self.reject(input, offset, line_no, malformed, line.as_bytes()),
+            Err(malformed) => self.reject(input, offset, line_no, malformed.reason(), line.as_bytes()),
         }
     }
 
     #[cold]
-    fn reject(&self, input: &InputFile, offset: u64, line_no: Option<u64>, why: Malformed, bytes: &[u8]) -> Result<()> {
+    fn reject(&self, input: &InputFile, offset: u64, line_no: Option<u64>, why: &str, bytes: &[u8]) -> Result<()> {
         // Counting lines from the file's start is only worth it for the one
         // line that stops the job.
         let line_no = match (&self.on_malformed, line_no) {
             (OnMalformed::Fail, None) => line_number_at(&input.path, offset),
             (_, known) => known,
         };
-        self.on_malformed.handle(Rejected::new(&input.path, line_no, offset, why.reason(), bytes))
+        self.on_malformed.handle(Rejected::new(&input.path, line_no, offset, why, bytes))
     }
 
     /// Pushes the lines of `region`, the file's bytes from absolute offset
@@ -147,7 +155,7 @@ impl<'j, P: LineParser> LogSource<'j, P> {
             let line_end = memchr::memchr(b'\n', &rest[bad..]).map_or(rest.len(), |i| bad + i);
             let line = &rest[line_start..line_end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            self.reject(input, at(line_start), None, Malformed::new(NOT_UTF8), line)?;
+            self.reject(input, at(line_start), None, NOT_UTF8, line)?;
             done += line_end + 1;
         }
         Ok(())
@@ -170,7 +178,7 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         let mut reader = stream::open(input)?;
         stream::for_each_line(&mut *reader, input, |offset, line_no, bytes| match simdutf8::basic::from_utf8(bytes) {
             Ok(line) => self.line(input, offset, Some(line_no), line, consumer),
-            Err(_) => self.reject(input, offset, Some(line_no), Malformed::new(NOT_UTF8), bytes),
+            Err(_) => self.reject(input, offset, Some(line_no), NOT_UTF8, bytes),
         })
     }
 }

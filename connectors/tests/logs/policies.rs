@@ -106,3 +106,22 @@ fn every_format_follows_the_policy() {
         assert!(job.json_lines::<serde_json::Value>(&json).count().unwrap_err().to_string().contains("bad JSON"));
     }
 }
+
+#[test]
+fn a_stage_rejects_records_through_the_policy() {
+    let dir = Dir::new();
+    let path = dir.write("a.log", ACCESS);
+    fn not_ok(r: shoal_connectors::logs::AccessRecord<'_>) -> Result<u16, shoal::Error> {
+        if r.status == 404 { Err(shoal::Error::malformed("status 404 is not wanted here")) } else { Ok(r.status) }
+    }
+    for (label, job) in configs(SIZES) {
+        let kept: Vec<u16> = job.access_log(&path).on_malformed(OnMalformed::Skip).try_map(not_ok).collect().unwrap();
+        assert_eq!(kept, [200, 201, 304], "{label}");
+        let report = job.report();
+        assert_eq!(report.rejects.count, 1, "{label}");
+        assert_eq!(report.rejects.samples[0].reason, "status 404 is not wanted here", "{label}");
+        let err = job.access_log(&path).try_map(not_ok).count().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{label}");
+        assert!(err.to_string().contains("a.log: line 4"), "{label}: {err}");
+    }
+}
