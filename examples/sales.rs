@@ -65,14 +65,16 @@ fn main() -> ExitCode {
             .on_malformed(cli.on_malformed)
             .records()
             .filter(|r: &&Record| matches!(r.get(DATE), Some([b'2', b'0', b'2', b'5', b'-', ..])))
-            .try_map(|r: &Record| -> Result<(Key, Totals), shoal::Error> {
+            .try_key_pair_by(|r: &Record| -> Result<((&str, &str), Totals), shoal::Error> {
                 // A bad value rejects the row under the --on-malformed policy.
                 let field = |i: usize| r.get(i).ok_or_else(|| shoal::Error::malformed("too few fields"));
                 let quantity = parse_quantity(field(QUANTITY)?).map_err(shoal::Error::malformed)?;
                 let price = parse_price(field(UNIT_PRICE)?).map_err(shoal::Error::malformed)?;
                 let region = text(field(REGION)?).map_err(shoal::Error::malformed)?;
                 let product = text(field(PRODUCT)?).map_err(shoal::Error::malformed)?;
-                Ok(((region.to_owned(), product.to_owned()), (u128::from(quantity), price * i128::from(quantity))))
+                // The key stays borrowed from the record; it is copied once per
+                // new (region, product) in each split.
+                Ok(((region, product), (u128::from(quantity), price * i128::from(quantity))))
             })
             .aggregate_by_key()?;
 

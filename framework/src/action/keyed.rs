@@ -5,7 +5,6 @@ use crate::error::Result;
 use crate::merge::Merge;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::borrow::Borrow;
 use std::fmt;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -14,70 +13,116 @@ use std::marker::PhantomData;
 /// keys of grouping. Its iteration order is arbitrary: sort for output.
 pub type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
 
-/// A grouping key: borrowed (`&str`, `&[u8]`, `&T`) or owned.
+/// A grouping key: borrowed (`&str`, `&[u8]`, `&T`, tuples of them) or owned.
 ///
-/// Lookups use the borrowed form, so a key that is already in the partial
-/// costs no allocation; [`into_owned`](GroupKey::into_owned) runs once per
-/// new key. Implement it for your own owned key type with
+/// A key that is already in the partial is found through its borrowed form,
+/// with no allocation; [`into_owned`](GroupKey::into_owned) runs once per new
+/// key. Tuples of keys are keys, so `(&str, &str)` groups by two borrowed
+/// fields and stores `(String, String)`.
+///
+/// Invariants, relied on by the hash maps of keyed actions: a key hashes
+/// exactly like its owned form, and [`matches`](GroupKey::matches) agrees with
+/// `==` on the owned form. Implement it for your own owned key type with
 /// [`group_key!`](crate::group_key).
-pub trait GroupKey {
+pub trait GroupKey: Hash {
     /// The key as stored in results.
-    type Owned: Borrow<Self::Lookup> + Hash + Eq + Send + Serialize + DeserializeOwned;
-    /// The form used for lookups.
-    type Lookup: ?Sized + Hash + Eq;
-    /// The key in lookup form.
-    fn lookup(&self) -> &Self::Lookup;
+    type Owned: Hash + Eq + Send + Serialize + DeserializeOwned;
+    /// Whether this key equals the stored key `stored`.
+    fn matches(&self, stored: &Self::Owned) -> bool;
     /// The key to store.
     fn into_owned(self) -> Self::Owned;
 }
 
-impl<Q> GroupKey for &Q
+impl<T> GroupKey for &T
 where
-    Q: ?Sized + ToOwned + Hash + Eq,
-    Q::Owned: Hash + Eq + Send + Serialize + DeserializeOwned,
+    T: Clone + Hash + Eq + Send + Serialize + DeserializeOwned,
 {
-    type Owned = Q::Owned;
-    type Lookup = Q;
+    type Owned = T;
 
     #[inline]
-    fn lookup(&self) -> &Q {
-        self
+    fn matches(&self, stored: &T) -> bool {
+        *self == stored
     }
 
     #[inline]
-    fn into_owned(self) -> Q::Owned {
-        self.to_owned()
-    }
-}
-
-impl GroupKey for String {
-    type Owned = String;
-    type Lookup = str;
-
-    #[inline]
-    fn lookup(&self) -> &str {
-        self
-    }
-
-    #[inline]
-    fn into_owned(self) -> String {
-        self
+    fn into_owned(self) -> T {
+        self.clone()
     }
 }
 
-impl GroupKey for Vec<u8> {
-    type Owned = Vec<u8>;
-    type Lookup = [u8];
+/// Byte-string keys (`&str`, `&[u8]` and their owned forms): equality without
+/// a call to `memcmp` for the short keys that grouping sees most.
+macro_rules! bytes_key {
+    ($borrowed:ty, $owned:ty, $to_owned:expr) => {
+        impl GroupKey for &$borrowed {
+            type Owned = $owned;
+
+            #[inline]
+            fn matches(&self, stored: &$owned) -> bool {
+                bytes_eq(self.as_ref(), stored.as_ref())
+            }
+
+            #[inline]
+            fn into_owned(self) -> $owned {
+                $to_owned(self)
+            }
+        }
+
+        impl GroupKey for $owned {
+            type Owned = $owned;
+
+            #[inline]
+            fn matches(&self, stored: &$owned) -> bool {
+                bytes_eq(self.as_ref(), stored.as_ref())
+            }
+
+            #[inline]
+            fn into_owned(self) -> $owned {
+                self
+            }
+        }
+    };
+}
+bytes_key!(str, String, str::to_owned);
+bytes_key!([u8], Vec<u8>, <[u8]>::to_vec);
+
+impl GroupKey for &std::path::Path {
+    type Owned = std::path::PathBuf;
 
     #[inline]
-    fn lookup(&self) -> &[u8] {
-        self
+    fn matches(&self, stored: &std::path::PathBuf) -> bool {
+        *self == stored.as_path()
     }
 
     #[inline]
-    fn into_owned(self) -> Vec<u8> {
-        self
+    fn into_owned(self) -> std::path::PathBuf {
+        self.to_path_buf()
     }
+}
+
+/// `a == b` for byte strings, inlined: keys of up to 16 bytes compare with
+/// two overlapping loads per side instead of a call to `memcmp`.
+#[inline(always)]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    let word = |x: &[u8; 8]| u64::from_ne_bytes(*x);
+    if let (Some(a0), Some(a1), Some(b0), Some(b1)) =
+        (a.first_chunk::<8>(), a.last_chunk::<8>(), b.first_chunk::<8>(), b.last_chunk::<8>())
+    {
+        return word(a0) == word(b0) && word(a1) == word(b1);
+    }
+    let half = |x: &[u8; 4]| u32::from_ne_bytes(*x);
+    if let (Some(a0), Some(a1), Some(b0), Some(b1)) =
+        (a.first_chunk::<4>(), a.last_chunk::<4>(), b.first_chunk::<4>(), b.last_chunk::<4>())
+    {
+        return half(a0) == half(b0) && half(a1) == half(b1);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// Implements [`GroupKey`] for owned key types that are their own lookup form.
@@ -92,10 +137,9 @@ macro_rules! group_key {
     ($($t:ty),* $(,)?) => {$(
         impl $crate::action::GroupKey for $t {
             type Owned = $t;
-            type Lookup = $t;
             #[inline]
-            fn lookup(&self) -> &$t {
-                self
+            fn matches(&self, stored: &$t) -> bool {
+                self == stored
             }
             #[inline]
             fn into_owned(self) -> $t {
@@ -108,33 +152,48 @@ macro_rules! group_key {
 crate::group_key!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char);
 
 macro_rules! tuple_key {
-    ($($name:ident),+) => {
-        /// Tuples of owned keys group as themselves.
-        impl<$($name),+> GroupKey for ($($name,)+)
-        where
-            $($name: Hash + Eq + Send + Serialize + DeserializeOwned,)+
-        {
-            type Owned = Self;
-            type Lookup = Self;
+    ($($name:ident $i:tt),+) => {
+        /// Tuples of keys group as the tuple of their owned forms; each part
+        /// may be borrowed.
+        impl<$($name: GroupKey),+> GroupKey for ($($name,)+) {
+            type Owned = ($($name::Owned,)+);
             #[inline]
-            fn lookup(&self) -> &Self {
-                self
+            fn matches(&self, stored: &Self::Owned) -> bool {
+                $(self.$i.matches(&stored.$i))&&+
             }
             #[inline]
-            fn into_owned(self) -> Self {
-                self
+            fn into_owned(self) -> Self::Owned {
+                ($(self.$i.into_owned(),)+)
             }
         }
     };
 }
-tuple_key!(A, B);
-tuple_key!(A, B, C);
-tuple_key!(A, B, C, D);
+tuple_key!(A 0, B 1);
+tuple_key!(A 0, B 1, C 2);
+tuple_key!(A 0, B 1, C 2, D 3);
+
+/// A borrowed key in a probe of a map of owned keys: hashes as the key does,
+/// compares through [`GroupKey::matches`].
+struct Probe<'k, G>(&'k G);
+
+impl<G: Hash> Hash for Probe<'_, G> {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl<G: GroupKey> hashbrown::Equivalent<G::Owned> for Probe<'_, G> {
+    #[inline]
+    fn equivalent(&self, stored: &G::Owned) -> bool {
+        self.0.matches(stored)
+    }
+}
 
 /// Looks `key` up in `map`, calling `hit` on the value or `miss` to insert.
 #[inline]
 fn upsert<G: GroupKey, V>(map: &mut HashMap<G::Owned, V>, key: G, value: V, hit: impl FnOnce(&mut V, V)) {
-    match map.get_mut(key.lookup()) {
+    match map.get_mut(&Probe(&key)) {
         Some(slot) => hit(slot, value),
         None => {
             map.insert(key.into_owned(), value);
@@ -319,5 +378,37 @@ where
     fn absorb(&self, acc: &mut HashMap<K, u64>, key: G) -> Result<()> {
         upsert(acc, key, 1, |a, b| *a += b);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `bytes_eq` agrees with `==` for every length up to 40 and a difference
+    /// at every position, and for different lengths.
+    #[test]
+    fn bytes_eq_is_equality() {
+        for len in 0..=40usize {
+            let a: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(37)).collect();
+            assert!(bytes_eq(&a, &a.clone()), "{len}");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x40;
+                assert!(!bytes_eq(&a, &b), "{len} {at}");
+            }
+            assert!(!bytes_eq(&a, &a[..len.saturating_sub(1)]) || len == 0, "{len}");
+        }
+    }
+
+    /// A borrowed key hashes like its owned form, so lookups find it.
+    #[test]
+    fn borrowed_and_owned_keys_hash_alike() {
+        let mut map: HashMap<(String, Vec<u8>), u32> = HashMap::default();
+        upsert(&mut map, ("eu", &b"tea"[..]), 2, |a, b| *a += b);
+        upsert(&mut map, ("eu".to_string(), b"tea".to_vec()), 3, |a, b| *a += b);
+        upsert(&mut map, ("eu", &b"te"[..]), 1, |a, b| *a += b);
+        assert_eq!(map.len(), 2);
+        assert_eq!(map[&("eu".to_string(), b"tea".to_vec())], 5);
     }
 }

@@ -1,60 +1,71 @@
+//! Stages that split a borrowed item into a key borrowed from it and a value.
+//!
+//! A key borrowed from the item (`&'a str` out of a `&'a str` line) cannot be
+//! written as one generic output type `K<'a>`: a closure bound
+//! `for<'a> Fn(&'a R) -> K<'a>` is rejected by rustc (E0582). So each key
+//! shape has its own stage: one borrowed key `&'a Q` ([`KeyBy`],
+//! [`TryKeyBy`]) or a pair `(&'a A, &'a B)` ([`KeyPairBy`],
+//! [`TryKeyPairBy`]). They share the consumers below, which see one
+//! lifetime at a time and so need no such bound.
+
 use super::{Consumer, Pipeline, delegate_to_base};
 use crate::error::{BoxError, Error, Result};
 use crate::plan::{Plan, Split};
 use std::fmt;
 use std::marker::PhantomData;
 
-/// Splits borrowed items into `(&key, value)`. Built by [`Pipeline::key_by`].
-#[must_use = "pipelines are lazy: call an action to run them"]
-pub struct KeyBy<P, F, Q: ?Sized, V> {
-    base: P,
-    f: F,
-    _pair: PhantomData<fn(&Q) -> V>,
+/// Declares a keying stage: the struct, its constructor and `Debug`.
+macro_rules! stage {
+    ($(#[$doc:meta])* $name:ident <$($key:ident),+>) => {
+        $(#[$doc])*
+        #[must_use = "pipelines are lazy: call an action to run them"]
+        pub struct $name<P, F, $($key: ?Sized,)+ V> {
+            base: P,
+            f: F,
+            _pair: PhantomData<fn($(&$key),+) -> V>,
+        }
+
+        impl<P, F, $($key: ?Sized,)+ V> $name<P, F, $($key,)+ V> {
+            pub(super) fn new(base: P, f: F) -> Self {
+                $name { base, f, _pair: PhantomData }
+            }
+        }
+
+        impl<P: fmt::Debug, F, $($key: ?Sized,)+ V> fmt::Debug for $name<P, F, $($key,)+ V> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name)).field("base", &self.base).finish()
+            }
+        }
+    };
 }
 
-/// Splits borrowed items into `(&key, value)`, fallibly. Built by [`Pipeline::try_key_by`].
-#[must_use = "pipelines are lazy: call an action to run them"]
-pub struct TryKeyBy<P, F, Q: ?Sized, V> {
-    base: P,
-    f: F,
-    _pair: PhantomData<fn(&Q) -> V>,
-}
-
-impl<P, F, Q: ?Sized, V> KeyBy<P, F, Q, V> {
-    pub(super) fn new(base: P, f: F) -> Self {
-        KeyBy { base, f, _pair: PhantomData }
-    }
-}
-
-impl<P, F, Q: ?Sized, V> TryKeyBy<P, F, Q, V> {
-    pub(super) fn new(base: P, f: F) -> Self {
-        TryKeyBy { base, f, _pair: PhantomData }
-    }
-}
-
-impl<P: fmt::Debug, F, Q: ?Sized, V> fmt::Debug for KeyBy<P, F, Q, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyBy").field("base", &self.base).finish()
-    }
-}
-
-impl<P: fmt::Debug, F, Q: ?Sized, V> fmt::Debug for TryKeyBy<P, F, Q, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TryKeyBy").field("base", &self.base).finish()
-    }
-}
+stage!(
+    /// Splits borrowed items into `(&key, value)`. Built by [`Pipeline::key_by`].
+    KeyBy<Q>
+);
+stage!(
+    /// Splits borrowed items into `(&key, value)`, fallibly. Built by [`Pipeline::try_key_by`].
+    TryKeyBy<Q>
+);
+stage!(
+    /// Splits borrowed items into `((&a, &b), value)`. Built by [`Pipeline::key_pair_by`].
+    KeyPairBy<A, B>
+);
+stage!(
+    /// Splits borrowed items into `((&a, &b), value)`, fallibly. Built by [`Pipeline::try_key_pair_by`].
+    TryKeyPairBy<A, B>
+);
 
 struct KeyByConsumer<'s, F, C> {
     f: &'s F,
     next: &'s mut C,
 }
 
-impl<'x, R, Q, V, F, C> Consumer<&'x R> for KeyByConsumer<'_, F, C>
+impl<'x, R, K, V, F, C> Consumer<&'x R> for KeyByConsumer<'_, F, C>
 where
     R: ?Sized,
-    Q: ?Sized + 'x,
-    F: Fn(&'x R) -> (&'x Q, V),
-    C: Consumer<(&'x Q, V)>,
+    F: Fn(&'x R) -> (K, V),
+    C: Consumer<(K, V)>,
 {
     #[inline]
     fn push(&mut self, item: &'x R) -> Result<()> {
@@ -67,13 +78,12 @@ struct TryKeyByConsumer<'s, F, C> {
     next: &'s mut C,
 }
 
-impl<'x, R, Q, V, E, F, C> Consumer<&'x R> for TryKeyByConsumer<'_, F, C>
+impl<'x, R, K, V, E, F, C> Consumer<&'x R> for TryKeyByConsumer<'_, F, C>
 where
     R: ?Sized,
-    Q: ?Sized + 'x,
-    F: Fn(&'x R) -> Result<(&'x Q, V), E>,
+    F: Fn(&'x R) -> Result<(K, V), E>,
     E: Into<BoxError>,
-    C: Consumer<(&'x Q, V)>,
+    C: Consumer<(K, V)>,
 {
     #[inline]
     fn push(&mut self, item: &'x R) -> Result<()> {
@@ -97,7 +107,7 @@ where
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where
-        C: for<'a> Consumer<(&'a Q, V)>,
+        C: for<'a> Consumer<Self::Item<'a>>,
     {
         self.base.drive(plan, split, &mut KeyByConsumer { f: &self.f, next: consumer })
     }
@@ -117,7 +127,48 @@ where
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where
-        C: for<'a> Consumer<(&'a Q, V)>,
+        C: for<'a> Consumer<Self::Item<'a>>,
+    {
+        self.base.drive(plan, split, &mut TryKeyByConsumer { f: &self.f, next: consumer })
+    }
+}
+
+impl<P, R, F, A, B, V> Pipeline for KeyPairBy<P, F, A, B, V>
+where
+    R: ?Sized + 'static,
+    A: ?Sized + 'static,
+    B: ?Sized + 'static,
+    P: for<'a> Pipeline<Item<'a> = &'a R>,
+    F: for<'a> Fn(&'a R) -> ((&'a A, &'a B), V) + Sync,
+{
+    type Item<'a> = ((&'a A, &'a B), V);
+
+    delegate_to_base!();
+
+    fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<Self::Item<'a>>,
+    {
+        self.base.drive(plan, split, &mut KeyByConsumer { f: &self.f, next: consumer })
+    }
+}
+
+impl<P, R, F, A, B, V, E> Pipeline for TryKeyPairBy<P, F, A, B, V>
+where
+    R: ?Sized + 'static,
+    A: ?Sized + 'static,
+    B: ?Sized + 'static,
+    P: for<'a> Pipeline<Item<'a> = &'a R>,
+    F: for<'a> Fn(&'a R) -> Result<((&'a A, &'a B), V), E> + Sync,
+    E: Into<BoxError>,
+{
+    type Item<'a> = ((&'a A, &'a B), V);
+
+    delegate_to_base!();
+
+    fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<Self::Item<'a>>,
     {
         self.base.drive(plan, split, &mut TryKeyByConsumer { f: &self.f, next: consumer })
     }

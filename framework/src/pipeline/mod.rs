@@ -31,7 +31,7 @@ pub use filter::Filter;
 pub use filter_map::FilterMap;
 pub use flat_map::FlatMap;
 pub use inspect::Inspect;
-pub use key_by::{KeyBy, TryKeyBy};
+pub use key_by::{KeyBy, KeyPairBy, TryKeyBy, TryKeyPairBy};
 pub use map::Map;
 pub use try_map::TryMap;
 
@@ -184,6 +184,51 @@ pub trait Pipeline: Sized + Sync {
         E: Into<BoxError>,
     {
         TryKeyBy::new(self, f)
+    }
+
+    /// Like [`key_by`](Pipeline::key_by) with a key of two parts, both
+    /// borrowed from the item: `((&a, &b), value)`. The result's keys are the
+    /// owned pair, `(String, String)` for two `&str`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let sales = vec!["eu,tea,2".to_string(), "eu,tea,3".into(), "us,tea,1".into()];
+    /// let totals: shoal::HashMap<(String, String), u64> = job
+    ///     .iter(sales)
+    ///     .key_pair_by(|s: &String| {
+    ///         let mut parts = s.split(',');
+    ///         let (region, product) = (parts.next().unwrap(), parts.next().unwrap());
+    ///         ((region, product), parts.next().unwrap().parse::<u64>().unwrap())
+    ///     })
+    ///     .aggregate_by_key()?;
+    /// assert_eq!(totals[&("eu".to_string(), "tea".to_string())], 5);
+    /// # Ok(()) }
+    /// ```
+    fn key_pair_by<R, F, A, B, V>(self, f: F) -> KeyPairBy<Self, F, A, B, V>
+    where
+        R: ?Sized + 'static,
+        A: ?Sized + 'static,
+        B: ?Sized + 'static,
+        Self: for<'a> Pipeline<Item<'a> = &'a R>,
+        F: for<'a> Fn(&'a R) -> ((&'a A, &'a B), V) + Sync,
+    {
+        KeyPairBy::new(self, f)
+    }
+
+    /// Like [`key_pair_by`](Pipeline::key_pair_by) with a fallible function;
+    /// an error names the file, line and byte offset of the record.
+    fn try_key_pair_by<R, F, A, B, V, E>(self, f: F) -> TryKeyPairBy<Self, F, A, B, V>
+    where
+        R: ?Sized + 'static,
+        A: ?Sized + 'static,
+        B: ?Sized + 'static,
+        Self: for<'a> Pipeline<Item<'a> = &'a R>,
+        F: for<'a> Fn(&'a R) -> Result<((&'a A, &'a B), V), E> + Sync,
+        E: Into<BoxError>,
+    {
+        TryKeyPairBy::new(self, f)
     }
 
     // ---- actions ------------------------------------------------------

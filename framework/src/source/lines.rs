@@ -95,7 +95,11 @@ impl LineDecoder for Raw {
     where
         C: for<'a> Consumer<&'a [u8]>,
     {
-        for_each_line(region, |pos, line| consumer.push(line).map_err(|e| locate(e, input, base + pos as u64)))
+        for_each_line(
+            region,
+            #[inline(always)]
+            |pos, line| consumer.push(line).map_err(|e| locate(e, input, base + pos as u64)),
+        )
     }
 
     #[inline]

@@ -113,6 +113,74 @@ fn borrowed_keys_from_lines_match_std() {
     }
 }
 
+/// Keys of every length from 0 to 40 bytes (the short-key comparison has a
+/// path per length class), which differ from each other in their first, a
+/// middle or their last byte; as `&str`, `&[u8]` and `(&str, &str)` pairs.
+#[test]
+fn borrowed_keys_of_every_length_and_pairs_match_std() {
+    let dir = Dir::new();
+    let mut keys = Vec::new();
+    for len in 0..=40usize {
+        let base = "k".repeat(len);
+        keys.push(base.clone());
+        for at in [0, len / 2, len.saturating_sub(1)] {
+            if len > 0 {
+                let mut k = base.clone().into_bytes();
+                k[at] = b'z';
+                keys.push(String::from_utf8(k).unwrap());
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    let mut text = String::new();
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    let mut want_pairs: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for i in 0..1500usize {
+        let (a, b) = (&keys[i * 7 % keys.len()], &keys[i * 13 % keys.len()]);
+        text.push_str(&format!("{a}|{b};{i}\n"));
+        *want.entry(format!("{a}|{b}")).or_default() += i as u64;
+        *want_pairs.entry((a.clone(), b.clone())).or_default() += i as u64;
+    }
+    let path = dir.write("keys.txt", &text);
+    fn split(line: &str) -> (&str, u64) {
+        let (k, v) = line.rsplit_once(';').unwrap();
+        (k, v.parse::<u64>().unwrap())
+    }
+    for (label, job) in configs([61, 4096, 1 << 20]) {
+        let got: HashMap<String, u64> = job.lines(&path).key_by(split).aggregate_by_key().unwrap();
+        assert_eq!(sorted(got), want, "{label}");
+        let bytes: HashMap<Vec<u8>, u64> = job
+            .byte_lines(&path)
+            .key_by(|line: &[u8]| {
+                let at = line.iter().rposition(|&b| b == b';').unwrap();
+                (&line[..at], std::str::from_utf8(&line[at + 1..]).unwrap().parse::<u64>().unwrap())
+            })
+            .reduce_by_key(|a: &mut u64, b| *a += b)
+            .unwrap();
+        let bytes: BTreeMap<String, u64> = bytes.into_iter().map(|(k, v)| (String::from_utf8(k).unwrap(), v)).collect();
+        assert_eq!(bytes, want, "{label}");
+        let pairs: HashMap<(String, String), u64> = job
+            .lines(&path)
+            .key_pair_by(|line: &str| {
+                let (k, v) = split(line);
+                (k.split_once('|').unwrap(), v)
+            })
+            .aggregate_by_key()
+            .unwrap();
+        assert_eq!(sorted(pairs), want_pairs, "{label}");
+        let pairs: HashMap<(String, String), u64> = job
+            .lines(&path)
+            .try_key_pair_by(|line: &str| {
+                let (k, v) = line.rsplit_once(';').ok_or("no ;")?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>((k.split_once('|').ok_or("no |")?, v.parse::<u64>()?))
+            })
+            .aggregate_by_key()
+            .unwrap();
+        assert_eq!(sorted(pairs), want_pairs, "{label}");
+    }
+}
+
 #[test]
 fn ranges_cover_every_number_once() {
     for (label, job) in configs([1, 9, 1000]) {
