@@ -102,6 +102,12 @@ impl Record {
         self.bounds.push(range);
     }
 
+    /// Adds fields of the line given to [`copy_line`](Record::copy_line).
+    #[inline(always)]
+    pub(crate) fn extend_bounds(&mut self, bounds: impl Iterator<Item = Range<usize>>) {
+        self.bounds.extend(bounds);
+    }
+
     /// Adds a field by copying it.
     #[inline]
     pub(crate) fn push_field(&mut self, field: &[u8]) {
@@ -110,22 +116,26 @@ impl Record {
         self.bounds.push(start..self.bytes.len());
     }
 
-    /// Where the next field added with [`extend`](Record::extend) starts.
-    #[inline]
-    pub(crate) fn mark(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// Appends bytes to the field being built.
-    #[inline]
-    pub(crate) fn extend(&mut self, bytes: &[u8]) {
-        self.bytes.extend_from_slice(bytes);
-    }
-
-    /// Ends the field built since `mark`.
-    #[inline]
-    pub(crate) fn push_from(&mut self, mark: usize) {
-        self.bounds.push(mark..self.bytes.len());
+    /// Undoubles the quotes of the fields marked in `fields` (bit `i` for
+    /// field `i`, bit 63 for every field from 63 on): the fast path's
+    /// quoted fields hold each quote byte doubled.
+    pub(crate) fn undouble(&mut self, quote: u8, fields: u64) {
+        for (i, r) in self.bounds.iter_mut().enumerate() {
+            if fields & (1 << i.min(63)) == 0 {
+                continue;
+            }
+            let Some(field) = self.bytes.get_mut(r.clone()) else { continue };
+            let (mut read, mut write) = (0, 0);
+            while let Some(at) = memchr::memchr(quote, field.get(read..).unwrap_or_default()) {
+                // Keep the first quote of the pair, drop the second.
+                field.copy_within(read..read + at + 1, write);
+                write += at + 1;
+                read += at + 2;
+            }
+            let rest = field.len().saturating_sub(read);
+            field.copy_within(field.len() - rest.., write);
+            r.end = r.start + write + rest;
+        }
     }
 
     /// Trims ASCII whitespace from both ends of every field.
