@@ -44,6 +44,7 @@
 //! record and [`REJECTED`] the rejected ones, so good rows are
 //! `ROWS - REJECTED` of the job's report.
 
+mod blocks;
 mod decode;
 mod dialect;
 mod header;

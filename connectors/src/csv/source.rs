@@ -278,6 +278,7 @@ impl<'j> Csv<'j> {
         Ok(())
     }
 
+    #[inline(always)]
     fn drive_part<D, C>(
         &self,
         input: &InputFile,

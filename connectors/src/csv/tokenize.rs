@@ -11,6 +11,7 @@
 //! record goes through `csv_core::Reader`. Both paths skip blank lines and
 //! (when configured) comment lines, like csv-core.
 
+use super::blocks::{BLOCK, Classifier};
 use super::dialect::Dialect;
 use super::record::Record;
 use super::scan::{Dfa, State};
@@ -23,96 +24,6 @@ enum Fast {
     Done(usize),
     /// The record needs csv-core.
     Slow,
-}
-
-/// The special bytes of a block: bit `i` of `any` is set when byte `i` is
-/// the delimiter, `\n`, `\r` or the quote, and bit `i` of `delimiter` when
-/// it is the delimiter.
-#[derive(Debug, Clone, Copy)]
-struct Block {
-    any: u64,
-    delimiter: u64,
-}
-
-impl Block {
-    /// The line breaks and quotes.
-    #[inline(always)]
-    fn stops(self) -> u64 {
-        self.any & !self.delimiter
-    }
-}
-
-/// The length of a [`Block`].
-const BLOCK: usize = 64;
-
-/// Finds the special bytes of 64-byte blocks.
-#[derive(Debug, Clone, Copy)]
-struct Classifier {
-    /// The delimiter, `\n`, `\r` and the quote (`\n` again without one),
-    /// each repeated in all sixteen lanes.
-    #[cfg(target_arch = "x86_64")]
-    splats: [std::arch::x86_64::__m128i; 4],
-    #[cfg(not(target_arch = "x86_64"))]
-    bytes: [u8; 4],
-}
-
-impl Classifier {
-    fn new(bytes: [u8; 4]) -> Classifier {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::_mm_set1_epi8;
-            // SAFETY: the intrinsic only requires SSE2, which every x86-64
-            // CPU has (it is part of the target's baseline, enabled in every
-            // build); it reads no memory.
-            Classifier { splats: bytes.map(|b| unsafe { _mm_set1_epi8(b as i8) }) }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        Classifier { bytes }
-    }
-
-    /// The masks of `block`: four 16-byte SSE2 compares per byte value, and
-    /// movemasks (x86-64 baseline: every such CPU has SSE2).
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    fn block(&self, block: &[u8; BLOCK]) -> Block {
-        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x};
-        let word = |i: usize| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&block[i..i + 8]);
-            i64::from_le_bytes(w)
-        };
-        let [d, n, r, q] = self.splats;
-        let (mut any, mut delimiter) = (0u64, 0u64);
-        for lane in 0..BLOCK / 16 {
-            // SAFETY: these intrinsics only require SSE2, which every x86-64
-            // CPU has (it is part of the target's baseline, enabled in every
-            // build); they read no memory: the bytes arrive as integers.
-            let (special, delimiters) = unsafe {
-                let v = _mm_set_epi64x(word(lane * 16 + 8), word(lane * 16));
-                let delimiters = _mm_cmpeq_epi8(v, d);
-                let special = _mm_or_si128(
-                    _mm_or_si128(delimiters, _mm_cmpeq_epi8(v, n)),
-                    _mm_or_si128(_mm_cmpeq_epi8(v, r), _mm_cmpeq_epi8(v, q)),
-                );
-                (_mm_movemask_epi8(special), _mm_movemask_epi8(delimiters))
-            };
-            any |= u64::from(special as u16) << (lane * 16);
-            delimiter |= u64::from(delimiters as u16) << (lane * 16);
-        }
-        Block { any, delimiter }
-    }
-
-    /// The masks of `block` (portable fallback).
-    #[cfg(not(target_arch = "x86_64"))]
-    #[inline(always)]
-    fn block(&self, block: &[u8; BLOCK]) -> Block {
-        let (mut any, mut delimiter) = (0u64, 0u64);
-        for (i, &b) in block.iter().enumerate() {
-            any |= u64::from(self.bytes.contains(&b)) << i;
-            delimiter |= u64::from(b == self.bytes[0]) << i;
-        }
-        Block { any, delimiter }
-    }
 }
 
 /// The fields that end at the delimiters marked in a block.
@@ -208,21 +119,6 @@ impl Tokenizer {
         Some(Span { raw: start..*pos, unterminated })
     }
 
-    /// The masks of the block of `rest` at `base` (bytes past the end of
-    /// `rest` are never marked).
-    #[inline(always)]
-    fn block(&self, rest: &[u8], base: usize) -> Block {
-        if let Some(bytes) = rest.get(base..base + BLOCK).and_then(|b| <&[u8; BLOCK]>::try_from(b).ok()) {
-            return self.classifier.block(bytes);
-        }
-        let tail = rest.get(base..).unwrap_or_default();
-        let mut padded = [0u8; BLOCK];
-        padded[..tail.len()].copy_from_slice(tail);
-        let Block { any, delimiter } = self.classifier.block(&padded);
-        let keep = 1u64.checked_shl(tail.len() as u32).map_or(u64::MAX, |bit| bit - 1);
-        Block { any: any & keep, delimiter: delimiter & keep }
-    }
-
     /// Reads the record at the start of `rest`, if it is in RFC 4180 form:
     /// quotes only open fields (and close them, before a delimiter or the
     /// record's end) and are doubled inside them, no escape byte, no `\r`
@@ -242,15 +138,15 @@ impl Tokenizer {
         // The block at `base` holds `pos`, the first byte not looked at;
         // `field` is where the current field starts.
         let (mut base, mut pos, mut field) = (0, 0, 0);
-        let mut block = self.block(rest, 0);
+        let mut block = self.classifier.at(rest, 0);
         // Bit `i` (bit 63: any field from 63 on) marks a field with doubled quotes.
         let mut doubled = 0u64;
         loop {
             let live = u64::MAX << (pos - base);
-            let stops = block.stops() & live;
+            let stops = block.others() & live;
             // The delimiters before the first line break or quote.
             let before = (stops & stops.wrapping_neg()).wrapping_sub(1);
-            let mut fields = Fields { delimiters: block.delimiter & live & before, base, field };
+            let mut fields = Fields { delimiters: block.first & live & before, base, field };
             rec.extend_bounds(&mut fields);
             field = fields.field;
             if stops == 0 {
@@ -259,7 +155,7 @@ impl Tokenizer {
                     rec.push_bound(field..len);
                     return Fast::Done(self.finish(rest, len, len, doubled, rec));
                 }
-                block = self.block(rest, base);
+                block = self.classifier.at(rest, base);
                 pos = base;
                 continue;
             }
@@ -283,15 +179,15 @@ impl Tokenizer {
             loop {
                 if k - base >= BLOCK {
                     base += (k - base) / BLOCK * BLOCK;
-                    block = self.block(rest, base);
+                    block = self.classifier.at(rest, base);
                 }
-                let stops = block.stops() & (u64::MAX << (k - base));
+                let stops = block.others() & (u64::MAX << (k - base));
                 if stops == 0 {
                     base += BLOCK;
                     if base >= len {
                         return Fast::Slow;
                     }
-                    block = self.block(rest, base);
+                    block = self.classifier.at(rest, base);
                     k = base;
                     continue;
                 }
@@ -313,7 +209,7 @@ impl Tokenizer {
                     pos = field;
                     if pos - base >= BLOCK {
                         base += (pos - base) / BLOCK * BLOCK;
-                        block = self.block(rest, base);
+                        block = self.classifier.at(rest, base);
                     }
                 }
                 Some(b'\n') => return Fast::Done(self.finish(rest, k + 1, k + 2, doubled, rec)),

@@ -1,0 +1,113 @@
+//! Special bytes of 64-byte blocks as bit masks: four SSE2 compares per 16
+//! bytes and movemasks (SSE2 is part of the x86-64 baseline; other targets
+//! use a portable loop). Shared by the tokenizer and the quote scan.
+
+/// The length of a [`Block`].
+pub(crate) const BLOCK: usize = 64;
+
+/// The special bytes of a block: bit `i` of `any` is set when byte `i` is
+/// one of the classifier's four bytes, and bit `i` of `first` when it is the
+/// first of them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Block {
+    pub(crate) any: u64,
+    pub(crate) first: u64,
+}
+
+impl Block {
+    /// The bytes that are one of the other three.
+    #[inline(always)]
+    pub(crate) fn others(self) -> u64 {
+        self.any & !self.first
+    }
+}
+
+/// Finds four byte values in 64-byte blocks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Classifier {
+    /// The four bytes, each repeated in all sixteen lanes.
+    #[cfg(target_arch = "x86_64")]
+    splats: [std::arch::x86_64::__m128i; 4],
+    #[cfg(not(target_arch = "x86_64"))]
+    bytes: [u8; 4],
+}
+
+impl Classifier {
+    /// A classifier for `bytes` (repeats are fine).
+    pub(crate) fn new(bytes: [u8; 4]) -> Classifier {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::_mm_set1_epi8;
+            // SAFETY: the intrinsic only requires SSE2, which every x86-64
+            // CPU has (it is part of the target's baseline, enabled in every
+            // build); it reads no memory.
+            Classifier { splats: bytes.map(|b| unsafe { _mm_set1_epi8(b as i8) }) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Classifier { bytes }
+    }
+
+    /// The masks of `block`.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    pub(crate) fn block(&self, block: &[u8; BLOCK]) -> Block {
+        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x};
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&block[i..i + 8]);
+            i64::from_le_bytes(w)
+        };
+        let [a, b, c, d] = self.splats;
+        let (mut any, mut first) = (0u64, 0u64);
+        for lane in 0..BLOCK / 16 {
+            // SAFETY: these intrinsics only require SSE2, which every x86-64
+            // CPU has (it is part of the target's baseline, enabled in every
+            // build); they read no memory: the bytes arrive as integers.
+            let (special, firsts) = unsafe {
+                let v = _mm_set_epi64x(word(lane * 16 + 8), word(lane * 16));
+                let firsts = _mm_cmpeq_epi8(v, a);
+                let special = _mm_or_si128(
+                    _mm_or_si128(firsts, _mm_cmpeq_epi8(v, b)),
+                    _mm_or_si128(_mm_cmpeq_epi8(v, c), _mm_cmpeq_epi8(v, d)),
+                );
+                (_mm_movemask_epi8(special), _mm_movemask_epi8(firsts))
+            };
+            any |= u64::from(special as u16) << (lane * 16);
+            first |= u64::from(firsts as u16) << (lane * 16);
+        }
+        Block { any, first }
+    }
+
+    /// The masks of `block` (portable fallback).
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline(always)]
+    pub(crate) fn block(&self, block: &[u8; BLOCK]) -> Block {
+        let (mut any, mut first) = (0u64, 0u64);
+        for (i, &b) in block.iter().enumerate() {
+            any |= u64::from(self.bytes.contains(&b)) << i;
+            first |= u64::from(b == self.bytes[0]) << i;
+        }
+        Block { any, first }
+    }
+
+    /// The masks of the block of `bytes` at `base`; bytes past the end of
+    /// `bytes` are never marked.
+    #[inline(always)]
+    pub(crate) fn at(&self, bytes: &[u8], base: usize) -> Block {
+        if let Some(block) = bytes.get(base..base + BLOCK).and_then(|b| <&[u8; BLOCK]>::try_from(b).ok()) {
+            return self.block(block);
+        }
+        let tail = bytes.get(base..).unwrap_or_default();
+        let mut padded = [0u8; BLOCK];
+        padded[..tail.len()].copy_from_slice(tail);
+        let Block { any, first } = self.block(&padded);
+        let keep = low_bits(tail.len());
+        Block { any: any & keep, first: first & keep }
+    }
+}
+
+/// The `n` low bits set (all of them from 64 on).
+#[inline(always)]
+pub(crate) fn low_bits(n: usize) -> u64 {
+    u32::try_from(n).ok().and_then(|n| 1u64.checked_shl(n)).map_or(u64::MAX, |bit| bit - 1)
+}
