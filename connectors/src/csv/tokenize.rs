@@ -58,7 +58,9 @@ pub(crate) struct Tokenizer {
     /// The quote byte if quoted fields can take the fast path (no escape
     /// byte), else a byte that never reaches the quote branch (`\n`).
     quote: u8,
-    core: csv_core::Reader,
+    /// Built on the first record that needs it (building one costs about
+    /// as much as reading thousands of records on the fast path).
+    core: Option<Box<csv_core::Reader>>,
     out: Vec<u8>,
     ends: Vec<usize>,
     /// Records taken by csv-core (for the report).
@@ -87,7 +89,7 @@ impl Tokenizer {
             dialect,
             classifier: Classifier::new([dialect.delimiter, b'\n', b'\r', marked]),
             quote: if dialect.escape.is_none() { marked } else { b'\n' },
-            core: dialect.core_reader(),
+            core: None,
             out: vec![0; 1024],
             ends: vec![0; 32],
             slow: 0,
@@ -254,11 +256,13 @@ impl Tokenizer {
     /// One record with csv-core from the start of `input`; returns the bytes used.
     fn read_core(&mut self, input: &[u8], rec: &mut Record) -> usize {
         use csv_core::ReadRecordResult as R;
-        self.core.reset();
+        let dialect = self.dialect;
+        let core = self.core.get_or_insert_with(|| Box::new(dialect.core_reader()));
+        core.reset();
         let (mut inpos, mut outlen, mut endlen) = (0, 0, 0);
         loop {
             let (res, nin, nout, nend) =
-                self.core.read_record(&input[inpos..], &mut self.out[outlen..], &mut self.ends[endlen..]);
+                core.read_record(&input[inpos..], &mut self.out[outlen..], &mut self.ends[endlen..]);
             inpos += nin;
             outlen += nout;
             endlen += nend;
