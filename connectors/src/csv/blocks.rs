@@ -106,6 +106,79 @@ impl Classifier {
     }
 }
 
+/// Finds one byte value in 64-byte blocks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Finder {
+    /// The byte, repeated in all sixteen lanes.
+    #[cfg(target_arch = "x86_64")]
+    splat: std::arch::x86_64::__m128i,
+    #[cfg(not(target_arch = "x86_64"))]
+    byte: u8,
+}
+
+impl Finder {
+    pub(crate) fn new(byte: u8) -> Finder {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::_mm_set1_epi8;
+            // SAFETY: the intrinsic only requires SSE2, which every x86-64
+            // CPU has (it is part of the target's baseline, enabled in every
+            // build); it reads no memory.
+            Finder { splat: unsafe { _mm_set1_epi8(byte as i8) } }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Finder { byte }
+    }
+
+    /// Bit `i` is set when `block[i]` is the byte.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn block(&self, block: &[u8; BLOCK]) -> u64 {
+        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x};
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&block[i..i + 8]);
+            i64::from_le_bytes(w)
+        };
+        let mut mask = 0u64;
+        for lane in 0..BLOCK / 16 {
+            // SAFETY: these intrinsics only require SSE2, which every x86-64
+            // CPU has (it is part of the target's baseline, enabled in every
+            // build); they read no memory: the bytes arrive as integers.
+            let found = unsafe {
+                let v = _mm_set_epi64x(word(lane * 16 + 8), word(lane * 16));
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, self.splat))
+            };
+            mask |= u64::from(found as u16) << (lane * 16);
+        }
+        mask
+    }
+
+    /// Bit `i` is set when `block[i]` is the byte (portable fallback).
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline(always)]
+    fn block(&self, block: &[u8; BLOCK]) -> u64 {
+        let mut mask = 0u64;
+        for (i, &b) in block.iter().enumerate() {
+            mask |= u64::from(b == self.byte) << i;
+        }
+        mask
+    }
+
+    /// The mask of the block of `bytes` at `base`; bytes past the end of
+    /// `bytes` are never marked.
+    #[inline(always)]
+    pub(crate) fn at(&self, bytes: &[u8], base: usize) -> u64 {
+        if let Some(block) = bytes.get(base..base + BLOCK).and_then(|b| <&[u8; BLOCK]>::try_from(b).ok()) {
+            return self.block(block);
+        }
+        let tail = bytes.get(base..).unwrap_or_default();
+        let mut padded = [0u8; BLOCK];
+        padded[..tail.len()].copy_from_slice(tail);
+        self.block(&padded) & low_bits(tail.len())
+    }
+}
+
 /// The `n` low bits set (all of them from 64 on).
 #[inline(always)]
 pub(crate) fn low_bits(n: usize) -> u64 {
