@@ -28,7 +28,6 @@ pub(crate) struct Classifier {
     /// The four bytes, each repeated in all sixteen lanes.
     #[cfg(target_arch = "x86_64")]
     splats: [std::arch::x86_64::__m128i; 4],
-    #[cfg(not(target_arch = "x86_64"))]
     bytes: [u8; 4],
 }
 
@@ -41,7 +40,7 @@ impl Classifier {
             // SAFETY: the intrinsic only requires SSE2, which every x86-64
             // CPU has (it is part of the target's baseline, enabled in every
             // build); it reads no memory.
-            Classifier { splats: bytes.map(|b| unsafe { _mm_set1_epi8(b as i8) }) }
+            Classifier { splats: bytes.map(|b| unsafe { _mm_set1_epi8(b as i8) }), bytes }
         }
         #[cfg(not(target_arch = "x86_64"))]
         Classifier { bytes }
@@ -78,10 +77,17 @@ impl Classifier {
         Block { any, first }
     }
 
-    /// The masks of `block` (portable fallback).
+    /// The masks of `block`.
     #[cfg(not(target_arch = "x86_64"))]
     #[inline(always)]
     pub(crate) fn block(&self, block: &[u8; BLOCK]) -> Block {
+        self.portable(block)
+    }
+
+    /// The masks of `block`, byte by byte (the fallback for targets
+    /// without SSE2; on x86-64, the reference of the tests).
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    fn portable(&self, block: &[u8; BLOCK]) -> Block {
         let (mut any, mut first) = (0u64, 0u64);
         for (i, &b) in block.iter().enumerate() {
             any |= u64::from(self.bytes.contains(&b)) << i;
@@ -112,7 +118,6 @@ pub(crate) struct Finder {
     /// The byte, repeated in all sixteen lanes.
     #[cfg(target_arch = "x86_64")]
     splat: std::arch::x86_64::__m128i,
-    #[cfg(not(target_arch = "x86_64"))]
     byte: u8,
 }
 
@@ -124,7 +129,7 @@ impl Finder {
             // SAFETY: the intrinsic only requires SSE2, which every x86-64
             // CPU has (it is part of the target's baseline, enabled in every
             // build); it reads no memory.
-            Finder { splat: unsafe { _mm_set1_epi8(byte as i8) } }
+            Finder { splat: unsafe { _mm_set1_epi8(byte as i8) }, byte }
         }
         #[cfg(not(target_arch = "x86_64"))]
         Finder { byte }
@@ -154,10 +159,17 @@ impl Finder {
         mask
     }
 
-    /// Bit `i` is set when `block[i]` is the byte (portable fallback).
+    /// Bit `i` is set when `block[i]` is the byte.
     #[cfg(not(target_arch = "x86_64"))]
     #[inline(always)]
     fn block(&self, block: &[u8; BLOCK]) -> u64 {
+        self.portable(block)
+    }
+
+    /// [`block`](Finder::block) byte by byte (the fallback for targets
+    /// without SSE2; on x86-64, the reference of the tests).
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    fn portable(&self, block: &[u8; BLOCK]) -> u64 {
         let mut mask = 0u64;
         for (i, &b) in block.iter().enumerate() {
             mask |= u64::from(b == self.byte) << i;
@@ -183,4 +195,36 @@ impl Finder {
 #[inline(always)]
 pub(crate) fn low_bits(n: usize) -> u64 {
     u32::try_from(n).ok().and_then(|n| 1u64.checked_shl(n)).map_or(u64::MAX, |bit| bit - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SSE2 masks equal the portable ones, block by block and at the
+    /// end of the bytes.
+    #[test]
+    fn masks_agree_with_the_portable_loop() {
+        let mut seed = 0xB10C_u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as u8
+        };
+        let classifier = Classifier::new([b',', b'\n', b'\r', b'"']);
+        let finder = Finder::new(b'"');
+        let pick = [b',', b'\n', b'\r', b'"', b'a', 0, 0x80, 0xff];
+        for _ in 0..500 {
+            let bytes: Vec<u8> = (0..150).map(|_| pick[usize::from(next() % 8)]).collect();
+            for base in [0, 1, 63, 64, 90, 149, 150, 200] {
+                let got = classifier.at(&bytes, base);
+                let tail = bytes.get(base..).unwrap_or_default();
+                let mut padded = [0u8; BLOCK];
+                let n = tail.len().min(BLOCK);
+                padded[..n].copy_from_slice(&tail[..n]);
+                let want = classifier.portable(&padded);
+                assert_eq!((got.any, got.first), (want.any & low_bits(n), want.first & low_bits(n)));
+                assert_eq!(finder.at(&bytes, base), finder.portable(&padded) & low_bits(n));
+            }
+        }
+    }
 }
