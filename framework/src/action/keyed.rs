@@ -23,7 +23,8 @@ pub type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
 /// Invariants, relied on by the hash maps of keyed actions: a key hashes
 /// exactly like its owned form, and [`matches`](GroupKey::matches) agrees with
 /// `==` on the owned form. Implement it for your own owned key type with
-/// [`group_key!`](crate::group_key).
+/// [`group_key!`](crate::group_key); that also makes the type usable inside
+/// tuple keys (every part of a tuple key is a `GroupKey`).
 pub trait GroupKey: Hash {
     /// The key as stored in results.
     type Owned: Hash + Eq + Send + Serialize + DeserializeOwned;
