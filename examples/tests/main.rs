@@ -8,10 +8,28 @@ mod parse;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// An example binary, built by `cargo test` next to this test binary.
+/// An example binary, next to this test binary. `cargo test` builds the
+/// examples too, but `cargo test --test examples` alone does not, so the
+/// first call builds them (a no-op when they are fresh): a stale or missing
+/// binary would test old code or fail to start.
 fn example(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("examples").join(name)
+    // .../<target>/<profile>/deps/examples-<hash>
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "--examples", "--manifest-path"]);
+        build.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+        build.arg("--target-dir").arg(profile_dir.parent().unwrap());
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
+            build.arg("--release");
+        }
+        let out = build.output().expect("cargo runs");
+        assert!(out.status.success(), "cargo build --examples failed: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    profile_dir.join("examples").join(name)
 }
 
 fn run(name: &str, args: &[&str]) -> Output {

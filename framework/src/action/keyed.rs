@@ -24,7 +24,8 @@ pub type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
 /// exactly like its owned form, and [`matches`](GroupKey::matches) agrees with
 /// `==` on the owned form. Implement it for your own owned key type with
 /// [`group_key!`](crate::group_key); that also makes the type usable inside
-/// tuple keys (every part of a tuple key is a `GroupKey`).
+/// tuple keys (every part of a tuple key is a `GroupKey`). A type from
+/// another crate goes into a tuple key wrapped in [`AsKey`].
 pub trait GroupKey: Hash {
     /// The key as stored in results.
     type Owned: Hash + Eq + Send + Serialize + DeserializeOwned;
@@ -51,53 +52,171 @@ where
     }
 }
 
-/// Byte-string keys (`&str`, `&[u8]` and their owned forms): equality without
-/// a call to `memcmp` for the short keys that grouping sees most.
-macro_rules! bytes_key {
-    ($borrowed:ty, $owned:ty, $to_owned:expr) => {
+/// String keys (`&str` and `String`): equality without a call to `memcmp`
+/// for the short keys that grouping sees most.
+impl GroupKey for &str {
+    type Owned = String;
+
+    #[inline]
+    fn matches(&self, stored: &String) -> bool {
+        bytes_eq(self.as_bytes(), stored.as_bytes())
+    }
+
+    #[inline]
+    fn into_owned(self) -> String {
+        self.to_owned()
+    }
+}
+
+impl GroupKey for String {
+    type Owned = String;
+
+    #[inline]
+    fn matches(&self, stored: &String) -> bool {
+        bytes_eq(self.as_bytes(), stored.as_bytes())
+    }
+
+    #[inline]
+    fn into_owned(self) -> String {
+        self
+    }
+}
+
+/// Elements of slice keys: `&[T]` groups as `Vec<T>`. Implemented for the
+/// primitive types and `String`; byte slices compare without a call to
+/// `memcmp` when short. Implement it (the default method is fine) to group
+/// by slices of your own type.
+pub trait SliceKeyElem: Clone + Hash + Eq + Send + Serialize + DeserializeOwned {
+    /// `a == b`.
+    #[inline]
+    fn slices_eq(a: &[Self], b: &[Self]) -> bool {
+        a == b
+    }
+}
+
+impl SliceKeyElem for u8 {
+    #[inline(always)]
+    fn slices_eq(a: &[u8], b: &[u8]) -> bool {
+        bytes_eq(a, b)
+    }
+}
+
+macro_rules! slice_key_elem {
+    ($($t:ty),*) => {$(impl SliceKeyElem for $t {})*};
+}
+slice_key_elem!(u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char, String);
+
+impl<T: SliceKeyElem> GroupKey for &[T] {
+    type Owned = Vec<T>;
+
+    #[inline]
+    fn matches(&self, stored: &Vec<T>) -> bool {
+        T::slices_eq(self, stored)
+    }
+
+    #[inline]
+    fn into_owned(self) -> Vec<T> {
+        self.to_vec()
+    }
+}
+
+impl<T: SliceKeyElem> GroupKey for Vec<T> {
+    type Owned = Vec<T>;
+
+    #[inline]
+    fn matches(&self, stored: &Vec<T>) -> bool {
+        T::slices_eq(self, stored)
+    }
+
+    #[inline]
+    fn into_owned(self) -> Vec<T> {
+        self
+    }
+}
+
+/// Borrowed keys of the other unsized std types, grouped as their owned form.
+macro_rules! unsized_key {
+    ($($borrowed:ty => $owned:ty),* $(,)?) => {$(
         impl GroupKey for &$borrowed {
             type Owned = $owned;
 
             #[inline]
             fn matches(&self, stored: &$owned) -> bool {
-                bytes_eq(self.as_ref(), stored.as_ref())
+                **self == **stored
             }
 
             #[inline]
             fn into_owned(self) -> $owned {
-                $to_owned(self)
+                self.to_owned()
             }
         }
-
-        impl GroupKey for $owned {
-            type Owned = $owned;
-
-            #[inline]
-            fn matches(&self, stored: &$owned) -> bool {
-                bytes_eq(self.as_ref(), stored.as_ref())
-            }
-
-            #[inline]
-            fn into_owned(self) -> $owned {
-                self
-            }
-        }
-    };
+    )*};
 }
-bytes_key!(str, String, str::to_owned);
-bytes_key!([u8], Vec<u8>, <[u8]>::to_vec);
+unsized_key!(
+    std::path::Path => std::path::PathBuf,
+    std::ffi::OsStr => std::ffi::OsString,
+    std::ffi::CStr => std::ffi::CString,
+);
 
-impl GroupKey for &std::path::Path {
-    type Owned = std::path::PathBuf;
+/// `None` and `Some` of a key.
+impl<G: GroupKey> GroupKey for Option<G> {
+    type Owned = Option<G::Owned>;
 
     #[inline]
-    fn matches(&self, stored: &std::path::PathBuf) -> bool {
-        *self == stored.as_path()
+    fn matches(&self, stored: &Option<G::Owned>) -> bool {
+        match (self, stored) {
+            (Some(key), Some(stored)) => key.matches(stored),
+            (None, None) => true,
+            _ => false,
+        }
     }
 
     #[inline]
-    fn into_owned(self) -> std::path::PathBuf {
-        self.to_path_buf()
+    fn into_owned(self) -> Option<G::Owned> {
+        self.map(G::into_owned)
+    }
+}
+
+/// Arrays of owned values group as themselves.
+impl<T, const N: usize> GroupKey for [T; N]
+where
+    [T; N]: Hash + Eq + Send + Serialize + DeserializeOwned,
+{
+    type Owned = [T; N];
+
+    #[inline]
+    fn matches(&self, stored: &[T; N]) -> bool {
+        self == stored
+    }
+
+    #[inline]
+    fn into_owned(self) -> [T; N] {
+        self
+    }
+}
+
+/// Any owned value as a key, compared with `==`: for types from other crates
+/// (`jiff::civil::Date`, ...) inside tuple keys, where [`group_key!`]
+/// cannot be used. `(AsKey(date), region)` stores `(Date, String)`.
+///
+/// [`group_key!`]: crate::group_key
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AsKey<T>(pub T);
+
+impl<T> GroupKey for AsKey<T>
+where
+    T: Hash + Eq + Send + Serialize + DeserializeOwned,
+{
+    type Owned = T;
+
+    #[inline]
+    fn matches(&self, stored: &T) -> bool {
+        self.0 == *stored
+    }
+
+    #[inline]
+    fn into_owned(self) -> T {
+        self.0
     }
 }
 
@@ -151,6 +270,7 @@ macro_rules! group_key {
 }
 
 crate::group_key!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, bool, char);
+crate::group_key!(std::path::PathBuf, std::ffi::OsString, std::ffi::CString);
 
 macro_rules! tuple_key {
     ($($name:ident $i:tt),+) => {
@@ -400,6 +520,46 @@ mod tests {
             }
             assert!(!bytes_eq(&a, &a[..len.saturating_sub(1)]) || len == 0, "{len}");
         }
+    }
+
+    /// Inserts `borrowed` then `owned` (the same key) and `other`: two groups.
+    fn same_group<G: GroupKey, H: GroupKey<Owned = G::Owned>, O: GroupKey<Owned = G::Owned>>(
+        borrowed: G,
+        owned: H,
+        other: O,
+    ) {
+        let mut map: HashMap<G::Owned, u32> = HashMap::default();
+        upsert(&mut map, borrowed, 1, |a, b| *a += b);
+        upsert(&mut map, owned, 2, |a, b| *a += b);
+        upsert(&mut map, other, 4, |a, b| *a += b);
+        let mut values: Vec<u32> = map.values().copied().collect();
+        values.sort_unstable();
+        assert_eq!(values, [3, 4]);
+    }
+
+    /// Every kind of key: its borrowed and owned forms land in one group,
+    /// a different key in another.
+    #[test]
+    fn every_key_kind_groups_with_its_owned_form() {
+        use std::ffi::{CString, OsStr, OsString};
+        use std::path::{Path, PathBuf};
+        same_group("tea", "tea".to_string(), "te");
+        same_group(&b"tea"[..], b"tea".to_vec(), &b"tex"[..]);
+        same_group(&[1u32, 2][..], vec![1u32, 2], &[2u32, 1][..]);
+        same_group(&["a".to_string()][..], vec!["a".to_string()], vec!["b".to_string()]);
+        same_group(Path::new("a/b"), PathBuf::from("a/b"), Path::new("a"));
+        same_group(OsStr::new("x"), OsString::from("x"), OsStr::new("y"));
+        same_group(c"x", CString::new("x").unwrap(), c"y");
+        same_group(Some("x"), Some("x".to_string()), None::<&str>);
+        same_group([1u8, 2], [1u8, 2], [2u8, 1]);
+        same_group(&7u64, 7u64, 8u64);
+        same_group(AsKey(Some(1u32)), AsKey(Some(1u32)), AsKey(None));
+        same_group((AsKey([0u8; 2]), "eu"), (AsKey([0u8; 2]), "eu".to_string()), (AsKey([0u8; 2]), "us"));
+        same_group(
+            (Some(3u16), "eu", &b"x"[..]),
+            (Some(3u16), "eu".to_string(), b"x".to_vec()),
+            (None::<u16>, "eu", &b"x"[..]),
+        );
     }
 
     /// A borrowed key hashes like its owned form, so lookups find it.

@@ -17,7 +17,7 @@ mod keyed;
 
 pub use basic::{Count, Fold, ForEach, MergeAll, Reduce, TopKAction};
 pub use collect::{Collect, CollectPartial};
-pub use keyed::{AggregateByKey, CountByValue, GroupKey, HashMap, ReduceByKey};
+pub use keyed::{AggregateByKey, AsKey, CountByValue, GroupKey, HashMap, ReduceByKey, SliceKeyElem};
 
 use crate::error::Result;
 use crate::plan::Split;

@@ -420,18 +420,19 @@ impl State {
 
     /// Keeps `threads + 1` splits in flight on a worker, so none of its
     /// threads waits for the leader; faster workers come back sooner and so
-    /// take more. Near the end of the queue (no more splits left than
-    /// workers) a worker gets only one split per thread: a spare split
-    /// waiting behind a running one there would leave another worker idle
-    /// while it waits (with 44 splits on two 1-thread workers, up to one
-    /// split's time at the end of the job).
+    /// take more. Near the end of the queue (no more splits left than the
+    /// live workers have threads) a worker gets only one split per thread: a
+    /// spare split waiting behind a running one there could leave another
+    /// worker's thread idle meanwhile (with 44 splits on two 1-thread
+    /// workers, up to one split's time at the end of the job).
     fn dispatch(&mut self, round: &mut Round<'_>, id: usize) -> Result<()> {
-        let live = self.slots.values().filter(|s| !s.dead && s.ready_for == Some(round.action)).count();
+        let live_threads: usize =
+            self.slots.values().filter(|s| !s.dead && s.ready_for == Some(round.action)).map(|s| s.threads).sum();
         let slot = self.slots.get_mut(&id).expect("present");
         if slot.dead || slot.ready_for != Some(round.action) {
             return Ok(());
         }
-        while slot.in_flight.len() < slot.threads + usize::from(round.queue.len() > live) {
+        while slot.in_flight.len() < slot.threads + usize::from(round.queue.len() > live_threads) {
             let Some(split) = round.queue.pop_front() else { break };
             if round.done[split] {
                 continue;
