@@ -78,6 +78,18 @@ class Workload:
     contenders: list[Contender]
 
 
+
+def sales_contenders():
+    """The sales report's contenders: one CSV file (sales) or a tree of them (smallfiles)."""
+    return [
+        rust("shoal", "sales", "--threads", "2", "{data}", note="Shoal example, 2 threads"),
+        rust("shoal-1t", "sales", "--threads", "1", "{data}", note="Shoal example, 1 thread"),
+        py("duckdb", "sales_duckdb.py", "{data}", note="DuckDB SQL, all cores"),
+        py("polars", "sales_polars.py", "{data}", note="polars lazy, streaming engine"),
+        py("pool", "sales_pool.py", "--processes", "2", "{data}",
+           note="Python multiprocessing.Pool + csv module, 2 processes"),
+    ]
+
 WORKLOADS = {
     "weather": Workload(
         name="weather",
@@ -117,14 +129,7 @@ WORKLOADS = {
         ],
         examples=["sales"],
         reference="shoal",
-        contenders=[
-            rust("shoal", "sales", "--threads", "2", "{data}", note="Shoal example, 2 threads"),
-            rust("shoal-1t", "sales", "--threads", "1", "{data}", note="Shoal example, 1 thread"),
-            py("duckdb", "sales_duckdb.py", "{data}", note="DuckDB SQL, all cores"),
-            py("polars", "sales_polars.py", "{data}", note="polars lazy, streaming engine"),
-            py("pool", "sales_pool.py", "--processes", "2", "{data}",
-               note="Python multiprocessing.Pool + csv module, 2 processes"),
-        ],
+        contenders=sales_contenders(),
     ),
     "smallfiles": Workload(
         name="smallfiles",
@@ -138,14 +143,7 @@ WORKLOADS = {
         ],
         examples=["sales"],
         reference="shoal",
-        contenders=[
-            rust("shoal", "sales", "--threads", "2", "{data}", note="Shoal example, 2 threads"),
-            rust("shoal-1t", "sales", "--threads", "1", "{data}", note="Shoal example, 1 thread"),
-            py("duckdb", "sales_duckdb.py", "{data}", note="DuckDB SQL, all cores"),
-            py("polars", "sales_polars.py", "{data}", note="polars lazy, streaming engine"),
-            py("pool", "sales_pool.py", "--processes", "2", "{data}",
-               note="Python multiprocessing.Pool + csv module, 2 processes"),
-        ],
+        contenders=sales_contenders(),
     ),
     "access_logs": Workload(
         name="access_logs",

@@ -33,6 +33,12 @@ impl Config {
     pub fn total_threads(&self) -> usize {
         self.threads * self.process.processes.max(1)
     }
+
+    /// How a source plans its splits: its own target size when it has one
+    /// (`split_size`), else the job's, for all threads of the job.
+    pub fn split_options(&self, split_size: Option<u64>) -> crate::plan::SplitOptions {
+        crate::plan::SplitOptions { target: split_size.or(self.split_size), threads: self.total_threads() }
+    }
 }
 
 /// Which part a process plays in a job.

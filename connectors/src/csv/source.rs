@@ -9,7 +9,7 @@ use super::tokenize::Tokenizer;
 use csv::ByteRecord;
 use serde::de::DeserializeOwned;
 use shoal::pipeline::Consumer;
-use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split, SplitOptions};
+use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split};
 use shoal::read::{FileRange, line_number_at};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
 use std::fmt;
@@ -246,8 +246,8 @@ impl<'j> Csv<'j> {
         self.options.dialect.validate()?;
         let files = self.inputs.expand()?;
         let config = self.job.config();
-        let options = SplitOptions { target: self.split_size.or(config.split_size), threads: config.total_threads() };
-        super::plan::exact(options.plan(files), &self.options.dialect, config.threads, config.mmap)
+        let plan = config.split_options(self.split_size).plan(files);
+        super::plan::exact(plan, &self.options.dialect, config.threads, config.mmap)
     }
 
     /// The reference header of `files`, cached for the first file's path.

@@ -9,7 +9,7 @@
 
 use super::parser::LineParser;
 use shoal::pipeline::{Consumer, Pipeline};
-use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split, SplitOptions};
+use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split};
 use shoal::read::lines::{for_each_str_line, map_owned_lines};
 use shoal::read::{line_number_at, stream};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
@@ -216,10 +216,7 @@ impl<P: LineParser> Pipeline for LogSource<'_, P> {
     }
 
     fn plan(&self) -> Result<Plan> {
-        let files = self.inputs.expand()?;
-        let config = self.job.config();
-        let options = SplitOptions { target: self.split_size.or(config.split_size), threads: config.total_threads() };
-        Ok(options.plan(files))
+        Ok(self.job.config().split_options(self.split_size).plan(self.inputs.expand()?))
     }
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>

@@ -4,33 +4,27 @@ use super::Merge;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hash};
 
-/// Keys present on both sides merge their values; others are carried over.
-impl<K: Hash + Eq, V: Merge, S: BuildHasher + Default> Merge for HashMap<K, V, S> {
-    fn merge(&mut self, other: Self) {
-        if self.len() < other.len() {
-            let mine = std::mem::replace(self, other);
-            self.merge(mine);
-            return;
+/// Hash maps: keys present on both sides merge their values; others are
+/// carried over. The smaller map is merged into the larger.
+macro_rules! merge_hash_map {
+    ($($map:ident)::+) => {
+        /// Keys present on both sides merge their values; others are carried over.
+        impl<K: Hash + Eq, V: Merge, S: BuildHasher + Default> Merge for $($map)::+<K, V, S> {
+            fn merge(&mut self, other: Self) {
+                if self.len() < other.len() {
+                    let mine = std::mem::replace(self, other);
+                    self.merge(mine);
+                    return;
+                }
+                for (k, v) in other {
+                    self.entry(k).or_default().merge(v);
+                }
+            }
         }
-        for (k, v) in other {
-            self.entry(k).or_default().merge(v);
-        }
-    }
+    };
 }
-
-/// Keys present on both sides merge their values; others are carried over.
-impl<K: Hash + Eq, V: Merge, S: BuildHasher + Default> Merge for hashbrown::HashMap<K, V, S> {
-    fn merge(&mut self, other: Self) {
-        if self.len() < other.len() {
-            let mine = std::mem::replace(self, other);
-            self.merge(mine);
-            return;
-        }
-        for (k, v) in other {
-            self.entry(k).or_default().merge(v);
-        }
-    }
-}
+merge_hash_map!(HashMap);
+merge_hash_map!(hashbrown::HashMap);
 
 /// Keys present on both sides merge their values; others are carried over.
 impl<K: Ord, V: Merge> Merge for BTreeMap<K, V> {

@@ -3,7 +3,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::job::Job;
 use crate::pipeline::{Consumer, Pipeline};
-use crate::plan::{FileKind, InputFile, Inputs, Part, Plan, SplitOptions};
+use crate::plan::{FileKind, InputFile, Inputs, Part, Plan};
 use crate::read::lines::{for_each_line, for_each_str_line, map_owned_lines};
 use crate::read::{line_number_at, stream};
 use std::fmt;
@@ -185,10 +185,7 @@ impl<D: LineDecoder> Pipeline for LineSource<'_, D> {
     }
 
     fn plan(&self) -> Result<Plan> {
-        let files = self.inputs.expand()?;
-        let config = self.job.config();
-        let options = SplitOptions { target: self.split_size.or(config.split_size), threads: config.total_threads() };
-        Ok(options.plan(files))
+        Ok(self.job.config().split_options(self.split_size).plan(self.inputs.expand()?))
     }
 
     fn drive<C>(&self, plan: &Plan, split: &crate::plan::Split, consumer: &mut C) -> Result<()>
