@@ -64,6 +64,54 @@ proptest! {
     }
 }
 
+/// Long fields: the tokenizer and the quote scan work on 64-byte blocks, so
+/// fields and quoted runs here span block edges.
+fn long_field() -> impl Strategy<Value = String> {
+    let plain = "[a-c ;]{0,90}";
+    let stray = "[a-c][a-c\"]{0,70}";
+    let quoted = proptest::collection::vec(
+        prop_oneof![
+            3 => "[a-c ]{1,40}".prop_map(String::from),
+            1 => Just(",".to_string()),
+            1 => Just("\"\"".to_string()),
+            1 => Just("\n".to_string()),
+            1 => Just("\r\n".to_string()),
+        ],
+        0..8,
+    )
+    .prop_map(|parts| format!("\"{}\"", parts.concat()));
+    prop_oneof![5 => plain.prop_map(String::from), 1 => stray.prop_map(String::from), 4 => quoted]
+}
+
+/// Documents of a few hundred bytes to a few kilobytes.
+fn long_document() -> impl Strategy<Value = Vec<u8>> {
+    let record = (proptest::collection::vec(long_field(), 1..6), prop_oneof![Just("\n"), Just("\r\n")]);
+    (proptest::collection::vec(record, 0..30), any::<bool>()).prop_map(|(records, trailing)| {
+        let mut out = String::new();
+        let n = records.len();
+        for (i, (fields, term)) in records.into_iter().enumerate() {
+            out.push_str(&fields.join(","));
+            if i + 1 < n || trailing {
+                out.push_str(term);
+            }
+        }
+        out.into_bytes()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn long_fields_across_blocks_read_as_sequential(doc in long_document(), split in 1u64..700, threads in 1usize..4) {
+        let dir = Dir::new();
+        let path = dir.write("doc.csv", &doc);
+        let want = sequential(&doc);
+        let got = parallel(&path, threads, split, MmapChoice::Auto);
+        prop_assert_eq!(got, want, "doc {:?}", String::from_utf8_lossy(&doc));
+    }
+}
+
 /// Every split size of a few tricky documents, exhaustively.
 #[test]
 fn every_split_size_of_tricky_documents() {
