@@ -28,21 +28,25 @@ fn field() -> impl Strategy<Value = String> {
     prop_oneof![6 => plain.prop_map(String::from), 1 => stray.prop_map(String::from), 3 => quoted]
 }
 
+/// Records of fields, each followed by its terminator except, unless
+/// `trailing`, the last.
+fn join(records: Vec<(Vec<String>, &str)>, trailing: bool) -> Vec<u8> {
+    let mut out = String::new();
+    let n = records.len();
+    for (i, (fields, term)) in records.into_iter().enumerate() {
+        out.push_str(&fields.join(","));
+        if i + 1 < n || trailing {
+            out.push_str(term);
+        }
+    }
+    out.into_bytes()
+}
+
 /// A document: records of fields, LF or CRLF (per record), blank lines, and
 /// an optional missing final terminator.
 fn document() -> impl Strategy<Value = Vec<u8>> {
     let record = (proptest::collection::vec(field(), 1..5), prop_oneof![Just("\n"), Just("\r\n"), Just("\n\n")]);
-    (proptest::collection::vec(record, 0..12), any::<bool>()).prop_map(|(records, trailing)| {
-        let mut out = String::new();
-        let n = records.len();
-        for (i, (fields, term)) in records.into_iter().enumerate() {
-            out.push_str(&fields.join(","));
-            if i + 1 < n || trailing {
-                out.push_str(term);
-            }
-        }
-        out.into_bytes()
-    })
+    (proptest::collection::vec(record, 0..12), any::<bool>()).prop_map(|(records, trailing)| join(records, trailing))
 }
 
 fn parallel(path: &std::path::Path, threads: usize, split: u64, mmap: MmapChoice) -> Recs {
@@ -86,17 +90,7 @@ fn long_field() -> impl Strategy<Value = String> {
 /// Documents of a few hundred bytes to a few kilobytes.
 fn long_document() -> impl Strategy<Value = Vec<u8>> {
     let record = (proptest::collection::vec(long_field(), 1..6), prop_oneof![Just("\n"), Just("\r\n")]);
-    (proptest::collection::vec(record, 0..30), any::<bool>()).prop_map(|(records, trailing)| {
-        let mut out = String::new();
-        let n = records.len();
-        for (i, (fields, term)) in records.into_iter().enumerate() {
-            out.push_str(&fields.join(","));
-            if i + 1 < n || trailing {
-                out.push_str(term);
-            }
-        }
-        out.into_bytes()
-    })
+    (proptest::collection::vec(record, 0..30), any::<bool>()).prop_map(|(records, trailing)| join(records, trailing))
 }
 
 proptest! {
