@@ -7,7 +7,7 @@
 //!
 //! * `weather_aggregate_256MiB`: the weather example's pipeline
 //!   (`byte_lines → try_key_by(parse_line) → aggregate_by_key`) against the
-//!   same parsing and the same hashbrown + foldhash map in a single-threaded
+//!   same parsing and the same hashbrown map and hasher (`shoal::KeyState`) in a single-threaded
 //!   loop over the mapped file. `shoal/1_thread` against `plain_loop/*` is the
 //!   framework's cost; `plain_loop/premapped` also leaves out mapping and
 //!   page faults.
@@ -38,7 +38,7 @@ const SEED: u64 = 0x5EED_0002;
 const FILE_LEN: u64 = 256 << 20;
 
 /// The plain loop's map: the same hasher and table as `shoal::HashMap`.
-type Map = hashbrown::HashMap<Box<[u8]>, Stats<i64>, foldhash::fast::RandomState>;
+type Map = hashbrown::HashMap<Box<[u8]>, Stats<i64>, shoal::KeyState>;
 
 /// The weather example's pipeline.
 fn shoal_aggregate(job: &Job, path: &Path) -> HashMap<Vec<u8>, Stats<i64>> {

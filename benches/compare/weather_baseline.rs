@@ -55,7 +55,8 @@ impl Stats {
     }
 }
 
-type Map = HashMap<Box<[u8]>, Stats, foldhash::fast::RandomState>;
+/// The same hasher as Shoal's keyed results (a hash function is not framework).
+type Map = HashMap<Box<[u8]>, Stats, shoal::KeyState>;
 
 /// A failed line: the file index, the byte offset of the line start, and why.
 type LineFailure = (usize, usize, parse::LineError);

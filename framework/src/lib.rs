@@ -45,7 +45,7 @@ mod signals;
 pub mod source;
 pub mod transport;
 
-pub use action::{AsKey, HashMap};
+pub use action::{AsKey, HashMap, KeyState};
 pub use cli::Flags;
 pub use entry::main;
 pub use error::{Error, ErrorKind, Result};

@@ -1,5 +1,6 @@
 //! Keyed aggregation: combine values per key inside each split, then merge.
 
+use super::hash::{KeyState, is_short, short_words};
 use super::{Absorb, Action};
 use crate::error::Result;
 use crate::merge::Merge;
@@ -9,9 +10,10 @@ use std::fmt;
 use std::hash::Hash;
 use std::marker::PhantomData;
 
-/// The hash map of keyed results: hashbrown with foldhash, fast for the short
-/// keys of grouping. Its iteration order is arbitrary: sort for output.
-pub type HashMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
+/// The hash map of keyed results: hashbrown with Shoal's [`KeyState`] hasher,
+/// fast for the short keys of grouping. Its iteration order is arbitrary:
+/// sort for output.
+pub type HashMap<K, V> = hashbrown::HashMap<K, V, KeyState>;
 
 /// A grouping key: borrowed (`&str`, `&[u8]`, `&T`, tuples of them) or owned.
 ///
@@ -220,29 +222,19 @@ where
     }
 }
 
-/// `a == b` for byte strings, inlined: keys of up to 16 bytes compare with
-/// two overlapping loads per side instead of a call to `memcmp`.
+/// `a == b` for byte strings, inlined: keys of 4 to 16 bytes compare as the
+/// two words of [`short_words`], with no call to `memcmp` and no branch on
+/// the length (which, for keys of random lengths, mispredicts).
 #[inline(always)]
 fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    if a.len() > 16 {
-        return a == b;
+    if is_short(a.len()) {
+        let ((a0, a1), (b0, b1)) = (short_words(a), short_words(b));
+        return (a0 ^ b0) | (a1 ^ b1) == 0;
     }
-    let word = |x: &[u8; 8]| u64::from_ne_bytes(*x);
-    if let (Some(a0), Some(a1), Some(b0), Some(b1)) =
-        (a.first_chunk::<8>(), a.last_chunk::<8>(), b.first_chunk::<8>(), b.last_chunk::<8>())
-    {
-        return word(a0) == word(b0) && word(a1) == word(b1);
-    }
-    let half = |x: &[u8; 4]| u32::from_ne_bytes(*x);
-    if let (Some(a0), Some(a1), Some(b0), Some(b1)) =
-        (a.first_chunk::<4>(), a.last_chunk::<4>(), b.first_chunk::<4>(), b.last_chunk::<4>())
-    {
-        return half(a0) == half(b0) && half(a1) == half(b1);
-    }
-    a.iter().zip(b).all(|(x, y)| x == y)
+    a == b
 }
 
 /// Implements [`GroupKey`] for owned key types that are their own lookup form.
@@ -316,10 +308,16 @@ impl<G: GroupKey> hashbrown::Equivalent<G::Owned> for Probe<'_, G> {
 fn upsert<G: GroupKey, V>(map: &mut HashMap<G::Owned, V>, key: G, value: V, hit: impl FnOnce(&mut V, V)) {
     match map.get_mut(&Probe(&key)) {
         Some(slot) => hit(slot, value),
-        None => {
-            map.insert(key.into_owned(), value);
-        }
+        None => insert_new(map, key.into_owned(), value),
     }
+}
+
+/// The miss path of [`upsert`], once per distinct key of a partial: kept out
+/// of line so the per-record hit path stays small.
+#[cold]
+#[inline(never)]
+fn insert_new<K: Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    map.insert(key, value);
 }
 
 fn merge_maps<K: Hash + Eq, V>(into: &mut HashMap<K, V>, other: HashMap<K, V>, mut op: impl FnMut(&mut V, V)) {

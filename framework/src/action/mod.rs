@@ -13,10 +13,12 @@
 
 mod basic;
 mod collect;
+mod hash;
 mod keyed;
 
 pub use basic::{Count, Fold, ForEach, MergeAll, Reduce, TopKAction};
 pub use collect::{Collect, CollectPartial};
+pub use hash::{KeyHasher, KeyState};
 pub use keyed::{AggregateByKey, AsKey, CountByValue, GroupKey, HashMap, ReduceByKey, SliceKeyElem};
 
 use crate::error::Result;

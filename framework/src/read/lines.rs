@@ -116,14 +116,17 @@ pub fn owned_lines(window: &[u8], window_start: u64, start: u64, end: u64, at_eo
 
 /// Calls `f(line_end)` for the position of every `\n` in `bytes`, in order.
 ///
-/// Thirty-two bytes at a time: a bitmask of the `\n` bytes of a block (a
-/// plain loop that compiles to SIMD compares and a movemask on x86-64 and
-/// aarch64), then one step per set bit. For short lines this beats a SIMD
-/// search that restarts after every match; a block without `\n` costs one
-/// branch. Safe code: no intrinsics, no pointer casts.
+/// Sixty-four bytes at a time: a bitmask of the `\n` bytes of a block (SSE2
+/// compares and movemasks on x86-64, a plain loop elsewhere), then one step
+/// per set bit. For short lines this beats a SIMD search that restarts after
+/// every match. The step loop's exit is a branch the CPU cannot predict
+/// (how many lines end in a block varies), so blocks are as large as one
+/// mask word allows: with 32-byte blocks that exit cost 0.46 mispredicted
+/// branches per 14-byte line (callgrind's branch simulation), with 64-byte
+/// blocks half as many. Safe code: no pointer casts.
 #[inline]
 fn for_each_newline<E>(bytes: &[u8], mut f: impl FnMut(usize) -> Result<(), E>) -> Result<(), E> {
-    const BLOCK: usize = 32;
+    const BLOCK: usize = 64;
     let mut blocks = bytes.chunks_exact(BLOCK);
     let mut base = 0;
     for block in &mut blocks {
@@ -142,12 +145,12 @@ fn for_each_newline<E>(bytes: &[u8], mut f: impl FnMut(usize) -> Result<(), E>) 
     Ok(())
 }
 
-/// Bit `i` is set iff `block[i]` is `\n`: two SSE2 compares and movemasks
+/// Bit `i` is set iff `block[i]` is `\n`: four SSE2 compares and movemasks
 /// (LLVM does not find this for the portable loop below, which costs about
 /// ten times the instructions).
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn newline_mask(block: &[u8; 32]) -> u32 {
+fn newline_mask(block: &[u8; 64]) -> u64 {
     use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
     let word = |i: usize| {
         i64::from_le_bytes([
@@ -166,19 +169,21 @@ fn newline_mask(block: &[u8; 32]) -> u32 {
     // read no memory: the bytes arrive as integers.
     unsafe {
         let nl = _mm_set1_epi8(b'\n' as i8);
-        let low = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_set_epi64x(word(8), word(0)), nl)) as u32 & 0xffff;
-        let high = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_set_epi64x(word(24), word(16)), nl)) as u32 & 0xffff;
-        low | (high << 16)
+        let lane = |i: usize| {
+            let eq = _mm_cmpeq_epi8(_mm_set_epi64x(word(i + 8), word(i)), nl);
+            u64::from(_mm_movemask_epi8(eq) as u32 & 0xffff)
+        };
+        lane(0) | lane(16) << 16 | lane(32) << 32 | lane(48) << 48
     }
 }
 
 /// Bit `i` is set iff `block[i]` is `\n` (portable fallback).
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn newline_mask(block: &[u8; 32]) -> u32 {
-    let mut mask = 0u32;
+fn newline_mask(block: &[u8; 64]) -> u64 {
+    let mut mask = 0u64;
     for (i, &b) in block.iter().enumerate() {
-        mask |= u32::from(b == b'\n') << i;
+        mask |= u64::from(b == b'\n') << i;
     }
     mask
 }
