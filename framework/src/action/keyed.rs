@@ -1,5 +1,6 @@
 //! Keyed aggregation: combine values per key inside each split, then merge.
 
+use super::groups::{Groups, ShortKey};
 use super::hash::{KeyState, is_short, short_words};
 use super::{Absorb, Action};
 use crate::error::Result;
@@ -35,6 +36,15 @@ pub trait GroupKey: Hash {
     fn matches(&self, stored: &Self::Owned) -> bool;
     /// The key to store.
     fn into_owned(self) -> Self::Owned;
+
+    /// The key's exact fixed-size form when it is a byte string of 4 to 16
+    /// bytes ([`ShortKey::of`] of its bytes), which lets the partial's table
+    /// compare it without reading the stored key. `None` (the default) for
+    /// every other key. Equal keys must give equal answers.
+    #[inline(always)]
+    fn short_key(&self) -> Option<ShortKey> {
+        None
+    }
 }
 
 impl<T> GroupKey for &T
@@ -68,6 +78,11 @@ impl GroupKey for &str {
     fn into_owned(self) -> String {
         self.to_owned()
     }
+
+    #[inline(always)]
+    fn short_key(&self) -> Option<ShortKey> {
+        ShortKey::of(self.as_bytes())
+    }
 }
 
 impl GroupKey for String {
@@ -82,6 +97,11 @@ impl GroupKey for String {
     fn into_owned(self) -> String {
         self
     }
+
+    #[inline(always)]
+    fn short_key(&self) -> Option<ShortKey> {
+        ShortKey::of(self.as_bytes())
+    }
 }
 
 /// Elements of slice keys: `&[T]` groups as `Vec<T>`. Implemented for the
@@ -94,12 +114,24 @@ pub trait SliceKeyElem: Clone + Hash + Eq + Send + Serialize + DeserializeOwned 
     fn slices_eq(a: &[Self], b: &[Self]) -> bool {
         a == b
     }
+
+    /// [`GroupKey::short_key`] of a slice: `None` but for bytes.
+    #[inline(always)]
+    fn slice_short_key(s: &[Self]) -> Option<ShortKey> {
+        let _ = s;
+        None
+    }
 }
 
 impl SliceKeyElem for u8 {
     #[inline(always)]
     fn slices_eq(a: &[u8], b: &[u8]) -> bool {
         bytes_eq(a, b)
+    }
+
+    #[inline(always)]
+    fn slice_short_key(s: &[u8]) -> Option<ShortKey> {
+        ShortKey::of(s)
     }
 }
 
@@ -120,6 +152,11 @@ impl<T: SliceKeyElem> GroupKey for &[T] {
     fn into_owned(self) -> Vec<T> {
         self.to_vec()
     }
+
+    #[inline(always)]
+    fn short_key(&self) -> Option<ShortKey> {
+        T::slice_short_key(self)
+    }
 }
 
 impl<T: SliceKeyElem> GroupKey for Vec<T> {
@@ -133,6 +170,11 @@ impl<T: SliceKeyElem> GroupKey for Vec<T> {
     #[inline]
     fn into_owned(self) -> Vec<T> {
         self
+    }
+
+    #[inline(always)]
+    fn short_key(&self) -> Option<ShortKey> {
+        T::slice_short_key(self)
     }
 }
 
@@ -285,55 +327,6 @@ tuple_key!(A 0, B 1);
 tuple_key!(A 0, B 1, C 2);
 tuple_key!(A 0, B 1, C 2, D 3);
 
-/// A borrowed key in a probe of a map of owned keys: hashes as the key does,
-/// compares through [`GroupKey::matches`].
-struct Probe<'k, G>(&'k G);
-
-impl<G: Hash> Hash for Probe<'_, G> {
-    #[inline]
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
-
-impl<G: GroupKey> hashbrown::Equivalent<G::Owned> for Probe<'_, G> {
-    #[inline]
-    fn equivalent(&self, stored: &G::Owned) -> bool {
-        self.0.matches(stored)
-    }
-}
-
-/// Looks `key` up in `map`, calling `hit` on the value or `miss` to insert.
-#[inline]
-fn upsert<G: GroupKey, V>(map: &mut HashMap<G::Owned, V>, key: G, value: V, hit: impl FnOnce(&mut V, V)) {
-    match map.get_mut(&Probe(&key)) {
-        Some(slot) => hit(slot, value),
-        None => insert_new(map, key.into_owned(), value),
-    }
-}
-
-/// The miss path of [`upsert`], once per distinct key of a partial: kept out
-/// of line so the per-record hit path stays small.
-#[cold]
-#[inline(never)]
-fn insert_new<K: Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
-    map.insert(key, value);
-}
-
-fn merge_maps<K: Hash + Eq, V>(into: &mut HashMap<K, V>, other: HashMap<K, V>, mut op: impl FnMut(&mut V, V)) {
-    let (mut big, small) =
-        if into.len() >= other.len() { (std::mem::take(into), other) } else { (other, std::mem::take(into)) };
-    for (k, v) in small {
-        match big.get_mut(&k) {
-            Some(slot) => op(slot, v),
-            None => {
-                big.insert(k, v);
-            }
-        }
-    }
-    *into = big;
-}
-
 /// Merges the [`Merge`] values of each key.
 pub struct AggregateByKey<K, V> {
     _pair: PhantomData<fn() -> (K, V)>,
@@ -363,19 +356,19 @@ where
     K: Hash + Eq + Send + Serialize + DeserializeOwned,
     V: Merge + Send + Serialize + DeserializeOwned,
 {
-    type Partial = HashMap<K, V>;
+    type Partial = Groups<K, V>;
     type Output = HashMap<K, V>;
 
-    fn identity(&self) -> HashMap<K, V> {
-        HashMap::default()
+    fn identity(&self) -> Groups<K, V> {
+        Groups::new()
     }
 
-    fn merge(&self, into: &mut HashMap<K, V>, other: HashMap<K, V>) {
-        merge_maps(into, other, V::merge);
+    fn merge(&self, into: &mut Groups<K, V>, other: Groups<K, V>) {
+        into.merge_with(other, V::merge);
     }
 
-    fn finish(&self, partial: HashMap<K, V>) -> Result<HashMap<K, V>> {
-        Ok(partial)
+    fn finish(&self, partial: Groups<K, V>) -> Result<HashMap<K, V>> {
+        Ok(partial.into_map())
     }
 }
 
@@ -386,8 +379,8 @@ where
     V: Merge + Send + Serialize + DeserializeOwned,
 {
     #[inline]
-    fn absorb(&self, acc: &mut HashMap<K, V>, (key, value): (G, V)) -> Result<()> {
-        upsert(acc, key, value, V::merge);
+    fn absorb(&self, acc: &mut Groups<K, V>, (key, value): (G, V)) -> Result<()> {
+        acc.upsert(key, value, V::merge);
         Ok(())
     }
 }
@@ -417,19 +410,19 @@ where
     V: Send + Serialize + DeserializeOwned,
     F: Fn(&mut V, V) + Sync,
 {
-    type Partial = HashMap<K, V>;
+    type Partial = Groups<K, V>;
     type Output = HashMap<K, V>;
 
-    fn identity(&self) -> HashMap<K, V> {
-        HashMap::default()
+    fn identity(&self) -> Groups<K, V> {
+        Groups::new()
     }
 
-    fn merge(&self, into: &mut HashMap<K, V>, other: HashMap<K, V>) {
-        merge_maps(into, other, &self.op);
+    fn merge(&self, into: &mut Groups<K, V>, other: Groups<K, V>) {
+        into.merge_with(other, &self.op);
     }
 
-    fn finish(&self, partial: HashMap<K, V>) -> Result<HashMap<K, V>> {
-        Ok(partial)
+    fn finish(&self, partial: Groups<K, V>) -> Result<HashMap<K, V>> {
+        Ok(partial.into_map())
     }
 }
 
@@ -441,8 +434,8 @@ where
     F: Fn(&mut V, V) + Sync,
 {
     #[inline]
-    fn absorb(&self, acc: &mut HashMap<K, V>, (key, value): (G, V)) -> Result<()> {
-        upsert(acc, key, value, &self.op);
+    fn absorb(&self, acc: &mut Groups<K, V>, (key, value): (G, V)) -> Result<()> {
+        acc.upsert(key, value, &self.op);
         Ok(())
     }
 }
@@ -472,19 +465,19 @@ impl<K> fmt::Debug for CountByValue<K> {
 }
 
 impl<K: Hash + Eq + Send + Serialize + DeserializeOwned> Action for CountByValue<K> {
-    type Partial = HashMap<K, u64>;
+    type Partial = Groups<K, u64>;
     type Output = HashMap<K, u64>;
 
-    fn identity(&self) -> HashMap<K, u64> {
-        HashMap::default()
+    fn identity(&self) -> Groups<K, u64> {
+        Groups::new()
     }
 
-    fn merge(&self, into: &mut HashMap<K, u64>, other: HashMap<K, u64>) {
-        merge_maps(into, other, |a, b| *a += b);
+    fn merge(&self, into: &mut Groups<K, u64>, other: Groups<K, u64>) {
+        into.merge_with(other, |a, b| *a += b);
     }
 
-    fn finish(&self, partial: HashMap<K, u64>) -> Result<HashMap<K, u64>> {
-        Ok(partial)
+    fn finish(&self, partial: Groups<K, u64>) -> Result<HashMap<K, u64>> {
+        Ok(partial.into_map())
     }
 }
 
@@ -494,8 +487,8 @@ where
     K: Hash + Eq + Send + Serialize + DeserializeOwned,
 {
     #[inline]
-    fn absorb(&self, acc: &mut HashMap<K, u64>, key: G) -> Result<()> {
-        upsert(acc, key, 1, |a, b| *a += b);
+    fn absorb(&self, acc: &mut Groups<K, u64>, key: G) -> Result<()> {
+        acc.upsert(key, 1, |a, b| *a += b);
         Ok(())
     }
 }
@@ -526,11 +519,11 @@ mod tests {
         owned: H,
         other: O,
     ) {
-        let mut map: HashMap<G::Owned, u32> = HashMap::default();
-        upsert(&mut map, borrowed, 1, |a, b| *a += b);
-        upsert(&mut map, owned, 2, |a, b| *a += b);
-        upsert(&mut map, other, 4, |a, b| *a += b);
-        let mut values: Vec<u32> = map.values().copied().collect();
+        let mut map: Groups<G::Owned, u32> = Groups::new();
+        map.upsert(borrowed, 1, |a, b| *a += b);
+        map.upsert(owned, 2, |a, b| *a += b);
+        map.upsert(other, 4, |a, b| *a += b);
+        let mut values: Vec<u32> = map.iter().map(|(_, v)| *v).collect();
         values.sort_unstable();
         assert_eq!(values, [3, 4]);
     }
@@ -563,11 +556,12 @@ mod tests {
     /// A borrowed key hashes like its owned form, so lookups find it.
     #[test]
     fn borrowed_and_owned_keys_hash_alike() {
-        let mut map: HashMap<(String, Vec<u8>), u32> = HashMap::default();
-        upsert(&mut map, ("eu", &b"tea"[..]), 2, |a, b| *a += b);
-        upsert(&mut map, ("eu".to_string(), b"tea".to_vec()), 3, |a, b| *a += b);
-        upsert(&mut map, ("eu", &b"te"[..]), 1, |a, b| *a += b);
+        let mut map: Groups<(String, Vec<u8>), u32> = Groups::new();
+        map.upsert(("eu", &b"tea"[..]), 2, |a, b| *a += b);
+        map.upsert(("eu".to_string(), b"tea".to_vec()), 3, |a, b| *a += b);
+        map.upsert(("eu", &b"te"[..]), 1, |a, b| *a += b);
         assert_eq!(map.len(), 2);
+        let map = map.into_map();
         assert_eq!(map[&("eu".to_string(), b"tea".to_vec())], 5);
     }
 }

@@ -13,11 +13,13 @@
 
 mod basic;
 mod collect;
+mod groups;
 mod hash;
 mod keyed;
 
 pub use basic::{Count, Fold, ForEach, MergeAll, Reduce, TopKAction};
 pub use collect::{Collect, CollectPartial};
+pub use groups::{Groups, ShortKey};
 pub use hash::{KeyHasher, KeyState};
 pub use keyed::{AggregateByKey, AsKey, CountByValue, GroupKey, HashMap, ReduceByKey, SliceKeyElem};
 

@@ -335,7 +335,8 @@ pub trait Pipeline: Sized + Sync {
     /// threads and processes.
     fn aggregate_by_key<K, V>(self) -> Result<HashMap<K, V>>
     where
-        action::AggregateByKey<K, V>: for<'a> Absorb<Self::Item<'a>, Partial = HashMap<K, V>, Output = HashMap<K, V>>,
+        action::AggregateByKey<K, V>:
+            for<'a> Absorb<Self::Item<'a>, Partial = action::Groups<K, V>, Output = HashMap<K, V>>,
     {
         self.run(&action::AggregateByKey::new())
     }
@@ -344,7 +345,8 @@ pub trait Pipeline: Sized + Sync {
     /// argument into its first: items are `(key, value)` pairs.
     fn reduce_by_key<K, V, F>(self, op: F) -> Result<HashMap<K, V>>
     where
-        action::ReduceByKey<K, V, F>: for<'a> Absorb<Self::Item<'a>, Partial = HashMap<K, V>, Output = HashMap<K, V>>,
+        action::ReduceByKey<K, V, F>:
+            for<'a> Absorb<Self::Item<'a>, Partial = action::Groups<K, V>, Output = HashMap<K, V>>,
         F: Fn(&mut V, V) + Sync,
     {
         self.run(&action::ReduceByKey::new(op))
@@ -353,7 +355,8 @@ pub trait Pipeline: Sized + Sync {
     /// How many times each distinct item occurs.
     fn count_by_value<K>(self) -> Result<HashMap<K, u64>>
     where
-        action::CountByValue<K>: for<'a> Absorb<Self::Item<'a>, Partial = HashMap<K, u64>, Output = HashMap<K, u64>>,
+        action::CountByValue<K>:
+            for<'a> Absorb<Self::Item<'a>, Partial = action::Groups<K, u64>, Output = HashMap<K, u64>>,
     {
         self.run(&action::CountByValue::new())
     }
