@@ -7,7 +7,7 @@
 //!
 //! * `weather_aggregate_256MiB`: the weather example's pipeline
 //!   (`byte_lines → try_key_by(parse_line) → aggregate_by_key`) against the
-//!   same parsing and the same hashbrown map and hasher (`shoal::KeyState`) in a single-threaded
+//!   same parsing and the same table (`shoal::action::Groups`) in a single-threaded
 //!   loop over the mapped file. `shoal/1_thread` against `plain_loop/*` is the
 //!   framework's cost; `plain_loop/premapped` also leaves out mapping and
 //!   page faults.
@@ -37,8 +37,8 @@ use std::path::Path;
 const SEED: u64 = 0x5EED_0002;
 const FILE_LEN: u64 = 256 << 20;
 
-/// The plain loop's map: the same hasher and table as `shoal::HashMap`.
-type Map = hashbrown::HashMap<Box<[u8]>, Stats<i64>, shoal::KeyState>;
+/// The plain loop's table: the same as the partials of Shoal's keyed actions.
+type Map = shoal::action::Groups<Vec<u8>, Stats<i64>>;
 
 /// The weather example's pipeline.
 fn shoal_aggregate(job: &Job, path: &Path) -> HashMap<Vec<u8>, Stats<i64>> {
@@ -49,18 +49,13 @@ fn shoal_aggregate(job: &Job, path: &Path) -> HashMap<Vec<u8>, Stats<i64>> {
 }
 
 /// The same work as [`shoal_aggregate`] as one loop: frame with memchr,
-/// parse, then `get_mut` or `insert`.
+/// parse, then `upsert`.
 fn plain_aggregate(bytes: &[u8]) -> Map {
     let mut map = Map::default();
     let mut add = |line: &[u8]| {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let (station, tenths) = parse::parse_line(line).expect("the generated file parses");
-        match map.get_mut(station) {
-            Some(stats) => stats.merge(Stats::of(tenths)),
-            None => {
-                map.insert(station.into(), Stats::of(tenths));
-            }
-        }
+        map.upsert(station, Stats::of(tenths), Stats::merge);
     };
     let mut start = 0;
     for nl in memchr::memchr_iter(b'\n', bytes) {
@@ -156,11 +151,11 @@ fn bench_record_path(c: &mut Criterion) {
         });
     }
     group.bench_function(BenchmarkId::new("plain_loop", "map_each_iter"), |b| {
-        b.iter(|| check(plain_aggregate(&map_file(black_box(path))).values(), summary));
+        b.iter(|| check(plain_aggregate(&map_file(black_box(path))).iter().map(|(_, v)| v), summary));
     });
     let mapped = map_file(path);
     group.bench_function(BenchmarkId::new("plain_loop", "premapped"), |b| {
-        b.iter(|| check(plain_aggregate(black_box(&mapped)).values(), summary));
+        b.iter(|| check(plain_aggregate(black_box(&mapped)).iter().map(|(_, v)| v), summary));
     });
     group.finish();
 

@@ -16,8 +16,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use clap::Parser;
-use hashbrown::HashMap;
 use memmap2::Mmap;
+use shoal::action::Groups;
 
 /// Target chunk size; each cut moves forward to just after the next `\n`.
 const CHUNK: usize = 16 << 20;
@@ -55,8 +55,8 @@ impl Stats {
     }
 }
 
-/// The same hasher as Shoal's keyed results (a hash function is not framework).
-type Map = HashMap<Box<[u8]>, Stats, shoal::KeyState>;
+/// The same table as Shoal's keyed results (a hash table is not framework).
+type Map = Groups<Vec<u8>, Stats>;
 
 /// A failed line: the file index, the byte offset of the line start, and why.
 type LineFailure = (usize, usize, parse::LineError);
@@ -81,12 +81,7 @@ fn aggregate(bytes: &[u8], map: &mut Map) -> Result<(), (usize, parse::LineError
         let line = &bytes[start..end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let (station, t) = parse::parse_line(line).map_err(|e| (start, e))?;
-        match map.get_mut(station) {
-            Some(s) => s.merge(&Stats::of(t)),
-            None => {
-                map.insert(station.into(), Stats::of(t));
-            }
-        }
+        map.upsert(station, Stats::of(t), |s, t| s.merge(&t));
         start = end + 1;
     }
     Ok(())
@@ -152,9 +147,7 @@ fn run(args: Args) -> Result<String, String> {
     let mut errors = Vec::new();
     for result in results {
         match result {
-            Ok(map) => map.into_iter().for_each(|(station, s)| {
-                total.entry(station).and_modify(|t| t.merge(&s)).or_insert(s);
-            }),
+            Ok(map) => total.merge_with(map, |t, s| t.merge(&s)),
             Err(e) => errors.push(e),
         }
     }
@@ -168,7 +161,7 @@ fn run(args: Args) -> Result<String, String> {
     // Names are checked once per distinct station, like the Shoal example; a bad
     // one is located by reading again for its first line.
     let mut rows = Vec::with_capacity(total.len());
-    for (station, s) in total {
+    for (station, s) in total.into_map() {
         match parse::station_name(&station) {
             Ok(name) => rows.push((name.to_owned(), s)),
             Err(_) => return Err(locate_bad_name(&paths, &maps, &station)),

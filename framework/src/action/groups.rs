@@ -122,8 +122,10 @@ impl<K: Hash + Eq, V> Groups<K, V> {
     }
 
     /// Folds `value` into the group of `key` with `hit`, or starts the group.
+    /// `key` may be borrowed (`&str`, `&[u8]`, tuples of them): it is copied
+    /// only when its group is new.
     #[inline(always)]
-    pub(crate) fn upsert<G: GroupKey<Owned = K>>(&mut self, key: G, value: V, hit: impl FnOnce(&mut V, V)) {
+    pub fn upsert<G: GroupKey<Owned = K>>(&mut self, key: G, value: V, hit: impl FnOnce(&mut V, V)) {
         let hash = self.state.hash_one(&key);
         let short = key.short_key();
         let found = self.table.find_mut(hash, |e| match (&short, &e.short) {
@@ -147,7 +149,7 @@ impl<K: Hash + Eq, V> Groups<K, V> {
     /// Merges `other` into `self`, combining the values of keys on both
     /// sides with `op`. The larger table is kept; the smaller one's entries
     /// move over with their short forms.
-    pub(crate) fn merge_with(&mut self, other: Groups<K, V>, mut op: impl FnMut(&mut V, V)) {
+    pub fn merge_with(&mut self, other: Groups<K, V>, mut op: impl FnMut(&mut V, V)) {
         let (mut big, small) =
             if self.len() >= other.len() { (std::mem::take(self), other) } else { (other, std::mem::take(self)) };
         for entry in small.table {
