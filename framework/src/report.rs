@@ -1,7 +1,7 @@
 //! What a job saw besides its results: named counters and rejected records.
 //!
 //! Each split collects its own [`Report`] in a thread-local context while it
-//! runs ([`count`], [`reject`]); the executor merges it into the job's report
+//! runs ([`count`], [`OnMalformed::handle`]); the executor merges it into the job's report
 //! with the split's partial result. So counts travel with results: a split
 //! rerun after a worker died is counted once, like its records.
 //!

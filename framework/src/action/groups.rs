@@ -32,7 +32,8 @@ use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroU64;
 
 /// An exact fixed-size form of a short byte-string key: its length and the
-/// two words of [`short_words`]. Two byte strings with short forms are equal
+/// two words that cover its bytes (four 4-byte loads at offsets clamped to
+/// the string). Two byte strings with short forms are equal
 /// exactly when their short forms are.
 ///
 /// The length is never zero, so `Option<ShortKey>` takes no more room than

@@ -8,7 +8,7 @@
 //! * a file already shorter than planned is caught by an `fstat` before mapping
 //!   and reported as an error naming the file;
 //! * a file truncated *while* mapped makes the kernel raise `SIGBUS` on the next
-//!   touch of a missing page. [`crate::signals`] turns that into a message
+//!   touch of a missing page. The `SIGBUS` handler in `signals.rs` turns that into a message
 //!   naming the split, and the process executor reruns or fails the split.
 //!
 //! Users who cannot promise stable inputs pass `--no-mmap`
