@@ -6,21 +6,36 @@
 //! * [`Dfa`]: csv-core's state machine, reduced to the states that decide
 //!   where records end, run byte by byte from the start of the file. Always
 //!   right, one thread.
-//! * [`scan_chunk`] + [`find_start`]: quote parity. In a file where every
-//!   quote byte either opens a field (it follows a delimiter, a line break,
-//!   the start of the file or a closing quote) or closes one (it is followed
-//!   by a delimiter, a line break, a quote or the end of the file), a byte is
-//!   inside quotes exactly when an odd number of quote bytes precede it. The
-//!   parity of each chunk is counted in parallel and summed. Each chunk also
-//!   checks, under both possible starting parities, that its quotes obey that
-//!   rule, that no escape byte sits inside quotes and that no comment line
-//!   starts outside quotes; a file that breaks any of those is *ambiguous* for
-//!   parity and is scanned with the [`Dfa`] instead (a quote inside an
-//!   unquoted field, `ab"c`, is data to csv-core, which parity cannot see).
+//! * [`scan_chunk`] + [`find_start`]: quote parity. A byte is inside quotes
+//!   when an odd number of quote bytes precede it (counted from the start of
+//!   the file, after a byte order mark). The parity of each chunk is counted
+//!   in parallel and summed. That agrees with csv-core unless csv-core reads
+//!   some quote as data: a quote inside an unquoted field (`ab"c`), which
+//!   parity cannot see. So each chunk also checks, under both possible
+//!   starting parities, the *parity rule*: every quote that parity says
+//!   opens a field (an even number of quotes before it) is the file's first
+//!   byte or follows a delimiter, a line break or a quote. A file that breaks
+//!   it (or, with those configured, has an escape byte inside quotes or a
+//!   comment line outside them) is *ambiguous* for parity and is scanned with
+//!   the [`Dfa`] instead.
+//!
+//! Why openers are enough: while parity and csv-core agree, an even count
+//! means csv-core is outside quotes (between records or fields, in an
+//! unquoted field, or just after a closing quote), an odd one inside. The
+//! first quote csv-core reads as data is read in an unquoted field, so parity
+//! calls it an opener, and the byte before it is field data: not a
+//! delimiter, a line break or a quote (a quote after a closing quote is the
+//! second of a doubled `""`, not data). The check catches it. A quote parity
+//! calls an opener after any other byte is such a stray quote, so the check
+//! flags nothing csv-core reads as parity does. Closing quotes need no check:
+//! data after one (`"abc"x,`) is read by csv-core as part of the field,
+//! outside quotes, as parity says.
 //!
 //! Neither finder cuts between the `\r` and `\n` of a CRLF.
 
-use super::blocks::{BLOCK, Finder, low_bits};
+use super::blocks::{BLOCK, Classifier, low_bits, prefix_xor};
+#[cfg(target_arch = "x86_64")]
+use super::blocks::{QuoteBlocks, prefix_xor_clmul};
 use super::dialect::Dialect;
 
 /// The UTF-8 byte order mark, skipped at the start of a file.
@@ -170,11 +185,15 @@ fn scan_bytes(d: &Dialect, bytes: &[u8], start: usize, end: usize) -> ChunkScan 
         return ChunkScan::default();
     };
     let first = bom_len(bytes);
+    // The byte order mark is not read as CSV (csv-core skips it).
+    let start = start.max(first);
+    if start >= end {
+        return ChunkScan::default();
+    }
     let comment = d.comment.unwrap_or(quote);
     let escape = if d.quote.is_some() { d.escape.unwrap_or(quote) } else { quote };
     let at_line_start = |i: usize| i == first || (i > 0 && matches!(bytes[i - 1], b'\n' | b'\r'));
-    // The bytes that may stand next to a quote: before an opening quote,
-    // after a closing one.
+    // The bytes that may stand before an opening quote.
     let mut edge = [false; 256];
     for b in [d.delimiter, b'\n', b'\r', quote] {
         edge[usize::from(b)] = true;
@@ -185,13 +204,10 @@ fn scan_bytes(d: &Dialect, bytes: &[u8], start: usize, end: usize) -> ChunkScan 
         let i = start + i;
         let b = bytes[i];
         if d.quote == Some(b) {
-            let opens_ok = i == first || (i > 0 && edge[usize::from(bytes[i - 1])]);
-            let closes_ok = bytes.get(i + 1).is_none_or(|&n| edge[usize::from(n)]);
-            // Entered outside quotes (`[0]`), this quote opens when the count
-            // so far is even; entered inside (`[1]`), when it is odd.
-            let (ok0, ok1) = if odd { (closes_ok, opens_ok) } else { (opens_ok, closes_ok) };
-            ambiguous[0] |= !ok0;
-            ambiguous[1] |= !ok1;
+            // Entered outside quotes (`[0]`), this quote opens a field when
+            // the count so far is even; entered inside (`[1]`), when it is odd.
+            let opens_ok = i == first || edge[usize::from(bytes[i - 1])];
+            ambiguous[usize::from(odd)] |= !opens_ok;
             odd = !odd;
         } else if d.comment == Some(b) && at_line_start(i) {
             // A comment line outside quotes: its quotes are not data.
@@ -210,56 +226,143 @@ fn scan_bytes(d: &Dialect, bytes: &[u8], start: usize, end: usize) -> ChunkScan 
     ChunkScan { odd, ambiguous }
 }
 
-/// [`scan_chunk`] without comment or escape bytes: 64 bytes at a time are
-/// checked at once with bit masks (the quotes, and the bytes that may stand
-/// next to one); after a block without quotes, `memchr` skips to the next.
+/// [`scan_chunk`] without comment or escape bytes, 64 bytes at a time with
+/// bit masks: AVX2, BMI1 and PCLMULQDQ when the CPU has them (checked on
+/// every call), else SSE2 (the x86-64 baseline) or a portable loop.
 fn scan_quotes(delimiter: u8, quote: u8, bytes: &[u8], start: usize, end: usize, first: usize) -> ChunkScan {
-    let quotes_of = Finder::new(quote);
+    #[cfg(target_arch = "x86_64")]
+    if let Some(blocks) = QuoteBlocks::detect(quote, delimiter) {
+        // SAFETY: `detect` found AVX2, BMI1 and PCLMULQDQ.
+        return unsafe { scan_quotes_avx2(&blocks, delimiter, quote, bytes, start, end, first) };
+    }
+    scan_quotes_baseline(delimiter, quote, bytes, start, end, first)
+}
+
+/// [`scan_quotes`] with AVX2, BMI1 and PCLMULQDQ.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi1,pclmulqdq")]
+fn scan_quotes_avx2(
+    blocks: &QuoteBlocks,
+    delimiter: u8,
+    quote: u8,
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    first: usize,
+) -> ChunkScan {
+    let edge = edge_bytes(delimiter, quote);
+    if blocks.lookup() {
+        scan_blocks(bytes, start, end, first, quote, &edge, |b| blocks.block::<true>(b), |x| prefix_xor_clmul(x))
+    } else {
+        scan_blocks(bytes, start, end, first, quote, &edge, |b| blocks.block::<false>(b), |x| prefix_xor_clmul(x))
+    }
+}
+
+/// [`scan_quotes`] with SSE2 (on x86-64) or portable masks.
+fn scan_quotes_baseline(delimiter: u8, quote: u8, bytes: &[u8], start: usize, end: usize, first: usize) -> ChunkScan {
+    let edge = edge_bytes(delimiter, quote);
+    let classifier = Classifier::new([quote, delimiter, b'\n', b'\r']);
+    let masks = |block: &[u8; BLOCK]| {
+        let masks = classifier.block(block);
+        (masks.first, masks.any)
+    };
+    scan_blocks(bytes, start, end, first, quote, &edge, masks, prefix_xor)
+}
+
+/// The bytes that may stand before an opening quote.
+fn edge_bytes(delimiter: u8, quote: u8) -> [bool; 256] {
     let mut edge = [false; 256];
     for b in [quote, delimiter, b'\n', b'\r'] {
         edge[usize::from(b)] = true;
     }
-    let (mut odd, mut ambiguous) = (false, [false; 2]);
-    let Some(at) = bytes.get(start..end).and_then(|chunk| memchr::memchr(quote, chunk)) else {
+    edge
+}
+
+/// Quote parity and the parity rule, from one block to the next.
+#[derive(Debug, Clone, Copy)]
+struct Carry {
+    /// All ones after an odd number of quotes, else zero.
+    odd: u64,
+    /// 1 when the byte before the next block is an edge byte (or the block
+    /// starts at the file's first byte), else 0.
+    edge: u64,
+    /// The quotes found opening a field after a byte that is not an edge
+    /// byte, for a chunk entered outside quotes (`[0]`) and inside (`[1]`).
+    bad: [u64; 2],
+}
+
+impl Carry {
+    /// Takes in a block: bit `i` of `quotes` and `edges` marks its quotes
+    /// and edge bytes, `prefix` is the prefix xor of `quotes`.
+    #[inline(always)]
+    fn block(&mut self, quotes: u64, edges: u64, prefix: u64) {
+        // Bit `i`: an odd number of quotes up to and including byte `i`,
+        // for a chunk entered outside quotes: a quote there opens a field.
+        let parity = prefix ^ self.odd;
+        let loose = quotes & !(edges << 1 | self.edge);
+        self.bad[0] |= loose & parity;
+        self.bad[1] |= loose & !parity;
+        self.odd = ((parity as i64) >> 63) as u64;
+        self.edge = edges >> 63;
+    }
+
+    fn scan(self) -> ChunkScan {
+        ChunkScan { odd: self.odd != 0, ambiguous: self.bad.map(|bad| bad != 0) }
+    }
+}
+
+/// The block scan of `bytes[start..end]` with `masks` (`(quotes, edges)` of
+/// a block) and `prefix_xor`, from the first quote on (`memchr` finds it).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn scan_blocks(
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    first: usize,
+    quote: u8,
+    edge: &[bool; 256],
+    masks: impl Fn(&[u8; BLOCK]) -> (u64, u64),
+    prefix_xor: impl Fn(u64) -> u64,
+) -> ChunkScan {
+    // The byte order mark is not read as CSV (csv-core skips it).
+    let start = start.max(first);
+    let Some(within) = bytes.get(..end) else {
+        return ChunkScan::default();
+    };
+    let Some(at) = within.get(start..).and_then(|chunk| memchr::memchr(quote, chunk)) else {
         return ChunkScan::default();
     };
     let mut base = start + at;
-    while base < end {
-        let quotes = quotes_of.at(bytes, base) & low_bits(end - base);
+    // `base >= first`: `base - 1` is in bounds unless `base == first`.
+    let edge_before = u64::from(base == first || edge[usize::from(bytes[base - 1])]);
+    let mut carry = Carry { odd: 0, edge: edge_before, bad: [0; 2] };
+    while let Some(block) = within.get(base..).and_then(<[u8]>::first_chunk::<BLOCK>) {
+        let (quotes, edges) = masks(block);
         if quotes == 0 {
-            let from = base + BLOCK;
-            match bytes.get(from..end).and_then(|rest| memchr::memchr(quote, rest)) {
-                Some(at) => base = from + at,
-                None => break,
-            }
-            continue;
+            // Nothing to check: only the last byte matters, for the next block.
+            carry.edge = u64::from(edge[usize::from(block[BLOCK - 1])]);
+        } else {
+            carry.block(quotes, edges, prefix_xor(quotes));
         }
-        // Bit k: an odd number of quotes up to and including `base + k`.
-        let mut parity = quotes;
-        for shift in [1, 2, 4, 8, 16, 32] {
-            parity ^= parity << shift;
-        }
-        if odd {
-            parity = !parity;
-        }
-        let mut rest = quotes;
-        while rest != 0 {
-            let k = rest.trailing_zeros();
-            rest &= rest - 1;
-            let i = base + k as usize;
-            let opens_ok = i == first || (i > 0 && bytes.get(i - 1).is_some_and(|&b| edge[usize::from(b)]));
-            let closes_ok = bytes.get(i + 1).is_none_or(|&b| edge[usize::from(b)]);
-            // Entered outside quotes (`[0]`), a quote after an even count
-            // opens a field and one after an odd count closes it; entered
-            // inside (`[1]`), the reverse.
-            let (ok0, ok1) = if parity >> k & 1 == 1 { (opens_ok, closes_ok) } else { (closes_ok, opens_ok) };
-            ambiguous[0] |= !ok0;
-            ambiguous[1] |= !ok1;
-        }
-        odd = parity >> 63 != 0;
         base += BLOCK;
     }
-    ChunkScan { odd, ambiguous }
+    if base < end {
+        // The last block: read past `end` when the file goes on (the bits
+        // are dropped), else from a copy padded with zeros.
+        let (quotes, edges) = match bytes.get(base..).and_then(<[u8]>::first_chunk::<BLOCK>) {
+            Some(block) => masks(block),
+            None => {
+                let tail = &bytes[base..];
+                let mut padded = [0u8; BLOCK];
+                padded[..tail.len()].copy_from_slice(tail);
+                masks(&padded)
+            }
+        };
+        let quotes = quotes & low_bits(end - base);
+        carry.block(quotes, edges, prefix_xor(quotes));
+    }
+    carry.scan()
 }
 
 /// The first record start in `[from, to)` when `bytes[from]` is entered
@@ -267,6 +370,8 @@ fn scan_quotes(delimiter: u8, quote: u8, bytes: &[u8], start: usize, end: usize,
 pub(crate) fn find_start(d: &Dialect, bytes: &[u8], from: usize, to: usize, mut inside: bool) -> Option<usize> {
     debug_assert!(from > 0 && from <= to && to <= bytes.len());
     let quote = d.quote.unwrap_or(b'\n');
+    // Quotes in the byte order mark are not counted (csv-core skips it).
+    let counted = from.max(bom_len(bytes));
     // A record starts at `p` when `bytes[p - 1]` is a line break outside quotes.
     let mut j = from - 1;
     loop {
@@ -279,7 +384,7 @@ pub(crate) fn find_start(d: &Dialect, bytes: &[u8], from: usize, to: usize, mut 
             if !(b == b'\r' && bytes[p] == b'\n') {
                 return Some(p);
             }
-        } else if b == quote && j >= from {
+        } else if b == quote && j >= counted {
             inside = !inside;
         }
         // Next interesting byte after `j`.
@@ -423,12 +528,19 @@ mod tests {
         }
     }
 
-    /// The block scan agrees with the quote-by-quote one on random
-    /// documents and chunks (quotes near block edges, the file's ends and a
-    /// byte order mark included).
+    /// The block scans (the one this CPU takes and the SSE2 or portable
+    /// one) agree with the quote-by-quote one on random documents and
+    /// chunks (quotes near block edges, the file's ends and a byte order
+    /// mark included), in dialects whose edge bytes the AVX2 scan looks up
+    /// and in ones it compares.
     #[test]
     fn block_scan_agrees_with_quote_by_quote() {
-        let d = Dialect::default();
+        let dialects = [
+            Dialect::default(),
+            Dialect { delimiter: b';', quote: Some(b'\''), ..Dialect::default() },
+            Dialect { delimiter: b':', ..Dialect::default() },
+            Dialect { delimiter: 0xFE, ..Dialect::default() },
+        ];
         let mut seed = 0x5CA7_u64;
         let mut next = move |n: usize| {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
@@ -436,27 +548,37 @@ mod tests {
         };
         let mut ambiguous = [0, 0];
         for _ in 0..3000 {
+            let d = dialects[next(dialects.len())];
+            let (delimiter, quote) = (d.delimiter, d.quote.unwrap_or(b'"'));
             let mut text = if next(4) == 0 { BOM.to_vec() } else { Vec::new() };
             // Fields, mostly well formed, sometimes with a stray quote.
             for _ in 0..next(60) {
+                // Sometimes a long unquoted field (blocks without quotes).
+                if next(20) == 0 {
+                    text.extend(std::iter::repeat_n(b'a', next(150)));
+                }
                 let quoted = next(2) == 0;
                 if quoted {
-                    text.push(b'"');
+                    text.push(quote);
                 }
                 for _ in 0..next(12) {
-                    let b = [b'a', b' ', b',', b'\n', b'"', b'\r'][next(6)];
-                    if (b == b'"' || b == b',' || b == b'\n' || b == b'\r') && !quoted && next(30) != 0 {
+                    let b = [b'a', b' ', delimiter, b'\n', quote, b'\r'][next(6)];
+                    if (b == quote || b == delimiter || b == b'\n' || b == b'\r') && !quoted && next(30) != 0 {
                         continue;
                     }
                     text.push(b);
-                    if b == b'"' && quoted && next(30) != 0 {
-                        text.push(b'"');
+                    if b == quote && quoted && next(30) != 0 {
+                        text.push(quote);
                     }
                 }
                 if quoted {
-                    text.push(b'"');
+                    text.push(quote);
+                    // Sometimes data after the closing quote.
+                    if next(30) == 0 {
+                        text.push(b'a');
+                    }
                 }
-                text.push([b',', b',', b'\n', b'\r'][next(4)]);
+                text.push([delimiter, delimiter, b'\n', b'\r'][next(4)]);
             }
             if text.is_empty() {
                 continue;
@@ -465,13 +587,47 @@ mod tests {
             let end = start + 1 + next(text.len() - start);
             let want = scan_bytes(&d, &text, start, end);
             let got = scan_chunk(&d, &text, start, end);
-            assert_eq!(got, want, "{start}..{end} of {:?}", String::from_utf8_lossy(&text));
+            assert_eq!(got, want, "{start}..{end} of {:?} in {d:?}", String::from_utf8_lossy(&text));
+            let baseline = scan_quotes_baseline(delimiter, quote, &text, start, end, bom_len(&text));
+            assert_eq!(baseline, want, "{start}..{end} of {:?} in {d:?}", String::from_utf8_lossy(&text));
             for (n, a) in ambiguous.iter_mut().zip(want.ambiguous) {
                 *n += usize::from(a);
             }
         }
         // Both outcomes occur under both starting parities.
         assert!(ambiguous.iter().all(|&n| n > 300 && n < 2700), "{ambiguous:?}");
+    }
+
+    /// Data after a closing quote is read by csv-core as parity says: not
+    /// ambiguous, and the starts are exact.
+    #[test]
+    fn data_after_a_closing_quote_is_not_ambiguous() {
+        let d = Dialect::default();
+        let text = b"\"abc\"x,y\n\"p\nq\"r,s\nt,\"u\"v\n\"w\",z\n";
+        for (start, end) in [(0, text.len()), (1, text.len()), (3, 20)] {
+            let scan = scan_chunk(&d, text, start, end);
+            assert_eq!(scan, scan_bytes(&d, text, start, end));
+        }
+        assert_eq!(scan_chunk(&d, text, 0, text.len()).ambiguous, [false, true]);
+        for cut in 1..text.len() {
+            let (starts, dfa) = exact_starts(&d, text, &[cut], 1);
+            assert!(!dfa, "cut {cut}");
+            assert_eq!(starts, Dfa::new(d).starts(text, &[cut]), "cut {cut}");
+        }
+        check_every_cut(&d, text);
+    }
+
+    /// A quote after a closing quote and data is a stray quote: ambiguous.
+    #[test]
+    fn a_stray_quote_after_a_closing_quote_is_ambiguous() {
+        let d = Dialect::default();
+        let text = b"\"a\"b\"c\nd,e\nf\"\ng,h\n";
+        assert!(scan_chunk(&d, text, 0, text.len()).ambiguous[0]);
+        assert_eq!(scan_chunk(&d, text, 0, text.len()), scan_bytes(&d, text, 0, text.len()));
+        let (starts, dfa) = exact_starts(&d, text, &[5, 12], 2);
+        assert!(dfa, "a quote after `\"a\"b` is data to csv-core");
+        assert_eq!(starts, Dfa::new(d).starts(text, &[5, 12]));
+        check_every_cut(&d, text);
     }
 
     #[test]
