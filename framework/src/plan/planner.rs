@@ -1,7 +1,11 @@
 //! Cutting a file list into splits.
 //!
 //! Polars-style: a large file of length `len` becomes `n = ceil(len / target)`
-//! ranges of equal size, so no split is a sliver. Files no larger than the
+//! ranges of equal size, so no split is a sliver. With the automatic target,
+//! the last of those ranges is cut in [`TAIL_PIECES`]: executors run the
+//! biggest splits first, so these small ones come last and the threads finish
+//! within a small split of each other instead of one idling for most of a
+//! large one. Files no larger than the
 //! target are packed, in input order, into splits of up to `target` bytes, so
 //! twenty thousand small files do not cost twenty thousand scheduling rounds.
 //! Streams (compressed files, pipes, standard input) are one split each, and
@@ -27,6 +31,8 @@ pub const MIN_AUTO_TARGET: u64 = 1 << 20;
 pub const MAX_AUTO_TARGET: u64 = 32 << 20;
 /// How many splits per thread the automatic target aims for, for balance.
 pub const SPLITS_PER_THREAD: u64 = 8;
+/// Into how many pieces the automatic target cuts the last range of a large file.
+pub const TAIL_PIECES: u64 = 4;
 /// Assumed expansion of compressed input, for scheduling only.
 pub const COMPRESSION_RATIO: u64 = 5;
 
@@ -86,9 +92,14 @@ impl SplitOptions {
                     flush(&mut splits, &mut pack, &mut pack_bytes);
                     let n = len.div_ceil(target);
                     let piece = len.div_ceil(n);
+                    // Where the tail pieces start: the last range, when the
+                    // target is automatic.
+                    let tail = if self.target.is_none() { (piece * (n - 1)).min(len) } else { len };
+                    let tail_piece = (len - tail).div_ceil(TAIL_PIECES).max(1);
                     let mut start = 0;
                     while start < len {
-                        let end = (start + piece).min(len);
+                        let step = if start < tail { piece.min(tail - start) } else { tail_piece };
+                        let end = (start + step).min(len);
                         splits.push(Split {
                             index: splits.len(),
                             parts: vec![Part { file, start, end }],
@@ -176,6 +187,23 @@ mod tests {
             .plan(vec![InputFile { path, len: Some(len), kind: FileKind::Gzip }, plain]);
         assert_eq!(plan.splits[0].cost, text.len() as u64 * DECOMPRESS_COST);
         assert!(plan.splits[0].cost > plan.splits[1].cost, "the stream is started first");
+    }
+
+    #[test]
+    fn automatic_target_cuts_the_last_range_finer() {
+        let len = 100 * MIN_AUTO_TARGET + 12_345;
+        let plan = SplitOptions { target: None, threads: 2 }.plan(vec![file("a", len, FileKind::Regular)]);
+        let target = plan.target;
+        let n = len.div_ceil(target) as usize;
+        let sizes: Vec<u64> = plan.splits.iter().map(|s| s.cost).collect();
+        assert_eq!(sizes.len(), n - 1 + TAIL_PIECES as usize, "{sizes:?}");
+        assert!(sizes[..n - 1].iter().all(|&s| s == sizes[0]));
+        assert!(sizes[n - 1..].iter().all(|&s| s * (TAIL_PIECES - 1) <= sizes[0]), "{sizes:?}");
+        // Contiguous and complete.
+        let parts: Vec<(u64, u64)> = plan.splits.iter().map(|s| (s.parts[0].start, s.parts[0].end)).collect();
+        assert_eq!(parts[0].0, 0);
+        assert_eq!(parts.last().map(|p| p.1), Some(len));
+        assert!(parts.windows(2).all(|w| w[0].1 == w[1].0));
     }
 
     #[test]
