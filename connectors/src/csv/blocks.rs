@@ -16,12 +16,13 @@ pub(crate) struct Block {
     pub(crate) first: u64,
 }
 
-impl Block {
-    /// The bytes that are one of the other three.
-    #[inline(always)]
-    pub(crate) fn others(self) -> u64 {
-        self.any & !self.first
-    }
+/// The special bytes of a block, split: bit `i` of `first` is set when byte
+/// `i` is the classifier's first byte, and bit `i` of `others` when it is
+/// one of the other three (both when the first byte repeats among them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Masks {
+    pub(crate) first: u64,
+    pub(crate) others: u64,
 }
 
 /// Finds four byte values in 64-byte blocks.
@@ -49,9 +50,16 @@ impl Classifier {
     }
 
     /// The masks of `block`.
-    #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     pub(crate) fn block(&self, block: &[u8; BLOCK]) -> Block {
+        let Masks { first, others } = self.masks(block);
+        Block { any: first | others, first }
+    }
+
+    /// The split masks of `block`.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    pub(crate) fn masks(&self, block: &[u8; BLOCK]) -> Masks {
         use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x};
         let word = |i: usize| {
             let mut w = [0u8; 8];
@@ -59,58 +67,54 @@ impl Classifier {
             i64::from_le_bytes(w)
         };
         let [a, b, c, d] = self.splats;
-        let (mut any, mut first) = (0u64, 0u64);
+        let (mut first, mut others) = (0u64, 0u64);
         for lane in 0..BLOCK / 16 {
             // SAFETY: these intrinsics only require SSE2, which every x86-64
             // CPU has (it is part of the target's baseline, enabled in every
             // build); they read no memory: the bytes arrive as integers.
-            let (special, firsts) = unsafe {
+            let (firsts, rest) = unsafe {
                 let v = _mm_set_epi64x(word(lane * 16 + 8), word(lane * 16));
-                let firsts = _mm_cmpeq_epi8(v, a);
-                let special = _mm_or_si128(
-                    _mm_or_si128(firsts, _mm_cmpeq_epi8(v, b)),
-                    _mm_or_si128(_mm_cmpeq_epi8(v, c), _mm_cmpeq_epi8(v, d)),
-                );
-                (_mm_movemask_epi8(special), _mm_movemask_epi8(firsts))
+                let rest = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, b), _mm_cmpeq_epi8(v, c)), _mm_cmpeq_epi8(v, d));
+                (_mm_movemask_epi8(_mm_cmpeq_epi8(v, a)), _mm_movemask_epi8(rest))
             };
-            any |= u64::from(special as u16) << (lane * 16);
             first |= u64::from(firsts as u16) << (lane * 16);
+            others |= u64::from(rest as u16) << (lane * 16);
         }
-        Block { any, first }
+        Masks { first, others }
     }
 
-    /// The masks of `block`.
+    /// The split masks of `block`.
     #[cfg(not(target_arch = "x86_64"))]
     #[inline(always)]
-    pub(crate) fn block(&self, block: &[u8; BLOCK]) -> Block {
+    pub(crate) fn masks(&self, block: &[u8; BLOCK]) -> Masks {
         self.portable(block)
     }
 
-    /// The masks of `block`, byte by byte (the fallback for targets
+    /// The split masks of `block`, byte by byte (the fallback for targets
     /// without SSE2; on x86-64, the reference of the tests).
     #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-    fn portable(&self, block: &[u8; BLOCK]) -> Block {
-        let (mut any, mut first) = (0u64, 0u64);
+    fn portable(&self, block: &[u8; BLOCK]) -> Masks {
+        let (mut first, mut others) = (0u64, 0u64);
         for (i, &b) in block.iter().enumerate() {
-            any |= u64::from(self.bytes.contains(&b)) << i;
             first |= u64::from(b == self.bytes[0]) << i;
+            others |= u64::from(self.bytes[1..].contains(&b)) << i;
         }
-        Block { any, first }
+        Masks { first, others }
     }
 
-    /// The masks of the block of `bytes` at `base`; bytes past the end of
-    /// `bytes` are never marked.
+    /// The split masks of the block of `bytes` at `base`; bytes past the
+    /// end of `bytes` are never marked.
     #[inline(always)]
-    pub(crate) fn at(&self, bytes: &[u8], base: usize) -> Block {
+    pub(crate) fn at(&self, bytes: &[u8], base: usize) -> Masks {
         if let Some(block) = bytes.get(base..base + BLOCK).and_then(|b| <&[u8; BLOCK]>::try_from(b).ok()) {
-            return self.block(block);
+            return self.masks(block);
         }
         let tail = bytes.get(base..).unwrap_or_default();
         let mut padded = [0u8; BLOCK];
         padded[..tail.len()].copy_from_slice(tail);
-        let Block { any, first } = self.block(&padded);
+        let Masks { first, others } = self.masks(&padded);
         let keep = low_bits(tail.len());
-        Block { any: any & keep, first: first & keep }
+        Masks { first: first & keep, others: others & keep }
     }
 }
 
@@ -262,7 +266,9 @@ mod tests {
                 let n = tail.len().min(BLOCK);
                 padded[..n].copy_from_slice(&tail[..n]);
                 let want = classifier.portable(&padded);
-                assert_eq!((got.any, got.first), (want.any & low_bits(n), want.first & low_bits(n)));
+                assert_eq!(got, Masks { first: want.first & low_bits(n), others: want.others & low_bits(n) });
+                let block = classifier.block(&padded);
+                assert_eq!((block.any, block.first), (want.first | want.others, want.first));
             }
         }
     }
@@ -294,7 +300,7 @@ mod tests {
                 let want = classifier.portable(&block);
                 // SAFETY: `detect` found AVX2, BMI1 and PCLMULQDQ.
                 let got = unsafe { if lookup { quotes.block::<true>(&block) } else { quotes.block::<false>(&block) } };
-                assert_eq!(got, (want.first, want.any), "{block:?}");
+                assert_eq!(got, (want.first, want.first | want.others), "{block:?}");
                 let x = next() ^ next() << 40;
                 // SAFETY: as above.
                 assert_eq!(unsafe { prefix_xor_clmul(x) }, prefix_xor(x));

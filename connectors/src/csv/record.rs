@@ -102,10 +102,32 @@ impl Record {
         self.bounds.push(range);
     }
 
-    /// Adds fields of the line given to [`copy_line`](Record::copy_line).
+    /// Adds the fields of the line given to [`copy_line`](Record::copy_line)
+    /// that end at the set bits of `ends` (bit `i` for byte `base + i`):
+    /// the first starts at `*field`, each next one after the previous end;
+    /// `*field` is left after the last end.
     #[inline(always)]
-    pub(crate) fn extend_bounds(&mut self, bounds: impl Iterator<Item = Range<usize>>) {
-        self.bounds.extend(bounds);
+    pub(crate) fn push_ends(&mut self, mut ends: u64, base: usize, field: &mut usize) {
+        // At most 64 fields (one per bit): one capacity check for all.
+        self.bounds.reserve(64);
+        let len = self.bounds.len();
+        let spare = self.bounds.spare_capacity_mut();
+        let mut n = 0;
+        // The bits run out first: at most 64 of them, 64 slots reserved.
+        for slot in spare {
+            if ends == 0 {
+                break;
+            }
+            let j = base + ends.trailing_zeros() as usize;
+            ends &= ends - 1;
+            slot.write(*field..j);
+            *field = j + 1;
+            n += 1;
+        }
+        // SAFETY: the first `n` slots of the spare capacity, which follow
+        // the `len` elements, are initialized: the loop wrote one slot per
+        // iteration that counted, in order. `len + n` is within the capacity.
+        unsafe { self.bounds.set_len(len + n) };
     }
 
     /// Adds a field by copying it.
@@ -116,14 +138,11 @@ impl Record {
         self.bounds.push(start..self.bytes.len());
     }
 
-    /// Undoubles the quotes of the fields marked in `fields` (bit `i` for
-    /// field `i`, bit 63 for every field from 63 on): the fast path's
-    /// quoted fields hold each quote byte doubled.
-    pub(crate) fn undouble(&mut self, quote: u8, fields: u64) {
-        for (i, r) in self.bounds.iter_mut().enumerate() {
-            if fields & (1 << i.min(63)) == 0 {
-                continue;
-            }
+    /// Undoubles the quotes of the fields from field `from` on: the fast
+    /// path's quoted fields hold each quote byte doubled (and its other
+    /// fields hold no quote byte).
+    pub(crate) fn undouble(&mut self, quote: u8, from: usize) {
+        for r in self.bounds.iter_mut().skip(from) {
             let Some(field) = self.bytes.get_mut(r.clone()) else { continue };
             let (mut read, mut write) = (0, 0);
             while let Some(at) = memchr::memchr(quote, field.get(read..).unwrap_or_default()) {

@@ -4,14 +4,15 @@
 //! only around whole fields, doubled inside them; no escape byte; no `\r`
 //! outside quotes but in a final CRLF) takes the fast path: SSE2 compares
 //! mark the delimiters, line breaks and quotes of 64 bytes at a time, the
-//! fields are cut at the marked delimiters (those inside quotes are skipped
-//! by jumping from quote to quote), and the record's bytes are copied once,
+//! fields are cut at the marked delimiters (inside quotes, the marked bytes
+//! are taken one by one from the mask up to the closing quote, and the
+//! delimiters there are never looked at), and the record's bytes are copied once,
 //! its fields bounds into that copy; doubled quotes are then undoubled in
 //! place. That is exactly what csv-core does with such a record. Any other
 //! record goes through `csv_core::Reader`. Both paths skip blank lines and
 //! (when configured) comment lines, like csv-core.
 
-use super::blocks::{BLOCK, Classifier};
+use super::blocks::{BLOCK, Classifier, Masks};
 use super::dialect::Dialect;
 use super::record::Record;
 use super::scan::{Dfa, State};
@@ -26,31 +27,6 @@ enum Fast {
     Slow,
 }
 
-/// The fields that end at the delimiters marked in a block.
-struct Fields {
-    /// The delimiters not yet used.
-    delimiters: u64,
-    /// The offset of the block.
-    base: usize,
-    /// Where the next field starts.
-    field: usize,
-}
-
-impl Iterator for Fields {
-    type Item = Range<usize>;
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<Range<usize>> {
-        if self.delimiters == 0 {
-            return None;
-        }
-        let j = self.base + self.delimiters.trailing_zeros() as usize;
-        self.delimiters &= self.delimiters - 1;
-        let start = std::mem::replace(&mut self.field, j + 1);
-        Some(start..j)
-    }
-}
-
 /// Splits a region of bytes into records.
 pub(crate) struct Tokenizer {
     dialect: Dialect,
@@ -58,6 +34,10 @@ pub(crate) struct Tokenizer {
     /// The quote byte if quoted fields can take the fast path (no escape
     /// byte), else a byte that never reaches the quote branch (`\n`).
     quote: u8,
+    /// Whether records may take the fast path: the delimiter is none of
+    /// the stops (`\n`, `\r`, the quote), as [`Dialect::validate`] checks
+    /// (a tokenizer may be built for a dialect not validated yet).
+    fast_path: bool,
     /// Built on the first record that needs it (building one costs about
     /// as much as reading thousands of records on the fast path).
     core: Option<Box<csv_core::Reader>>,
@@ -89,6 +69,7 @@ impl Tokenizer {
             dialect,
             classifier: Classifier::new([dialect.delimiter, b'\n', b'\r', marked]),
             quote: if dialect.escape.is_none() { marked } else { b'\n' },
+            fast_path: ![b'\n', b'\r', marked].contains(&dialect.delimiter),
             core: None,
             out: vec![0; 1024],
             ends: vec![0; 32],
@@ -107,7 +88,9 @@ impl Tokenizer {
             return None;
         }
         let rest = &region[start..];
-        if let Fast::Done(used) = self.fast(rest, rec) {
+        if self.fast_path
+            && let Fast::Done(used) = self.fast(rest, rec)
+        {
             *pos = start + used;
             return Some(Span { raw: start..*pos, unterminated: false });
         }
@@ -129,39 +112,40 @@ impl Tokenizer {
     /// quote gets).
     ///
     /// The record is read in 64-byte blocks: SSE2 compares mark the
-    /// delimiters, line breaks and quotes of each, and only those bytes are
-    /// looked at. Fields are bounds into one copy of the record's bytes;
-    /// the doubled quotes of quoted fields are then undoubled in place.
+    /// delimiters and the stops (line breaks and quotes) of each, and only
+    /// those bytes are looked at, each once: the masks lose their bits as
+    /// the record is read. Fields are bounds into one copy of the record's
+    /// bytes; the doubled quotes of quoted fields are then undoubled in place.
     #[inline]
     fn fast(&self, rest: &[u8], rec: &mut Record) -> Fast {
         rec.clear();
         let quote = self.quote;
         let len = rest.len();
-        // The block at `base` holds `pos`, the first byte not looked at;
-        // `field` is where the current field starts.
-        let (mut base, mut pos, mut field) = (0, 0, 0);
-        let mut block = self.classifier.at(rest, 0);
-        // Bit `i` (bit 63: any field from 63 on) marks a field with doubled quotes.
-        let mut doubled = 0u64;
+        // `delimiters` and `stops` (line breaks and quotes) mark the bytes
+        // of the block at `base` not looked at yet; `field` is where the
+        // current field starts.
+        let (mut base, mut field) = (0, 0);
+        let Masks { first: mut delimiters, others: mut stops } = self.classifier.at(rest, 0);
+        // The first field with doubled quotes, if any: in this form, the
+        // fields before it (and the fields without quotes after it) hold
+        // no quote byte.
+        let mut doubled = usize::MAX;
         loop {
-            let live = u64::MAX << (pos - base);
-            let stops = block.others() & live;
-            // The delimiters before the first line break or quote.
-            let before = (stops & stops.wrapping_neg()).wrapping_sub(1);
-            let mut fields = Fields { delimiters: block.first & live & before, base, field };
-            rec.extend_bounds(&mut fields);
-            field = fields.field;
             if stops == 0 {
+                rec.push_ends(delimiters, base, &mut field);
                 base += BLOCK;
                 if base >= len {
                     rec.push_bound(field..len);
                     return Fast::Done(self.finish(rest, len, len, doubled, rec));
                 }
-                block = self.classifier.at(rest, base);
-                pos = base;
+                Masks { first: delimiters, others: stops } = self.classifier.at(rest, base);
                 continue;
             }
+            // The delimiters before the first line break or quote.
+            let before = (stops & stops.wrapping_neg()).wrapping_sub(1);
+            rec.push_ends(delimiters & before, base, &mut field);
             let j = base + stops.trailing_zeros() as usize;
+            stops &= stops - 1;
             match rest.get(j) {
                 Some(b'\n') => {
                     rec.push_bound(field..j);
@@ -175,43 +159,51 @@ impl Tokenizer {
                 Some(&b) if b == quote && j == field => {}
                 _ => return Fast::Slow,
             }
-            // The closing quote: the next quote that is not doubled (the
-            // delimiters inside are not stops).
-            let mut k = j + 1;
-            loop {
-                if k - base >= BLOCK {
-                    base += (k - base) / BLOCK * BLOCK;
-                    block = self.classifier.at(rest, base);
-                }
-                let stops = block.others() & (u64::MAX << (k - base));
+            // The closing quote: the next quote that is not doubled. The
+            // stops after the opening quote are taken one by one: inside
+            // quotes, a line break is data (one byte compare) and the
+            // delimiters are not stops.
+            let k = loop {
                 if stops == 0 {
                     base += BLOCK;
                     if base >= len {
                         return Fast::Slow;
                     }
-                    block = self.classifier.at(rest, base);
-                    k = base;
+                    Masks { first: delimiters, others: stops } = self.classifier.at(rest, base);
                     continue;
                 }
-                k = base + stops.trailing_zeros() as usize;
+                let k = base + stops.trailing_zeros() as usize;
+                stops &= stops - 1;
                 if rest.get(k) != Some(&quote) {
-                    k += 1;
-                } else if rest.get(k + 1) == Some(&quote) {
-                    doubled |= 1 << rec.len().min(63);
-                    k += 2;
-                } else {
-                    break;
+                    continue;
                 }
-            }
+                if rest.get(k + 1) != Some(&quote) {
+                    break k;
+                }
+                // A doubled quote: its second byte is the next stop, in
+                // this block or first in the next one.
+                doubled = doubled.min(rec.len());
+                if k + 1 - base < BLOCK {
+                    stops &= stops - 1;
+                } else {
+                    base += BLOCK;
+                    Masks { first: delimiters, others: stops } = self.classifier.at(rest, base);
+                    stops &= !1;
+                }
+            };
             rec.push_bound(j + 1..k);
             match rest.get(k + 1) {
                 None => return Fast::Done(self.finish(rest, k + 1, k + 1, doubled, rec)),
                 Some(&b) if b == self.dialect.delimiter => {
+                    // The delimiters up to this one are used (those before
+                    // it were inside the quotes).
                     field = k + 2;
-                    pos = field;
-                    if pos - base >= BLOCK {
-                        base += (pos - base) / BLOCK * BLOCK;
-                        block = self.classifier.at(rest, base);
+                    if k + 1 - base < BLOCK {
+                        delimiters &= u64::MAX << (k + 1 - base) << 1;
+                    } else {
+                        base += BLOCK;
+                        Masks { first: delimiters, others: stops } = self.classifier.at(rest, base);
+                        delimiters &= !1;
                     }
                 }
                 Some(b'\n') => return Fast::Done(self.finish(rest, k + 1, k + 2, doubled, rec)),
@@ -224,12 +216,13 @@ impl Tokenizer {
     }
 
     /// Ends a fast-path record whose content is `rest[..end]`, its fields
-    /// bounds into it; undoubles the quotes of the `doubled` fields (see
-    /// [`Record::undouble`]). Returns `used`.
+    /// bounds into it; undoubles the quotes of the fields from field
+    /// `doubled` on (none for `usize::MAX`; see [`Record::undouble`]).
+    /// Returns `used`.
     #[inline(always)]
-    fn finish(&self, rest: &[u8], end: usize, used: usize, doubled: u64, rec: &mut Record) -> usize {
+    fn finish(&self, rest: &[u8], end: usize, used: usize, doubled: usize, rec: &mut Record) -> usize {
         rec.copy_line(rest.get(..end).unwrap_or(rest));
-        if doubled != 0 {
+        if doubled != usize::MAX {
             rec.undouble(self.quote, doubled);
         }
         used
@@ -381,6 +374,50 @@ mod tests {
                 }
                 let got: Vec<_> = records(dialect, &text).into_iter().map(|r| r.0).collect();
                 assert_eq!(got, reference(dialect, &text), "{:?} {dialect:?}", String::from_utf8_lossy(&text));
+            }
+        }
+    }
+
+    /// Quoted fields at every offset around the first block edge, so that
+    /// an opening, closing or doubled quote, a line break inside quotes and
+    /// the delimiter after a closing quote each fall on byte 63 and 64.
+    /// Records in RFC 4180 form all take the fast path.
+    #[test]
+    fn quotes_at_block_edges_agree_with_csv_reader() {
+        let d = Dialect::default();
+        // (bytes, in RFC 4180 form)
+        let fields = [
+            (&b"\"ab\""[..], true),
+            (b"\"a\"\"b\"", true),
+            (b"\"\"\"\"", true),
+            (b"\"\"\"\"\"\"", true),
+            (b"\"a\nb\"", true),
+            (b"\"a,b\"", true),
+            (b"\"\"", true),
+            (b"\"a\r\nb\"", true),
+            (b"\"a\"b", false),
+        ];
+        let ends =
+            [(&b",z\n"[..], true), (b"\n", true), (b"\r\n", true), (b",\"q\"\n", true), (b",\n", true), (b"\r", false)];
+        for pad in 0..80 {
+            for (field, good_field) in fields {
+                for (end, good_end) in ends {
+                    let mut text = vec![b'x'; pad];
+                    text.push(b',');
+                    text.extend_from_slice(field);
+                    text.extend_from_slice(end);
+                    text.extend_from_slice(b"1,2\n");
+                    let mut t = Tokenizer::new(d);
+                    let (mut rec, mut pos, mut got) = (Record::new(), 0, Vec::new());
+                    while t.next(&text, &mut pos, &mut rec, true).is_some() {
+                        got.push(rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
+                    }
+                    let text_lossy = String::from_utf8_lossy(&text);
+                    assert_eq!(got, reference(d, &text), "{text_lossy:?}");
+                    if good_field && good_end {
+                        assert_eq!(t.slow, 0, "{text_lossy:?}");
+                    }
+                }
             }
         }
     }
