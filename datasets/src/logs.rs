@@ -63,7 +63,7 @@ pub(crate) struct LogsArgs {
     pub(crate) malformed_ppm: u32,
 }
 
-/// Generation parameters, as passed to [`write`].
+/// Generation parameters, as passed to [`write()`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LogParams {
     /// Number of files.

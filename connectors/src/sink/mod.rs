@@ -51,8 +51,8 @@
 //! [`partition`]).
 //!
 //! # polars
-//! With the `polars` feature, [`Output::parquet`] writes Parquet, and
-//! [`SinkExt::to_dataframe`] returns a pipeline's rows as a polars
+//! With the `polars` feature, `Output::parquet` writes Parquet, and
+//! `SinkExt::to_dataframe` returns a pipeline's rows as a polars
 //! `DataFrame`. Rows go through JSON (`serde_json`) on their way to
 //! polars, so columns get JSON's types: integers as `i64`, floats as `f64`,
 //! strings, booleans, nested structs and lists; times as RFC 3339 strings.
