@@ -76,6 +76,21 @@ fn state() -> &'static KeyState {
 
 /// The partial of keyed actions: groups of `(key, value)`; see the module
 /// docs. It travels between processes as its list of pairs.
+///
+/// Usable on its own, for aggregation by hand:
+///
+/// ```
+/// use shoal::action::Groups;
+///
+/// let mut totals: Groups<String, u64> = Groups::new();
+/// for (region, amount) in [("north", 3), ("south", 4), ("north", 5)] {
+///     // The borrowed key is copied only the first time it is seen.
+///     totals.upsert(region, amount, |total, n| *total += n);
+/// }
+/// let totals = totals.into_map();
+/// assert_eq!(totals["north"], 8);
+/// assert_eq!(totals.len(), 2);
+/// ```
 pub struct Groups<K, V> {
     table: HashTable<Entry<K, V>>,
     /// A copy of [`state`], kept here so the per-record path reads no global.
