@@ -85,24 +85,31 @@ impl GroupKey for &str {
     }
 }
 
-impl GroupKey for String {
-    type Owned = String;
+/// An owned key groups exactly like its borrowed form (`String` as `&str`,
+/// `Vec<T>` as `&[T]`): the same comparison and short form.
+macro_rules! owned_as_borrowed {
+    ($(@$g:ident: $bound:path;)? $owned:ty => $borrow:ident) => {
+        impl$(<$g: $bound>)? GroupKey for $owned {
+            type Owned = $owned;
 
-    #[inline]
-    fn matches(&self, stored: &String) -> bool {
-        bytes_eq(self.as_bytes(), stored.as_bytes())
-    }
+            #[inline]
+            fn matches(&self, stored: &$owned) -> bool {
+                GroupKey::matches(&self.$borrow(), stored)
+            }
 
-    #[inline]
-    fn into_owned(self) -> String {
-        self
-    }
+            #[inline]
+            fn into_owned(self) -> $owned {
+                self
+            }
 
-    #[inline(always)]
-    fn short_key(&self) -> Option<ShortKey> {
-        ShortKey::of(self.as_bytes())
-    }
+            #[inline(always)]
+            fn short_key(&self) -> Option<ShortKey> {
+                GroupKey::short_key(&self.$borrow())
+            }
+        }
+    };
 }
+owned_as_borrowed!(String => as_str);
 
 /// Elements of slice keys: `&[T]` groups as `Vec<T>`. Implemented for the
 /// primitive types and `String`; byte slices compare without a call to
@@ -159,24 +166,7 @@ impl<T: SliceKeyElem> GroupKey for &[T] {
     }
 }
 
-impl<T: SliceKeyElem> GroupKey for Vec<T> {
-    type Owned = Vec<T>;
-
-    #[inline]
-    fn matches(&self, stored: &Vec<T>) -> bool {
-        T::slices_eq(self, stored)
-    }
-
-    #[inline]
-    fn into_owned(self) -> Vec<T> {
-        self
-    }
-
-    #[inline(always)]
-    fn short_key(&self) -> Option<ShortKey> {
-        T::slice_short_key(self)
-    }
-}
+owned_as_borrowed!(@T: SliceKeyElem; Vec<T> => as_slice);
 
 /// Borrowed keys of the other unsized std types, grouped as their owned form.
 macro_rules! unsized_key {
