@@ -58,34 +58,38 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// exhaustive test below checks this).
 #[inline(always)]
 fn parse_line_swar(line: &[u8]) -> Option<(&[u8], i64)> {
-    let tail = line.last_chunk::<8>()?;
+    let (head, tail) = line.split_last_chunk::<8>()?;
     // Byte i of `w` is line[n - 8 + i]: the fraction digit is byte 7, the
-    // point byte 6, the ones digit byte 5; the separator is byte 1 to 4.
+    // point byte 6, the ones digit byte 5, up to two more integer digits
+    // before it, then an optional `-`, then the separator (byte 1 to 4).
     let w = u64::from_le_bytes(*tail);
-    // 0x80 in every byte of `w` that is `;` (exact: no carry between bytes).
-    let x = w ^ (b';' as u64 * LANES);
-    let semis = !(((x & !HIGH) + !HIGH) | x | !HIGH) & 0x0000_0080_8080_8000;
-    if semis == 0 {
-        return None;
-    }
-    // The last `;`: the highest of bytes 1 to 4.
-    let sep = (63 - semis.leading_zeros() as usize) / 8;
-    let negative = (w >> (8 * (sep + 1))) as u8 == b'-';
-    // The first integer digit; one to three of them, so bytes 3 to 5.
-    let first = sep + 1 + usize::from(negative);
+    let byte = |i: u32| (w >> (8 * i)) as u8;
     // Digit values in the low nibbles; 0x80 in every byte that is not a digit.
     let d = w ^ (b'0' as u64 * LANES);
     let not_digit = (((d & !HIGH) + (0x76 * LANES)) | d) & HIGH;
-    // The bytes that must be digits: `first` to 5, and 7. (`first` <= 6.)
-    let digits = (0x0000_8080_8080_8080 & (u64::MAX << (8 * first))) | 0x8000_0000_0000_0000;
-    let point = (w >> 48) as u8 == b'.';
-    if !(point && (3..=5).contains(&first) && not_digit & digits == 0) {
+    // `p`: the last byte before the integer digits, the highest non-digit of
+    // bytes 0 to 5 (a marker bit stands in at byte 0 when all are digits).
+    // It is the separator, or a `-` with the separator before it.
+    let p = ((not_digit & 0x0000_8080_8080_8080) | 0x80).ilog2() / 8;
+    let negative = byte(p) == b'-';
+    let sep = p - u32::from(negative);
+    // One to three integer digits (`p` is 2 to 4), the separator, the point
+    // and a fraction digit.
+    let valid = p.wrapping_sub(2) <= 2 && byte(sep) == b';' && byte(6) == b'.' && not_digit >> 63 == 0;
+    if !valid {
         return None;
     }
-    let d = d & ((digits >> 7) * 0xff);
-    let digit = |i: u32| ((d >> (8 * i)) & 0xff) as i64;
-    let tenths = digit(3) * 1000 + digit(4) * 100 + digit(5) * 10 + digit(7);
-    let station = &line[..line.len() - 8 + sep];
+    // The digits: bytes `p + 1` to 5, and 7; as `[a, b, c, f]` for `abc.f`,
+    // zero for absent leading digits.
+    let digits = d & (u64::MAX << (8 * (p + 1)));
+    let abcf = ((digits >> 24) as u32 & 0x00ff_ffff) | ((digits >> 56) as u32) << 24;
+    // Pairs, then the pair of pairs: `[10a + b, _, 10c + f, _]`, then
+    // `100 (10a + b) + 10c + f`. No byte overflows: 10 * 9 + 9 < 256.
+    let pairs = (abcf * 10 + (abcf >> 8)) & 0x00ff_00ff;
+    let tenths = i64::from((pairs * 100 + (pairs >> 16)) & 0xffff);
+    // `sep & 7 == sep`; the mask shows the compiler that the slice ends
+    // inside `line`, so it needs no bounds check.
+    let station = &line[..head.len() + (sep & 7) as usize];
     Some((station, if negative { -tenths } else { tenths }))
 }
 

@@ -116,6 +116,11 @@ pub fn owned_lines(window: &[u8], window_start: u64, start: u64, end: u64, at_eo
 
 /// Calls `f(line_end)` for the position of every `\n` in `bytes`, in order.
 ///
+/// **Invariant** (the unchecked slicing in [`for_each_line`] and
+/// [`for_each_str_line`] relies on it): every `line_end` passed to `f` is
+/// `< bytes.len()`, `bytes[line_end] == b'\n'`, and each is greater than the
+/// one before.
+///
 /// Sixty-four bytes at a time: a bitmask of the `\n` bytes of a block (SSE2
 /// compares and movemasks on x86-64, a plain loop elsewhere), then one step
 /// per set bit. For short lines this beats a SIMD search that restarts after
@@ -123,21 +128,21 @@ pub fn owned_lines(window: &[u8], window_start: u64, start: u64, end: u64, at_eo
 /// (how many lines end in a block varies), so blocks are as large as one
 /// mask word allows: with 32-byte blocks that exit cost 0.46 mispredicted
 /// branches per 14-byte line (callgrind's branch simulation), with 64-byte
-/// blocks half as many. Safe code: no pointer casts.
+/// blocks half as many.
 #[inline]
 fn for_each_newline<E>(bytes: &[u8], mut f: impl FnMut(usize) -> Result<(), E>) -> Result<(), E> {
     const BLOCK: usize = 64;
-    let mut blocks = bytes.chunks_exact(BLOCK);
+    let (blocks, rest) = bytes.as_chunks::<BLOCK>();
     let mut base = 0;
-    for block in &mut blocks {
-        let mut mask = newline_mask(block.try_into().unwrap_or(&[0; BLOCK]));
+    for block in blocks {
+        let mut mask = newline_mask(block);
         while mask != 0 {
             f(base + mask.trailing_zeros() as usize)?;
             mask &= mask - 1;
         }
         base += BLOCK;
     }
-    for (i, &b) in blocks.remainder().iter().enumerate() {
+    for (i, &b) in rest.iter().enumerate() {
         if b == b'\n' {
             f(base + i)?;
         }
@@ -151,26 +156,17 @@ fn for_each_newline<E>(bytes: &[u8], mut f: impl FnMut(usize) -> Result<(), E>) 
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn newline_mask(block: &[u8; 64]) -> u64 {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
-    let word = |i: usize| {
-        i64::from_le_bytes([
-            block[i],
-            block[i + 1],
-            block[i + 2],
-            block[i + 3],
-            block[i + 4],
-            block[i + 5],
-            block[i + 6],
-            block[i + 7],
-        ])
-    };
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    let at = block.as_ptr();
     // SAFETY: these intrinsics only require SSE2, which every x86-64 CPU has
-    // (it is part of the target's baseline, enabled in every build); they
-    // read no memory: the bytes arrive as integers.
+    // (it is part of the target's baseline, enabled in every build). Each
+    // load reads the 16 bytes at `at + i` for `i` in {0, 16, 32, 48}: inside
+    // the 64-byte array `block` borrows, and `loadu` has no alignment
+    // requirement.
     unsafe {
         let nl = _mm_set1_epi8(b'\n' as i8);
         let lane = |i: usize| {
-            let eq = _mm_cmpeq_epi8(_mm_set_epi64x(word(i + 8), word(i)), nl);
+            let eq = _mm_cmpeq_epi8(_mm_loadu_si128(at.add(i).cast::<__m128i>()), nl);
             u64::from(_mm_movemask_epi8(eq) as u32 & 0xffff)
         };
         lane(0) | lane(16) << 16 | lane(32) << 32 | lane(48) << 48
@@ -188,6 +184,20 @@ fn newline_mask(block: &[u8; 64]) -> u64 {
     mask
 }
 
+/// The end of the line whose terminator is the `\n` at `nl`, a `\r` right
+/// before it dropped, for a line starting at `start`.
+///
+/// # Safety
+/// `start <= nl < bytes.len()` (the invariant of [`for_each_newline`], with
+/// `start` one past the previous terminator, or 0).
+#[inline(always)]
+unsafe fn line_end(bytes: &[u8], start: usize, nl: usize) -> usize {
+    // SAFETY: when `nl > start`, `nl - 1` is in `start..nl`, inside `bytes`
+    // by the caller's contract; `&&` reads it only then.
+    let cr = nl > start && unsafe { *bytes.get_unchecked(nl - 1) } == b'\r';
+    nl - usize::from(cr)
+}
+
 /// Calls `f(offset, line)` for each line of `region`, where `offset` is the
 /// line's first byte relative to `region`. Stops at the first error.
 ///
@@ -197,10 +207,15 @@ fn newline_mask(block: &[u8; 64]) -> u64 {
 pub fn for_each_line<E>(region: &[u8], mut f: impl FnMut(usize, &[u8]) -> Result<(), E>) -> Result<(), E> {
     let mut pos = 0;
     for_each_newline(region, |nl| {
-        let line = &region[pos..nl];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
         let start = pos;
         pos = nl + 1;
+        // SAFETY: `start` is 0 or one past the previous `\n`, and `nl` is the
+        // next `\n`, so `start <= nl < region.len()` (the invariant of
+        // `for_each_newline`); `line_end` returns a value in `start..=nl`.
+        let line = unsafe {
+            let end = line_end(region, start, nl);
+            region.get_unchecked(start..end)
+        };
         f(start, line)
     })?;
     if pos < region.len() {
@@ -215,12 +230,16 @@ pub fn for_each_str_line<E>(region: &str, mut f: impl FnMut(usize, &str) -> Resu
     let bytes = region.as_bytes();
     let mut pos = 0;
     for_each_newline(bytes, |nl| {
-        let end = if nl > pos && bytes[nl - 1] == b'\r' { nl - 1 } else { nl };
-        // `pos` and `end` sit next to ASCII bytes (`\n`, `\r`) or at the ends,
-        // so they are char boundaries and this slice cannot fail.
         let start = pos;
         pos = nl + 1;
-        f(start, &region[start..end])
+        // SAFETY: as in `for_each_line`, `start <= end <= nl < region.len()`.
+        // Both ends sit next to ASCII bytes (`\n`, `\r`) or at the start of
+        // `region`, so they are char boundaries and the slice is UTF-8.
+        let line = unsafe {
+            let end = line_end(bytes, start, nl);
+            region.get_unchecked(start..end)
+        };
+        f(start, line)
     })?;
     if pos < bytes.len() {
         f(pos, &region[pos..])?;
@@ -273,6 +292,9 @@ mod tests {
         "ab\n\ncd\nefg\n",
         "Zürich;1.0\nSão Paulo;-2.5\n",
         "x\r",
+        "\r\n",
+        "\r\r\n\r",
+        "a\r\r\nb\n\r\n",
         "日本語\n한국어\r\nemoji 🦀\n",
     ];
 
