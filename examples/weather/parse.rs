@@ -72,7 +72,8 @@ fn parse_line_swar(line: &[u8]) -> Option<(&[u8], i64)> {
     // It is the separator, or a `-` with the separator before it.
     let p = ((not_digit & 0x0000_8080_8080_8080) | 0x80).ilog2() / 8;
     let negative = byte(p) == b'-';
-    let sep = p - u32::from(negative);
+    // Wraps only for `p == 0`, which `valid` rejects before `sep` is used.
+    let sep = p.wrapping_sub(u32::from(negative));
     // One to three integer digits (`p` is 2 to 4), the separator, the point
     // and a fraction digit.
     let valid = p.wrapping_sub(2) <= 2 && byte(sep) == b';' && byte(6) == b'.' && not_digit >> 63 == 0;
@@ -206,6 +207,8 @@ mod tests {
         assert_eq!(parse_line(b"x;;-1.4"), Ok((&b"x;"[..], -14)));
         assert_eq!(parse_line(b"x;--1.4"), Err(LineError::BadTemperature));
         assert_eq!(parse_line(b"x;1.4;"), Err(LineError::BadTemperature));
+        assert_eq!(parse_line(b"x;-12345.6"), Err(LineError::BadTemperature));
+        assert_eq!(parse_line(b"-00000;;"), Err(LineError::BadTemperature));
         assert_eq!(station_name(b"\xff"), Err(LineError::InvalidUtf8));
         assert_eq!(station_name("Zürich".as_bytes()), Ok("Zürich"));
     }
@@ -239,6 +242,24 @@ mod tests {
             }
         }
         assert!(accepted > 1000, "the fast path took {accepted} lines");
+    }
+
+    /// Every eight-byte window the fast path reads, over an alphabet with
+    /// the separator, the sign, the point, digits and their ASCII
+    /// neighbours, after a one-byte name: the fast path agrees with the slow
+    /// one on all 1.7M of them.
+    #[test]
+    fn fast_path_agrees_on_every_window() {
+        const ALPHABET: &[u8] = b";-.07:";
+        let mut line = [b'Z'; 9];
+        for mut code in 0..ALPHABET.len().pow(8) {
+            for byte in &mut line[1..] {
+                *byte = ALPHABET[code % ALPHABET.len()];
+                code /= ALPHABET.len();
+            }
+            let slow = parse_line_slow(&line);
+            assert_eq!(parse_line(&line), slow, "{:?}", String::from_utf8_lossy(&line));
+        }
     }
 
     #[test]

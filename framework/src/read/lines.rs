@@ -185,7 +185,8 @@ fn newline_mask(block: &[u8; 64]) -> u64 {
 }
 
 /// The end of the line whose terminator is the `\n` at `nl`, a `\r` right
-/// before it dropped, for a line starting at `start`.
+/// before it dropped, for a line starting at `start`: always in
+/// `start..=nl`.
 ///
 /// # Safety
 /// `start <= nl < bytes.len()` (the invariant of [`for_each_newline`], with
@@ -356,6 +357,52 @@ mod tests {
             })
             .unwrap();
             assert_eq!(got, want, "len {len}");
+        }
+    }
+
+    /// Lines across the 64-byte block edges: terminators at bytes 63, 64
+    /// and 127, a `\r` at byte 63 before a `\n` at byte 64, a multi-byte
+    /// character across byte 64, lengths of exactly 128 and around it.
+    #[test]
+    fn lines_across_block_edges_match_str_lines() {
+        let mut texts = Vec::new();
+        for len in [63, 64, 65, 127, 128, 129, 130] {
+            for nl_at in [[63, 64, 127], [62, 64, 127], [0, 63, 128]] {
+                let mut t = vec![b'a'; len];
+                for at in nl_at {
+                    if at < len {
+                        t[at] = b'\n';
+                    }
+                }
+                texts.push(t.clone());
+                if len > 64 {
+                    t[63] = b'\r';
+                    t[64] = b'\n';
+                    texts.push(t.clone());
+                }
+            }
+            let mut t = "é".repeat(len / 2).into_bytes();
+            t.truncate(len - len % 2);
+            t.push(b'\n');
+            texts.push(t);
+        }
+        for t in &texts {
+            let text = std::str::from_utf8(t).unwrap();
+            let want: Vec<&str> = text.lines().collect();
+            let mut bytes = Vec::new();
+            for_each_line::<()>(t, |_, l| {
+                bytes.push(std::str::from_utf8(l).unwrap().to_owned());
+                Ok(())
+            })
+            .unwrap();
+            let mut strs = Vec::new();
+            for_each_str_line::<()>(text, |_, l| {
+                strs.push(l.to_owned());
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(bytes, want, "{text:?}");
+            assert_eq!(strs, want, "{text:?}");
         }
     }
 
