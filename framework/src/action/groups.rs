@@ -68,6 +68,19 @@ struct Entry<K, V> {
     value: V,
 }
 
+impl<K, V> Entry<K, V> {
+    /// Whether this is the group of a key with short form `short`: by the
+    /// short forms when both sides have one, else by `same_key` on the
+    /// stored key.
+    #[inline(always)]
+    fn holds(&self, short: &Option<ShortKey>, same_key: impl FnOnce(&K) -> bool) -> bool {
+        match (short, &self.short) {
+            (Some(probe), Some(stored)) => probe.same(stored),
+            _ => same_key(&self.key),
+        }
+    }
+}
+
 /// The hash state shared by every [`Groups`] of this process.
 fn state() -> &'static KeyState {
     static STATE: std::sync::OnceLock<KeyState> = std::sync::OnceLock::new();
@@ -144,10 +157,7 @@ impl<K: Hash + Eq, V> Groups<K, V> {
     pub fn upsert<G: GroupKey<Owned = K>>(&mut self, key: G, value: V, hit: impl FnOnce(&mut V, V)) {
         let hash = self.state.hash_one(&key);
         let short = key.short_key();
-        let found = self.table.find_mut(hash, |e| match (&short, &e.short) {
-            (Some(probe), Some(stored)) => probe.same(stored),
-            _ => key.matches(&e.key),
-        });
+        let found = self.table.find_mut(hash, |e| e.holds(&short, |stored| key.matches(stored)));
         match found {
             Some(entry) => hit(&mut entry.value, value),
             None => self.insert_new(hash, Entry { short, key: key.into_owned(), value }),
@@ -170,10 +180,7 @@ impl<K: Hash + Eq, V> Groups<K, V> {
             if self.len() >= other.len() { (std::mem::take(self), other) } else { (other, std::mem::take(self)) };
         for entry in small.table {
             let hash = big.state.hash_one(&entry.key);
-            let found = big.table.find_mut(hash, |e| match (&entry.short, &e.short) {
-                (Some(probe), Some(stored)) => probe.same(stored),
-                _ => e.key == entry.key,
-            });
+            let found = big.table.find_mut(hash, |e| e.holds(&entry.short, |stored| *stored == entry.key));
             match found {
                 Some(into) => op(&mut into.value, entry.value),
                 None => big.insert_new(hash, entry),

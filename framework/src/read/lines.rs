@@ -116,8 +116,7 @@ pub fn owned_lines(window: &[u8], window_start: u64, start: u64, end: u64, at_eo
 
 /// Calls `f(line_end)` for the position of every `\n` in `bytes`, in order.
 ///
-/// **Invariant** (the unchecked slicing in [`for_each_line`] and
-/// [`for_each_str_line`] relies on it): every `line_end` passed to `f` is
+/// **Invariant** (the unchecked slicing in [`for_each_line`] relies on it): every `line_end` passed to `f` is
 /// `< bytes.len()`, `bytes[line_end] == b'\n'`, and each is greater than the
 /// one before.
 ///
@@ -228,24 +227,12 @@ pub fn for_each_line<E>(region: &[u8], mut f: impl FnMut(usize, &[u8]) -> Result
 /// Like [`for_each_line`] over text already known to be UTF-8.
 #[inline]
 pub fn for_each_str_line<E>(region: &str, mut f: impl FnMut(usize, &str) -> Result<(), E>) -> Result<(), E> {
-    let bytes = region.as_bytes();
-    let mut pos = 0;
-    for_each_newline(bytes, |nl| {
-        let start = pos;
-        pos = nl + 1;
-        // SAFETY: as in `for_each_line`, `start <= end <= nl < region.len()`.
-        // Both ends sit next to ASCII bytes (`\n`, `\r`) or at the start of
-        // `region`, so they are char boundaries and the slice is UTF-8.
-        let line = unsafe {
-            let end = line_end(bytes, start, nl);
-            region.get_unchecked(start..end)
-        };
-        f(start, line)
-    })?;
-    if pos < bytes.len() {
-        f(pos, &region[pos..])?;
-    }
-    Ok(())
+    for_each_line(region.as_bytes(), |pos, line| {
+        // SAFETY: `for_each_line` cuts `region` only next to ASCII bytes
+        // (`\n`, `\r`) or at its ends, which are char boundaries, so every
+        // line of valid UTF-8 is valid UTF-8.
+        f(pos, unsafe { std::str::from_utf8_unchecked(line) })
+    })
 }
 
 #[cfg(test)]
