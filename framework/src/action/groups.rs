@@ -2,30 +2,42 @@
 //! for the per-record lookup of grouping.
 //!
 //! Most records of a keyed aggregation hit a key that is already in the
-//! partial, so the hit path is what matters. In a plain
-//! `HashMap<Vec<u8>, V>` a hit loads the bucket, follows the stored key's
-//! pointer to its heap bytes and compares them: two dependent loads after
-//! the control bytes. Here each entry also keeps, for byte strings of 4 to
-//! 16 bytes, the key itself in two words ([`ShortKey`]) next to the value,
-//! so a hit compares three words of the bucket it already loaded and updates
-//! the value in the same bucket; the stored key is not read.
+//! partial, so the hit path is what matters. It has two levels:
 //!
-//! The table is hashbrown's [`HashTable`](hashbrown::HashTable) (SIMD probing
-//! of control bytes) with Shoal's [`KeyState`] hash.
+//! * **Slots**, a direct-mapped array: the group of a key with hash `h` is
+//!   either in slot `h & (slots - 1)` or in the table below. Each slot keeps,
+//!   for byte strings of 4 to 16 bytes, the key itself in three words
+//!   ([`ShortKey`]) next to the value, so a hit is one slot load, one
+//!   comparison of three words and the update in place; the stored key is
+//!   not read, and no probing happens. The slots are sized to about eight
+//!   per key (at most [`MAX_SLOTS`]), so most keys own their slot.
+//! * **The table**, hashbrown's [`HashTable`](hashbrown::HashTable) (SIMD
+//!   probing of control bytes) with Shoal's [`KeyState`] hash: keys whose
+//!   slot another key took, and every key once there are too many for the
+//!   slots to pay (the slots are then retired).
+//!
+//! On 2M weather rows (413 stations, one thread) the weather example runs
+//! 391M instructions with the slots, against 412M with the table alone
+//! (callgrind, medians of three runs; BENCHMARKS.md, session 5). A miss in
+//! the slots costs a mispredicted branch, which is why they are kept sparse.
 //!
 //! Invariants:
-//! * no two entries have equal keys;
-//! * an entry's hash is the process-wide [`KeyState`] hash of its key, which
-//!   equals the hash of every borrowed form of it (see [`GroupKey`]);
-//! * an entry's short form, when it has one, is [`GroupKey::short_key`] of
-//!   the key. Entries added from an owned key (a merged or deserialized
-//!   partial) may lack it; lookups then compare the keys themselves.
+//! * no two groups have equal keys;
+//! * a group lives in the slot of its key's hash or in the table, and **a
+//!   slot that is empty has no group in the table whose key maps to it** (a
+//!   new key takes its empty slot before the table; slots never empty,
+//!   except all at once when they are rebuilt or retired);
+//! * hashes are the process-wide [`KeyState`] hash of the key, which equals
+//!   the hash of every borrowed form of it (see [`GroupKey`]);
+//! * a group's stored short form, when it has one, is
+//!   [`GroupKey::short_key`] of its key. Groups read from a serialized
+//!   partial have none until a lookup finds them by key and records it.
 
 use super::GroupKey;
 use super::hash::{KeyState, is_short, short_words};
 use hashbrown::HashTable;
 use serde::de::{DeserializeOwned, Deserializer, Error as _};
-use serde::ser::Serializer;
+use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
@@ -53,31 +65,79 @@ impl ShortKey {
         let (lo, hi) = short_words(bytes);
         Some(ShortKey { len, lo, hi })
     }
+}
+
+/// A short form as three plain words, so that a lookup's hit test is one
+/// comparison of three words with no test for "none" first: a stored entry
+/// without a short form has `len == 0`, a probe without one has
+/// `len == u64::MAX`, and a real short form has 4 to 16. So two `Words`
+/// are equal only when both are real short forms of the same key.
+#[derive(Clone, Copy)]
+struct Words {
+    len: u64,
+    lo: u64,
+    hi: u64,
+}
+
+impl Words {
+    /// The stored form of `short`.
+    #[inline(always)]
+    fn stored(short: Option<ShortKey>) -> Words {
+        match short {
+            Some(s) => Words { len: s.len.get(), lo: s.lo, hi: s.hi },
+            None => Words { len: 0, lo: 0, hi: 0 },
+        }
+    }
+
+    /// The probe form of `short`.
+    #[inline(always)]
+    fn probe(short: Option<ShortKey>) -> Words {
+        match short {
+            Some(s) => Words { len: s.len.get(), lo: s.lo, hi: s.hi },
+            None => Words { len: u64::MAX, lo: 0, hi: 0 },
+        }
+    }
+
+    /// The stored form of a probe.
+    #[inline(always)]
+    fn to_stored(self) -> Words {
+        if self.len == u64::MAX { Words::stored(None) } else { self }
+    }
+
+    /// The probe form of a stored form.
+    fn to_probe(self) -> Words {
+        if self.len == 0 { Words::probe(None) } else { self }
+    }
+
+    /// A stored form, after a lookup with `probe` found its group by key:
+    /// the probe's short form if this one had none.
+    #[inline(always)]
+    fn learn(self, probe: &Words) -> Words {
+        if self.len == 0 { probe.to_stored() } else { self }
+    }
 
     /// Equality as one branch-free expression.
     #[inline(always)]
-    fn same(&self, other: &ShortKey) -> bool {
-        (self.len.get() ^ other.len.get()) | (self.lo ^ other.lo) | (self.hi ^ other.hi) == 0
+    fn same(&self, other: &Words) -> bool {
+        (self.len ^ other.len) | (self.lo ^ other.lo) | (self.hi ^ other.hi) == 0
     }
 }
 
-/// One group: the key's short form (if known), the key, the value.
+/// One group: the key's short form (`len == 0` if it has none or it is not
+/// known), the key, the value.
 struct Entry<K, V> {
-    short: Option<ShortKey>,
+    short: Words,
     key: K,
     value: V,
 }
 
 impl<K, V> Entry<K, V> {
-    /// Whether this is the group of a key with short form `short`: by the
-    /// short forms when both sides have one, else by `same_key` on the
+    /// Whether this is the group of a key with probe form `probe`: equal
+    /// short forms, or, when either side lacks one, `same_key` on the
     /// stored key.
     #[inline(always)]
-    fn holds(&self, short: &Option<ShortKey>, same_key: impl FnOnce(&K) -> bool) -> bool {
-        match (short, &self.short) {
-            (Some(probe), Some(stored)) => probe.same(stored),
-            _ => same_key(&self.key),
-        }
+    fn holds(&self, probe: &Words, same_key: impl FnOnce(&K) -> bool) -> bool {
+        probe.same(&self.short) || ((probe.len == u64::MAX || self.short.len == 0) && same_key(&self.key))
     }
 }
 
@@ -86,6 +146,16 @@ fn state() -> &'static KeyState {
     static STATE: std::sync::OnceLock<KeyState> = std::sync::OnceLock::new();
     STATE.get_or_init(KeyState::default)
 }
+
+/// The most slots a [`Groups`] keeps (see the module docs).
+const MAX_SLOTS: usize = 4096;
+
+/// The fewest slots, allocated at the first key.
+const MIN_SLOTS: usize = 64;
+
+/// Slots per key that the slots grow to keep (while under [`MAX_SLOTS`]):
+/// with eight, about 94% of keys own their slot.
+const SLOTS_PER_KEY: usize = 8;
 
 /// The partial of keyed actions: groups of `(key, value)`; see the module
 /// docs. It travels between processes as its list of pairs.
@@ -105,6 +175,13 @@ fn state() -> &'static KeyState {
 /// assert_eq!(totals.len(), 2);
 /// ```
 pub struct Groups<K, V> {
+    /// The direct-mapped first level: empty, or a power of two long.
+    slots: Vec<Option<Entry<K, V>>>,
+    /// The number of occupied slots.
+    in_slots: usize,
+    /// Set once there were too many keys for the slots: they stay empty.
+    retired: bool,
+    /// The groups that are not in a slot.
     table: HashTable<Entry<K, V>>,
     /// A copy of [`state`], kept here so the per-record path reads no global.
     state: KeyState,
@@ -112,13 +189,49 @@ pub struct Groups<K, V> {
 
 impl<K, V> Default for Groups<K, V> {
     fn default() -> Self {
-        Groups { table: HashTable::new(), state: *state() }
+        Groups { slots: Vec::new(), in_slots: 0, retired: false, table: HashTable::new(), state: *state() }
     }
 }
 
 impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Groups<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.table.iter().map(|e| (&e.key, &e.value))).finish()
+        f.debug_map().entries(self.entries().map(|e| (&e.key, &e.value))).finish()
+    }
+}
+
+impl<K, V> Groups<K, V> {
+    /// The number of distinct keys.
+    pub fn len(&self) -> usize {
+        self.in_slots + self.table.len()
+    }
+
+    /// Whether there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The keys and their values, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.entries().map(|e| (&e.key, &e.value))
+    }
+
+    /// Every group: the slots' first, then the table's.
+    fn entries(&self) -> impl Iterator<Item = &Entry<K, V>> {
+        self.slots.iter().flatten().chain(self.table.iter())
+    }
+
+    /// Every group, by value.
+    fn into_entries(self) -> impl Iterator<Item = Entry<K, V>> {
+        self.slots.into_iter().flatten().chain(self.table)
+    }
+
+    /// The slot of `hash`, if there are slots.
+    #[inline(always)]
+    fn slot_mut(&mut self, hash: u64) -> Option<&mut Option<Entry<K, V>>> {
+        // With no slots the mask is `usize::MAX` and `get_mut` says `None`,
+        // so this one bounds check also covers "no slots".
+        let mask = self.slots.len().wrapping_sub(1);
+        self.slots.get_mut(hash as usize & mask)
     }
 }
 
@@ -128,25 +241,10 @@ impl<K: Hash + Eq, V> Groups<K, V> {
         Self::default()
     }
 
-    /// The number of distinct keys.
-    pub fn len(&self) -> usize {
-        self.table.len()
-    }
-
-    /// Whether there are no keys.
-    pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
-    }
-
-    /// The keys and their values, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.table.iter().map(|e| (&e.key, &e.value))
-    }
-
     /// The groups as a [`HashMap`](super::HashMap).
     pub fn into_map(self) -> super::HashMap<K, V> {
-        let mut map = super::HashMap::with_capacity_and_hasher(self.table.len(), KeyState::default());
-        map.extend(self.table.into_iter().map(|e| (e.key, e.value)));
+        let mut map = super::HashMap::with_capacity_and_hasher(self.len(), KeyState::default());
+        map.extend(self.into_entries().map(|e| (e.key, e.value)));
         map
     }
 
@@ -156,43 +254,123 @@ impl<K: Hash + Eq, V> Groups<K, V> {
     #[inline(always)]
     pub fn upsert<G: GroupKey<Owned = K>>(&mut self, key: G, value: V, hit: impl FnOnce(&mut V, V)) {
         let hash = self.state.hash_one(&key);
-        let short = key.short_key();
-        let found = self.table.find_mut(hash, |e| e.holds(&short, |stored| key.matches(stored)));
-        match found {
-            Some(entry) => hit(&mut entry.value, value),
-            None => self.insert_new(hash, Entry { short, key: key.into_owned(), value }),
+        let probe = Words::probe(key.short_key());
+        // The hit path: the key owns its slot and has a short form.
+        if let Some(Some(entry)) = self.slot_mut(hash)
+            && probe.same(&entry.short)
+        {
+            return hit(&mut entry.value, value);
+        }
+        // Everything else (keys without a short form, keys in the table,
+        // groups without a recorded short form, new keys) out of line. The
+        // value is handed over only here, so the hit path does not spill it.
+        match self.find(hash, &probe, |stored| key.matches(stored)) {
+            Some(into) => hit(into, value),
+            None => self.insert_absent(hash, Entry { short: probe.to_stored(), key: key.into_owned(), value }),
         }
     }
 
-    /// Adds an entry whose key is absent. Once per distinct key: out of line.
+    /// The value of the group that `probe` and `same_key` identify (see
+    /// [`Entry::holds`]), recording `probe` as its short form if it had
+    /// none.
+    #[inline(never)]
+    fn find(&mut self, hash: u64, probe: &Words, same_key: impl Fn(&K) -> bool) -> Option<&mut V> {
+        let at = hash as usize & self.slots.len().wrapping_sub(1);
+        let entry = match self.slots.get(at) {
+            Some(Some(entry)) if entry.holds(probe, &same_key) => self.slots.get_mut(at).and_then(Option::as_mut),
+            // By the invariant, an empty slot means the table has no group
+            // that maps to it.
+            Some(None) => None,
+            Some(Some(_)) | None => self.table.find_mut(hash, |e| e.holds(probe, &same_key)),
+        };
+        let entry = entry?;
+        entry.short = entry.short.learn(probe);
+        Some(&mut entry.value)
+    }
+
+    /// Adds a group whose key is absent: into its slot if that is empty,
+    /// else into the table; then grows or retires the slots if it is time.
     #[cold]
     #[inline(never)]
-    fn insert_new(&mut self, hash: u64, entry: Entry<K, V>) {
-        let state = self.state;
-        self.table.insert_unique(hash, entry, |e| state.hash_one(&e.key));
+    fn insert_absent(&mut self, hash: u64, entry: Entry<K, V>) {
+        self.place(hash, entry);
+        self.resize_slots();
+    }
+
+    /// Puts a group whose key is absent where the invariant wants it.
+    fn place(&mut self, hash: u64, entry: Entry<K, V>) {
+        match self.slot_mut(hash) {
+            Some(slot @ None) => {
+                *slot = Some(entry);
+                self.in_slots += 1;
+            }
+            Some(Some(_)) | None => {
+                let state = self.state;
+                self.table.insert_unique(hash, entry, |e| state.hash_one(&e.key));
+            }
+        }
+    }
+
+    /// Keeps about [`SLOTS_PER_KEY`] slots per key, up to [`MAX_SLOTS`];
+    /// past a quarter of that many keys, retires the slots (most keys would
+    /// miss them, and the miss costs more than it saves).
+    fn resize_slots(&mut self) {
+        let keys = self.len();
+        if self.retired || keys * SLOTS_PER_KEY <= self.slots.len() {
+            return;
+        }
+        if keys > MAX_SLOTS / 4 {
+            self.retired = true;
+            self.rebuild(0);
+        } else if self.slots.len() < MAX_SLOTS {
+            self.rebuild((keys * SLOTS_PER_KEY).next_power_of_two().clamp(MIN_SLOTS, MAX_SLOTS));
+        }
+    }
+
+    /// Places every group again, with `slots` slots.
+    #[cold]
+    fn rebuild(&mut self, slots: usize) {
+        let old = std::mem::take(self);
+        self.state = old.state;
+        self.retired = old.retired;
+        self.slots = std::iter::repeat_with(|| None).take(slots).collect();
+        for entry in old.into_entries() {
+            let hash = self.state.hash_one(&entry.key);
+            self.place(hash, entry);
+        }
     }
 
     /// Merges `other` into `self`, combining the values of keys on both
-    /// sides with `op`. The larger table is kept; the smaller one's entries
+    /// sides with `op`. The larger side is kept; the smaller one's groups
     /// move over with their short forms.
     pub fn merge_with(&mut self, other: Groups<K, V>, mut op: impl FnMut(&mut V, V)) {
         let (mut big, small) =
             if self.len() >= other.len() { (std::mem::take(self), other) } else { (other, std::mem::take(self)) };
-        for entry in small.table {
-            let hash = big.state.hash_one(&entry.key);
-            let found = big.table.find_mut(hash, |e| e.holds(&entry.short, |stored| *stored == entry.key));
-            match found {
-                Some(into) => op(&mut into.value, entry.value),
-                None => big.insert_new(hash, entry),
-            }
+        for entry in small.into_entries() {
+            big.add_group(entry, &mut op);
         }
         *self = big;
+    }
+
+    /// Adds one group of another partial: merged into the group of the same
+    /// key with `op`, or added.
+    fn add_group(&mut self, entry: Entry<K, V>, op: impl FnOnce(&mut V, V)) {
+        let hash = self.state.hash_one(&entry.key);
+        let probe = entry.short.to_probe();
+        match self.find(hash, &probe, |stored| *stored == entry.key) {
+            Some(into) => op(into, entry.value),
+            None => self.insert_absent(hash, entry),
+        }
     }
 }
 
 impl<K: Serialize, V: Serialize> Serialize for Groups<K, V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.table.iter().map(|e| (&e.key, &e.value)))
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for e in self.entries() {
+            seq.serialize_element(&(&e.key, &e.value))?;
+        }
+        seq.end()
     }
 }
 
@@ -201,17 +379,17 @@ where
     K: Hash + Eq + DeserializeOwned,
     V: DeserializeOwned,
 {
-    /// Rebuilds the table from its pairs; a key that appears twice is an
-    /// error (no partial Shoal writes has one).
+    /// Rebuilds the groups from their pairs; a key that appears twice is
+    /// an error (no partial Shoal writes has one).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let pairs: Vec<(K, V)> = Vec::deserialize(deserializer)?;
         let mut groups = Groups::new();
+        let mut twice = false;
         for (key, value) in pairs {
-            let hash = groups.state.hash_one(&key);
-            if groups.table.find(hash, |e| e.key == key).is_some() {
-                return Err(D::Error::custom("a partial result lists a key twice"));
-            }
-            groups.insert_new(hash, Entry { short: None, key, value });
+            groups.add_group(Entry { short: Words::stored(None), key, value }, |_, _| twice = true);
+        }
+        if twice {
+            return Err(D::Error::custom("a partial result lists a key twice"));
         }
         Ok(groups)
     }
@@ -231,34 +409,99 @@ mod tests {
         pairs
     }
 
-    /// Keys of every length class (with short forms and without), enough of
-    /// them to force growth, against a `BTreeMap`; through upsert, a serde
-    /// round trip (entries without short forms) and merge.
+    impl<K: Hash + Eq, V> Groups<K, V> {
+        /// Checks the invariants of the module docs.
+        fn check(&self) {
+            let mask = self.slots.len().wrapping_sub(1);
+            for (at, slot) in self.slots.iter().enumerate() {
+                if let Some(entry) = slot {
+                    assert_eq!(self.state.hash_one(&entry.key) as usize & mask, at, "a group in another key's slot");
+                }
+            }
+            assert_eq!(self.in_slots, self.slots.iter().flatten().count());
+            for entry in self.table.iter() {
+                let slot = self.slots.get(self.state.hash_one(&entry.key) as usize & mask);
+                assert!(!matches!(slot, Some(None)), "a group in the table while its slot is empty");
+            }
+            assert!(!self.retired || self.slots.is_empty());
+            let keys: std::collections::HashSet<&K> = self.entries().map(|e| &e.key).collect();
+            assert_eq!(keys.len(), self.len(), "a key twice");
+        }
+    }
+
+    /// Keys of 1 to 24 bytes (with short forms and without).
+    fn keys(n: u32) -> Vec<String> {
+        (0..n).map(|i| "k".repeat(1 + (i as usize * 7) % 24) + &(i % 997).to_string()).collect()
+    }
+
+    /// One expectation through every path of both levels, against a
+    /// `BTreeMap`: key counts that fit the first slots, grow them, fill
+    /// them and retire them; upserts of borrowed keys (found in a slot, in
+    /// the table, new); a serde round trip (groups without short forms) and
+    /// upserts that then find those groups by key; merges in both
+    /// directions (the larger side kept).
     #[test]
     fn agrees_with_a_btree_map() {
-        let keys: Vec<String> =
-            (0..3000).map(|i: u32| "k".repeat(1 + (i as usize * 7) % 24) + &(i % 997).to_string()).collect();
-        let mut reference = std::collections::BTreeMap::new();
-        let (mut a, mut b) = (Groups::new(), Groups::new());
-        for (i, key) in keys.iter().enumerate() {
-            let n = i as u64 % 5 + 1;
-            *reference.entry(key.clone()).or_insert(0) += n;
-            if i % 3 == 0 {
-                add(&mut b, key, n);
-            } else {
-                add(&mut a, key, n);
+        for n in [1, 7, 60, 400, 1024, 1025, 3000] {
+            let keys = keys(n);
+            let mut reference = std::collections::BTreeMap::new();
+            let (mut a, mut b) = (Groups::new(), Groups::new());
+            for round in 0..3 {
+                for (i, key) in keys.iter().enumerate() {
+                    let k = i as u64 % 5 + 1;
+                    *reference.entry(key.clone()).or_insert(0) += k;
+                    if (i + round) % 3 == 0 {
+                        add(&mut b, key, k);
+                    } else {
+                        add(&mut a, key, k);
+                    }
+                }
+                a.check();
+                b.check();
             }
+            let bytes = postcard::to_allocvec(&b).expect("serialize");
+            let mut b: Groups<String, u64> = postcard::from_bytes(&bytes).expect("deserialize");
+            b.check();
+            // Borrowed keys find the owned ones that came without short forms.
+            for key in keys.iter().rev().take(100) {
+                add(&mut b, key, 1);
+                *reference.get_mut(key).expect("present") += 1;
+            }
+            b.check();
+            let want: Vec<(String, u64)> = reference.into_iter().collect();
+            // The other direction: a deserialized partial is the larger side,
+            // merged into a partial that has one of its keys.
+            let c: Groups<String, u64> =
+                postcard::from_bytes(&postcard::to_allocvec(&a).expect("serialize")).expect("deserialize");
+            let mut d = Groups::new();
+            add(&mut d, &keys[0], 0);
+            d.merge_with(c, |x, y| *x += y);
+            d.check();
+            assert_eq!(d.len(), keys.len(), "{n} keys");
+            a.merge_with(b, |x, y| *x += y);
+            a.check();
+            assert_eq!(sorted(a), want, "{n} keys");
         }
-        let bytes = postcard::to_allocvec(&b).expect("serialize");
-        let mut b: Groups<String, u64> = postcard::from_bytes(&bytes).expect("deserialize");
-        // Borrowed keys find the owned ones that came without short forms.
-        for key in keys.iter().take(100) {
-            add(&mut b, key, 1);
-            *reference.get_mut(key).expect("present") += 1;
+    }
+
+    /// Keys without short forms (tuples) take the same paths.
+    #[test]
+    fn tuple_keys_agree_with_a_btree_map() {
+        for n in [5u32, 300, 2000] {
+            let mut reference = std::collections::BTreeMap::new();
+            let mut groups: Groups<(String, u32), u64> = Groups::new();
+            for round in 0..2 {
+                for (i, key) in keys(n).iter().enumerate() {
+                    let part = i as u32 % 3 + round;
+                    groups.upsert((key.as_str(), part), 1, |a, b| *a += b);
+                    *reference.entry((key.clone(), part)).or_insert(0) += 1;
+                }
+            }
+            groups.check();
+            let mut got: Vec<_> = groups.into_map().into_iter().collect();
+            got.sort();
+            assert_eq!(got, reference.into_iter().collect::<Vec<_>>(), "{n} keys");
         }
-        a.merge_with(b, |x, y| *x += y);
-        let want: Vec<(String, u64)> = reference.into_iter().collect();
-        assert_eq!(sorted(a), want);
     }
 
     #[test]

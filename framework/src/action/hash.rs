@@ -92,16 +92,22 @@ impl BuildHasher for KeyState {
 
     #[inline]
     fn build_hasher(&self) -> KeyHasher {
-        KeyHasher { acc: self.seeds[0], seed: self.seeds[1] }
+        KeyHasher { acc: self.seeds[0], seed: self.seeds[1], pending: None }
     }
 }
 
 /// A fast, seeded, non-cryptographic hasher for grouping keys (see the
 /// module docs). Built by [`KeyState`].
+///
+/// Integers are mixed in pairs: a written integer waits (`pending`) and
+/// joins the next write. A byte string's length prefix, which `Hash` for
+/// `[u8]` writes before the bytes, so costs one multiply, not a 128-bit
+/// product of its own, and so does each pair of integers in a tuple key.
 #[derive(Clone, Debug)]
 pub struct KeyHasher {
     acc: u64,
     seed: u64,
+    pending: Option<u64>,
 }
 
 impl KeyHasher {
@@ -109,43 +115,51 @@ impl KeyHasher {
     fn mix(&mut self, lo: u64, hi: u64) {
         self.acc = fold(self.acc ^ lo, self.seed ^ hi);
     }
+}
 
-    /// Strings outside 4..=16 bytes: up to 3 bytes, or 16-byte blocks and the
-    /// (overlapping) last 16 bytes.
-    #[inline(never)]
-    fn write_other(&mut self, bytes: &[u8]) {
-        let len = bytes.len();
-        if len < 4 {
-            let lo = match bytes {
-                [] => 0,
-                [a, ..] => {
-                    let mid = bytes.get(len / 2).copied().unwrap_or(0);
-                    let end = bytes.last().copied().unwrap_or(0);
-                    u64::from(*a) | u64::from(mid) << 8 | u64::from(end) << 16
-                }
-            };
-            self.mix(lo ^ (len as u64).wrapping_mul(PI[2]), PI[1]);
-            return;
-        }
-        let mut blocks = bytes.chunks_exact(16);
-        for block in &mut blocks {
-            let (lo, hi) = short_words(block);
-            self.mix(lo, hi);
-        }
-        let tail = bytes.get(len - 16..).unwrap_or(bytes);
-        let (lo, hi) = short_words(tail);
-        self.mix(lo ^ (len as u64).wrapping_mul(PI[2]), hi);
+/// The hash state after writing `bytes`, a string outside 4..=16 bytes: up
+/// to 3 bytes, or 16-byte blocks and the (overlapping) last 16 bytes. Takes
+/// and returns the state by value, out of line, so that a hasher on the
+/// short path stays in registers.
+#[inline(never)]
+fn write_other(acc: u64, seed: u64, bytes: &[u8]) -> u64 {
+    let mut h = KeyHasher { acc, seed, pending: None };
+    let len = bytes.len();
+    if len < 4 {
+        let lo = match bytes {
+            [] => 0,
+            [a, ..] => {
+                let mid = bytes.get(len / 2).copied().unwrap_or(0);
+                let end = bytes.last().copied().unwrap_or(0);
+                u64::from(*a) | u64::from(mid) << 8 | u64::from(end) << 16
+            }
+        };
+        h.mix(lo ^ (len as u64).wrapping_mul(PI[2]), PI[1]);
+        return h.acc;
     }
+    let mut blocks = bytes.chunks_exact(16);
+    for block in &mut blocks {
+        let (lo, hi) = short_words(block);
+        h.mix(lo, hi);
+    }
+    let tail = bytes.get(len - 16..).unwrap_or(bytes);
+    let (lo, hi) = short_words(tail);
+    h.mix(lo ^ (len as u64).wrapping_mul(PI[2]), hi);
+    h.acc
 }
 
 impl Hasher for KeyHasher {
     #[inline(always)]
     fn write(&mut self, bytes: &[u8]) {
+        if let Some(p) = self.pending.take() {
+            // An odd multiple, so every `p` (0 too) changes `acc` differently.
+            self.acc ^= (p ^ PI[3]).wrapping_mul(PI[1]);
+        }
         if is_short(bytes.len()) {
             let (lo, hi) = short_words(bytes);
             self.mix(lo ^ (bytes.len() as u64).wrapping_mul(PI[2]), hi);
         } else {
-            self.write_other(bytes);
+            self.acc = write_other(self.acc, self.seed, bytes);
         }
     }
 
@@ -166,7 +180,10 @@ impl Hasher for KeyHasher {
 
     #[inline(always)]
     fn write_u64(&mut self, x: u64) {
-        self.acc = fold(self.acc ^ x, self.seed ^ PI[3]);
+        match self.pending.take() {
+            Some(p) => self.mix(p, x),
+            None => self.pending = Some(x),
+        }
     }
 
     #[inline(always)]
@@ -183,7 +200,11 @@ impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
         // hashbrown takes the bucket from the low bits and the tag from the
         // top seven: both come from the product's well-mixed middle.
-        self.acc.rotate_left(23)
+        let acc = match self.pending {
+            Some(p) => fold(self.acc ^ p, self.seed ^ PI[3]),
+            None => self.acc,
+        };
+        acc.rotate_left(23)
     }
 }
 
