@@ -46,6 +46,13 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<(&[u8], i64), LineError> {
 
 const LANES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
+/// What a valid line's last eight bytes are xored with: `'0'` in every byte
+/// but the point's (byte 6), which gets `'.'`.
+const TEMPLATE: u64 = (b'0' as u64 * LANES) ^ (((b'0' ^ b'.') as u64) << 48);
+/// Per byte, what to add to the low seven bits of `w ^ TEMPLATE` so that bit
+/// 7 says "not a digit" (`0x76`: 10 and up), or, for the point, "not `.`"
+/// (`0x7f`: 1 and up).
+const FLAG_FROM: u64 = (0x76 * LANES) ^ ((0x76 ^ 0x7f) << 48);
 
 /// The fast path of [`parse_line`]: the last eight bytes of the line in one
 /// word, the separator and the digits found and checked without a branch on
@@ -58,15 +65,17 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// exhaustive test below checks this).
 #[inline(always)]
 fn parse_line_swar(line: &[u8]) -> Option<(&[u8], i64)> {
-    let (head, tail) = line.split_last_chunk::<8>()?;
+    let (_, tail) = line.split_last_chunk::<8>()?;
     // Byte i of `w` is line[n - 8 + i]: the fraction digit is byte 7, the
     // point byte 6, the ones digit byte 5, up to two more integer digits
     // before it, then an optional `-`, then the separator (byte 1 to 4).
     let w = u64::from_le_bytes(*tail);
     let byte = |i: u32| (w >> (8 * i)) as u8;
-    // Digit values in the low nibbles; 0x80 in every byte that is not a digit.
-    let d = w ^ (b'0' as u64 * LANES);
-    let not_digit = (((d & !HIGH) + (0x76 * LANES)) | d) & HIGH;
+    // Digit values in the low bytes, and the point (byte 6) as zero.
+    let d = w ^ TEMPLATE;
+    // 0x80 in every byte that is not a digit, and in byte 6 if it is not the
+    // point: `d + 0x76` carries into bit 7 from 10 up, `d + 0x7f` from 1 up.
+    let not_digit = (((d & !HIGH) + FLAG_FROM) | d) & HIGH;
     // `p`: the last byte before the integer digits, the highest non-digit of
     // bytes 0 to 5 (a marker bit stands in at byte 0 when all are digits).
     // It is the separator, or a `-` with the separator before it.
@@ -76,21 +85,22 @@ fn parse_line_swar(line: &[u8]) -> Option<(&[u8], i64)> {
     let sep = p.wrapping_sub(u32::from(negative));
     // One to three integer digits (`p` is 2 to 4), the separator, the point
     // and a fraction digit.
-    let valid = p.wrapping_sub(2) <= 2 && byte(sep) == b';' && byte(6) == b'.' && not_digit >> 63 == 0;
+    let valid = p.wrapping_sub(2) <= 2 && byte(sep) == b';' && not_digit & 0x8080_0000_0000_0000 == 0;
     if !valid {
         return None;
     }
     // The digits: bytes `p + 1` to 5, and 7; as `[a, b, c, f]` for `abc.f`,
-    // zero for absent leading digits.
+    // zero for absent leading digits. Byte 6, the point, is zero in `d`.
     let digits = d & (u64::MAX << (8 * (p + 1)));
-    let abcf = ((digits >> 24) as u32 & 0x00ff_ffff) | ((digits >> 56) as u32) << 24;
+    let abcf = (digits >> 24) as u32 | ((digits >> 56) as u32) << 24;
     // Pairs, then the pair of pairs: `[10a + b, _, 10c + f, _]`, then
     // `100 (10a + b) + 10c + f`. No byte overflows: 10 * 9 + 9 < 256.
     let pairs = (abcf * 10 + (abcf >> 8)) & 0x00ff_00ff;
     let tenths = i64::from((pairs * 100 + (pairs >> 16)) & 0xffff);
-    // `sep & 7 == sep`; the mask shows the compiler that the slice ends
-    // inside `line`, so it needs no bounds check.
-    let station = &line[..head.len() + (sep & 7) as usize];
+    // `sep & 7 == sep`: the mask shows the compiler that the station ends
+    // 1 to 8 bytes before the end of a line of at least 8, so the slice
+    // needs no bounds check.
+    let station = &line[..line.len() - (8 - (sep & 7)) as usize];
     Some((station, if negative { -tenths } else { tenths }))
 }
 
