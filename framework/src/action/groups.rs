@@ -254,16 +254,18 @@ impl<K: Hash + Eq, V> Groups<K, V> {
     #[inline(always)]
     pub fn upsert<G: GroupKey<Owned = K>>(&mut self, key: G, value: V, hit: impl FnOnce(&mut V, V)) {
         let hash = self.state.hash_one(&key);
-        let probe = Words::probe(key.short_key());
-        // The hit path: the key owns its slot and has a short form.
-        if let Some(Some(entry)) = self.slot_mut(hash)
-            && probe.same(&entry.short)
+        let short = key.short_key();
+        // The hit path: the key has a short form and owns its slot.
+        if let Some(short) = short
+            && let Some(Some(entry)) = self.slot_mut(hash)
+            && Words::probe(Some(short)).same(&entry.short)
         {
             return hit(&mut entry.value, value);
         }
         // Everything else (keys without a short form, keys in the table,
         // groups without a recorded short form, new keys) out of line. The
         // value is handed over only here, so the hit path does not spill it.
+        let probe = Words::probe(short);
         match self.find(hash, &probe, |stored| key.matches(stored)) {
             Some(into) => hit(into, value),
             None => self.insert_absent(hash, Entry { short: probe.to_stored(), key: key.into_owned(), value }),
