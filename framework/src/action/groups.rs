@@ -16,7 +16,7 @@
 //!   slot another key took, and every key once there are too many for the
 //!   slots to pay (the slots are then retired).
 //!
-//! On 2M weather rows (413 stations, one thread) the weather example runs
+//! On 2M weather rows (413 stations, one thread) the weather example ran
 //! 391M instructions with the slots, against 412M with the table alone
 //! (callgrind, medians of three runs; BENCHMARKS.md, session 5). A miss in
 //! the slots costs a mispredicted branch, which is why they are kept sparse.
@@ -426,8 +426,19 @@ mod tests {
                 assert!(!matches!(slot, Some(None)), "a group in the table while its slot is empty");
             }
             assert!(!self.retired || self.slots.is_empty());
+            for entry in self.entries() {
+                assert!(entry.short.len == 0 || (4..=16).contains(&entry.short.len), "a probe form stored");
+            }
             let keys: std::collections::HashSet<&K> = self.entries().map(|e| &e.key).collect();
             assert_eq!(keys.len(), self.len(), "a key twice");
+        }
+    }
+
+    /// Every stored short form of string keys is none or the key's own.
+    fn check_short_forms(groups: &Groups<String, u64>) {
+        for entry in groups.entries() {
+            let own = Words::stored(ShortKey::of(entry.key.as_bytes()));
+            assert!(entry.short.len == 0 || entry.short.same(&own), "a wrong short form for {:?}", entry.key);
         }
     }
 
@@ -460,6 +471,7 @@ mod tests {
                 }
                 a.check();
                 b.check();
+                check_short_forms(&a);
             }
             let bytes = postcard::to_allocvec(&b).expect("serialize");
             let mut b: Groups<String, u64> = postcard::from_bytes(&bytes).expect("deserialize");
@@ -470,6 +482,7 @@ mod tests {
                 *reference.get_mut(key).expect("present") += 1;
             }
             b.check();
+            check_short_forms(&b);
             let want: Vec<(String, u64)> = reference.into_iter().collect();
             // The other direction: a deserialized partial is the larger side,
             // merged into a partial that has one of its keys.
@@ -477,11 +490,16 @@ mod tests {
                 postcard::from_bytes(&postcard::to_allocvec(&a).expect("serialize")).expect("deserialize");
             let mut d = Groups::new();
             add(&mut d, &keys[0], 0);
+            let want_d: std::collections::BTreeMap<String, u64> = a.iter().map(|(k, v)| (k.clone(), *v)).collect();
             d.merge_with(c, |x, y| *x += y);
             d.check();
-            assert_eq!(d.len(), keys.len(), "{n} keys");
+            check_short_forms(&d);
+            let mut got_d: Vec<(String, u64)> = d.into_map().into_iter().collect();
+            got_d.sort();
+            assert_eq!(got_d, want_d.into_iter().collect::<Vec<_>>(), "{n} keys");
             a.merge_with(b, |x, y| *x += y);
             a.check();
+            check_short_forms(&a);
             assert_eq!(sorted(a), want, "{n} keys");
         }
     }
@@ -522,9 +540,15 @@ mod tests {
         assert_eq!(std::mem::size_of::<Option<ShortKey>>(), 24);
     }
 
+    /// A duplicated key is an error whether the groups would be in slots
+    /// (few keys) or in the table with the slots retired (many).
     #[test]
     fn a_partial_listing_a_key_twice_is_an_error() {
-        let bytes = postcard::to_allocvec(&vec![("a".to_string(), 1u64), ("a".to_string(), 2)]).expect("serialize");
-        assert!(postcard::from_bytes::<Groups<String, u64>>(&bytes).is_err());
+        for n in [1u32, 2000] {
+            let mut pairs: Vec<(String, u64)> = keys(n).into_iter().map(|k| (k, 1)).collect();
+            pairs.push((pairs[pairs.len() / 2].0.clone(), 2));
+            let bytes = postcard::to_allocvec(&pairs).expect("serialize");
+            assert!(postcard::from_bytes::<Groups<String, u64>>(&bytes).is_err(), "{n} keys");
+        }
     }
 }

@@ -100,9 +100,10 @@ impl BuildHasher for KeyState {
 /// module docs). Built by [`KeyState`].
 ///
 /// Integers are mixed in pairs: a written integer waits (`pending`) and
-/// joins the next write. A byte string's length prefix, which `Hash` for
-/// `[u8]` writes before the bytes, so costs one multiply, not a 128-bit
-/// product of its own, and so does each pair of integers in a tuple key.
+/// joins the next integer in one seeded product. Before a byte string it is
+/// mixed on its own, except when it is that string's length prefix (which
+/// `Hash` for `[u8]` writes first): the string's own length term covers it,
+/// so a byte-string key costs one 128-bit product, not two.
 #[derive(Clone, Debug)]
 pub struct KeyHasher {
     acc: u64,
@@ -151,9 +152,16 @@ fn write_other(acc: u64, seed: u64, bytes: &[u8]) -> u64 {
 impl Hasher for KeyHasher {
     #[inline(always)]
     fn write(&mut self, bytes: &[u8]) {
-        if let Some(p) = self.pending.take() {
-            // An odd multiple, so every `p` (0 too) changes `acc` differently.
-            self.acc ^= (p ^ PI[3]).wrapping_mul(PI[1]);
+        // A pending integer goes through the seeded mix, unless it is this
+        // write's own length prefix (as `Hash` for `[u8]` writes it), which
+        // the length term below already covers: one product per byte
+        // string. Mixing it any cheaper (xoring a fixed function of it into
+        // `acc`, next to the attacker's own bytes) would let inputs be
+        // chosen that collide whatever the seed.
+        if let Some(p) = self.pending.take()
+            && p != bytes.len() as u64
+        {
+            self.mix(p, PI[1]);
         }
         if is_short(bytes.len()) {
             let (lo, hi) = short_words(bytes);
@@ -188,6 +196,9 @@ impl Hasher for KeyHasher {
 
     #[inline(always)]
     fn write_u128(&mut self, x: u128) {
+        if let Some(p) = self.pending.take() {
+            self.mix(p, PI[1]);
+        }
         self.mix(x as u64, (x >> 64) as u64);
     }
 
@@ -233,25 +244,71 @@ mod tests {
         }
     }
 
+    /// Repetitive strings of every length are where overlapping loads could
+    /// alias ("abcd" and "abcdabcd" read the same words): as byte-slice
+    /// keys (length prefix, then bytes), as `&str` keys (bytes, then
+    /// `0xff`), and as raw writes, each kind hashes apart.
     #[test]
     fn lengths_and_contents_hash_apart() {
         let state = KeyState::with_seed(7);
-        // Repetitive strings are where overlapping loads could alias:
-        // "abcd" and "abcdabcd" read the same words.
         let mut strings = HashSet::new();
         for len in 0..=40 {
             for fill in [b"abcd".as_slice(), b"a", b"ab", b"\0"] {
                 strings.insert(fill.iter().copied().cycle().take(len).collect::<Vec<u8>>());
             }
         }
-        let mut seen = HashSet::new();
+        let (mut slices, mut strs, mut raw) = (HashSet::new(), HashSet::new(), HashSet::new());
         for s in &strings {
-            assert!(seen.insert(hash(&state, s.as_slice())), "collision at {s:?}");
+            assert!(slices.insert(hash(&state, s.as_slice())), "slice collision at {s:?}");
+            let text = std::str::from_utf8(s).expect("ASCII");
+            assert!(strs.insert(hash(&state, text)), "str collision at {s:?}");
             let mut h = state.build_hasher();
             h.write(s);
-            assert!(seen.insert(h.finish()), "raw write collision at {s:?}");
+            assert!(raw.insert(h.finish()), "raw write collision at {s:?}");
         }
-        assert_eq!(seen.len(), 2 * strings.len());
+    }
+
+    /// `(c(n), 0)` is what a pending integer `n` would add to the first
+    /// word if it were mixed without the seed: strings whose first word
+    /// cancels it.
+    fn crafted(n: u64) -> Vec<u8> {
+        let c = |n: u64| (n ^ PI[3]).wrapping_mul(PI[1]);
+        let lo = 0x6867_6665_6463_6261_u64 ^ c(n) ^ c(0);
+        let mut s = lo.to_le_bytes().to_vec();
+        s.extend_from_slice(b"tail");
+        s
+    }
+
+    /// Keys shaped `(integer, string)`: an integer waiting to be mixed goes
+    /// through the seed, so strings crafted to cancel a seedless mix of it
+    /// still hash apart (they all collided when it did not).
+    #[test]
+    fn an_integer_before_a_string_is_seeded() {
+        let state = KeyState::with_seed(11);
+        let mut seen = HashSet::new();
+        for n in 0..2000u64 {
+            let mut h = state.build_hasher();
+            h.write_u64(n);
+            h.write(&crafted(n));
+            h.write_u8(0xff);
+            assert!(seen.insert(h.finish()), "collision at {n}");
+        }
+    }
+
+    /// Integer keys, pairs and a `u128` after a pending integer: no
+    /// collisions on grids, and `(a, b)` is not `(b, a)`.
+    #[test]
+    fn integers_hash_apart() {
+        let state = KeyState::with_seed(5);
+        let mut seen = HashSet::new();
+        for a in 0..300u64 {
+            assert!(seen.insert(hash(&state, &a)), "{a}");
+            for b in 0..300u64 {
+                assert!(seen.insert(hash(&state, &(a, b << 40))), "({a}, {b})");
+            }
+            assert!(seen.insert(hash(&state, &(a, 7u128))), "({a}, 7u128)");
+            assert!(seen.insert(hash(&state, &(7u128, a))), "(7u128, {a})");
+        }
     }
 
     #[test]

@@ -38,9 +38,15 @@ pub trait GroupKey: Hash {
     fn into_owned(self) -> Self::Owned;
 
     /// The key's exact fixed-size form when it is a byte string of 4 to 16
-    /// bytes ([`ShortKey::of`] of its bytes), which lets the partial's table
-    /// compare it without reading the stored key. `None` (the default) for
-    /// every other key. Equal keys must give equal answers.
+    /// bytes, which lets the partial's table compare it without reading the
+    /// stored key. `None` (the default) for every other key.
+    ///
+    /// Contract: return `Some` only as [`ShortKey::of`] of exactly the bytes
+    /// that [`matches`](GroupKey::matches) compares, so that two keys have
+    /// equal short forms exactly when they are equal. Every implementation
+    /// with the same `Owned` type returns `None` or that same value (a
+    /// `None` from one and a `Some` from another are fine: the table then
+    /// compares keys).
     #[inline(always)]
     fn short_key(&self) -> Option<ShortKey> {
         None
@@ -526,6 +532,12 @@ mod tests {
         use std::path::{Path, PathBuf};
         same_group("tea", "tea".to_string(), "te");
         same_group(&b"tea"[..], b"tea".to_vec(), &b"tex"[..]);
+        // Keys of 4 to 16 bytes, first through an impl without a short form
+        // (`&T`), then through ones with it.
+        same_group(&"abcdef".to_string(), "abcdef", "abcdeg");
+        same_group(&"abcdef".to_string(), "abcdef".to_string(), "abcdeg".to_string());
+        same_group("abcdef", &"abcdef".to_string(), &"abcdeg".to_string());
+        same_group(&b"abcdef".to_vec(), &b"abcdef"[..], b"abcdeg".to_vec());
         same_group(&[1u32, 2][..], vec![1u32, 2], &[2u32, 1][..]);
         same_group(&["a".to_string()][..], vec!["a".to_string()], vec!["b".to_string()]);
         same_group(Path::new("a/b"), PathBuf::from("a/b"), Path::new("a"));
