@@ -80,33 +80,38 @@ struct Words {
 }
 
 impl Words {
+    /// How a group stored without a short form reads.
+    const STORED_NONE: Words = Words { len: 0, lo: 0, hi: 0 };
+    /// How a lookup for a key without a short form reads.
+    const PROBE_NONE: Words = Words { len: u64::MAX, lo: 0, hi: 0 };
+
+    /// The words of a short form.
+    #[inline(always)]
+    fn of(short: ShortKey) -> Words {
+        Words { len: short.len.get(), lo: short.lo, hi: short.hi }
+    }
+
     /// The stored form of `short`.
     #[inline(always)]
     fn stored(short: Option<ShortKey>) -> Words {
-        match short {
-            Some(s) => Words { len: s.len.get(), lo: s.lo, hi: s.hi },
-            None => Words { len: 0, lo: 0, hi: 0 },
-        }
+        short.map_or(Words::STORED_NONE, Words::of)
     }
 
     /// The probe form of `short`.
     #[inline(always)]
     fn probe(short: Option<ShortKey>) -> Words {
-        match short {
-            Some(s) => Words { len: s.len.get(), lo: s.lo, hi: s.hi },
-            None => Words { len: u64::MAX, lo: 0, hi: 0 },
-        }
+        short.map_or(Words::PROBE_NONE, Words::of)
     }
 
     /// The stored form of a probe.
     #[inline(always)]
     fn to_stored(self) -> Words {
-        if self.len == u64::MAX { Words::stored(None) } else { self }
+        if self.len == u64::MAX { Words::STORED_NONE } else { self }
     }
 
     /// The probe form of a stored form.
     fn to_probe(self) -> Words {
-        if self.len == 0 { Words::probe(None) } else { self }
+        if self.len == 0 { Words::PROBE_NONE } else { self }
     }
 
     /// A stored form, after a lookup with `probe` found its group by key:
@@ -258,7 +263,7 @@ impl<K: Hash + Eq, V> Groups<K, V> {
         // The hit path: the key has a short form and owns its slot.
         if let Some(short) = short
             && let Some(Some(entry)) = self.slot_mut(hash)
-            && Words::probe(Some(short)).same(&entry.short)
+            && Words::of(short).same(&entry.short)
         {
             return hit(&mut entry.value, value);
         }

@@ -116,6 +116,14 @@ impl KeyHasher {
     fn mix(&mut self, lo: u64, hi: u64) {
         self.acc = fold(self.acc ^ lo, self.seed ^ hi);
     }
+
+    /// Mixes a pending integer on its own.
+    #[inline(always)]
+    fn flush(&mut self) {
+        if let Some(p) = self.pending.take() {
+            self.mix(p, PI[1]);
+        }
+    }
 }
 
 /// The hash state after writing `bytes`, a string outside 4..=16 bytes: up
@@ -158,10 +166,10 @@ impl Hasher for KeyHasher {
         // string. Mixing it any cheaper (xoring a fixed function of it into
         // `acc`, next to the attacker's own bytes) would let inputs be
         // chosen that collide whatever the seed.
-        if let Some(p) = self.pending.take()
-            && p != bytes.len() as u64
-        {
-            self.mix(p, PI[1]);
+        if self.pending == Some(bytes.len() as u64) {
+            self.pending = None;
+        } else {
+            self.flush();
         }
         if is_short(bytes.len()) {
             let (lo, hi) = short_words(bytes);
@@ -196,9 +204,7 @@ impl Hasher for KeyHasher {
 
     #[inline(always)]
     fn write_u128(&mut self, x: u128) {
-        if let Some(p) = self.pending.take() {
-            self.mix(p, PI[1]);
-        }
+        self.flush();
         self.mix(x as u64, (x >> 64) as u64);
     }
 
@@ -211,11 +217,9 @@ impl Hasher for KeyHasher {
     fn finish(&self) -> u64 {
         // hashbrown takes the bucket from the low bits and the tag from the
         // top seven: both come from the product's well-mixed middle.
-        let acc = match self.pending {
-            Some(p) => fold(self.acc ^ p, self.seed ^ PI[3]),
-            None => self.acc,
-        };
-        acc.rotate_left(23)
+        let mut last = self.clone();
+        last.flush();
+        last.acc.rotate_left(23)
     }
 }
 
