@@ -21,8 +21,9 @@
 //! plain loop's weather reports are compared byte for byte.
 
 // Checked with `cfg(test)` but no test harness under `cargo clippy --all-targets`,
-// parse.rs keeps its test module's `use super::*` while its `#[test]`s vanish.
-#[allow(unused_imports)]
+// parse.rs keeps its test module's `use super::*` and helpers while its
+// `#[test]`s vanish.
+#[allow(unused_imports, dead_code)]
 #[path = "../examples/weather/parse.rs"]
 mod parse;
 mod weather_data;

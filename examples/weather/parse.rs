@@ -38,10 +38,20 @@ impl std::error::Error for LineError {}
 /// line (a name that is not UTF-8 never equals one that is).
 #[inline(always)]
 pub(crate) fn parse_line(line: &[u8]) -> Result<(&[u8], i64), LineError> {
-    match parse_line_swar(line) {
+    match fast_path(line) {
         Some(parsed) => Ok(parsed),
         None => parse_line_slow(line),
     }
+}
+
+/// The fast path for this target: `None` for every line it does not take
+/// (short or invalid), which [`parse_line_slow`] then handles.
+#[inline(always)]
+fn fast_path(line: &[u8]) -> Option<(&[u8], i64)> {
+    #[cfg(target_arch = "x86_64")]
+    return parse_line_sse2(line);
+    #[cfg(not(target_arch = "x86_64"))]
+    return parse_line_swar(line);
 }
 
 const LANES: u64 = 0x0101_0101_0101_0101;
@@ -72,15 +82,17 @@ const TEMPLATE: u64 = (b'0' as u64 * LANES) ^ (((b'0' ^ b'.') as u64) << 48);
 /// (`0x7f`: 1 and up).
 const FLAG_FROM: u64 = (0x76 * LANES) ^ ((0x76 ^ 0x7f) << 48);
 
-/// The fast path of [`parse_line`]: the last eight bytes of the line in one
-/// word, the separator and the digits found and checked without a branch on
-/// the temperature's shape, so random lengths (`1.2`, `-12.3`) cost no
-/// mispredictions.
+/// The fast path of [`parse_line`] in plain integer arithmetic (targets
+/// other than x86-64, and the tests everywhere): the last eight bytes of the
+/// line in one word, the separator and the digits found and checked without
+/// a branch on the temperature's shape, so random lengths (`1.2`, `-12.3`)
+/// cost no mispredictions.
 ///
 /// `None` for lines shorter than eight bytes and for every line that is not
 /// valid; [`parse_line_slow`] then gives the answer (or names the error). It
-/// accepts exactly what `parse_line_slow` accepts, with the same result (an
-/// exhaustive test below checks this).
+/// accepts exactly what `parse_line_slow` accepts, with the same result (the
+/// exhaustive tests below check this).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline(always)]
 fn parse_line_swar(line: &[u8]) -> Option<(&[u8], i64)> {
     let (_, tail) = line.split_last_chunk::<8>()?;
@@ -108,57 +120,88 @@ fn parse_line_swar(line: &[u8]) -> Option<(&[u8], i64)> {
     if !valid {
         return None;
     }
-    let tenths = tenths(d, p, negative);
+    // The digits: bytes `p + 1` to 5, and 7; as `[a, b, c, f]` for `abc.f`,
+    // zero for absent leading digits. Byte 6, the point, is zero in `d`.
+    let digits = d & ABOVE[p as usize & 7];
+    let abcf = (digits >> 24) as u32 | ((digits >> 56) as u32) << 24;
+    // Pairs, then the pair of pairs: `[10a + b, _, 10c + f, _]`, then
+    // `100 (10a + b) + 10c + f`. No byte overflows: 10 * 9 + 9 < 256.
+    let pairs = (abcf * 10 + (abcf >> 8)) & 0x00ff_00ff;
+    let tenths = i64::from((pairs * 100 + (pairs >> 16)) & 0xffff);
     // `sep & 7 == sep`: the mask shows the compiler that the station ends
     // 1 to 8 bytes before the end of a line of at least 8, so the slice
     // needs no bounds check.
     let station = &line[..line.len() - (8 - (sep & 7)) as usize];
-    Some((station, tenths))
+    Some((station, if negative { -tenths } else { tenths }))
 }
 
-/// The temperature in tenths from `d`, the line's last eight bytes xored
-/// with [`TEMPLATE`] (digit values in bytes `p + 1` to 5 and 7, zero in
-/// byte 6), for a valid line whose last non-digit before the number is byte
-/// `p` (2 to 4): the sign, or the separator.
-#[inline(always)]
-fn tenths(d: u64, p: u32, negative: bool) -> i64 {
-    #[cfg(target_arch = "x86_64")]
-    return tenths_sse2(d, p, negative);
-    #[cfg(not(target_arch = "x86_64"))]
-    return tenths_swar(d, p, negative);
-}
-
-/// [`tenths`] as one multiply-add of the eight bytes, widened to 16 bits, by
-/// a row of weights that [`WEIGHTS`] picks by `p` and the sign: `±[0, .., 0,
-/// 1000, 100, 10, 0, 1]`, zero for the bytes up to `p`, so those (the sign,
-/// the separator, the station) need no masking. About 5% less CPU time for
-/// the whole weather example than [`tenths_swar`] (BENCHMARKS.md, session 6).
+/// The fast path of [`parse_line`] on x86-64: the same checks as
+/// [`parse_line_swar`], done on the eight bytes in an SSE2 register.
+/// Compares give one bit per byte for "is a digit", "is `;`", "is `-`" and
+/// "is `.`", so the shape checks are bit tests; the digits are then combined
+/// by one multiply-add with a row of [`WEIGHTS`] picked by the shape and the
+/// sign: `±[0, .., 0, 1000, 100, 10, 0, 1]`, zero for the bytes up to `p`,
+/// so those (the sign, the separator, the station) need no masking and the
+/// sign no negation. About 5% less CPU time for the whole weather example
+/// than the word-at-a-time path (BENCHMARKS.md, session 6).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn tenths_sse2(d: u64, p: u32, negative: bool) -> i64 {
+fn parse_line_sse2(line: &[u8]) -> Option<(&[u8], i64)> {
     use std::arch::x86_64::{
-        __m128i, _mm_add_epi32, _mm_cvtsi64_si128, _mm_cvtsi128_si64, _mm_load_si128, _mm_madd_epi16,
-        _mm_setzero_si128, _mm_shuffle_epi32, _mm_unpacklo_epi8,
+        __m128i, _mm_add_epi32, _mm_cmpeq_epi8, _mm_cvtsi64_si128, _mm_cvtsi128_si64, _mm_load_si128, _mm_madd_epi16,
+        _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8, _mm_setzero_si128, _mm_shuffle_epi32, _mm_sub_epi8,
+        _mm_unpacklo_epi8,
     };
-    let row = &WEIGHTS.0[(p as usize & 3) * 2 + usize::from(negative)];
+    let (_, tail) = line.split_last_chunk::<8>()?;
+    // Byte i is line[n - 8 + i], as in `parse_line_swar`. The register's
+    // upper eight bytes are zero: no bit below is read from them.
     // SAFETY: these intrinsics need only SSE2, part of every x86-64 target's
-    // baseline. The load reads the 16 bytes of `row`, which `Weights`
-    // aligns to 16.
-    unsafe {
-        let bytes = _mm_unpacklo_epi8(_mm_cvtsi64_si128(d as i64), _mm_setzero_si128());
-        // Four sums of two products: [0, 1000a, 100b + 10c, f], then the
-        // halves added: `(0 + 100b + 10c) | (1000a + f) << 32`.
-        let sums = _mm_madd_epi16(bytes, _mm_load_si128(row.as_ptr().cast::<__m128i>()));
+    // baseline; none touches memory.
+    let (values, digit, semicolon, minus, point) = unsafe {
+        let bytes = _mm_cvtsi64_si128(i64::from_le_bytes(*tail));
+        // Digit values in the digit bytes; a byte is a digit iff its value
+        // is at most 9 (unsigned).
+        let values = _mm_sub_epi8(bytes, _mm_set1_epi8(b'0' as i8));
+        let digit = _mm_cmpeq_epi8(_mm_min_epu8(values, _mm_set1_epi8(9)), values);
+        let is = |c: u8| _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(c as i8))) as u32;
+        (values, _mm_movemask_epi8(digit) as u32, is(b';'), is(b'-'), is(b'.'))
+    };
+    // `p`: the highest non-digit of bytes 0 to 5 (bit 0 stands in when all
+    // are digits); the separator, or a `-` with the separator before it.
+    let p = ((!digit & 0x3f) | 1).ilog2();
+    let negative = (minus >> p) & 1;
+    // Wraps only for `p == 0`, which `valid` rejects.
+    let sep = p.wrapping_sub(negative);
+    // One to three integer digits (`p` is 2 to 4), the separator, the point
+    // (byte 6) and a fraction digit (byte 7).
+    let valid = p.wrapping_sub(2) <= 2 && (semicolon >> (sep & 7)) & (digit >> 7) & (point >> 6) & 1 == 1;
+    if !valid {
+        return None;
+    }
+    let row = &WEIGHTS.0[(p as usize & 3) * 2 + negative as usize];
+    // SAFETY: SSE2 only, as above. The load reads the 16 bytes of `row`,
+    // which `Weights` aligns to 16.
+    let tenths = unsafe {
+        // Four sums of two products, `[0, 1000a, 100b + 10c, f]` (signed),
+        // then the halves added: `(0 + 100b + 10c) | (1000a + f) << 32`.
+        let wide = _mm_unpacklo_epi8(values, _mm_setzero_si128());
+        let sums = _mm_madd_epi16(wide, _mm_load_si128(row.as_ptr().cast::<__m128i>()));
         let sums = _mm_add_epi32(sums, _mm_shuffle_epi32::<0b01_00_11_10>(sums));
         let halves = _mm_cvtsi128_si64(sums);
         i64::from(halves as i32) + (halves >> 32)
-    }
+    };
+    // As in `parse_line_swar`: no bounds check for the slice.
+    let station = &line[..line.len() - (8 - (sep & 7)) as usize];
+    Some((station, tenths))
 }
 
-/// Rows of 16-bit weights for [`tenths_sse2`], at `(p & 3) * 2 + negative`.
+/// Rows of 16-bit weights for [`parse_line_sse2`], at `(p & 3) * 2 +
+/// negative`.
+#[cfg(target_arch = "x86_64")]
 #[repr(align(16))]
 struct Weights([[i16; 8]; 8]);
 
+#[cfg(target_arch = "x86_64")]
 static WEIGHTS: Weights = {
     let mut rows = [[0i16; 8]; 8];
     let mut p = 2;
@@ -176,22 +219,6 @@ static WEIGHTS: Weights = {
     }
     Weights(rows)
 };
-
-/// [`tenths`] in plain integer arithmetic (other targets, and the test that
-/// checks [`tenths_sse2`]).
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-#[inline(always)]
-fn tenths_swar(d: u64, p: u32, negative: bool) -> i64 {
-    // The digits as `[a, b, c, f]` for `abc.f`, zero for absent leading
-    // digits.
-    let digits = d & ABOVE[p as usize & 7];
-    let abcf = (digits >> 24) as u32 | ((digits >> 56) as u32) << 24;
-    // Pairs, then the pair of pairs: `[10a + b, _, 10c + f, _]`, then
-    // `100 (10a + b) + 10c + f`. No byte overflows: 10 * 9 + 9 < 256.
-    let pairs = (abcf * 10 + (abcf >> 8)) & 0x00ff_00ff;
-    let tenths = i64::from((pairs * 100 + (pairs >> 16)) & 0xffff);
-    if negative { -tenths } else { tenths }
-}
 
 /// [`parse_line`] one byte at a time: short lines, and the error of a bad one.
 fn parse_line_slow(line: &[u8]) -> Result<(&[u8], i64), LineError> {
@@ -312,12 +339,38 @@ mod tests {
         assert_eq!(station_name("Zürich".as_bytes()), Ok("Zürich"));
     }
 
+    /// What each fast path makes of `line`: the word-at-a-time one, and on
+    /// x86-64 the SSE2 one.
+    fn fast_paths(line: &[u8]) -> Vec<Option<(&[u8], i64)>> {
+        let mut paths = vec![parse_line_swar(line)];
+        #[cfg(target_arch = "x86_64")]
+        paths.push(parse_line_sse2(line));
+        paths
+    }
+
+    /// Checks `parse_line` against the byte-at-a-time path, and every fast
+    /// path against both: each takes exactly the same lines, and what it
+    /// takes it reads as the slow path does. Returns whether they took it.
+    fn check_line(line: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(line);
+        let slow = parse_line_slow(line);
+        assert_eq!(parse_line(line), slow, "{text:?}");
+        let paths = fast_paths(line);
+        for fast in &paths {
+            assert_eq!(*fast, paths[0], "the fast paths disagree on {text:?}");
+            if let Some(fast) = fast {
+                assert_eq!(Ok(*fast), slow, "{text:?}");
+            }
+        }
+        paths[0].is_some()
+    }
+
     /// Every line over a small alphabet up to seven bytes, alone and after
-    /// three station names (so the eight bytes the fast path reads are any
-    /// of them): the word-at-a-time path accepts exactly what the
-    /// byte-at-a-time path accepts, with the same station and temperature.
-    /// The alphabet has the bytes next to the digits in ASCII (`/`, `:`), a
-    /// byte of a multi-byte character and the extreme digits.
+    /// three station names (so the eight bytes the fast paths read are any
+    /// of them): each fast path accepts exactly the same lines, all of
+    /// which the byte-at-a-time path accepts, with the same station and
+    /// temperature. The alphabet has the bytes next to the digits in ASCII
+    /// (`/`, `:`), a byte of a multi-byte character and the extreme digits.
     #[test]
     fn fast_path_agrees_with_slow_path() {
         const ALPHABET: &[u8] = b";-.09/:\xc3";
@@ -331,21 +384,16 @@ mod tests {
                     code /= ALPHABET.len();
                 }
                 for line in [tail.clone(), [&b"Ab;"[..], &tail].concat(), [&b"A9"[..], &tail].concat()] {
-                    let slow = parse_line_slow(&line);
-                    assert_eq!(parse_line(&line), slow, "{:?}", String::from_utf8_lossy(&line));
-                    if let Some(fast) = parse_line_swar(&line) {
-                        assert_eq!(Ok(fast), slow, "{:?}", String::from_utf8_lossy(&line));
-                        accepted += 1;
-                    }
+                    accepted += usize::from(check_line(&line));
                 }
             }
         }
-        assert!(accepted > 1000, "the fast path took {accepted} lines");
+        assert!(accepted > 1000, "the fast paths took {accepted} lines");
     }
 
-    /// Every eight-byte window the fast path reads, over an alphabet with
+    /// Every eight-byte window the fast paths read, over an alphabet with
     /// the separator, the sign, the point, digits and their ASCII
-    /// neighbours, after a one-byte name: the fast path agrees with the slow
+    /// neighbours, after a one-byte name: the fast paths agree with the slow
     /// one on all 1.7M of them.
     #[test]
     fn fast_path_agrees_on_every_window() {
@@ -356,31 +404,29 @@ mod tests {
                 *byte = ALPHABET[code % ALPHABET.len()];
                 code /= ALPHABET.len();
             }
-            let slow = parse_line_slow(&line);
-            assert_eq!(parse_line(&line), slow, "{:?}", String::from_utf8_lossy(&line));
+            check_line(&line);
         }
     }
 
-    /// Both ways of combining the digits agree for every shape, sign and
-    /// digit, whatever the bytes at and below `p` hold.
+    /// Every temperature from -999.9 to 999.9, written with and without a
+    /// leading zero where it has one, after names of 4 and 7 bytes: every
+    /// fast path takes it and reads its value (each digit in each place,
+    /// with each sign).
     #[test]
-    fn digit_combines_agree() {
-        for p in 2..=4u32 {
-            for negative in [false, true] {
-                for digits in 0..10_000u64 {
-                    let [a, b, c, f] = [digits / 1000, digits / 100 % 10, digits / 10 % 10, digits % 10];
-                    // Bytes 0 to p: junk; then the digits; byte 6 zero.
-                    let mut d = 0x9d0b_1d3c_5a7f_e1ffu64 & (u64::MAX >> (64 - 8 * (p + 1)));
-                    for (byte, digit) in [(3, a), (4, b), (5, c), (7, f)] {
-                        if byte > p {
-                            d |= digit << (8 * byte);
-                        }
+    fn every_temperature_takes_the_fast_path() {
+        for tenths in -9999i64..=9999 {
+            let sign = if tenths < 0 { "-" } else { "" };
+            let (int, frac) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
+            let mut texts = vec![format!("{sign}{int}.{frac}")];
+            if int < 100 {
+                texts.push(format!("{sign}0{int}.{frac}"));
+            }
+            for text in texts {
+                for name in ["Oslo", "Zürich"] {
+                    let line = format!("{name};{text}");
+                    for fast in fast_paths(line.as_bytes()) {
+                        assert_eq!(fast, Some((name.as_bytes(), tenths)), "{line:?}");
                     }
-                    let want = tenths_swar(d, p, negative);
-                    let magnitude = [a * 1000 + b * 100, b * 100, 0][p as usize - 2] + c * 10 + f;
-                    assert_eq!(want, if negative { -(magnitude as i64) } else { magnitude as i64 });
-                    #[cfg(target_arch = "x86_64")]
-                    assert_eq!(tenths_sse2(d, p, negative), want, "p {p} negative {negative} digits {digits}");
                 }
             }
         }
