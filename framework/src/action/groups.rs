@@ -4,13 +4,14 @@
 //! Most records of a keyed aggregation hit a key that is already in the
 //! partial, so the hit path is what matters. It has two levels:
 //!
-//! * **Slots**, a direct-mapped array: the group of a key with hash `h` is
-//!   either in slot `h & (slots - 1)` or in the table below. Each slot keeps,
-//!   for byte strings of 4 to 16 bytes, the key itself in three words
-//!   ([`ShortKey`]) next to the value, so a hit is one slot load, one
-//!   comparison of three words and the update in place; the stored key is
-//!   not read, and no probing happens. The slots are sized to about eight
-//!   per key (at most [`MAX_SLOTS`]), so most keys own their slot.
+//! * **Slots**, an array in which each key has two places: the group of a
+//!   key with hash `h` is in slot `i = h & (slots - 1)`, in its neighbour
+//!   `i ^ 1`, or in the table below. Each slot keeps, for byte strings of 4
+//!   to 16 bytes, the key itself in three words ([`ShortKey`]) next to the
+//!   value, so a hit is one slot load, one comparison of three words and
+//!   the update in place; the stored key is not read. The slots are sized
+//!   to about eight per key (at most [`MAX_SLOTS`]), so most keys own their
+//!   first slot; of the rest, nearly all find the second one free.
 //! * **The table**, hashbrown's [`HashTable`](hashbrown::HashTable) (SIMD
 //!   probing of control bytes) with Shoal's [`KeyState`] hash: keys whose
 //!   slot another key took, and every key once there are too many for the
@@ -18,15 +19,19 @@
 //!
 //! On 2M weather rows (413 stations, one thread) the weather example ran
 //! 391M instructions with the slots, against 412M with the table alone
-//! (callgrind, medians of three runs; BENCHMARKS.md, session 5). A miss in
-//! the slots costs a mispredicted branch, which is why they are kept sparse.
+//! (callgrind, medians of three runs; BENCHMARKS.md, session 5). A key in
+//! its second slot costs a mispredicted branch, which is why they are kept
+//! sparse; the second slot spares those keys (4.3% of the weather rows) the
+//! out-of-line search of the table (BENCHMARKS.md, session 6).
 //!
 //! Invariants:
 //! * no two groups have equal keys;
-//! * a group lives in the slot of its key's hash or in the table, and **a
-//!   slot that is empty has no group in the table whose key maps to it** (a
-//!   new key takes its empty slot before the table; slots never empty,
-//!   except all at once when they are rebuilt or retired);
+//! * a group lives in one of its key's two slots or in the table; it is in
+//!   the second slot only if the first is taken, and in the table only if
+//!   both are: so **an empty slot of a key proves that no group of that key
+//!   lies beyond it** (a new key takes the first empty one of its slots
+//!   before the table; slots never empty, except all at once when they are
+//!   rebuilt or retired);
 //! * hashes are the process-wide [`KeyState`] hash of the key, which equals
 //!   the hash of every borrowed form of it (see [`GroupKey`]);
 //! * a group's stored short form, when it has one, is
@@ -146,6 +151,16 @@ impl<K, V> Entry<K, V> {
     }
 }
 
+/// Where a key is in its two slots ([`Groups::find_in_slots`]).
+enum InSlots {
+    /// In this slot.
+    At(usize),
+    /// Not in the groups: one of its slots is empty.
+    Absent,
+    /// Both slots hold other keys: it may be in the table.
+    Full,
+}
+
 /// The hash state shared by every [`Groups`] of this process.
 fn state() -> &'static KeyState {
     static STATE: std::sync::OnceLock<KeyState> = std::sync::OnceLock::new();
@@ -155,11 +170,13 @@ fn state() -> &'static KeyState {
 /// The most slots a [`Groups`] keeps (see the module docs).
 const MAX_SLOTS: usize = 4096;
 
-/// The fewest slots, allocated at the first key.
+/// The fewest slots, allocated at the first key. Every size is a power of
+/// two of at least this, so a key's two slots `i` and `i ^ 1` both exist.
 const MIN_SLOTS: usize = 64;
 
 /// Slots per key that the slots grow to keep (while under [`MAX_SLOTS`]):
-/// with eight, about 94% of keys own their slot.
+/// with eight, about 95% of keys own their first slot, and nearly all the
+/// others their second.
 const SLOTS_PER_KEY: usize = 8;
 
 /// The partial of keyed actions: groups of `(key, value)`; see the module
@@ -230,13 +247,15 @@ impl<K, V> Groups<K, V> {
         self.slots.into_iter().flatten().chain(self.table)
     }
 
-    /// The slot of `hash`, if there are slots.
+    /// The first of the two slots of `hash` (the second is its neighbour,
+    /// `at ^ 1`), if there are slots.
     #[inline(always)]
-    fn slot_mut(&mut self, hash: u64) -> Option<&mut Option<Entry<K, V>>> {
-        // With no slots the mask is `usize::MAX` and `get_mut` says `None`,
-        // so this one bounds check also covers "no slots".
-        let mask = self.slots.len().wrapping_sub(1);
-        self.slots.get_mut(hash as usize & mask)
+    fn slot_index(&self, hash: u64) -> Option<usize> {
+        // With no slots the mask is `usize::MAX` and the index is out of
+        // range, so this one test also covers "no slots". Slots come in an
+        // even number, so `at ^ 1` is in range whenever `at` is.
+        let at = hash as usize & self.slots.len().wrapping_sub(1);
+        (at < self.slots.len()).then_some(at)
     }
 }
 
@@ -260,12 +279,19 @@ impl<K: Hash + Eq, V> Groups<K, V> {
     pub fn upsert<G: GroupKey<Owned = K>>(&mut self, key: G, value: V, hit: impl FnOnce(&mut V, V)) {
         let hash = self.state.hash_one(&key);
         let short = key.short_key();
-        // The hit path: the key has a short form and owns its slot.
+        // The hit path: the key has a short form and is in one of its two
+        // slots.
         if let Some(short) = short
-            && let Some(Some(entry)) = self.slot_mut(hash)
-            && Words::of(short).same(&entry.short)
+            && let Some(at) = self.slot_index(hash)
         {
-            return hit(&mut entry.value, value);
+            let probe = Words::of(short);
+            for at in [at, at ^ 1] {
+                if let Some(Some(entry)) = self.slots.get_mut(at)
+                    && probe.same(&entry.short)
+                {
+                    return hit(&mut entry.value, value);
+                }
+            }
         }
         // Everything else (keys without a short form, keys in the table,
         // groups without a recorded short form, new keys) out of line. The
@@ -282,21 +308,36 @@ impl<K: Hash + Eq, V> Groups<K, V> {
     /// none.
     #[inline(never)]
     fn find(&mut self, hash: u64, probe: &Words, same_key: impl Fn(&K) -> bool) -> Option<&mut V> {
-        let at = hash as usize & self.slots.len().wrapping_sub(1);
-        let entry = match self.slots.get(at) {
-            Some(Some(entry)) if entry.holds(probe, &same_key) => self.slots.get_mut(at).and_then(Option::as_mut),
-            // By the invariant, an empty slot means the table has no group
-            // that maps to it.
-            Some(None) => None,
-            Some(Some(_)) | None => self.table.find_mut(hash, |e| e.holds(probe, &same_key)),
+        let entry = match self.slot_index(hash) {
+            None => self.table.find_mut(hash, |e| e.holds(probe, &same_key)),
+            Some(first) => match self.find_in_slots(first, probe, &same_key) {
+                InSlots::At(at) => self.slots.get_mut(at).and_then(Option::as_mut),
+                // By the invariant, an empty slot of the key means the table
+                // does not have it.
+                InSlots::Absent => None,
+                InSlots::Full => self.table.find_mut(hash, |e| e.holds(probe, &same_key)),
+            },
         };
         let entry = entry?;
         entry.short = entry.short.learn(probe);
         Some(&mut entry.value)
     }
 
-    /// Adds a group whose key is absent: into its slot if that is empty,
-    /// else into the table; then grows or retires the slots if it is time.
+    /// Where the key of `probe` is in the two slots from `first`.
+    fn find_in_slots(&self, first: usize, probe: &Words, same_key: impl Fn(&K) -> bool) -> InSlots {
+        for at in [first, first ^ 1] {
+            match self.slots.get(at) {
+                Some(Some(entry)) if entry.holds(probe, &same_key) => return InSlots::At(at),
+                Some(Some(_)) => {}
+                Some(None) | None => return InSlots::Absent,
+            }
+        }
+        InSlots::Full
+    }
+
+    /// Adds a group whose key is absent: into the first empty one of its
+    /// slots, else into the table; then grows or retires the slots if it is
+    /// time.
     #[cold]
     #[inline(never)]
     fn insert_absent(&mut self, hash: u64, entry: Entry<K, V>) {
@@ -306,16 +347,17 @@ impl<K: Hash + Eq, V> Groups<K, V> {
 
     /// Puts a group whose key is absent where the invariant wants it.
     fn place(&mut self, hash: u64, entry: Entry<K, V>) {
-        match self.slot_mut(hash) {
-            Some(slot @ None) => {
-                *slot = Some(entry);
-                self.in_slots += 1;
-            }
-            Some(Some(_)) | None => {
-                let state = self.state;
-                self.table.insert_unique(hash, entry, |e| state.hash_one(&e.key));
+        if let Some(first) = self.slot_index(hash) {
+            for at in [first, first ^ 1] {
+                if let Some(slot @ None) = self.slots.get_mut(at) {
+                    *slot = Some(entry);
+                    self.in_slots += 1;
+                    return;
+                }
             }
         }
+        let state = self.state;
+        self.table.insert_unique(hash, entry, |e| state.hash_one(&e.key));
     }
 
     /// Keeps about [`SLOTS_PER_KEY`] slots per key, up to [`MAX_SLOTS`];
@@ -420,15 +462,23 @@ mod tests {
         /// Checks the invariants of the module docs.
         fn check(&self) {
             let mask = self.slots.len().wrapping_sub(1);
+            let first = |key: &K| self.state.hash_one(key) as usize & mask;
             for (at, slot) in self.slots.iter().enumerate() {
                 if let Some(entry) = slot {
-                    assert_eq!(self.state.hash_one(&entry.key) as usize & mask, at, "a group in another key's slot");
+                    let first = first(&entry.key);
+                    assert!(at == first || at == first ^ 1, "a group in another key's slot");
+                    if at != first {
+                        assert!(self.slots[first].is_some(), "a group in its second slot while its first is empty");
+                    }
                 }
             }
             assert_eq!(self.in_slots, self.slots.iter().flatten().count());
             for entry in self.table.iter() {
-                let slot = self.slots.get(self.state.hash_one(&entry.key) as usize & mask);
-                assert!(!matches!(slot, Some(None)), "a group in the table while its slot is empty");
+                let first = first(&entry.key);
+                for at in [first, first ^ 1] {
+                    let slot = self.slots.get(at);
+                    assert!(!matches!(slot, Some(None)), "a group in the table while one of its slots is empty");
+                }
             }
             assert!(!self.retired || self.slots.is_empty());
             for entry in self.entries() {
@@ -436,6 +486,21 @@ mod tests {
             }
             let keys: std::collections::HashSet<&K> = self.entries().map(|e| &e.key).collect();
             assert_eq!(keys.len(), self.len(), "a key twice");
+        }
+    }
+
+    impl<K: Hash + Eq, V> Groups<K, V> {
+        /// How many groups are in their first slot, their second, and the
+        /// table.
+        fn places(&self) -> [usize; 3] {
+            let mask = self.slots.len().wrapping_sub(1);
+            let mut places = [0, 0, self.table.len()];
+            for (at, slot) in self.slots.iter().enumerate() {
+                if let Some(entry) = slot {
+                    places[usize::from(self.state.hash_one(&entry.key) as usize & mask != at)] += 1;
+                }
+            }
+            places
         }
     }
 
@@ -477,6 +542,11 @@ mod tests {
                 a.check();
                 b.check();
                 check_short_forms(&a);
+            }
+            if n == 1024 {
+                // Just under retirement: keys in first slots, in second
+                // slots and in the table.
+                assert!(a.places().iter().all(|&n| n > 0), "{:?}", a.places());
             }
             let bytes = postcard::to_allocvec(&b).expect("serialize");
             let mut b: Groups<String, u64> = postcard::from_bytes(&bytes).expect("deserialize");
