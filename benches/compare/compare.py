@@ -318,6 +318,17 @@ def sample_tree(pid: int, stop: threading.Event, peaks: list[int]) -> None:
         stop.wait(SAMPLE_EVERY)
 
 
+def paired_ratio(runs: list[Run], ref: list[Run]) -> float | None:
+    """The median over rounds of this contender's wall time divided by the
+    reference's in the same round. Rounds run every contender back to back,
+    so each ratio compares two runs a few seconds apart: on a machine whose
+    speed drifts from minute to minute this is steadier than the ratio of
+    the two medians, which may come from different rounds."""
+    if len(runs) != len(ref) or not runs:
+        return None
+    return statistics.median(a.wall / b.wall for a, b in zip(runs, ref))
+
+
 def run_once(argv: list[str], timeout: float | None) -> Run:
     # Linux carries the spawning process's high-water mark across fork + exec into the
     # child's ru_maxrss, so a child's ru_maxrss is never below this runner's own.
@@ -475,19 +486,21 @@ def main() -> int:
           f"{platform.node()}, {os.cpu_count()} cores, "
           f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}, "
           f"{versions()}; {load}.\n")
-    print(f"| contender | status | median s | min s | max s | × {ref or '-'} | "
+    print(f"| contender | status | median s | min s | max s | × {ref or '-'} | paired × {ref or '-'} | "
           "CPU s | peak RSS MiB | peak anon MiB | maxrss MiB |")
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for c in contenders:
         rs = runs[c.name]
         if not rs:
-            print(f"| {c.name} | {status[c.name]} |  |  |  |  |  |  |  |  |")
+            print(f"| {c.name} | {status[c.name]} |  |  |  |  |  |  |  |  |  |")
             continue
         walls = [x.wall for x in rs]
         med = statistics.median(walls)
         ratio = f"{med / ref_median:.2f}" if ref_median and status[c.name] == "ok" else ""
+        paired = paired_ratio(rs, runs[ref]) if ref and status[c.name] == "ok" else None
         print(f"| {c.name} | {status[c.name]} | {med:.3f} | {min(walls):.3f} | {max(walls):.3f} "
-              f"| {ratio} | {statistics.median(x.cpu for x in rs):.2f} "
+              f"| {ratio} | {'' if paired is None else f'{paired:.2f}'} "
+              f"| {statistics.median(x.cpu for x in rs):.2f} "
               f"| {max(x.peak_rss for x in rs) / MIB:.1f} "
               f"| {max(x.peak_anon for x in rs) / MIB:.1f} "
               f"| {fmt_maxrss(rs)} |")
