@@ -321,9 +321,9 @@ def sample_tree(pid: int, stop: threading.Event, peaks: list[int]) -> None:
 def paired_ratio(runs: list[Run], ref: list[Run]) -> float | None:
     """The median over rounds of this contender's wall time divided by the
     reference's in the same round. Rounds run every contender back to back,
-    so each ratio compares two runs a few seconds apart: on a machine whose
-    speed drifts from minute to minute this is steadier than the ratio of
-    the two medians, which may come from different rounds."""
+    so each ratio compares two runs close in time: on a machine whose speed
+    drifts between rounds this is steadier than the ratio of the two
+    medians, which may come from different rounds."""
     if len(runs) != len(ref) or not runs:
         return None
     return statistics.median(a.wall / b.wall for a, b in zip(runs, ref))

@@ -179,11 +179,16 @@ fn run(args: Args) -> Result<String, String> {
 /// The first line whose station is `bad`, as an error message.
 fn locate_bad_name(paths: &[PathBuf], maps: &[Mmap], bad: &[u8]) -> String {
     for (path, map) in paths.iter().zip(maps) {
-        for (i, line) in map.split(|&b| b == b'\n').enumerate() {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if matches!(parse::parse_line(line), Ok((station, _)) if station == bad) {
-                return format!("{}: line {}: {}", path.display(), i + 1, parse::LineError::InvalidUtf8);
+        let mut line_no = 0;
+        let found = for_each_line(map, |_, line| {
+            line_no += 1;
+            match parse::parse_line(line) {
+                Ok((station, _)) if station == bad => Err(line_no),
+                _ => Ok(()),
             }
+        });
+        if let Err(line_no) = found {
+            return format!("{}: line {line_no}: {}", path.display(), parse::LineError::InvalidUtf8);
         }
     }
     parse::LineError::InvalidUtf8.to_string()

@@ -179,8 +179,9 @@ fn parse_line_sse2(line: &[u8]) -> Option<(&[u8], i64)> {
         return None;
     }
     let row = &WEIGHTS.0[(p as usize & 3) * 2 + negative as usize];
-    // SAFETY: SSE2 only, as above. The load reads the 16 bytes of `row`,
-    // which `Weights` aligns to 16.
+    // SAFETY: SSE2 only, as above. The load reads the 16 bytes of `row`:
+    // `Weights` is aligned to 16 and each row is 16 bytes long, so every
+    // row starts on a 16-byte boundary.
     let tenths = unsafe {
         // Four sums of two products, `[0, 1000a, 100b + 10c, f]` (signed),
         // then the halves added: `(0 + 100b + 10c) | (1000a + f) << 32`.
