@@ -116,9 +116,9 @@ pub fn owned_lines(window: &[u8], window_start: u64, start: u64, end: u64, at_eo
 
 /// Calls `f(line_end)` for the position of every `\n` in `bytes`, in order.
 ///
-/// **Invariant** (the unchecked slicing in [`for_each_line`] relies on it): every `line_end` passed to `f` is
-/// `< bytes.len()`, `bytes[line_end] == b'\n'`, and each is greater than the
-/// one before.
+/// **Invariant** (the unchecked slicing in [`for_each_line`] relies on it):
+/// every `line_end` passed to `f` is `< bytes.len()`, `bytes[line_end] ==
+/// b'\n'`, and each is greater than the one before.
 ///
 /// Sixty-four bytes at a time: a bitmask of the `\n` bytes of a block (SSE2
 /// compares and movemasks on x86-64, a plain loop elsewhere), then one step
