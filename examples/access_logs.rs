@@ -19,7 +19,7 @@
 
 use clap::Parser;
 use serde::{Deserialize, Serialize};
-use shoal::action::{Absorb, Action};
+use shoal::plumbing::{Absorb, Action};
 use shoal::prelude::*;
 use shoal::{OnMalformed, Result};
 use shoal_connectors::jiff::Timestamp;
@@ -32,8 +32,6 @@ use std::process::ExitCode;
 /// of combined-format access logs.
 #[derive(Parser)]
 struct Cli {
-    #[command(flatten)]
-    shoal: Flags,
     /// What to do with malformed lines: skip (count them), fail, or
     /// quarantine=PATH (count them and write them to PATH as JSON lines).
     #[arg(long = "on-malformed", alias = "malformed", default_value = "skip", value_name = "POLICY")]
@@ -41,12 +39,6 @@ struct Cli {
     /// Log files, or directories of `*.log` and `*.log.gz` files, or `-`.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-}
-
-impl AsRef<Flags> for Cli {
-    fn as_ref(&self) -> &Flags {
-        &self.shoal
-    }
 }
 
 /// How many top paths to print.
@@ -169,6 +161,6 @@ fn main() -> ExitCode {
         let mut stdout = job.stdout();
         stdout.write_all(text.as_bytes())?;
         stdout.flush()?;
-        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        Ok(())
     })
 }

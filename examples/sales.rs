@@ -29,20 +29,12 @@ use std::process::ExitCode;
 /// Quantity and revenue (cents) per region and product in 2025.
 #[derive(Parser)]
 struct Cli {
-    #[command(flatten)]
-    shoal: Flags,
     /// What to do with a malformed record: fail, skip or quarantine=FILE
     #[arg(long, default_value = "fail", value_name = "POLICY")]
     on_malformed: OnMalformed,
     /// CSV files, or directories searched recursively for `*.csv`.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-}
-
-impl AsRef<Flags> for Cli {
-    fn as_ref(&self) -> &Flags {
-        &self.shoal
-    }
 }
 
 /// A group: region and product.
@@ -100,7 +92,7 @@ fn main() -> ExitCode {
                 eprintln!("  {sample}");
             }
         }
-        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        Ok(())
     })
 }
 

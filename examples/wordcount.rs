@@ -16,20 +16,12 @@ use std::process::ExitCode;
 /// The most frequent words in text files.
 #[derive(Parser)]
 struct Cli {
-    #[command(flatten)]
-    shoal: Flags,
     /// How many words to print.
     #[arg(long, default_value_t = 20)]
     top: usize,
     /// Files or directories of text.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-}
-
-impl AsRef<Flags> for Cli {
-    fn as_ref(&self) -> &Flags {
-        &self.shoal
-    }
 }
 
 /// Counts the words of one line into `counts`, allocating only for words not
@@ -63,6 +55,6 @@ fn main() -> ExitCode {
             writeln!(out, "{word},{n}")?;
         }
         out.flush()?;
-        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        Ok(())
     })
 }

@@ -20,17 +20,9 @@ use std::process::ExitCode;
 /// Per-station min, mean and max temperature (the One Billion Row Challenge).
 #[derive(Parser)]
 struct Cli {
-    #[command(flatten)]
-    shoal: Flags,
     /// Files or directories of `Station;-12.3` lines.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-}
-
-impl AsRef<Flags> for Cli {
-    fn as_ref(&self) -> &Flags {
-        &self.shoal
-    }
 }
 
 fn main() -> ExitCode {

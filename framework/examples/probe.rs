@@ -13,8 +13,6 @@ use std::time::Duration;
 
 #[derive(Parser)]
 struct Cli {
-    #[command(flatten)]
-    shoal: Flags,
     /// Sleep this many milliseconds every `--sleep-every` records.
     #[arg(long, default_value_t = 0)]
     sleep_ms: u64,
@@ -37,12 +35,6 @@ struct Cli {
     #[arg(long)]
     limit: Option<usize>,
     inputs: Vec<PathBuf>,
-}
-
-impl AsRef<Flags> for Cli {
-    fn as_ref(&self) -> &Flags {
-        &self.shoal
-    }
 }
 
 fn now_us() -> u64 {
@@ -112,6 +104,6 @@ fn main() -> ExitCode {
             writeln!(out, "counter,{name},{n}")?;
         }
         out.flush()?;
-        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        Ok(())
     })
 }

@@ -8,7 +8,11 @@ use crate::read::MmapChoice;
 use crate::transport::Address;
 use std::time::Duration;
 
-/// Shoal's standard flags. Flatten them into your own clap parser:
+/// Shoal's standard flags.
+///
+/// [`crate::main`] adds them to every program's parser, so a program only
+/// declares its own flags. To read them in the program, flatten them into
+/// its parser (`main` then uses that copy):
 ///
 /// ```
 /// use clap::Parser;
@@ -18,11 +22,6 @@ use std::time::Duration;
 ///     shoal: shoal::Flags,
 ///     /// Input files or directories.
 ///     inputs: Vec<std::path::PathBuf>,
-/// }
-/// impl AsRef<shoal::Flags> for Cli {
-///     fn as_ref(&self) -> &shoal::Flags {
-///         &self.shoal
-///     }
 /// }
 /// let cli = Cli::parse_from(["prog", "--threads", "2", "data/"]);
 /// assert_eq!(cli.shoal.threads, Some(2));
@@ -35,8 +34,8 @@ pub struct Flags {
     pub threads: Option<usize>,
 
     /// Target split size, like 16M or 1GiB [default: from the input size]
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, env = "SHOAL_CHUNK_SIZE")]
-    pub chunk_size: Option<u64>,
+    #[arg(long, alias = "chunk-size", value_name = "SIZE", value_parser = parse_size, env = "SHOAL_SPLIT_SIZE")]
+    pub split_size: Option<u64>,
 
     /// Read input files instead of memory-mapping them
     #[arg(long)]
@@ -79,13 +78,10 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-impl AsRef<Flags> for Flags {
-    fn as_ref(&self) -> &Flags {
-        self
-    }
-}
-
 impl Flags {
+    /// The id of one of these flags, to tell whether a parser has them.
+    pub(crate) const MARKER: &'static str = "processes";
+
     /// The job these flags describe.
     ///
     /// # Errors
@@ -103,7 +99,7 @@ impl Flags {
                 heartbeat_timeout: self.heartbeat_timeout,
                 listen: self.listen.clone(),
             });
-        if let Some(size) = self.chunk_size {
+        if let Some(size) = self.split_size {
             builder = builder.split_size(size);
         }
         builder.build()

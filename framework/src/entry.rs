@@ -8,71 +8,88 @@
 //! function, so it must be the first thing `fn main` does.
 
 use crate::cli::Flags;
+use crate::diag::diag;
 use crate::error::BoxError;
-use crate::exec::process::leader::Leader;
-use crate::exec::process::worker::{WorkerLink, is_worker_process};
-use crate::job::{Job, Role};
+use crate::exec::process::worker::is_worker_process;
+use crate::exec::runtime::Runtime;
+use crate::job::Job;
 use crate::signals;
+use clap::{Args, FromArgMatches};
 use std::process::ExitCode;
 
 /// Runs a Shoal program.
 ///
-/// `A` is the program's clap parser; it flattens [`Flags`] and says where
-/// with `AsRef<Flags>`. Use `Flags` itself when the program has no flags of
-/// its own.
+/// `A` is the program's clap parser (any `#[derive(clap::Parser)]` struct,
+/// or [`Flags`] alone for a program with no flags of its own). The
+/// standard [`Flags`] are added to it under "Shoal options"; a parser that
+/// already flattens `Flags` (to read them itself) keeps its own copy. The
+/// program returns `Result<(), BoxError>`, so `?` works on any error and
+/// the closure ends in a plain `Ok(())`.
 ///
 /// ```no_run
 /// use shoal::prelude::*;
 ///
+/// #[derive(clap::Parser)]
+/// struct Cli {
+///     /// Stop after this many
+///     #[arg(long, default_value_t = 1_000_000)]
+///     up_to: u64,
+/// }
+///
 /// fn main() -> std::process::ExitCode {
-///     shoal::main(|job: &Job, flags: shoal::Flags| {
-///         let n = job.range(0..1_000_000u64).filter(|x| x % 3 == 0).count()?;
-///         println!("{n}");
-///         Ok::<(), shoal::Error>(())
+///     shoal::main(|job: &Job, cli: Cli| {
+///         let n = job.range(0..cli.up_to).filter(|x| x % 3 == 0).count()?;
+///         writeln!(job.stdout(), "{n}")?;
+///         Ok(())
 ///     })
 /// }
 /// ```
-pub fn main<A, F, E>(program: F) -> ExitCode
+pub fn main<A, F>(program: F) -> ExitCode
 where
-    A: clap::Parser + AsRef<Flags>,
-    F: FnOnce(&Job, A) -> Result<(), E>,
-    E: Into<BoxError>,
+    A: clap::Parser,
+    F: FnOnce(&Job, A) -> Result<(), BoxError>,
 {
     signals::report_bus_errors();
     let worker = is_worker_process();
     if !worker {
         signals::watch_interrupts();
     }
-    let args = A::parse();
-    let mut job = match args.as_ref().job() {
+    let (args, flags) = parse_args::<A>();
+    let mut job = match flags.job() {
         Ok(job) => job,
         Err(err) => {
-            eprintln!("error: {err}");
+            diag!("error: {err}");
             return ExitCode::from(2);
         }
     };
-    let role = if worker {
-        WorkerLink::connect_from_env(job.config().threads).map(Role::Worker)
-    } else if job.config().process.processes > 1 || job.config().process.listen.is_some() {
-        Leader::start(job.config().process.clone()).map(|l| Role::Leader(Box::new(l)))
-    } else {
-        Ok(Role::Local)
-    };
-    match role {
-        Ok(role) => job.set_role(role),
+    match Runtime::start(job.config().process(), job.config().threads()) {
+        Ok(runtime) => job.set_runtime(runtime),
         Err(err) => return report(err.into()),
     }
     let outcome = program(&job, args);
-    if let Role::Worker(link) = job.role() {
-        link.goodbye();
-    }
+    job.runtime().goodbye();
     let code = match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => report(err.into()),
+        Err(err) => report(err),
     };
     // Shuts the workers down (leader) before the process exits.
     drop(job);
     code
+}
+
+/// Parses the command line into the program's arguments and the standard
+/// flags, adding the flags to the program's parser unless it has them.
+/// Usage errors exit with status 2 (clap's own).
+fn parse_args<A: clap::Parser>() -> (A, Flags) {
+    let mut command = A::command();
+    let has_flags = command.get_arguments().any(|arg| arg.get_id() == Flags::MARKER);
+    if !has_flags {
+        command = Flags::augment_args(command);
+    }
+    let mut matches = command.get_matches();
+    let flags = Flags::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let args = A::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut A::command()).exit());
+    (args, flags)
 }
 
 /// Prints an error and picks the exit status.
@@ -83,14 +100,14 @@ fn report(err: BoxError) -> ExitCode {
     if let Some(status) = signals::interrupted() {
         return ExitCode::from(status as u8);
     }
-    eprintln!("error: {err}");
+    diag!("error: {err}");
     // Show causes the message does not already include.
     let mut shown = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
         let text = cause.to_string();
         if !shown.contains(&text) {
-            eprintln!("  caused by: {text}");
+            diag!("  caused by: {text}");
             shown.push_str(&text);
         }
         source = cause.source();

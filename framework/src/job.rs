@@ -2,33 +2,52 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::process::ProcessOptions;
-use crate::exec::process::leader::Leader;
-use crate::exec::process::worker::WorkerLink;
+use crate::exec::runtime::Runtime;
 use crate::merge::Merge;
 use crate::read::MmapChoice;
 use crate::report::{self, Report};
-use crate::source::{ByteLines, IntoInputs, Iter, Lines, RangeSource, Step};
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-/// How a job runs. Built by [`JobBuilder`] or from command-line [`crate::Flags`].
+/// How a job runs. Built by [`JobBuilder`] or from command-line
+/// [`crate::Flags`]; read it with [`Job::config`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// Threads per process.
-    pub threads: usize,
-    /// The target split size in bytes; `None` picks one per input.
-    pub split_size: Option<u64>,
-    /// Whether to memory-map input files.
-    pub mmap: MmapChoice,
-    /// Print each action's plan to stderr before running it.
-    pub explain: bool,
-    /// Worker processes and their fault handling.
-    pub process: ProcessOptions,
+    threads: usize,
+    split_size: Option<u64>,
+    mmap: MmapChoice,
+    explain: bool,
+    process: ProcessOptions,
 }
 
 impl Config {
+    /// Threads per process.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The target split size in bytes; `None` picks one per input.
+    pub fn split_size(&self) -> Option<u64> {
+        self.split_size
+    }
+
+    /// Whether input files are memory-mapped.
+    pub fn mmap(&self) -> MmapChoice {
+        self.mmap
+    }
+
+    /// Whether each action's plan is printed to stderr before it runs.
+    pub fn explain(&self) -> bool {
+        self.explain
+    }
+
+    /// Worker processes and their fault handling.
+    pub fn process(&self) -> &ProcessOptions {
+        &self.process
+    }
+
     /// All threads of the job, over all processes: what plans aim to keep busy.
     pub fn total_threads(&self) -> usize {
         self.threads * self.process.processes.max(1)
@@ -39,16 +58,6 @@ impl Config {
     pub fn split_options(&self, split_size: Option<u64>) -> crate::plan::SplitOptions {
         crate::plan::SplitOptions { target: split_size.or(self.split_size), threads: self.total_threads() }
     }
-}
-
-/// Which part a process plays in a job.
-pub(crate) enum Role {
-    /// One process: threads only.
-    Local,
-    /// Coordinates worker processes.
-    Leader(Box<Leader>),
-    /// Runs splits for a leader.
-    Worker(WorkerLink),
 }
 
 /// The default thread count: every core the process may use.
@@ -104,7 +113,7 @@ impl JobBuilder {
             return Err(Error::new(ErrorKind::Config, "--threads must be at least 1"));
         }
         if self.config.split_size == Some(0) {
-            return Err(Error::new(ErrorKind::Config, "--chunk-size must be at least 1 byte"));
+            return Err(Error::new(ErrorKind::Config, "--split-size must be at least 1 byte"));
         }
         if self.config.process.processes == 0 {
             return Err(Error::new(ErrorKind::Config, "--processes must be at least 1"));
@@ -115,7 +124,7 @@ impl JobBuilder {
         Ok(Job {
             config: self.config,
             report: Mutex::new(Report::default()),
-            role: Role::Local,
+            runtime: Runtime::local(),
             actions: AtomicU64::new(0),
             limits: Mutex::new(HashMap::new()),
         })
@@ -129,7 +138,7 @@ impl JobBuilder {
 pub struct Job {
     config: Config,
     report: Mutex<Report>,
-    role: Role,
+    runtime: Runtime,
     /// Actions started so far: the number of the next one. Every process
     /// runs the same actions in the same order, so numbers match.
     actions: AtomicU64,
@@ -138,12 +147,7 @@ pub struct Job {
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let role = match self.role {
-            Role::Local => "local",
-            Role::Leader(_) => "leader",
-            Role::Worker(_) => "worker",
-        };
-        f.debug_struct("Job").field("config", &self.config).field("role", &role).finish()
+        f.debug_struct("Job").field("config", &self.config).field("runtime", &self.runtime).finish()
     }
 }
 
@@ -184,44 +188,17 @@ impl Job {
         Ok(())
     }
 
-    /// Lines of text (`&str`) from files, directories (recursively) and globs.
-    pub fn lines(&self, inputs: impl IntoInputs) -> Lines<'_> {
-        Lines::new(self, inputs.into_inputs())
-    }
-
-    /// Lines as bytes (`&[u8]`), without UTF-8 validation.
-    pub fn byte_lines(&self, inputs: impl IntoInputs) -> ByteLines<'_> {
-        ByteLines::new(self, inputs.into_inputs())
-    }
-
-    /// The items of an in-memory collection, as `&T`, in chunks.
-    pub fn iter<T, I>(&self, items: I) -> Iter<'_, T>
-    where
-        I: IntoIterator<Item = T>,
-        T: Send + Sync + 'static,
-    {
-        Iter::new(self, items.into_iter().collect())
-    }
-
-    /// The integers of `range`, in chunks.
-    pub fn range<T: Step>(&self, range: std::ops::Range<T>) -> RangeSource<'_, T> {
-        RangeSource::new(self, range)
-    }
-
     /// Whether this process prints results and writes outputs.
     ///
     /// Always `true` with a single process. With worker processes only the
     /// leader is; workers run the same program but their output is dropped.
     pub fn is_leader(&self) -> bool {
-        !matches!(self.role, Role::Worker(_))
+        self.runtime.is_leader()
     }
 
     /// This process's worker id, or `None` in the leader (or a single process).
     pub fn worker_id(&self) -> Option<usize> {
-        match &self.role {
-            Role::Worker(link) => Some(link.id()),
-            _ => None,
-        }
+        self.runtime.worker_id()
     }
 
     /// A job-wide concurrency limit: at most `capacity` holders of `name` at
@@ -244,12 +221,12 @@ impl Job {
         Limit { job: self, name: name.to_owned(), capacity: capacity.max(1) }
     }
 
-    pub(crate) fn role(&self) -> &Role {
-        &self.role
+    pub(crate) fn runtime(&self) -> &Runtime {
+        &self.runtime
     }
 
-    pub(crate) fn set_role(&mut self, role: Role) {
-        self.role = role;
+    pub(crate) fn set_runtime(&mut self, runtime: Runtime) {
+        self.runtime = runtime;
     }
 
     pub(crate) fn next_action(&self) -> u64 {
@@ -282,12 +259,12 @@ impl Limit<'_> {
     /// # Errors
     /// Only in a worker process that lost its leader.
     pub fn acquire(&self) -> Result<Permit<'_>> {
-        match &self.job.role {
-            Role::Worker(link) => {
-                link.acquire(&self.name, self.capacity)?;
+        match self.job.runtime.acquire_shared(&self.name, self.capacity) {
+            Some(granted) => {
+                granted?;
                 Ok(Permit { limit: self, local: None })
             }
-            Role::Local | Role::Leader(_) => {
+            None => {
                 let local = self.job.local_limit(&self.name, self.capacity);
                 local.acquire();
                 Ok(Permit { limit: self, local: Some(local) })
@@ -307,11 +284,7 @@ impl Drop for Permit<'_> {
     fn drop(&mut self) {
         match &self.local {
             Some(local) => local.release(),
-            None => {
-                if let Role::Worker(link) = &self.limit.job.role {
-                    link.release(&self.limit.name);
-                }
-            }
+            None => self.limit.job.runtime.release_shared(&self.limit.name),
         }
     }
 }

@@ -5,8 +5,8 @@ use super::source::Csv;
 use csv::{ByteRecord, StringRecord};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use shoal::pipeline::{Consumer, Pipeline};
-use shoal::plan::{Plan, Split};
+use shoal::plumbing::{Consumer, Source};
+use shoal::plumbing::{Plan, Split};
 use shoal::{Job, Result};
 use std::fmt;
 use std::marker::PhantomData;
@@ -102,7 +102,7 @@ macro_rules! source_pipeline {
             $body
         }
 
-        impl<$($gen)*> Pipeline for $name<'_, $($gen)*> where $($bound)* {
+        impl<$($gen)*> Source for $name<'_, $($gen)*> where $($bound)* {
             type Item<'a> = $item;
 
             fn job(&self) -> &Job {

@@ -5,8 +5,8 @@ use super::scan::{BOM, bom_len};
 use super::source::Options;
 use super::tokenize::Tokenizer;
 use csv::ByteRecord;
-use shoal::plan::{FileKind, InputFile};
-use shoal::read::{FileRange, MmapChoice};
+use shoal::plumbing::{FileKind, InputFile};
+use shoal::plumbing::{FileRange, MmapChoice};
 use shoal::{Error, ErrorKind, Rejected, Result};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -81,7 +81,7 @@ pub(crate) fn first_record(
     if let (FileKind::Regular, Some(len)) = (input.kind, input.len) {
         return first_mapped(input, len, dialect, trim);
     }
-    let mut reader = shoal::read::stream::open(input)?;
+    let mut reader = shoal::plumbing::read::stream::open(input)?;
     let io = |e: std::io::Error| Error::new(ErrorKind::InvalidInput, "cannot read header").with_source(e);
     let head = reader.fill_buf().map_err(|e| io(e).with_path(&input.path))?;
     if head.starts_with(BOM) {

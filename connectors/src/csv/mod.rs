@@ -64,7 +64,7 @@ pub use source::{Csv, FieldCount, REJECTED, ROWS, Trim};
 pub use ::csv::{ByteRecord, StringRecord};
 
 use shoal::Job;
-use shoal::source::IntoInputs;
+use shoal::plumbing::IntoInputs;
 
 /// Starts CSV pipelines from a [`Job`].
 pub trait CsvExt {

@@ -9,8 +9,8 @@
 
 use super::dialect::Dialect;
 use super::scan::exact_starts;
-use shoal::plan::{FileKind, Part, Plan, Split};
-use shoal::read::{FileRange, MmapChoice};
+use shoal::plumbing::{FileKind, Part, Plan, Split};
+use shoal::plumbing::{FileRange, MmapChoice};
 use shoal::{Error, Result};
 
 /// Counter: files whose cuts were found by the sequential state machine

@@ -8,9 +8,9 @@ use super::scan::bom_len;
 use super::tokenize::Tokenizer;
 use csv::ByteRecord;
 use serde::de::DeserializeOwned;
-use shoal::pipeline::Consumer;
-use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split};
-use shoal::read::{FileRange, line_number_at};
+use shoal::plumbing::Consumer;
+use shoal::plumbing::{FileKind, InputFile, Inputs, Part, Plan, Split};
+use shoal::plumbing::{FileRange, line_number_at};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
 use std::fmt;
 use std::io::Read;
@@ -247,7 +247,7 @@ impl<'j> Csv<'j> {
         let files = self.inputs.expand()?;
         let config = self.job.config();
         let plan = config.split_options(self.split_size).plan(files);
-        super::plan::exact(plan, &self.options.dialect, config.threads, config.mmap)
+        super::plan::exact(plan, &self.options.dialect, config.threads(), config.mmap())
     }
 
     /// The reference header of `files`, cached for the first file's path.
@@ -299,10 +299,10 @@ impl<'j> Csv<'j> {
                 }
                 let file = std::fs::File::open(&input.path)
                     .map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
-                Bytes::Mapped(FileRange::open(&file, &input.path, part.start, part.end, self.job.config().mmap)?)
+                Bytes::Mapped(FileRange::open(&file, &input.path, part.start, part.end, self.job.config().mmap())?)
             }
             FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {
-                let mut reader = shoal::read::stream::open(input)?;
+                let mut reader = shoal::plumbing::read::stream::open(input)?;
                 let mut all = Vec::new();
                 reader.read_to_end(&mut all).map_err(|e| {
                     Error::new(ErrorKind::InvalidInput, "cannot read input").with_source(e).with_path(&input.path)

@@ -34,7 +34,7 @@
 use crate::logs::{LineParser, LogSource, Malformed};
 use serde::de::DeserializeOwned;
 use shoal::Job;
-use shoal::source::IntoInputs;
+use shoal::plumbing::IntoInputs;
 use std::fmt;
 use std::marker::PhantomData;
 

@@ -4,7 +4,7 @@ use super::{
     AccessFormat, AccessLogParser, LineParser, LogSource, LogfmtParser, RegexParser, SyslogFormat, SyslogParser,
 };
 use shoal::Job;
-use shoal::source::IntoInputs;
+use shoal::plumbing::IntoInputs;
 
 /// Log sources on a [`Job`]: `job.access_log(paths)`, `job.syslog(..)`, ...
 ///

@@ -8,10 +8,11 @@
 //! goes to the source's [`OnMalformed`] policy, never to a panic.
 
 use super::parser::LineParser;
-use shoal::pipeline::{Consumer, Pipeline};
-use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split};
-use shoal::read::lines::{for_each_str_line, map_owned_lines};
-use shoal::read::{line_number_at, stream};
+use shoal::plumbing::line_number_at;
+use shoal::plumbing::read::lines::{for_each_str_line, map_owned_lines};
+use shoal::plumbing::read::stream;
+use shoal::plumbing::{Consumer, Source};
+use shoal::plumbing::{FileKind, InputFile, Inputs, Part, Plan, Split};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
 use std::fmt;
 
@@ -165,7 +166,7 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     where
         C: for<'a> Consumer<P::Record<'a>>,
     {
-        match map_owned_lines(input, part, self.job.config().mmap)? {
+        match map_owned_lines(input, part, self.job.config().mmap())? {
             Some(lines) => self.push_region(lines.region(), lines.base(), input, consumer),
             None => Ok(()),
         }
@@ -208,7 +209,7 @@ impl<P> fmt::Debug for LogSource<'_, P> {
     }
 }
 
-impl<P: LineParser> Pipeline for LogSource<'_, P> {
+impl<P: LineParser> Source for LogSource<'_, P> {
     type Item<'a> = P::Record<'a>;
 
     fn job(&self) -> &Job {

@@ -1,9 +1,9 @@
 //! Output sinks: CSV, JSON lines, Parquet and polars `DataFrame`s.
 //!
-//! A sink is an [`Action`](shoal::action::Action): rows (any
+//! A sink is an [`Action`](shoal::plumbing::Action): rows (any
 //! `Serialize` item, borrowed records included) are encoded in parallel, per
 //! split, and the leader process writes the files once, in input order, in
-//! [`finish`](shoal::action::Action::finish).
+//! [`finish`](shoal::plumbing::Action::finish).
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -71,7 +71,7 @@ pub use partition::{ByKey, Layout, Partitioner, Unpartitioned};
 pub use polars::{Parquet, ToDataFrame};
 
 use shoal::Pipeline;
-use shoal::action::Absorb;
+use shoal::plumbing::Absorb;
 
 /// Sinks on every [`Pipeline`].
 pub trait SinkExt: Pipeline {

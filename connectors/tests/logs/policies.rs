@@ -61,7 +61,7 @@ fn fail_names_file_line_and_byte() {
             let line = err.line().unwrap();
             assert!([2, 4, 5, 6].contains(&line), "{label}: {err}");
             assert!(err.to_string().contains(&format!("line {line} (byte ")), "{label}: {err}");
-            if job.config().threads == 1 || input == &gz {
+            if job.config().threads() == 1 || input == &gz {
                 assert_eq!(line, 2, "{label}: {err}");
             }
         }

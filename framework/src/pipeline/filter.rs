@@ -1,4 +1,4 @@
-use super::{Consumer, Pipeline, delegate_to_base};
+use super::{Consumer, Source, delegate_to_base};
 use crate::error::Result;
 use crate::plan::{Plan, Split};
 use std::fmt;
@@ -38,14 +38,14 @@ where
     }
 }
 
-impl<P, F> Pipeline for Filter<P, F>
+impl<P, F> Source for Filter<P, F>
 where
-    P: Pipeline,
+    P: Source,
     F: for<'a, 'b> Fn(&'b P::Item<'a>) -> bool + Sync,
 {
     type Item<'a> = P::Item<'a>;
 
-    delegate_to_base!();
+    delegate_to_base!("filter");
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where

@@ -1,4 +1,4 @@
-use super::{Consumer, Pipeline, delegate_to_base};
+use super::{Consumer, Source, delegate_to_base};
 use crate::error::Result;
 use crate::plan::{Plan, Split};
 use std::fmt;
@@ -41,14 +41,14 @@ where
     }
 }
 
-impl<P, F, U> Pipeline for FilterMap<P, F>
+impl<P, F, U> Source for FilterMap<P, F>
 where
-    P: Pipeline,
+    P: Source,
     F: for<'a> Fn(P::Item<'a>) -> Option<U> + Sync,
 {
     type Item<'a> = U;
 
-    delegate_to_base!();
+    delegate_to_base!("filter_map");
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where

@@ -1,4 +1,4 @@
-use super::{Consumer, Pipeline, delegate_to_base};
+use super::{Consumer, Source, delegate_to_base};
 use crate::error::Result;
 use crate::plan::{Plan, Split};
 use std::fmt;
@@ -42,15 +42,15 @@ where
     }
 }
 
-impl<P, F, I> Pipeline for FlatMap<P, F>
+impl<P, F, I> Source for FlatMap<P, F>
 where
-    P: Pipeline,
+    P: Source,
     F: for<'a> Fn(P::Item<'a>) -> I + Sync,
     I: IntoIterator,
 {
     type Item<'a> = I::Item;
 
-    delegate_to_base!();
+    delegate_to_base!("flat_map");
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where

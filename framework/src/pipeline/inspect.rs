@@ -1,4 +1,4 @@
-use super::{Consumer, Pipeline, delegate_to_base};
+use super::{Consumer, Source, delegate_to_base};
 use crate::error::Result;
 use crate::plan::{Plan, Split};
 use std::fmt;
@@ -39,14 +39,14 @@ where
     }
 }
 
-impl<P, F> Pipeline for Inspect<P, F>
+impl<P, F> Source for Inspect<P, F>
 where
-    P: Pipeline,
+    P: Source,
     F: for<'a, 'b> Fn(&'b P::Item<'a>) + Sync,
 {
     type Item<'a> = P::Item<'a>;
 
-    delegate_to_base!();
+    delegate_to_base!("inspect");
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where

@@ -8,7 +8,7 @@
 //! [`TryKeyPairBy`]). They share the consumers below, which see one
 //! lifetime at a time and so need no such bound.
 
-use super::{Consumer, Pipeline, delegate_to_base};
+use super::{Consumer, Source, delegate_to_base};
 use crate::error::{BoxError, Error, Result};
 use crate::plan::{Plan, Split};
 use std::fmt;
@@ -94,16 +94,16 @@ where
     }
 }
 
-impl<P, R, F, Q, V> Pipeline for KeyBy<P, F, Q, V>
+impl<P, R, F, Q, V> Source for KeyBy<P, F, Q, V>
 where
     R: ?Sized + 'static,
     Q: ?Sized + 'static,
-    P: for<'a> Pipeline<Item<'a> = &'a R>,
+    P: for<'a> Source<Item<'a> = &'a R>,
     F: for<'a> Fn(&'a R) -> (&'a Q, V) + Sync,
 {
     type Item<'a> = (&'a Q, V);
 
-    delegate_to_base!();
+    delegate_to_base!("key_by");
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where
@@ -113,17 +113,17 @@ where
     }
 }
 
-impl<P, R, F, Q, V, E> Pipeline for TryKeyBy<P, F, Q, V>
+impl<P, R, F, Q, V, E> Source for TryKeyBy<P, F, Q, V>
 where
     R: ?Sized + 'static,
     Q: ?Sized + 'static,
-    P: for<'a> Pipeline<Item<'a> = &'a R>,
+    P: for<'a> Source<Item<'a> = &'a R>,
     F: for<'a> Fn(&'a R) -> Result<(&'a Q, V), E> + Sync,
     E: Into<BoxError>,
 {
     type Item<'a> = (&'a Q, V);
 
-    delegate_to_base!();
+    delegate_to_base!("try_key_by");
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where
@@ -133,17 +133,17 @@ where
     }
 }
 
-impl<P, R, F, A, B, V> Pipeline for KeyPairBy<P, F, A, B, V>
+impl<P, R, F, A, B, V> Source for KeyPairBy<P, F, A, B, V>
 where
     R: ?Sized + 'static,
     A: ?Sized + 'static,
     B: ?Sized + 'static,
-    P: for<'a> Pipeline<Item<'a> = &'a R>,
+    P: for<'a> Source<Item<'a> = &'a R>,
     F: for<'a> Fn(&'a R) -> ((&'a A, &'a B), V) + Sync,
 {
     type Item<'a> = ((&'a A, &'a B), V);
 
-    delegate_to_base!();
+    delegate_to_base!("key_pair_by");
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where
@@ -153,18 +153,18 @@ where
     }
 }
 
-impl<P, R, F, A, B, V, E> Pipeline for TryKeyPairBy<P, F, A, B, V>
+impl<P, R, F, A, B, V, E> Source for TryKeyPairBy<P, F, A, B, V>
 where
     R: ?Sized + 'static,
     A: ?Sized + 'static,
     B: ?Sized + 'static,
-    P: for<'a> Pipeline<Item<'a> = &'a R>,
+    P: for<'a> Source<Item<'a> = &'a R>,
     F: for<'a> Fn(&'a R) -> Result<((&'a A, &'a B), V), E> + Sync,
     E: Into<BoxError>,
 {
     type Item<'a> = ((&'a A, &'a B), V);
 
-    delegate_to_base!();
+    delegate_to_base!("try_key_pair_by");
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where

@@ -1,4 +1,4 @@
-use super::{Consumer, Pipeline, delegate_to_base};
+use super::{Consumer, Source, delegate_to_base};
 use crate::error::Result;
 use crate::plan::{Plan, Split};
 use std::fmt;
@@ -38,14 +38,14 @@ where
     }
 }
 
-impl<P, F, U> Pipeline for Map<P, F>
+impl<P, F, U> Source for Map<P, F>
 where
-    P: Pipeline,
+    P: Source,
     F: for<'a> Fn(P::Item<'a>) -> U + Sync,
 {
     type Item<'a> = U;
 
-    delegate_to_base!();
+    delegate_to_base!("map");
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where

@@ -8,9 +8,12 @@
 //! bytes, no intermediate collection, and for line sources no allocation per
 //! record (items borrow from the mapped split).
 //!
-//! Under the hood each stage implements [`Pipeline::drive`] by wrapping the
-//! downstream [`Consumer`] in its own and asking its base to drive that: the
-//! source ends up calling one monomorphized chain of closures per record.
+//! Under the hood each stage is a [`Source`] whose
+//! [`drive`](Source::drive) wraps the downstream [`Consumer`] in its own
+//! and asks its base to drive that: the source ends up calling one
+//! monomorphized chain of closures per record. `Pipeline` itself has no
+//! required methods: every [`Source`] is a `Pipeline` (a blanket impl), so
+//! a connector's source gets every stage and action below.
 //!
 //! # Borrowed items
 //! Items of line sources are `&str` (or `&[u8]`) borrowed from the split; they
@@ -35,22 +38,15 @@ pub use key_by::{KeyBy, KeyPairBy, TryKeyBy, TryKeyPairBy};
 pub use map::Map;
 pub use try_map::TryMap;
 
-use crate::action::{self, Absorb, GroupKey, HashMap};
+pub use crate::plumbing::{Consumer, Source};
+
+use crate::action::{self, GroupKey, HashMap};
 use crate::error::{BoxError, Result};
-use crate::job::Job;
 use crate::merge::{Merge, Numeric, Stats};
-use crate::plan::{Plan, Split};
+use crate::plan::Plan;
+use crate::plumbing::Absorb;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-
-/// Receives the items of one split, one at a time.
-///
-/// An error stops the split; the source adds the file, line and offset of the
-/// record that caused it.
-pub trait Consumer<T> {
-    /// Takes one item.
-    fn push(&mut self, item: T) -> Result<()>;
-}
 
 /// A lazy, typed pipeline over splits of input.
 ///
@@ -67,27 +63,7 @@ pub trait Consumer<T> {
 /// assert_eq!(squares, (0..1000u64).map(|x| x * x).sum());
 /// # Ok(()) }
 /// ```
-pub trait Pipeline: Sized + Sync {
-    /// The item type; `'a` is the lifetime of the split's bytes.
-    type Item<'a>;
-
-    /// The job this pipeline runs in.
-    fn job(&self) -> &Job;
-
-    /// Plans the input into splits (expanding paths, sizing splits).
-    ///
-    /// # Errors
-    /// Missing paths, empty directories, globs that match nothing.
-    fn plan(&self) -> Result<Plan>;
-
-    /// Pushes every item of `split` into `consumer`.
-    ///
-    /// This is the per-split engine behind every action; user code rarely
-    /// calls it directly.
-    fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
-    where
-        C: for<'a> Consumer<Self::Item<'a>>;
-
+pub trait Pipeline: Source + Sized {
     // ---- stages -------------------------------------------------------
 
     /// Transforms each item.
@@ -167,7 +143,7 @@ pub trait Pipeline: Sized + Sync {
     where
         R: ?Sized + 'static,
         Q: ?Sized + 'static,
-        Self: for<'a> Pipeline<Item<'a> = &'a R>,
+        Self: for<'a> Source<Item<'a> = &'a R>,
         F: for<'a> Fn(&'a R) -> (&'a Q, V) + Sync,
     {
         KeyBy::new(self, f)
@@ -179,7 +155,7 @@ pub trait Pipeline: Sized + Sync {
     where
         R: ?Sized + 'static,
         Q: ?Sized + 'static,
-        Self: for<'a> Pipeline<Item<'a> = &'a R>,
+        Self: for<'a> Source<Item<'a> = &'a R>,
         F: for<'a> Fn(&'a R) -> Result<(&'a Q, V), E> + Sync,
         E: Into<BoxError>,
     {
@@ -211,7 +187,7 @@ pub trait Pipeline: Sized + Sync {
         R: ?Sized + 'static,
         A: ?Sized + 'static,
         B: ?Sized + 'static,
-        Self: for<'a> Pipeline<Item<'a> = &'a R>,
+        Self: for<'a> Source<Item<'a> = &'a R>,
         F: for<'a> Fn(&'a R) -> ((&'a A, &'a B), V) + Sync,
     {
         KeyPairBy::new(self, f)
@@ -224,7 +200,7 @@ pub trait Pipeline: Sized + Sync {
         R: ?Sized + 'static,
         A: ?Sized + 'static,
         B: ?Sized + 'static,
-        Self: for<'a> Pipeline<Item<'a> = &'a R>,
+        Self: for<'a> Source<Item<'a> = &'a R>,
         F: for<'a> Fn(&'a R) -> Result<((&'a A, &'a B), V), E> + Sync,
         E: Into<BoxError>,
     {
@@ -246,7 +222,7 @@ pub trait Pipeline: Sized + Sync {
     /// commutative, or the items should carry their order.
     fn reduce<T, F>(self, op: F) -> Result<Option<T>>
     where
-        Self: for<'a> Pipeline<Item<'a> = T>,
+        Self: for<'a> Source<Item<'a> = T>,
         T: Send + Serialize + DeserializeOwned,
         F: Fn(T, T) -> T + Sync,
     {
@@ -271,7 +247,7 @@ pub trait Pipeline: Sized + Sync {
     /// The sum of the items (their [`Merge`], which is addition for numbers).
     fn sum<T>(self) -> Result<T>
     where
-        Self: for<'a> Pipeline<Item<'a> = T>,
+        Self: for<'a> Source<Item<'a> = T>,
         T: Merge + Send + Serialize + DeserializeOwned,
     {
         self.run(&action::MergeAll::new())
@@ -280,7 +256,7 @@ pub trait Pipeline: Sized + Sync {
     /// Count, sum, min, max and mean of numeric items.
     fn stats<T>(self) -> Result<Stats<T>>
     where
-        Self: for<'a> Pipeline<Item<'a> = T>,
+        Self: for<'a> Source<Item<'a> = T>,
         T: Numeric + Send + Serialize + DeserializeOwned,
     {
         self.map(Stats::of).sum()
@@ -289,7 +265,7 @@ pub trait Pipeline: Sized + Sync {
     /// The smallest item, if any.
     fn min<T>(self) -> Result<Option<T>>
     where
-        Self: for<'a> Pipeline<Item<'a> = T>,
+        Self: for<'a> Source<Item<'a> = T>,
         T: Ord + Send + Serialize + DeserializeOwned,
     {
         Ok(self.map(crate::merge::Min::of).sum()?.0)
@@ -298,7 +274,7 @@ pub trait Pipeline: Sized + Sync {
     /// The largest item, if any.
     fn max<T>(self) -> Result<Option<T>>
     where
-        Self: for<'a> Pipeline<Item<'a> = T>,
+        Self: for<'a> Source<Item<'a> = T>,
         T: Ord + Send + Serialize + DeserializeOwned,
     {
         Ok(self.map(crate::merge::Max::of).sum()?.0)
@@ -307,7 +283,7 @@ pub trait Pipeline: Sized + Sync {
     /// The `k` largest items, largest first.
     fn top_k<T>(self, k: usize) -> Result<Vec<T>>
     where
-        Self: for<'a> Pipeline<Item<'a> = T>,
+        Self: for<'a> Source<Item<'a> = T>,
         T: Ord + Send + Serialize + DeserializeOwned,
     {
         self.run(&action::TopKAction::new(k))
@@ -316,7 +292,7 @@ pub trait Pipeline: Sized + Sync {
     /// All items, in input order.
     fn collect<T>(self) -> Result<Vec<T>>
     where
-        Self: for<'a> Pipeline<Item<'a> = T>,
+        Self: for<'a> Source<Item<'a> = T>,
         T: Send + Serialize + DeserializeOwned,
     {
         self.run(&action::Collect::new())
@@ -366,7 +342,7 @@ pub trait Pipeline: Sized + Sync {
     where
         A: for<'a> Absorb<Self::Item<'a>>,
     {
-        crate::exec::run(&self, action)
+        crate::plumbing::bridge::run(&self, action)
     }
 
     /// The plan this pipeline would run with, for printing.
@@ -378,15 +354,24 @@ pub trait Pipeline: Sized + Sync {
 /// Keys of keyed actions: borrowed (`&str`) or owned (`String`, integers).
 pub use crate::action::GroupKey as Key;
 
-/// Implements `job` and `plan` by delegating to `self.base`.
+/// Every source is a pipeline: stages and actions for free.
+impl<S: Source> Pipeline for S {}
+
+/// Implements `job`, `plan` and `describe` by delegating to `self.base`;
+/// `describe` appends the stage's method name.
 macro_rules! delegate_to_base {
-    () => {
+    ($name:literal) => {
         fn job(&self) -> &$crate::job::Job {
             self.base.job()
         }
 
         fn plan(&self) -> $crate::error::Result<$crate::plan::Plan> {
             self.base.plan()
+        }
+
+        fn describe(&self, stages: &mut Vec<String>) {
+            self.base.describe(stages);
+            stages.push($name.to_string());
         }
     };
 }

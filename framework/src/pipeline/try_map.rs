@@ -1,4 +1,4 @@
-use super::{Consumer, Pipeline, delegate_to_base};
+use super::{Consumer, Source, delegate_to_base};
 use crate::error::{BoxError, Error, Result};
 use crate::plan::{Plan, Split};
 use std::fmt;
@@ -42,15 +42,15 @@ where
     }
 }
 
-impl<P, F, U, E> Pipeline for TryMap<P, F>
+impl<P, F, U, E> Source for TryMap<P, F>
 where
-    P: Pipeline,
+    P: Source,
     F: for<'a> Fn(P::Item<'a>) -> Result<U, E> + Sync,
     E: Into<BoxError>,
 {
     type Item<'a> = U;
 
-    delegate_to_base!();
+    delegate_to_base!("try_map");
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where

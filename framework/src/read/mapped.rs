@@ -1,6 +1,7 @@
 //! The bytes of a file's byte range, memory-mapped or read.
 //!
-//! This module holds the crate's `unsafe`: mapping a file. A mapping is only
+//! This module holds the `unsafe` of mapping a file (the crate's other
+//! `unsafe` is listed in the crate docs and in ARCHITECTURE.md). A mapping is only
 //! sound while nobody truncates or rewrites the file; Shoal's inputs are batch
 //! inputs that must stay put while a job reads them, and the two ways that can
 //! fail are handled:

@@ -1,8 +1,8 @@
 //! Getting bytes and records out of files.
 //!
 //! * [`mapped`] gives a split the bytes of its byte range: memory-mapped, or
-//!   read into memory for small ranges and when mapping is off. It holds the
-//!   crate's `unsafe`.
+//!   read into memory for small ranges and when mapping is off (the
+//!   `unsafe` of mapping).
 //! * [`lines`] finds the records a split owns (the Hadoop rule) and frames
 //!   lines, LF or CRLF.
 //! * [`stream`] reads what cannot be split or mapped: compressed files, pipes,

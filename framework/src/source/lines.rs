@@ -2,8 +2,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::job::Job;
-use crate::pipeline::{Consumer, Pipeline};
 use crate::plan::{FileKind, InputFile, Inputs, Part, Plan};
+use crate::plumbing::{Consumer, Source};
 use crate::read::lines::{for_each_line, for_each_str_line, map_owned_lines};
 use crate::read::{line_number_at, stream};
 use std::fmt;
@@ -158,7 +158,7 @@ impl<D: LineDecoder> LineSource<'_, D> {
     where
         C: for<'a> Consumer<D::Item<'a>>,
     {
-        match map_owned_lines(input, part, self.job.config().mmap)? {
+        match map_owned_lines(input, part, self.job.config().mmap())? {
             Some(lines) => D::push_region(lines.region(), lines.base(), input, consumer),
             None => Ok(()),
         }
@@ -177,7 +177,7 @@ impl<D: LineDecoder> LineSource<'_, D> {
     }
 }
 
-impl<D: LineDecoder> Pipeline for LineSource<'_, D> {
+impl<D: LineDecoder> Source for LineSource<'_, D> {
     type Item<'a> = D::Item<'a>;
 
     fn job(&self) -> &Job {

@@ -6,8 +6,8 @@
 
 use crate::error::Result;
 use crate::job::Job;
-use crate::pipeline::{Consumer, Pipeline};
 use crate::plan::{Plan, Split};
+use crate::plumbing::{Consumer, Source};
 use std::fmt;
 use std::sync::Arc;
 
@@ -42,7 +42,7 @@ fn default_chunk(len: u64, threads: usize) -> u64 {
     len.div_ceil(threads.max(1) as u64 * 8).max(1)
 }
 
-impl<T: Send + Sync + 'static> Pipeline for Iter<'_, T> {
+impl<T: Send + Sync + 'static> Source for Iter<'_, T> {
     type Item<'a> = &'a T;
 
     fn job(&self) -> &Job {
@@ -119,7 +119,7 @@ impl<T: fmt::Debug> fmt::Debug for RangeSource<'_, T> {
     }
 }
 
-impl<T: Step> Pipeline for RangeSource<'_, T> {
+impl<T: Step> Source for RangeSource<'_, T> {
     type Item<'a> = T;
 
     fn job(&self) -> &Job {

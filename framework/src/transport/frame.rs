@@ -9,12 +9,12 @@
 use std::io::{self, Read, Write};
 
 /// The largest frame accepted from an authenticated peer.
-pub const MAX_FRAME: u64 = 1 << 40;
+pub(crate) const MAX_FRAME: u64 = 1 << 40;
 /// The largest frame accepted before the handshake.
-pub const MAX_HELLO: u64 = 1 << 16;
+pub(crate) const MAX_HELLO: u64 = 1 << 16;
 
 /// Writes one frame and flushes.
-pub fn write_frame<W: Write + ?Sized>(w: &mut W, payload: &[u8]) -> io::Result<()> {
+pub(crate) fn write_frame<W: Write + ?Sized>(w: &mut W, payload: &[u8]) -> io::Result<()> {
     w.write_all(&(payload.len() as u64).to_be_bytes())?;
     w.write_all(payload)?;
     w.flush()
@@ -24,7 +24,7 @@ pub fn write_frame<W: Write + ?Sized>(w: &mut W, payload: &[u8]) -> io::Result<(
 ///
 /// # Errors
 /// End of file inside a frame, or a frame longer than `max`.
-pub fn read_frame<R: Read + ?Sized>(r: &mut R, max: u64) -> io::Result<Option<Vec<u8>>> {
+pub(crate) fn read_frame<R: Read + ?Sized>(r: &mut R, max: u64) -> io::Result<Option<Vec<u8>>> {
     let mut header = [0u8; 8];
     let mut got = 0;
     while got < header.len() {

@@ -6,7 +6,7 @@
 //! traits only, so workers started by a cluster launcher on other machines
 //! join a leader over TCP exactly as local workers do over a Unix socket.
 
-pub mod frame;
+pub(crate) mod frame;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -50,7 +50,7 @@ impl FromStr for Address {
 }
 
 /// A byte stream to one peer.
-pub trait Transport: Read + Write + Send + 'static {
+pub(crate) trait Transport: Read + Write + Send + 'static {
     /// A second handle to the same stream (one reads, one writes).
     fn try_clone_box(&self) -> io::Result<Box<dyn Transport>>;
     /// Closes both directions; the peer reads end of file.
@@ -88,7 +88,7 @@ impl Transport for TcpStream {
 }
 
 /// Waits for peers to connect.
-pub trait Acceptor: Send + 'static {
+pub(crate) trait Acceptor: Send + 'static {
     /// The next peer.
     fn accept(&self) -> io::Result<Box<dyn Transport>>;
     /// Where peers should connect.
@@ -128,7 +128,7 @@ impl Acceptor for TcpAcceptor {
 }
 
 /// Listens at `address` (a TCP port 0 picks a free port).
-pub fn listen(address: &Address) -> io::Result<Box<dyn Acceptor>> {
+pub(crate) fn listen(address: &Address) -> io::Result<Box<dyn Acceptor>> {
     Ok(match address {
         Address::Unix(path) => Box::new(UnixAcceptor { listener: UnixListener::bind(path)?, path: path.clone() }),
         Address::Tcp(addr) => Box::new(TcpAcceptor { listener: TcpListener::bind(addr)? }),
@@ -136,7 +136,7 @@ pub fn listen(address: &Address) -> io::Result<Box<dyn Acceptor>> {
 }
 
 /// Connects to a leader at `address`.
-pub fn connect(address: &Address) -> io::Result<Box<dyn Transport>> {
+pub(crate) fn connect(address: &Address) -> io::Result<Box<dyn Transport>> {
     Ok(match address {
         Address::Unix(path) => Box::new(UnixStream::connect(path)?),
         Address::Tcp(addr) => {

@@ -1,0 +1,107 @@
+//! The runtime a job runs its actions on: one process, a leader of worker
+//! processes, or one of those workers.
+//!
+//! Opaque outside `exec`: [`crate::Job`] holds one, [`crate::main`] starts
+//! the right one for this process, and [`crate::plumbing`] hands it each
+//! action. Later kinds (a rank of a cluster step) join here as variants.
+
+use super::process::ProcessOptions;
+use super::process::leader::Leader;
+use super::process::worker::{WorkerLink, is_worker_process};
+use crate::error::Result;
+
+/// Which part this process plays in its job.
+pub(crate) enum Role {
+    /// One process: threads only.
+    Local,
+    /// Coordinates worker processes.
+    Leader(Box<Leader>),
+    /// Runs splits for a leader.
+    Worker(WorkerLink),
+}
+
+/// The executor behind a job. See the module docs.
+pub(crate) struct Runtime {
+    role: Role,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind())
+    }
+}
+
+impl Runtime {
+    /// Threads of this process only.
+    pub(crate) fn local() -> Runtime {
+        Runtime { role: Role::Local }
+    }
+
+    /// The runtime this process was started for: a worker when the
+    /// environment names a leader, a leader when `options` asks for worker
+    /// processes or a listening address, else local.
+    ///
+    /// # Errors
+    /// A worker that cannot reach its leader; a leader that cannot listen
+    /// or spawn.
+    pub(crate) fn start(options: &ProcessOptions, threads: usize) -> Result<Runtime> {
+        let role = if is_worker_process() {
+            Role::Worker(WorkerLink::connect_from_env(threads)?)
+        } else if options.processes > 1 || options.listen.is_some() {
+            Role::Leader(Box::new(Leader::start(options.clone())?))
+        } else {
+            Role::Local
+        };
+        Ok(Runtime { role })
+    }
+
+    pub(crate) fn role(&self) -> &Role {
+        &self.role
+    }
+
+    /// `local`, `leader` or `worker`.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self.role {
+            Role::Local => "local",
+            Role::Leader(_) => "leader",
+            Role::Worker(_) => "worker",
+        }
+    }
+
+    /// Whether this process prints results and writes outputs.
+    pub(crate) fn is_leader(&self) -> bool {
+        !matches!(self.role, Role::Worker(_))
+    }
+
+    /// This process's worker id, if it is a worker.
+    pub(crate) fn worker_id(&self) -> Option<usize> {
+        match &self.role {
+            Role::Worker(link) => Some(link.id()),
+            _ => None,
+        }
+    }
+
+    /// Takes a permit of a job-wide limit from the leader: `None` when this
+    /// process is where the job's limits live (local or leader), so the
+    /// caller uses its own semaphore.
+    pub(crate) fn acquire_shared(&self, name: &str, capacity: usize) -> Option<Result<()>> {
+        match &self.role {
+            Role::Worker(link) => Some(link.acquire(name, capacity)),
+            Role::Local | Role::Leader(_) => None,
+        }
+    }
+
+    /// Gives back a permit taken with [`acquire_shared`](Self::acquire_shared).
+    pub(crate) fn release_shared(&self, name: &str) {
+        if let Role::Worker(link) = &self.role {
+            link.release(name);
+        }
+    }
+
+    /// Tells the leader this worker's program ended normally (no-op elsewhere).
+    pub(crate) fn goodbye(&self) {
+        if let Role::Worker(link) = &self.role {
+            link.goodbye();
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! [`Action`] and [`Absorb`]: how a result is started, folded, merged and finished.
+
+use super::source::Consumer;
+use crate::error::Result;
+use crate::plan::Split;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The partial-result side of an action.
+///
+/// # Contract
+/// `identity()` is an identity of `merge`, and `merge` is associative. Merge
+/// order is unspecified (threads and processes finish in any order), so
+/// `merge` should be commutative too, or partials should carry their input
+/// position (see [`crate::merge::Ordered`]).
+pub trait Action: Sync {
+    /// The per-thread (and per-split, across processes) partial result.
+    type Partial: Send + Serialize + DeserializeOwned;
+    /// What the action returns. With worker processes, only the leader calls
+    /// [`finish`](Action::finish) (so sinks write once) and sends the output
+    /// to every worker, so code after an action runs alike everywhere.
+    type Output: Send + Serialize + DeserializeOwned;
+
+    /// A fresh partial.
+    fn identity(&self) -> Self::Partial;
+
+    /// Folds `other` into `into`.
+    fn merge(&self, into: &mut Self::Partial, other: Self::Partial);
+
+    /// Called after the last item of a split was absorbed into `acc`.
+    fn end_split(&self, acc: &mut Self::Partial, split: &Split) {
+        let _ = (acc, split);
+    }
+
+    /// Turns the merged partial into the result. Runs once per action, in
+    /// the leader process.
+    ///
+    /// # Errors
+    /// Actions that validate their result (sinks) may fail here.
+    fn finish(&self, partial: Self::Partial) -> Result<Self::Output>;
+}
+
+/// Folding items of type `T` into an action's partial.
+pub trait Absorb<T>: Action {
+    /// Folds one item into `acc`.
+    fn absorb(&self, acc: &mut Self::Partial, item: T) -> Result<()>;
+}
+
+/// The consumer at the end of a pipeline: absorbs into one partial.
+pub(crate) struct Sink<'r, A: Action> {
+    pub(crate) action: &'r A,
+    pub(crate) acc: &'r mut A::Partial,
+}
+
+impl<T, A: Absorb<T>> Consumer<T> for Sink<'_, A> {
+    #[inline]
+    fn push(&mut self, item: T) -> Result<()> {
+        self.action.absorb(self.acc, item)
+    }
+}
