@@ -20,6 +20,10 @@ pub trait LineDecoder: Send + Sync + 'static + private::Sealed {
     where
         C: for<'a> Consumer<Self::Item<'a>>;
 
+    /// The `Job` method that builds this source, for `--explain`.
+    #[doc(hidden)]
+    const METHOD: &'static str;
+
     /// Pushes one line read from a stream.
     #[doc(hidden)]
     fn push_line<C>(line: &[u8], consumer: &mut C) -> Result<()>
@@ -56,6 +60,7 @@ fn locate(err: Error, input: &InputFile, offset: u64) -> Error {
 
 impl LineDecoder for Utf8 {
     type Item<'a> = &'a str;
+    const METHOD: &'static str = "lines";
 
     #[inline]
     fn push_region<C>(region: &[u8], base: u64, input: &InputFile, consumer: &mut C) -> Result<()>
@@ -89,6 +94,7 @@ impl LineDecoder for Utf8 {
 
 impl LineDecoder for Raw {
     type Item<'a> = &'a [u8];
+    const METHOD: &'static str = "byte_lines";
 
     #[inline]
     fn push_region<C>(region: &[u8], base: u64, input: &InputFile, consumer: &mut C) -> Result<()>
@@ -186,6 +192,10 @@ impl<D: LineDecoder> Source for LineSource<'_, D> {
 
     fn plan(&self) -> Result<Plan> {
         Ok(self.job.config().split_options(self.split_size).plan(self.inputs.expand()?))
+    }
+
+    fn describe(&self, stages: &mut Vec<String>) {
+        stages.push(format!("{}({})", D::METHOD, self.inputs.paths().join(", ")));
     }
 
     fn drive<C>(&self, plan: &Plan, split: &crate::plan::Split, consumer: &mut C) -> Result<()>

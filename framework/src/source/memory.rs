@@ -55,6 +55,10 @@ impl<T: Send + Sync + 'static> Source for Iter<'_, T> {
         Ok(Plan::items(len, self.chunk.unwrap_or_else(|| default_chunk(len, threads)), threads))
     }
 
+    fn describe(&self, stages: &mut Vec<String>) {
+        stages.push(format!("iter({} items)", self.items.len()));
+    }
+
     fn drive<C>(&self, _plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
     where
         C: for<'a> Consumer<&'a T>,
@@ -129,6 +133,10 @@ impl<T: Step> Source for RangeSource<'_, T> {
     fn plan(&self) -> Result<Plan> {
         let threads = self.job.config().total_threads();
         Ok(Plan::items(self.len, self.chunk.unwrap_or_else(|| default_chunk(self.len, threads)), threads))
+    }
+
+    fn describe(&self, stages: &mut Vec<String>) {
+        stages.push(format!("range({} items)", self.len));
     }
 
     fn drive<C>(&self, _plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
