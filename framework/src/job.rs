@@ -240,8 +240,8 @@ impl Job {
 
     /// The job's standard output: the real stdout in the leader, a sink in
     /// workers, so a program's results are printed once.
-    pub fn stdout(&self) -> Output {
-        Output { inner: self.is_leader().then(|| std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())) }
+    pub fn stdout(&self) -> Stdout {
+        Stdout { inner: self.is_leader().then(|| std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())) }
     }
 }
 
@@ -318,11 +318,11 @@ impl LocalLimit {
 /// The job's standard output; see [`Job::stdout`]. Buffered: flushed on drop,
 /// or call `flush` to see errors.
 #[derive(Debug)]
-pub struct Output {
+pub struct Stdout {
     inner: Option<std::io::BufWriter<std::io::Stdout>>,
 }
 
-impl Write for Output {
+impl Write for Stdout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match &mut self.inner {
             Some(w) => w.write(buf),

@@ -67,6 +67,15 @@ pub trait Pipeline: Source + Sized {
     // ---- stages -------------------------------------------------------
 
     /// Transforms each item.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let lens: Vec<usize> = job.iter(vec!["a", "bcd"]).map(|s: &&str| s.len()).collect()?;
+    /// assert_eq!(lens, [1, 3]);
+    /// # Ok(()) }
+    /// ```
     fn map<F, U>(self, f: F) -> Map<Self, F>
     where
         F: for<'a> Fn(Self::Item<'a>) -> U + Sync,
@@ -76,6 +85,17 @@ pub trait Pipeline: Source + Sized {
 
     /// Transforms each item with a fallible function; an error stops the job
     /// and names the file, line and byte offset of the record.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let ok: u64 = job.iter(vec!["1", "2"]).try_map(|s: &&str| s.parse::<u64>()).sum()?;
+    /// assert_eq!(ok, 3);
+    /// let bad = job.iter(vec!["1", "x"]).try_map(|s: &&str| s.parse::<u64>()).sum::<u64>();
+    /// assert!(bad.is_err());
+    /// # Ok(()) }
+    /// ```
     fn try_map<F, U, E>(self, f: F) -> TryMap<Self, F>
     where
         F: for<'a> Fn(Self::Item<'a>) -> Result<U, E> + Sync,
@@ -85,6 +105,15 @@ pub trait Pipeline: Source + Sized {
     }
 
     /// Keeps the items for which `f` is true.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let even = job.range(0..10u32).filter(|x| x % 2 == 0).count()?;
+    /// assert_eq!(even, 5);
+    /// # Ok(()) }
+    /// ```
     fn filter<F>(self, f: F) -> Filter<Self, F>
     where
         F: for<'a, 'b> Fn(&'b Self::Item<'a>) -> bool + Sync,
@@ -93,6 +122,16 @@ pub trait Pipeline: Source + Sized {
     }
 
     /// Transforms and filters in one step.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let words = vec!["7", "x", "35"];
+    /// let total: u64 = job.iter(words).filter_map(|s: &&str| s.parse::<u64>().ok()).sum()?;
+    /// assert_eq!(total, 42);
+    /// # Ok(()) }
+    /// ```
     fn filter_map<F, U>(self, f: F) -> FilterMap<Self, F>
     where
         F: for<'a> Fn(Self::Item<'a>) -> Option<U> + Sync,
@@ -101,6 +140,16 @@ pub trait Pipeline: Source + Sized {
     }
 
     /// Replaces each item by any number of items.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let lines = vec!["a b", "c"];
+    /// let words: Vec<String> = job.iter(lines).flat_map(|l: &&str| l.split(' ').map(str::to_owned).collect::<Vec<_>>()).collect()?;
+    /// assert_eq!(words, ["a", "b", "c"]);
+    /// # Ok(()) }
+    /// ```
     fn flat_map<F, I>(self, f: F) -> FlatMap<Self, F>
     where
         F: for<'a> Fn(Self::Item<'a>) -> I + Sync,
@@ -210,6 +259,14 @@ pub trait Pipeline: Source + Sized {
     // ---- actions ------------------------------------------------------
 
     /// The number of items.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// assert_eq!(job.range(0..1000u64).count()?, 1000);
+    /// # Ok(()) }
+    /// ```
     fn count(self) -> Result<u64>
     where
         action::Count: for<'a> Absorb<Self::Item<'a>>,
@@ -220,6 +277,15 @@ pub trait Pipeline: Source + Sized {
     /// Combines all items with an associative `op`; `None` when there are
     /// none. The order of combination is unspecified, so `op` should also be
     /// commutative, or the items should carry their order.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let longest = job.iter(vec!["ab", "abcd", "a"]).map(|s: &&str| s.len()).reduce(usize::max)?;
+    /// assert_eq!(longest, Some(4));
+    /// # Ok(()) }
+    /// ```
     fn reduce<T, F>(self, op: F) -> Result<Option<T>>
     where
         Self: for<'a> Source<Item<'a> = T>,
@@ -234,6 +300,16 @@ pub trait Pipeline: Source + Sized {
     ///
     /// `identity` must be an identity of `combine`, and `combine` associative
     /// (and commutative: the merge order is unspecified).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// // Count and total in one pass.
+    /// let (n, total) = job.range(1..5u64).fold(|| (0u64, 0u64), |(n, t), x| (n + 1, t + x), |a, b| (a.0 + b.0, a.1 + b.1))?;
+    /// assert_eq!((n, total), (4, 10));
+    /// # Ok(()) }
+    /// ```
     fn fold<A, I, F, C>(self, identity: I, fold: F, combine: C) -> Result<A>
     where
         A: Send + Serialize + DeserializeOwned,
@@ -254,6 +330,15 @@ pub trait Pipeline: Source + Sized {
     }
 
     /// Count, sum, min, max and mean of numeric items.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let s = job.iter(vec![3i64, -1, 7]).map(|x: &i64| *x).stats()?;
+    /// assert_eq!((s.count, s.min, s.max, s.sum), (3, -1, 7, 9));
+    /// # Ok(()) }
+    /// ```
     fn stats<T>(self) -> Result<Stats<T>>
     where
         Self: for<'a> Source<Item<'a> = T>,
@@ -281,6 +366,15 @@ pub trait Pipeline: Source + Sized {
     }
 
     /// The `k` largest items, largest first.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let top = job.range(0..100u32).top_k(3)?;
+    /// assert_eq!(top, [99, 98, 97]);
+    /// # Ok(()) }
+    /// ```
     fn top_k<T>(self, k: usize) -> Result<Vec<T>>
     where
         Self: for<'a> Source<Item<'a> = T>,
@@ -290,6 +384,16 @@ pub trait Pipeline: Source + Sized {
     }
 
     /// All items, in input order.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// // In input order, whatever the threads did.
+    /// let squares: Vec<u64> = job.range(0..5u64).map(|x| x * x).collect()?;
+    /// assert_eq!(squares, [0, 1, 4, 9, 16]);
+    /// # Ok(()) }
+    /// ```
     fn collect<T>(self) -> Result<Vec<T>>
     where
         Self: for<'a> Source<Item<'a> = T>,
@@ -309,30 +413,61 @@ pub trait Pipeline: Source + Sized {
     /// Merges the values of each key: items are `(key, value)` pairs with a
     /// [`Merge`] value. Values combine inside each split first, then across
     /// threads and processes.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let pairs = vec![("a", 1u64), ("b", 2), ("a", 3)];
+    /// let sums: shoal::HashMap<String, u64> =
+    ///     job.iter(pairs).map(|(k, v): &(&str, u64)| (k.to_string(), *v)).aggregate_by_key()?;
+    /// assert_eq!((sums["a"], sums["b"]), (4, 2));
+    /// # Ok(()) }
+    /// ```
     fn aggregate_by_key<K, V>(self) -> Result<HashMap<K, V>>
     where
-        action::AggregateByKey<K, V>:
-            for<'a> Absorb<Self::Item<'a>, Partial = action::Groups<K, V>, Output = HashMap<K, V>>,
+        action::AggregateByKey<K, V>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, V>>,
     {
         self.run(&action::AggregateByKey::new())
     }
 
     /// Combines the values of each key with `op`, which folds its second
     /// argument into its first: items are `(key, value)` pairs.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let pairs = vec![("a", 5u64), ("b", 2), ("a", 3)];
+    /// let most: shoal::HashMap<String, u64> = job
+    ///     .iter(pairs)
+    ///     .map(|(k, v): &(&str, u64)| (k.to_string(), *v))
+    ///     .reduce_by_key(|acc: &mut u64, v| *acc = (*acc).max(v))?;
+    /// assert_eq!(most["a"], 5);
+    /// # Ok(()) }
+    /// ```
     fn reduce_by_key<K, V, F>(self, op: F) -> Result<HashMap<K, V>>
     where
-        action::ReduceByKey<K, V, F>:
-            for<'a> Absorb<Self::Item<'a>, Partial = action::Groups<K, V>, Output = HashMap<K, V>>,
+        action::ReduceByKey<K, V, F>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, V>>,
         F: Fn(&mut V, V) + Sync,
     {
         self.run(&action::ReduceByKey::new(op))
     }
 
     /// How many times each distinct item occurs.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let counts: shoal::HashMap<String, u64> =
+    ///     job.iter(vec!["x", "y", "x"]).map(|s: &&str| s.to_string()).count_by_value()?;
+    /// assert_eq!(counts["x"], 2);
+    /// # Ok(()) }
+    /// ```
     fn count_by_value<K>(self) -> Result<HashMap<K, u64>>
     where
-        action::CountByValue<K>:
-            for<'a> Absorb<Self::Item<'a>, Partial = action::Groups<K, u64>, Output = HashMap<K, u64>>,
+        action::CountByValue<K>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, u64>>,
     {
         self.run(&action::CountByValue::new())
     }
