@@ -58,8 +58,7 @@ const LANES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 /// `BYTE[i]`: byte `i` of a word; `ABOVE[i]`: the bytes above it. These
 /// tables replace shifts by a variable amount, which on x86-64 without BMI2
-/// go through `cl` (callgrind: 3.6% fewer instructions in all; the time
-/// moved within noise).
+/// go through `cl` (BENCHMARKS.md, "Figures behind design choices").
 const BYTE: [u64; 8] = shifted(0xff);
 const ABOVE: [u64; 8] = shifted(u64::MAX << 8);
 
@@ -142,8 +141,8 @@ fn parse_line_swar(line: &[u8]) -> Option<(&[u8], i64)> {
 /// by one multiply-add with a row of [`WEIGHTS`] picked by the shape and the
 /// sign: `±[0, .., 0, 1000, 100, 10, 0, 1]`, zero for the bytes up to `p`,
 /// so those (the sign, the separator, the station) need no masking and the
-/// sign no negation. About 5% less CPU time for the whole weather example
-/// than the word-at-a-time path (BENCHMARKS.md, session 6).
+/// sign no negation. It is faster than the word-at-a-time path
+/// (BENCHMARKS.md, "Figures behind design choices").
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn parse_line_sse2(line: &[u8]) -> Option<(&[u8], i64)> {

@@ -8,9 +8,9 @@ use std::ops::Range;
 ///
 /// A split reuses one `Record` for all its records, so reading one costs
 /// one copy of its line and no allocation. Filling a `csv::ByteRecord` field
-/// by field instead took about a quarter of the CPU time of the sales
-/// example in perf profiles (see `BENCHMARKS.md`), which is why `Record` is
-/// the raw item; convert with [`to_byte_record`](Record::to_byte_record), or
+/// by field instead costs a large share of the sales example's CPU time
+/// (BENCHMARKS.md, "Figures behind design choices"), which is why `Record`
+/// is the raw item; convert with [`to_byte_record`](Record::to_byte_record), or
 /// use [`Csv::byte_records`](super::Csv::byte_records) for `&csv::ByteRecord`
 /// items.
 ///

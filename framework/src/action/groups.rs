@@ -18,12 +18,10 @@
 //!   two slots other keys took, and every key once there are too many for
 //!   the slots to pay (the slots are then retired).
 //!
-//! On 2M weather rows (413 stations, one thread) the weather example ran
-//! 391M instructions with the slots, against 412M with the table alone
-//! (callgrind, medians of three runs; BENCHMARKS.md, session 5). A key in
-//! its second slot costs a mispredicted branch, which is why they are kept
-//! sparse; the second slot spares those keys (4.3% of the weather rows) the
-//! out-of-line search of the table (BENCHMARKS.md, session 6).
+//! The slots save instructions over the table alone on the weather example
+//! (BENCHMARKS.md, "Figures behind design choices"). A key in its second
+//! slot costs a mispredicted branch, which is why they are kept sparse; the
+//! second slot spares those keys the out-of-line search of the table.
 //!
 //! Invariants:
 //! * no two groups have equal keys;
@@ -176,8 +174,9 @@ const MAX_SLOTS: usize = 4096;
 const MIN_SLOTS: usize = 64;
 
 /// Slots per key that the slots grow to keep (while under [`MAX_SLOTS`]):
-/// with eight, about 95% of keys own their first slot, and nearly all the
-/// others their second.
+/// with eight, nearly every key owns its first slot, and nearly all the
+/// others their second (the shares are in BENCHMARKS.md, "Figures behind
+/// design choices").
 const SLOTS_PER_KEY: usize = 8;
 
 /// The partial of keyed actions: groups of `(key, value)`; see the module

@@ -125,9 +125,8 @@ pub fn owned_lines(window: &[u8], window_start: u64, start: u64, end: u64, at_eo
 /// per set bit. For short lines this beats a SIMD search that restarts after
 /// every match. The step loop's exit is a branch the CPU cannot predict
 /// (how many lines end in a block varies), so blocks are as large as one
-/// mask word allows: with 32-byte blocks that exit cost 0.46 mispredicted
-/// branches per 14-byte line (callgrind's branch simulation), with 64-byte
-/// blocks half as many.
+/// mask word allows: 64-byte blocks mispredict half as often as 32-byte
+/// ones (BENCHMARKS.md, "Figures behind design choices").
 #[inline]
 fn for_each_newline<E>(bytes: &[u8], mut f: impl FnMut(usize) -> Result<(), E>) -> Result<(), E> {
     const BLOCK: usize = 64;
