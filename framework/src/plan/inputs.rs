@@ -296,6 +296,59 @@ fn build_set(globs: &[String]) -> Result<Option<GlobSet>> {
     builder.build().map(Some).map_err(|e| Error::new(ErrorKind::Config, "bad globs").with_source(e))
 }
 
+/// Things that name input files: a path, a list of paths, or [`Inputs`].
+pub trait IntoInputs {
+    /// The inputs.
+    fn into_inputs(self) -> Inputs;
+}
+
+impl IntoInputs for Inputs {
+    fn into_inputs(self) -> Inputs {
+        self
+    }
+}
+
+impl IntoInputs for &Inputs {
+    fn into_inputs(self) -> Inputs {
+        self.clone()
+    }
+}
+
+macro_rules! into_inputs_one {
+    ($($t:ty),*) => {$(
+        impl IntoInputs for $t {
+            fn into_inputs(self) -> Inputs {
+                Inputs::new([self])
+            }
+        }
+    )*};
+}
+into_inputs_one!(&str, String, &String, &Path, PathBuf, &PathBuf);
+
+impl<P: AsRef<Path>> IntoInputs for Vec<P> {
+    fn into_inputs(self) -> Inputs {
+        Inputs::new(self)
+    }
+}
+
+impl<P: AsRef<Path>> IntoInputs for &Vec<P> {
+    fn into_inputs(self) -> Inputs {
+        Inputs::new(self)
+    }
+}
+
+impl<P: AsRef<Path>> IntoInputs for &[P] {
+    fn into_inputs(self) -> Inputs {
+        Inputs::new(self)
+    }
+}
+
+impl<P: AsRef<Path>, const N: usize> IntoInputs for [P; N] {
+    fn into_inputs(self) -> Inputs {
+        Inputs::new(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
-pub use inputs::{FileKind, InputFile, Inputs, WalkOptions};
+pub use inputs::{FileKind, InputFile, Inputs, IntoInputs, WalkOptions};
 pub use planner::SplitOptions;
 
 /// A piece of one split: a byte range of one file, or a range of item indices

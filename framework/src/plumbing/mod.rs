@@ -34,6 +34,5 @@ pub(crate) use action::Sink;
 pub use action::{Absorb, Action};
 pub use source::{Consumer, Source};
 
-pub use crate::plan::{FileKind, InputFile, Inputs, Part, Plan, Split, SplitOptions, WalkOptions};
+pub use crate::plan::{FileKind, InputFile, Inputs, IntoInputs, Part, Plan, Split, SplitOptions, WalkOptions};
 pub use crate::read::{self, FileRange, MmapChoice, line_number_at};
-pub use crate::source::IntoInputs;

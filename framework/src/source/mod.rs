@@ -12,8 +12,7 @@ pub use lines::{ByteLines, LineDecoder, LineSource, Lines, Raw, Utf8};
 pub use memory::{Iter, RangeSource, Step};
 
 use crate::job::Job;
-use crate::plan::Inputs;
-use std::path::{Path, PathBuf};
+pub use crate::plan::IntoInputs;
 
 /// The built-in sources. (Defined here, beside the sources, so that `job`
 /// need not know them: a source names its job, not the other way round.)
@@ -40,58 +39,5 @@ impl Job {
     /// The integers of `range`, in chunks.
     pub fn range<T: Step>(&self, range: std::ops::Range<T>) -> RangeSource<'_, T> {
         RangeSource::new(self, range)
-    }
-}
-
-/// Things that name input files: a path, a list of paths, or [`Inputs`].
-pub trait IntoInputs {
-    /// The inputs.
-    fn into_inputs(self) -> Inputs;
-}
-
-impl IntoInputs for Inputs {
-    fn into_inputs(self) -> Inputs {
-        self
-    }
-}
-
-impl IntoInputs for &Inputs {
-    fn into_inputs(self) -> Inputs {
-        self.clone()
-    }
-}
-
-macro_rules! into_inputs_one {
-    ($($t:ty),*) => {$(
-        impl IntoInputs for $t {
-            fn into_inputs(self) -> Inputs {
-                Inputs::new([self])
-            }
-        }
-    )*};
-}
-into_inputs_one!(&str, String, &String, &Path, PathBuf, &PathBuf);
-
-impl<P: AsRef<Path>> IntoInputs for Vec<P> {
-    fn into_inputs(self) -> Inputs {
-        Inputs::new(self)
-    }
-}
-
-impl<P: AsRef<Path>> IntoInputs for &Vec<P> {
-    fn into_inputs(self) -> Inputs {
-        Inputs::new(self)
-    }
-}
-
-impl<P: AsRef<Path>> IntoInputs for &[P] {
-    fn into_inputs(self) -> Inputs {
-        Inputs::new(self)
-    }
-}
-
-impl<P: AsRef<Path>, const N: usize> IntoInputs for [P; N] {
-    fn into_inputs(self) -> Inputs {
-        Inputs::new(self)
     }
 }
