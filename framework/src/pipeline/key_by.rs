@@ -4,9 +4,12 @@
 //! written as one generic output type `K<'a>`: a closure bound
 //! `for<'a> Fn(&'a R) -> K<'a>` is rejected by rustc (E0582). So each key
 //! shape has its own stage: one borrowed key `&'a Q` ([`KeyBy`],
-//! [`TryKeyBy`]) or a pair `(&'a A, &'a B)` ([`KeyPairBy`],
-//! [`TryKeyPairBy`]). They share the consumers below, which see one
-//! lifetime at a time and so need no such bound.
+//! [`TryKeyBy`]), a pair `(&'a A, &'a B)` ([`KeyPairBy`],
+//! [`TryKeyPairBy`]), a triple ([`KeyTripleBy`], [`TryKeyTripleBy`]) or four
+//! parts ([`KeyQuadBy`], [`TryKeyQuadBy`]). They share the consumers below,
+//! which see one lifetime at a time and so need no such bound. (A generic
+//! stage over any key shape would need the shape named at every call: rustc
+//! cannot infer it from the closure's return type.)
 
 use super::{Consumer, Source, delegate_to_base};
 use crate::error::{BoxError, Error, Result};
@@ -54,6 +57,23 @@ stage!(
 stage!(
     /// Splits borrowed items into `((&a, &b), value)`, fallibly. Built by [`Pipeline::try_key_pair_by`].
     TryKeyPairBy<A, B>
+);
+
+stage!(
+    /// Splits borrowed items into `((&a, &b, &c), value)`. Built by [`Pipeline::key_triple_by`].
+    KeyTripleBy<A, B, D>
+);
+stage!(
+    /// Splits borrowed items into `((&a, &b, &c), value)`, fallibly. Built by [`Pipeline::try_key_triple_by`].
+    TryKeyTripleBy<A, B, D>
+);
+stage!(
+    /// Splits borrowed items into `((&a, &b, &c, &d), value)`. Built by [`Pipeline::key_quad_by`].
+    KeyQuadBy<A, B, D, G>
+);
+stage!(
+    /// Splits borrowed items into `((&a, &b, &c, &d), value)`, fallibly. Built by [`Pipeline::try_key_quad_by`].
+    TryKeyQuadBy<A, B, D, G>
 );
 
 struct KeyByConsumer<'s, F, C> {
@@ -173,3 +193,36 @@ where
         self.base.drive(plan, split, &mut TryKeyByConsumer { f: &self.f, next: consumer })
     }
 }
+
+/// The `Source` impl of an n-part keying stage: `$key` are the parts,
+/// `$consumer` the plain or fallible consumer, `$($err)?` the error type.
+macro_rules! tuple_stage {
+    ($name:ident, $method:literal, $consumer:ident, ($($key:ident),+) $(, $err:ident)?) => {
+        impl<P, R, F, $($key,)+ V $(, $err)?> Source for $name<P, F, $($key,)+ V>
+        where
+            R: ?Sized + 'static,
+            $($key: ?Sized + 'static,)+
+            P: for<'a> Source<Item<'a> = &'a R>,
+            F: for<'a> Fn(&'a R) -> tuple_stage!(@out 'a, ($($key),+), V $(, $err)?) + Sync,
+            $($err: Into<BoxError>,)?
+        {
+            type Item<'a> = (($(&'a $key,)+), V);
+
+            delegate_to_base!($method);
+
+            fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
+            where
+                C: for<'a> Consumer<Self::Item<'a>>,
+            {
+                self.base.drive(plan, split, &mut $consumer { f: &self.f, next: consumer })
+            }
+        }
+    };
+    (@out $a:lifetime, ($($key:ident),+), $v:ident) => { (($(&$a $key,)+), $v) };
+    (@out $a:lifetime, ($($key:ident),+), $v:ident, $err:ident) => { Result<(($(&$a $key,)+), $v), $err> };
+}
+
+tuple_stage!(KeyTripleBy, "key_triple_by", KeyByConsumer, (A, B, D));
+tuple_stage!(TryKeyTripleBy, "try_key_triple_by", TryKeyByConsumer, (A, B, D), E);
+tuple_stage!(KeyQuadBy, "key_quad_by", KeyByConsumer, (A, B, D, G));
+tuple_stage!(TryKeyQuadBy, "try_key_quad_by", TryKeyByConsumer, (A, B, D, G), E);

@@ -34,7 +34,7 @@ pub use filter::Filter;
 pub use filter_map::FilterMap;
 pub use flat_map::FlatMap;
 pub use inspect::Inspect;
-pub use key_by::{KeyBy, KeyPairBy, TryKeyBy, TryKeyPairBy};
+pub use key_by::{KeyBy, KeyPairBy, KeyQuadBy, KeyTripleBy, TryKeyBy, TryKeyPairBy, TryKeyQuadBy, TryKeyTripleBy};
 pub use map::Map;
 pub use try_map::TryMap;
 
@@ -254,6 +254,90 @@ pub trait Pipeline: Source + Sized {
         E: Into<BoxError>,
     {
         TryKeyPairBy::new(self, f)
+    }
+
+    /// Like [`key_pair_by`](Pipeline::key_pair_by) with a key of three
+    /// parts, all borrowed from the item (of any types with an owned form:
+    /// `&str`, `&[u8]`, `&u32`, ...), so grouping by (region, product, month)
+    /// allocates only for new keys. The result's keys are the owned triple.
+    ///
+    /// A part computed from the item rather than borrowed (a month parsed out
+    /// of a date) cannot be borrowed: `map` to an owned tuple instead.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// struct Sale { region: String, product: String, month: u8, qty: u64 }
+    /// let job = Job::builder().threads(2).build()?;
+    /// let sales = vec![
+    ///     Sale { region: "eu".into(), product: "tea".into(), month: 1, qty: 2 },
+    ///     Sale { region: "eu".into(), product: "tea".into(), month: 1, qty: 3 },
+    ///     Sale { region: "eu".into(), product: "tea".into(), month: 2, qty: 1 },
+    /// ];
+    /// let totals: shoal::HashMap<(String, String, u8), u64> = job
+    ///     .iter(sales)
+    ///     .key_triple_by(|s: &Sale| ((s.region.as_str(), s.product.as_str(), &s.month), s.qty))
+    ///     .aggregate_by_key()?;
+    /// assert_eq!(totals[&("eu".to_string(), "tea".to_string(), 1)], 5);
+    /// assert_eq!(totals.len(), 2);
+    /// # Ok(()) }
+    /// ```
+    fn key_triple_by<R, F, A, B, D, V>(self, f: F) -> KeyTripleBy<Self, F, A, B, D, V>
+    where
+        R: ?Sized + 'static,
+        A: ?Sized + 'static,
+        B: ?Sized + 'static,
+        D: ?Sized + 'static,
+        Self: for<'a> Source<Item<'a> = &'a R>,
+        F: for<'a> Fn(&'a R) -> ((&'a A, &'a B, &'a D), V) + Sync,
+    {
+        KeyTripleBy::new(self, f)
+    }
+
+    /// Like [`key_triple_by`](Pipeline::key_triple_by) with a fallible
+    /// function; an error names the file, line and byte offset of the record.
+    fn try_key_triple_by<R, F, A, B, D, V, E>(self, f: F) -> TryKeyTripleBy<Self, F, A, B, D, V>
+    where
+        R: ?Sized + 'static,
+        A: ?Sized + 'static,
+        B: ?Sized + 'static,
+        D: ?Sized + 'static,
+        Self: for<'a> Source<Item<'a> = &'a R>,
+        F: for<'a> Fn(&'a R) -> Result<((&'a A, &'a B, &'a D), V), E> + Sync,
+        E: Into<BoxError>,
+    {
+        TryKeyTripleBy::new(self, f)
+    }
+
+    /// Like [`key_triple_by`](Pipeline::key_triple_by) with a key of four
+    /// borrowed parts.
+    fn key_quad_by<R, F, A, B, D, G, V>(self, f: F) -> KeyQuadBy<Self, F, A, B, D, G, V>
+    where
+        R: ?Sized + 'static,
+        A: ?Sized + 'static,
+        B: ?Sized + 'static,
+        D: ?Sized + 'static,
+        G: ?Sized + 'static,
+        Self: for<'a> Source<Item<'a> = &'a R>,
+        F: for<'a> Fn(&'a R) -> ((&'a A, &'a B, &'a D, &'a G), V) + Sync,
+    {
+        KeyQuadBy::new(self, f)
+    }
+
+    /// Like [`key_quad_by`](Pipeline::key_quad_by) with a fallible function;
+    /// an error names the file, line and byte offset of the record.
+    fn try_key_quad_by<R, F, A, B, D, G, V, E>(self, f: F) -> TryKeyQuadBy<Self, F, A, B, D, G, V>
+    where
+        R: ?Sized + 'static,
+        A: ?Sized + 'static,
+        B: ?Sized + 'static,
+        D: ?Sized + 'static,
+        G: ?Sized + 'static,
+        Self: for<'a> Source<Item<'a> = &'a R>,
+        F: for<'a> Fn(&'a R) -> Result<((&'a A, &'a B, &'a D, &'a G), V), E> + Sync,
+        E: Into<BoxError>,
+    {
+        TryKeyQuadBy::new(self, f)
     }
 
     // ---- actions ------------------------------------------------------

@@ -181,6 +181,67 @@ fn borrowed_keys_of_every_length_and_pairs_match_std() {
     }
 }
 
+/// Keys of three and four borrowed parts, of mixed types (`&str` and
+/// `&[u8]`), group exactly like owned tuples in a `BTreeMap`, for every split
+/// size and thread count; a failing key function names file, line and offset.
+#[test]
+fn borrowed_triples_and_quads_match_std() {
+    let dir = Dir::new();
+    let mut text = String::new();
+    let mut want3: BTreeMap<(String, String, Vec<u8>), u64> = BTreeMap::new();
+    let mut want4: BTreeMap<(String, String, String, Vec<u8>), u64> = BTreeMap::new();
+    let parts = ["", "a", "eu", "tea", "a-longer-key-part", "zz"];
+    for i in 0..2000usize {
+        let (a, b, c, d) = (parts[i % 6], parts[i * 5 % 6], parts[i * 7 % 4], parts[i / 3 % 6]);
+        text.push_str(&format!("{a},{b},{c},{d};{i}\n"));
+        *want3.entry((a.into(), b.into(), c.as_bytes().to_vec())).or_default() += i as u64;
+        *want4.entry((a.into(), b.into(), c.into(), d.as_bytes().to_vec())).or_default() += i as u64;
+    }
+    let path = dir.write("keys.txt", &text);
+    fn fields(line: &str) -> ([&str; 4], u64) {
+        let (k, v) = line.rsplit_once(';').unwrap();
+        let mut f = k.split(',');
+        let mut next = || f.next().unwrap();
+        ([next(), next(), next(), next()], v.parse().unwrap())
+    }
+    for (label, job) in configs([61, 4096, 1 << 20]) {
+        let got3: HashMap<(String, String, Vec<u8>), u64> = job
+            .lines(&path)
+            .key_triple_by(|line: &str| {
+                let ([a, b, c, _], v) = fields(line);
+                ((a, b, c.as_bytes()), v)
+            })
+            .aggregate_by_key()
+            .unwrap();
+        assert_eq!(sorted(got3), want3, "{label}");
+        let got4: HashMap<(String, String, String, Vec<u8>), u64> = job
+            .lines(&path)
+            .try_key_quad_by(|line: &str| {
+                let ([a, b, c, d], v) = fields(line);
+                Ok::<_, shoal::BoxError>(((a, b, c, d.as_bytes()), v))
+            })
+            .reduce_by_key(|acc: &mut u64, v| *acc += v)
+            .unwrap();
+        assert_eq!(sorted(got4), want4, "{label}");
+    }
+    let bad = dir.write("bad.txt", "a,b,c;1\na,b;2\n");
+    let err = configs([1 << 20])[0]
+        .1
+        .lines(&bad)
+        .try_key_triple_by(|line: &str| {
+            let (k, v) = line.rsplit_once(';').ok_or("no ;")?;
+            let mut f = k.split(',');
+            let a = f.next().ok_or("no first part")?;
+            let b = f.next().ok_or("no second part")?;
+            let c = f.next().ok_or("no third part")?;
+            Ok::<_, shoal::BoxError>(((a, b, c), v.parse::<u64>()?))
+        })
+        .count()
+        .unwrap_err();
+    assert_eq!((err.line(), err.offset()), (Some(2), Some(8)), "{err}");
+    assert!(err.to_string().contains("no third part"), "{err}");
+}
+
 #[test]
 fn ranges_cover_every_number_once() {
     for (label, job) in configs([1, 9, 1000]) {
