@@ -6,6 +6,7 @@
 //! cargo run --release -p shoal-datasets -- sales --rows 10M --out /tmp/sales.csv [--crlf]
 //! cargo run --release -p shoal-datasets -- smallfiles --files 10k --out /tmp/small
 //! cargo run --release -p shoal-datasets -- logs --files 30 --lines-per-file 100k --out /tmp/logs
+//! cargo run --release -p shoal-datasets -- keys --rows 50M --keys 20M --out /tmp/keys.txt
 //! ```
 //!
 //! The same arguments and `--seed` always produce byte-identical output,
@@ -15,6 +16,7 @@
 #![warn(clippy::missing_docs_in_private_items)]
 
 mod common;
+mod keys;
 mod logs;
 mod sales;
 mod smallfiles;
@@ -54,6 +56,8 @@ enum Command {
     Smallfiles(smallfiles::SmallFilesArgs),
     /// Combined-format access logs, some gzip-compressed, with malformed lines.
     Logs(logs::LogsArgs),
+    /// High-cardinality group-by input: `K<n>;-12.3` lines over `--keys` keys.
+    Keys(keys::KeysArgs),
 }
 
 /// Parses the command line and runs the generator; errors are printed as one
@@ -88,6 +92,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Logs(args) => {
             logs::run(args, cli.seed, threads)?;
             format!("{} log files of {} lines to {}", args.files, args.lines_per_file, args.out.display())
+        }
+        Command::Keys(args) => {
+            keys::run(args, cli.seed, threads)?;
+            format!("{} rows over {} keys to {}", args.rows, args.keys, args.out.display())
         }
     };
     eprintln!("wrote {what} in {:.2?} (seed {}, {threads} threads)", started.elapsed(), cli.seed);
