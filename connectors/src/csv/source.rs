@@ -378,7 +378,7 @@ impl<'j> Csv<'j> {
                 }
                 // A stage rejected the record (`shoal::Error::malformed`):
                 // the source's policy decides, like for records it rejects.
-                Err(e) if e.kind() == ErrorKind::InvalidInput && !e.has_location() => {
+                Err(e) if e.is_malformed() => {
                     state.rejected += 1;
                     read.reject(span.raw, e.message().to_owned())?;
                 }

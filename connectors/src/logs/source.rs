@@ -106,9 +106,7 @@ impl<'j, P: LineParser> LogSource<'j, P> {
                 Ok(()) => Ok(()),
                 // A stage rejected the record (`shoal::Error::malformed`): the
                 // policy decides, as for lines that do not parse.
-                Err(e) if e.kind() == ErrorKind::InvalidInput && !e.has_location() => {
-                    self.reject(input, offset, line_no, e.message(), line.as_bytes())
-                }
+                Err(e) if e.is_malformed() => self.reject(input, offset, line_no, e.message(), line.as_bytes()),
                 Err(e) => Err(locate(e, input, offset, line_no)),
             },
             Ok(None) => Ok(()),

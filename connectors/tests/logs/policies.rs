@@ -125,3 +125,37 @@ fn a_stage_rejects_records_through_the_policy() {
         assert!(err.to_string().contains("a.log: line 4"), "{label}: {err}");
     }
 }
+
+/// Issue 14.4: under `skip`, a sink that cannot encode a row fails the job
+/// instead of counting an input line as malformed.
+#[test]
+fn issue_14_4_a_sink_failure_fails_the_job_under_skip() {
+    use shoal_connectors::sink::{Output, SinkExt};
+    struct Unencodable(u16);
+    impl serde::Serialize for Unencodable {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            if self.0 == 404 {
+                Err(serde::ser::Error::custom("404 cannot be encoded"))
+            } else {
+                s.serialize_u16(self.0)
+            }
+        }
+    }
+    let dir = Dir::new();
+    let path = dir.write("a.log", ACCESS);
+    for (i, (label, job)) in configs(SIZES).into_iter().enumerate() {
+        let out = dir.path().join(format!("out-{i}.jsonl"));
+        let written = job
+            .access_log(&path)
+            .on_malformed(OnMalformed::Skip)
+            .map(|r| Unencodable(r.status))
+            .write(Output::json_lines(&out));
+        let err = written.unwrap_err();
+        assert!(
+            err.to_string().contains("a.log: line 4") && err.to_string().contains("404 cannot be encoded"),
+            "{label}: {err}"
+        );
+        assert_eq!(job.report().rejects.count, 0, "{label}");
+        assert!(!out.exists(), "{label}");
+    }
+}
