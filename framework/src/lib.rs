@@ -32,6 +32,7 @@
 
 pub mod action;
 mod cli;
+pub mod commit;
 mod entry;
 pub mod error;
 pub(crate) mod exec;

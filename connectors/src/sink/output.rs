@@ -1,10 +1,10 @@
 //! [`Output`]: the sink action.
 
-use super::commit::{Staging, sync_file};
 use super::format::{Csv, Format, JsonLines};
 use super::partition::{ByKey, Layout, Partitioner, Unpartitioned};
 use serde::{Deserialize, Serialize};
 use shoal::action::{Absorb, Action};
+use shoal::commit::{Parent, Staging, sync_file};
 use shoal::merge::{Merge, Ordered};
 use shoal::plan::Split;
 use shoal::{Error, ErrorKind, Result};
@@ -180,7 +180,7 @@ impl<F: Format, K: Layout> Output<F, K> {
     /// Writes and commits: one file, or a folder of partitions.
     fn commit(&self, encoded: Encoded) -> Result<Written> {
         let Encoded { header, rows, parts } = encoded;
-        let staging = Staging::begin(&self.path)?;
+        let staging = Staging::begin(&self.path, Parent::Create)?;
         if !K::PARTITIONED {
             let name = self
                 .path
