@@ -5,6 +5,7 @@ use crate::exec::process::ProcessOptions;
 use crate::exec::process::leader::Leader;
 use crate::exec::process::worker::WorkerLink;
 use crate::merge::Merge;
+use crate::quarantine::Quarantine;
 use crate::read::MmapChoice;
 use crate::report::{self, Report};
 use crate::source::{ByteLines, IntoInputs, Iter, Lines, RangeSource, Step};
@@ -115,6 +116,7 @@ impl JobBuilder {
         Ok(Job {
             config: self.config,
             report: Mutex::new(Report::default()),
+            quarantine: Mutex::new(Quarantine::default()),
             role: Role::Local,
             actions: AtomicU64::new(0),
             limits: Mutex::new(HashMap::new()),
@@ -129,6 +131,8 @@ impl JobBuilder {
 pub struct Job {
     config: Config,
     report: Mutex<Report>,
+    /// Quarantine files this run writes (leader only), locked until the job drops.
+    quarantine: Mutex<Quarantine>,
     role: Role,
     /// Actions started so far: the number of the next one. Every process
     /// runs the same actions in the same order, so numbers match.
@@ -174,14 +178,32 @@ impl Job {
         report
     }
 
-    /// Adds an action's report to the job's, writing quarantined records.
+    /// Adds an action's report to the job's; in the leader, stages the
+    /// action's quarantined records and commits the quarantine files it used.
     pub(crate) fn absorb_report(&self, mut report: Report) -> Result<()> {
+        let quarantined = std::mem::take(&mut report.rejects.quarantine);
         if self.is_leader() {
-            report.flush_quarantine()?;
+            let mut files = self.quarantine.lock().unwrap_or_else(|p| p.into_inner());
+            for (path, records) in quarantined {
+                files.append(&path, records)?;
+            }
+            files.commit()?;
         }
-        report.rejects.quarantine.clear();
         self.report.lock().unwrap_or_else(|p| p.into_inner()).merge(report);
         Ok(())
+    }
+
+    /// Opens a quarantine file for this run (leader only; see `quarantine.rs`).
+    pub(crate) fn open_quarantine(&self, path: &std::path::Path) -> Result<()> {
+        if !self.is_leader() {
+            return Ok(());
+        }
+        self.quarantine.lock().unwrap_or_else(|p| p.into_inner()).open(path)
+    }
+
+    /// The quarantine files of this run and how many records went to each.
+    pub(crate) fn quarantined(&self) -> Vec<(std::path::PathBuf, u64)> {
+        self.quarantine.lock().unwrap_or_else(|p| p.into_inner()).written()
     }
 
     /// Lines of text (`&str`) from files, directories (recursively) and globs.

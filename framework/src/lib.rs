@@ -40,6 +40,7 @@ pub mod job;
 pub mod merge;
 pub mod pipeline;
 pub mod plan;
+mod quarantine;
 pub mod read;
 pub mod report;
 mod signals;

@@ -103,10 +103,30 @@ pub enum OnMalformed {
     /// Count it, keep a few samples in the report, and go on.
     Skip,
     /// Like `Skip`, and write every rejected record to this JSON-lines file.
+    ///
+    /// The file's folder must exist; the file is locked against other runs,
+    /// and replaced whole at the end of each action that uses it (empty
+    /// when nothing was rejected). See [`OnMalformed::prepare`].
     Quarantine(PathBuf),
 }
 
 impl OnMalformed {
+    /// Gets the policy ready before a source reads any record: under
+    /// [`OnMalformed::Quarantine`], the leader (or the single process) checks
+    /// the path, locks it against other runs and stages the file (see
+    /// `framework/src/quarantine.rs`); otherwise, and in workers, nothing.
+    /// Sources with a policy call this when they plan.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] for a quarantine path whose folder is missing
+    /// or that is a folder; [`ErrorKind::Locked`] when another run holds it.
+    pub fn prepare(&self, job: &crate::Job) -> Result<()> {
+        match self {
+            OnMalformed::Quarantine(path) => job.open_quarantine(path),
+            OnMalformed::Fail | OnMalformed::Skip => Ok(()),
+        }
+    }
+
     /// Applies the policy to one rejected record.
     ///
     /// # Errors
@@ -207,38 +227,6 @@ impl Report {
     pub fn is_empty(&self) -> bool {
         self.counters.is_empty() && self.rejects.count == 0
     }
-
-    /// Writes quarantined records to their JSON-lines files, in file and
-    /// offset order, and forgets them. A file holds this run's rejects: the
-    /// first write of a run replaces it, later actions append.
-    ///
-    /// # Errors
-    /// I/O errors naming the quarantine file.
-    pub(crate) fn flush_quarantine(&mut self) -> Result<()> {
-        use std::io::Write;
-        for (path, mut records) in std::mem::take(&mut self.rejects.quarantine) {
-            records.sort_by(|a, b| a.key().cmp(&b.key()));
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::io(dir, e).context("cannot create quarantine folder"))?;
-            }
-            let first = WRITTEN.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone());
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .append(!first)
-                .truncate(first)
-                .open(&path)
-                .map_err(|e| Error::io(&path, e).context("cannot open quarantine file"))?;
-            let mut out = std::io::BufWriter::new(file);
-            for r in &records {
-                let line = serde_json_line(r);
-                out.write_all(line.as_bytes()).map_err(|e| Error::io(&path, e))?;
-            }
-            out.flush().map_err(|e| Error::io(&path, e))?;
-        }
-        Ok(())
-    }
 }
 
 impl Merge for Report {
@@ -248,43 +236,10 @@ impl Merge for Report {
     }
 }
 
-/// `{"file":..,"line":..,"offset":..,"reason":..,"record":..}` plus `\n`.
-fn serde_json_line(r: &Rejected) -> String {
-    fn esc(s: &str, out: &mut String) {
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-    }
-    let mut s = String::from("{\"file\":");
-    esc(&r.path.to_string_lossy(), &mut s);
-    s.push_str(",\"line\":");
-    s.push_str(&r.line.map_or_else(|| "null".to_string(), |l| l.to_string()));
-    s.push_str(&format!(",\"offset\":{},\"reason\":", r.offset));
-    esc(&r.reason, &mut s);
-    s.push_str(",\"record\":");
-    esc(&r.record, &mut s);
-    s.push_str("}\n");
-    s
-}
-
 thread_local! {
     /// The report of the split running on this thread, if any.
     static CURRENT: RefCell<Option<Report>> = const { RefCell::new(None) };
 }
-
-/// Quarantine files already written by this process (this run).
-static WRITTEN: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
-    std::sync::Mutex::new(std::collections::BTreeSet::new());
 
 /// Reports made outside any split (in the program's own code).
 static OUTSIDE: std::sync::Mutex<Option<Report>> = std::sync::Mutex::new(None);
@@ -369,14 +324,5 @@ mod tests {
             .handle(Rejected::new("d.csv", Some(4), 77, "3 fields, expected 7", b"a,b,c"))
             .unwrap_err();
         assert_eq!(err.to_string(), "d.csv: line 4 (byte 77): 3 fields, expected 7 (record starts: \"a,b,c\")");
-    }
-
-    #[test]
-    fn json_lines_escape() {
-        let r = Rejected::new("a\"b", Some(1), 2, "why", b"x\ny\\");
-        assert_eq!(
-            serde_json_line(&r),
-            "{\"file\":\"a\\\"b\",\"line\":1,\"offset\":2,\"reason\":\"why\",\"record\":\"x\\ny\\\\\"}\n"
-        );
     }
 }

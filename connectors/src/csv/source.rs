@@ -244,6 +244,7 @@ impl<'j> Csv<'j> {
 
     pub(crate) fn plan(&self) -> Result<Plan> {
         self.options.dialect.validate()?;
+        self.options.on_malformed.prepare(self.job)?;
         let files = self.inputs.expand()?;
         let config = self.job.config();
         let plan = config.split_options(self.split_size).plan(files);

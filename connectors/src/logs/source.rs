@@ -214,6 +214,7 @@ impl<P: LineParser> Pipeline for LogSource<'_, P> {
     }
 
     fn plan(&self) -> Result<Plan> {
+        self.on_malformed.prepare(self.job)?;
         Ok(self.job.config().split_options(self.split_size).plan(self.inputs.expand()?))
     }
 
