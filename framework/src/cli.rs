@@ -5,6 +5,7 @@ use crate::exec::process::{FailedSplit, ProcessOptions};
 use crate::job::{Job, default_threads};
 use crate::plan::parse_size;
 use crate::read::MmapChoice;
+use crate::report::MaxMalformed;
 use crate::transport::Address;
 use std::time::Duration;
 
@@ -58,6 +59,10 @@ pub struct Flags {
     #[arg(long, value_enum, value_name = "POLICY", default_value = "fail")]
     pub on_failed_split: FailedSplit,
 
+    /// Fail when an action skips or quarantines more malformed records than this: a count (1000), a share of the records read (1%), or none [default: 10%, once more than 100]
+    #[arg(long, value_name = "LIMIT")]
+    pub max_malformed: Option<MaxMalformed>,
+
     /// Kill and retry a worker that has not finished a split after this many seconds [default: off]
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub split_timeout: Option<Duration>,
@@ -95,6 +100,7 @@ impl Flags {
             .threads(self.threads.unwrap_or_else(default_threads))
             .explain(self.explain)
             .mmap(if self.no_mmap { MmapChoice::Never } else { MmapChoice::Auto })
+            .max_malformed(self.max_malformed.unwrap_or_default())
             .process_options(ProcessOptions {
                 processes: self.processes,
                 max_split_failures: self.max_split_failures,

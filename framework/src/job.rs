@@ -7,7 +7,7 @@ use crate::exec::process::worker::WorkerLink;
 use crate::merge::Merge;
 use crate::quarantine::Quarantine;
 use crate::read::MmapChoice;
-use crate::report::{self, Report};
+use crate::report::{self, MaxMalformed, Report};
 use crate::source::{ByteLines, IntoInputs, Iter, Lines, RangeSource, Step};
 use std::collections::HashMap;
 use std::io::Write;
@@ -27,6 +27,8 @@ pub struct Config {
     pub explain: bool,
     /// Worker processes and their fault handling.
     pub process: ProcessOptions,
+    /// The ceiling on records rejected by malformed-record policies, per action.
+    pub max_malformed: MaxMalformed,
 }
 
 impl Config {
@@ -85,6 +87,13 @@ impl JobBuilder {
     /// Print each action's plan to stderr.
     pub fn explain(mut self, yes: bool) -> Self {
         self.config.explain = yes;
+        self
+    }
+
+    /// The most malformed records an action may skip or quarantine before
+    /// the job fails (default [`MaxMalformed::Default`]).
+    pub fn max_malformed(mut self, ceiling: MaxMalformed) -> Self {
+        self.config.max_malformed = ceiling;
         self
     }
 
@@ -161,6 +170,7 @@ impl Job {
                 mmap: MmapChoice::Auto,
                 explain: false,
                 process: ProcessOptions::default(),
+                max_malformed: MaxMalformed::Default,
             },
         }
     }
@@ -179,7 +189,8 @@ impl Job {
     }
 
     /// Adds an action's report to the job's; in the leader, stages the
-    /// action's quarantined records and commits the quarantine files it used.
+    /// action's quarantined records, commits the quarantine files it used,
+    /// and applies `--max-malformed` to the action's counts.
     pub(crate) fn absorb_report(&self, mut report: Report) -> Result<()> {
         let quarantined = std::mem::take(&mut report.rejects.quarantine);
         if self.is_leader() {
@@ -189,8 +200,11 @@ impl Job {
             }
             files.commit()?;
         }
+        // The rejected records are in the report (and quarantine) before the
+        // ceiling fails the job, so the reasons can be looked at.
+        let ceiling = if self.is_leader() { self.config.max_malformed.check(&report) } else { Ok(()) };
         self.report.lock().unwrap_or_else(|p| p.into_inner()).merge(report);
-        Ok(())
+        ceiling
     }
 
     /// Opens a quarantine file for this run (leader only; see `quarantine.rs`).

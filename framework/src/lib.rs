@@ -55,7 +55,7 @@ pub use exec::process::{FailedSplit, ProcessOptions};
 pub use job::{Job, JobBuilder, Limit, Permit};
 pub use merge::{Merge, Stats};
 pub use pipeline::Pipeline;
-pub use report::{OnMalformed, Rejected, Report};
+pub use report::{MaxMalformed, OnMalformed, Rejected, Report};
 
 /// The names most programs need.
 pub mod prelude {

@@ -438,6 +438,7 @@ impl SplitState {
     /// Adds the counts to the split's report.
     fn flush(&mut self) {
         if self.rows > 0 {
+            shoal::report::records_read(self.rows);
             shoal::report::count(ROWS, std::mem::take(&mut self.rows));
         }
         if self.rejected > 0 {

@@ -192,3 +192,23 @@ fn issue_14_4_a_stage_malformed_is_rejected_with_file_line_and_offset() {
         assert!(err.to_string().contains("not a number"), "{label}: {err}");
     }
 }
+
+/// Issue 18.15: the CSV source counts the records it reads, so the default
+/// ceiling fails a file of ragged rows, with the counts, in every config.
+#[test]
+fn issue_18_15_a_file_of_ragged_rows_fails_over_the_ceiling() {
+    let dir = Dir::new();
+    let mut text = String::from("a,b\n1,2\n");
+    for i in 0..200 {
+        text.push_str(&format!("{i}\n"));
+    }
+    let path = dir.write("ragged.csv", text);
+    for (label, job) in configs([1, 64, 1000]) {
+        let err = run(&job, &path, OnMalformed::Skip).unwrap_err();
+        assert!(
+            err.to_string().starts_with("too many malformed records: 200 of 201 records read (99.5%)"),
+            "{label}: {err}"
+        );
+        assert!(err.to_string().contains("ragged.csv:3 (byte 8): 1 fields, expected 2"), "{label}: {err}");
+    }
+}
