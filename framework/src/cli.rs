@@ -29,7 +29,7 @@ use std::time::Duration;
 /// assert_eq!(cli.shoal.threads, Some(2));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, clap::Parser)]
-#[command(next_help_heading = "Shoal options")]
+#[command(next_help_heading = "Shoal options", after_help = crate::exit::HELP)]
 pub struct Flags {
     /// Worker threads per process [default: all cores]
     #[arg(short = 't', long, value_name = "N", env = "SHOAL_THREADS")]
@@ -82,6 +82,26 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         return Err(format!("`{text}`: the time must be positive"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        shoal: super::Flags,
+    }
+
+    #[test]
+    fn help_lists_the_exit_statuses_also_when_flattened() {
+        for mut cmd in [super::Flags::command(), Cli::command()] {
+            let help = cmd.render_help().to_string();
+            assert!(help.contains("Exit status:") && help.contains("3        finished, but records"), "{help}");
+            assert!(help.contains("--max-malformed"), "{help}");
+        }
+    }
 }
 
 impl AsRef<Flags> for Flags {

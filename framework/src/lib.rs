@@ -36,6 +36,7 @@ pub mod commit;
 mod entry;
 pub mod error;
 pub(crate) mod exec;
+mod exit;
 pub mod job;
 pub mod merge;
 pub mod pipeline;
