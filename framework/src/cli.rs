@@ -84,26 +84,6 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        shoal: super::Flags,
-    }
-
-    #[test]
-    fn help_lists_the_exit_statuses_also_when_flattened() {
-        for mut cmd in [super::Flags::command(), Cli::command()] {
-            let help = cmd.render_help().to_string();
-            assert!(help.contains("Exit status:") && help.contains("3        finished, but records"), "{help}");
-            assert!(help.contains("--max-malformed"), "{help}");
-        }
-    }
-}
-
 impl AsRef<Flags> for Flags {
     fn as_ref(&self) -> &Flags {
         self
@@ -133,5 +113,25 @@ impl Flags {
             builder = builder.split_size(size);
         }
         builder.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        shoal: super::Flags,
+    }
+
+    #[test]
+    fn help_lists_the_exit_statuses_also_when_flattened() {
+        for mut cmd in [super::Flags::command(), Cli::command()] {
+            let help = cmd.render_help().to_string();
+            assert!(help.contains("Exit status:") && help.contains("3        finished, but records"), "{help}");
+            assert!(help.contains("--max-malformed"), "{help}");
+        }
     }
 }
