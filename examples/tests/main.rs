@@ -327,3 +327,60 @@ fn issue_18_8_help_lists_the_exit_statuses() {
         assert!(help.contains(status), "{status}: {help}");
     }
 }
+
+/// Issue 18.1: a run killed with SIGKILL at any moment leaves the quarantine
+/// file whole (the previous run's, or its own), never a torn prefix; the
+/// next run cleans up what the killed one staged.
+#[test]
+fn issue_18_1_a_killed_run_never_leaves_a_partial_quarantine_file() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for i in 0..50_000 {
+        if i % 5 == 0 {
+            log.push_str(&format!("garbage {i}\n"));
+        } else {
+            log.push_str(LOG_LINE);
+        }
+    }
+    let path = write(dir.path(), "big.log", log.as_bytes());
+    let q = dir.path().join("q.jsonl");
+    let policy = format!("quarantine={}", q.display());
+    let args = ["-t", "2", "--max-malformed", "none", "--on-malformed", &policy, path.to_str().unwrap()];
+    let whole = |label: &str| {
+        let text = std::fs::read_to_string(&q).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 10_000, "{label}: a whole file");
+        assert!(
+            text.ends_with("}\n") && lines.iter().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+            "{label}"
+        );
+    };
+    let started = Instant::now();
+    let out = run("access_logs", &args);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let full = started.elapsed();
+    whole("first run");
+    // Most kills land while the run reads; the later ones near its end,
+    // where the records are written.
+    for step in 4..=9u32 {
+        let mut child = Command::new(example("access_logs"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(full * step / 10);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        std::thread::sleep(Duration::from_millis(20));
+        whole(&format!("killed at {step}/10 of a run"));
+    }
+    let out = run("access_logs", &args);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    whole("last run");
+    let mut left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, [".q.jsonl.shoal-lock", "big.log", "q.jsonl"], "stale staging folders are removed");
+}
