@@ -40,6 +40,11 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The last line of a run's stderr.
+fn last_line(out: &Output) -> String {
+    text(&out.stderr).lines().last().unwrap_or_default().to_owned()
+}
+
 fn write(dir: &Path, name: &str, contents: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -141,15 +146,20 @@ fn sales_bad_values_follow_the_malformed_policy() {
     let err = text(&out.stderr);
     assert!(err.contains("bad.csv") && err.contains("line 3") && err.contains("bad quantity"), "{err}");
     let out = run("sales", &["--on-malformed", "skip", path.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "Europe,Widget,3,4.00\nrows,3\n");
     assert!(text(&out.stderr).contains("1 malformed"), "{}", text(&out.stderr));
+    assert_eq!(last_line(&out), "shoal: finished with 1 record skipped");
     let rejects = dir.path().join("rejects.jsonl");
     let policy = format!("quarantine={}", rejects.display());
     for _ in 0..2 {
         // A second run replaces the file: it holds this run's rejects only.
         let out = run("sales", &["--on-malformed", &policy, path.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+        assert_eq!(
+            last_line(&out),
+            format!("shoal: finished with 1 record skipped (1 quarantined to {})", rejects.display())
+        );
     }
     let quarantined = std::fs::read_to_string(&rejects).unwrap();
     assert_eq!(quarantined.lines().count(), 1, "{quarantined}");
@@ -176,7 +186,9 @@ fn access_logs_report_status_paths_hours_and_malformed() {
         let mut all = args.clone();
         all.push(input.to_str().unwrap());
         let out = run("access_logs", &all);
-        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        // The garbage line was skipped: finished, but not whole (issue 18.8).
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(last_line(&out), "shoal: finished with 1 record skipped", "{args:?}");
         assert_eq!(text(&out.stdout), want, "{args:?}");
     }
 }
@@ -195,4 +207,180 @@ fn sales_rounds_negative_and_tiny_amounts() {
         text(&out.stdout),
         "R,a,1,0.00\nR,b,1,-0.01\nR,c,999999999999999999,99999999999998999900000.00\nrows,3\n"
     );
+}
+
+const LOG_LINE: &str = "1.2.3.4 - - [10/Oct/2025:13:55:36 +0000] \"GET /a HTTP/1.1\" 200 100 \"-\" \"curl/8\"\n";
+
+/// Issue 18.1: a run with no rejects still writes its quarantine file,
+/// empty, replacing the previous run's whole; exit 0.
+#[test]
+fn issue_18_1_a_clean_run_replaces_the_quarantine_file_with_an_empty_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.log", LOG_LINE.repeat(50).as_bytes());
+    let bad = write(dir.path(), "bad.log", format!("{LOG_LINE}garbage\n{LOG_LINE}").as_bytes());
+    let q = dir.path().join("q.jsonl");
+    let policy = format!("quarantine={}", q.display());
+    for args in [vec!["-t", "2"], vec!["-p", "2", "-t", "1"]] {
+        let mut all = args.clone();
+        all.extend(["--on-malformed", &policy, bad.to_str().unwrap()]);
+        let out = run("access_logs", &all);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", text(&out.stderr));
+        let lines: Vec<serde_json::Value> =
+            std::fs::read_to_string(&q).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}");
+        assert_eq!(lines[0]["record"], "garbage", "{args:?}");
+        all.pop();
+        all.push(good.to_str().unwrap());
+        let out = run("access_logs", &all);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(std::fs::read_to_string(&q).unwrap(), "", "{args:?}: this run's file, empty");
+    }
+    let mut left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, [".q.jsonl.shoal-lock", "bad.log", "good.log", "q.jsonl"], "no staging files left");
+}
+
+/// Issue 18.1: a second run on a quarantine file in use fails at once with
+/// status 4, before reading anything, and leaves the file alone.
+#[test]
+fn issue_18_1_a_second_run_on_a_locked_quarantine_file_fails_with_status_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "bad.log", format!("{LOG_LINE}garbage\n").as_bytes());
+    let q = dir.path().join("q.jsonl");
+    std::fs::write(&q, "the first run's records\n").unwrap();
+    // The first run: a job of this process holding the file.
+    let first = shoal::Job::builder().threads(1).build().unwrap();
+    shoal::OnMalformed::Quarantine(q.clone()).prepare(&first).unwrap();
+    let policy = format!("quarantine={}", q.display());
+    let out = run("access_logs", &["--on-malformed", &policy, bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("another run is writing this quarantine file") && err.contains("q.jsonl"), "{err}");
+    assert_eq!(text(&out.stdout), "", "nothing was read");
+    assert_eq!(std::fs::read_to_string(&q).unwrap(), "the first run's records\n");
+    drop(first);
+    let out = run("access_logs", &["--on-malformed", &policy, bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+/// Issue 18.1: a quarantine path whose folder is missing is an error naming
+/// the folder, before the job reads anything; the folder is not created.
+#[test]
+fn issue_18_1_a_missing_quarantine_folder_fails_before_the_job_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "bad.log", format!("{LOG_LINE}garbage\n").as_bytes());
+    let missing = dir.path().join("no-such-dir");
+    let policy = format!("quarantine={}", missing.join("q.jsonl").display());
+    for args in [vec!["-t", "1"], vec!["-p", "2", "-t", "1"]] {
+        let mut all = args.clone();
+        all.extend(["--on-malformed", &policy, bad.to_str().unwrap()]);
+        let out = run("access_logs", &all);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(err.contains(&format!("{}: the quarantine file's folder does not exist", missing.display())), "{err}");
+        assert_eq!(text(&out.stdout), "", "{args:?}: nothing was read");
+        assert!(!missing.exists(), "{args:?}");
+    }
+    let folder = format!("quarantine={}", dir.path().display());
+    let out = run("access_logs", &["--on-malformed", &folder, bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("the quarantine path is a folder"), "{}", text(&out.stderr));
+}
+
+/// Issue 18.15: a binary file given to `access_logs` (every line malformed)
+/// fails over the default ceiling, in threads and in processes.
+#[test]
+fn issue_18_15_a_binary_file_fails_access_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary: Vec<u8> = (0..5000u32).map(|i| if i % 20 == 19 { b'\n' } else { (i * 7 % 251) as u8 | 0x80 }).collect();
+    let path = write(dir.path(), "blob.bin", &binary);
+    for args in [vec!["-t", "2", "--chunk-size", "1K"], vec!["-p", "2", "-t", "1", "--chunk-size", "1K"]] {
+        let mut all = args.clone();
+        all.push(path.to_str().unwrap());
+        let out = run("access_logs", &all);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(err.contains("too many malformed records: 250 of 250 records read (100.0%)"), "{args:?}: {err}");
+        assert!(err.contains("blob.bin"), "{args:?}: {err}");
+        all.splice(0..0, ["--max-malformed", "none"]);
+        let out = run("access_logs", &all);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(last_line(&out), "shoal: finished with 250 records skipped", "{args:?}");
+    }
+}
+
+/// Issue 18.8: `--help` lists the exit statuses.
+#[test]
+fn issue_18_8_help_lists_the_exit_statuses() {
+    let out = run("access_logs", &["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    for status in [
+        "0        success",
+        "1        the job failed",
+        "2        usage error",
+        "3        finished, but",
+        "4        another run holds a lock",
+        "130/143  interrupted",
+    ] {
+        assert!(help.contains(status), "{status}: {help}");
+    }
+}
+
+/// Issue 18.1: a run killed with SIGKILL at any moment leaves the quarantine
+/// file whole (the previous run's, or its own), never a torn prefix; the
+/// next run cleans up what the killed one staged.
+#[test]
+fn issue_18_1_a_killed_run_never_leaves_a_partial_quarantine_file() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for i in 0..50_000 {
+        if i % 5 == 0 {
+            log.push_str(&format!("garbage {i}\n"));
+        } else {
+            log.push_str(LOG_LINE);
+        }
+    }
+    let path = write(dir.path(), "big.log", log.as_bytes());
+    let q = dir.path().join("q.jsonl");
+    let policy = format!("quarantine={}", q.display());
+    let args = ["-t", "2", "--max-malformed", "none", "--on-malformed", &policy, path.to_str().unwrap()];
+    let whole = |label: &str| {
+        let text = std::fs::read_to_string(&q).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 10_000, "{label}: a whole file");
+        assert!(
+            text.ends_with("}\n") && lines.iter().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+            "{label}"
+        );
+    };
+    let started = Instant::now();
+    let out = run("access_logs", &args);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let full = started.elapsed();
+    whole("first run");
+    // Most kills land while the run reads; the later ones near its end,
+    // where the records are written.
+    for step in 4..=9u32 {
+        let mut child = Command::new(example("access_logs"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(full * step / 10);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        std::thread::sleep(Duration::from_millis(20));
+        whole(&format!("killed at {step}/10 of a run"));
+    }
+    let out = run("access_logs", &args);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    whole("last run");
+    let mut left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, [".q.jsonl.shoal-lock", "big.log", "q.jsonl"], "stale staging folders are removed");
 }

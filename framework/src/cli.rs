@@ -5,6 +5,7 @@ use crate::exec::process::{FailedSplit, ProcessOptions};
 use crate::job::{Job, default_threads};
 use crate::plan::parse_size;
 use crate::read::MmapChoice;
+use crate::report::MaxMalformed;
 use crate::transport::Address;
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use std::time::Duration;
 /// assert_eq!(cli.shoal.threads, Some(2));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, clap::Parser)]
-#[command(next_help_heading = "Shoal options")]
+#[command(next_help_heading = "Shoal options", after_help = crate::exit::HELP)]
 pub struct Flags {
     /// Worker threads per process [default: all cores]
     #[arg(short = 't', long, value_name = "N", env = "SHOAL_THREADS")]
@@ -56,6 +57,10 @@ pub struct Flags {
     /// What a split that keeps killing workers does to the job
     #[arg(long, value_enum, value_name = "POLICY", default_value = "fail")]
     pub on_failed_split: FailedSplit,
+
+    /// Fail when an action skips or quarantines more malformed records than this: a count (1000), a share of the records read (1%), or none [default: 10%, once more than 100]
+    #[arg(long, value_name = "LIMIT")]
+    pub max_malformed: Option<MaxMalformed>,
 
     /// Kill and retry a worker that has not finished a split after this many seconds [default: off]
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
@@ -91,6 +96,7 @@ impl Flags {
             .threads(self.threads.unwrap_or_else(default_threads))
             .explain(self.explain)
             .mmap(if self.no_mmap { MmapChoice::Never } else { MmapChoice::Auto })
+            .max_malformed(self.max_malformed.unwrap_or_default())
             .process_options(ProcessOptions {
                 processes: self.processes,
                 max_split_failures: self.max_split_failures,
@@ -103,5 +109,25 @@ impl Flags {
             builder = builder.split_size(size);
         }
         builder.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        shoal: super::Flags,
+    }
+
+    #[test]
+    fn help_lists_the_exit_statuses_also_when_flattened() {
+        for mut cmd in [super::Flags::command(), Cli::command()] {
+            let help = cmd.render_help().to_string();
+            assert!(help.contains("Exit status:") && help.contains("3        finished, but records"), "{help}");
+            assert!(help.contains("--max-malformed"), "{help}");
+        }
     }
 }

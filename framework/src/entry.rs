@@ -2,16 +2,20 @@
 //!
 //! [`main`] parses the command line (the program's own flags plus the
 //! standard [`Flags`]), builds the [`Job`], runs the program, and turns the
-//! outcome into an exit status: `0` on success (also when stdout is a closed
-//! pipe, as in `| head`), `1` on an error (printed as `error: ...`), `2` on a
-//! usage error. Worker processes re-enter the program through this same
-//! function, so it must be the first thing `fn main` does.
+//! outcome into an exit status (see `exit.rs` and `--help`): `0` on success
+//! (also when stdout is a closed pipe, as in `| head`), `1` on an error
+//! (printed as `error: ...`), `2` on a usage error, `3` when the run finished
+//! but skipped or quarantined records or left out splits (said on the last
+//! line of stderr), `4` when another run holds a lock this run needs,
+//! `130`/`143` when interrupted. Worker processes re-enter the program
+//! through this same function, so it must be the first thing `fn main` does.
 
 use crate::cli::Flags;
 use crate::diag::diag;
 use crate::error::BoxError;
 use crate::exec::process::worker::is_worker_process;
 use crate::exec::runtime::Runtime;
+use crate::exit::{LeftOut, Status, status_of};
 use crate::job::Job;
 use crate::signals;
 use clap::{Args, FromArgMatches};
@@ -59,7 +63,7 @@ where
         Ok(job) => job,
         Err(err) => {
             diag!("error: {err}");
-            return ExitCode::from(2);
+            return Status::Usage.into();
         }
     };
     match Runtime::start(job.config().process(), job.config().threads()) {
@@ -68,12 +72,20 @@ where
     }
     let outcome = program(&job, args);
     job.runtime().goodbye();
-    let code = match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => report(err),
+    let (code, left_out) = match outcome {
+        Ok(()) if job.is_leader() => match LeftOut::of(&job) {
+            Some(left_out) => (Status::Incomplete.into(), Some(left_out)),
+            None => (Status::Success.into(), None),
+        },
+        Ok(()) => (Status::Success.into(), None),
+        Err(err) => (report(err), None),
     };
-    // Shuts the workers down (leader) before the process exits.
+    // Shuts the workers down (leader) before the process exits, so what they
+    // still print comes before the summary, the last line of stderr.
     drop(job);
+    if let Some(left_out) = left_out {
+        diag!("{left_out}");
+    }
     code
 }
 
@@ -95,7 +107,7 @@ fn parse_args<A: clap::Parser>() -> (A, Flags) {
 /// Prints an error and picks the exit status.
 fn report(err: BoxError) -> ExitCode {
     if is_broken_pipe(&*err) {
-        return ExitCode::SUCCESS;
+        return Status::Success.into();
     }
     if let Some(status) = signals::interrupted() {
         return ExitCode::from(status as u8);
@@ -112,7 +124,7 @@ fn report(err: BoxError) -> ExitCode {
         }
         source = cause.source();
     }
-    ExitCode::FAILURE
+    status_of(&err).into()
 }
 
 fn is_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {

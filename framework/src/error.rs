@@ -39,6 +39,13 @@ pub enum ErrorKind {
     Transport,
     /// The job was interrupted by a signal.
     Interrupted,
+    /// A stage rejected one record ([`Error::malformed`]). Sources with a
+    /// malformed-record policy apply the policy to errors of this kind, and
+    /// only to them: any other error from downstream (a sink that cannot
+    /// encode a row, say) fails the job.
+    Malformed,
+    /// Another run holds a lock this run needs (a quarantine file in use).
+    Locked,
 }
 
 /// The library's error: a kind, a message and where it happened.
@@ -86,7 +93,14 @@ impl Error {
     /// policy (`fail`, `skip`, `quarantine`) apply it to such errors, with the
     /// record's file, line and offset; other sources stop with the error.
     pub fn malformed(reason: impl Into<String>) -> Self {
-        Error::new(ErrorKind::InvalidInput, reason)
+        Error::new(ErrorKind::Malformed, reason)
+    }
+
+    /// Whether this error rejects one record ([`ErrorKind::Malformed`], as
+    /// made by [`Error::malformed`]): what sources with a malformed-record
+    /// policy check before applying the policy.
+    pub fn is_malformed(&self) -> bool {
+        self.0.kind == ErrorKind::Malformed
     }
 
     /// An I/O error on `path`.

@@ -4,8 +4,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::exec::process::ProcessOptions;
 use crate::exec::runtime::Runtime;
 use crate::merge::Merge;
+use crate::quarantine::Quarantine;
 use crate::read::MmapChoice;
-use crate::report::{self, Report};
+use crate::report::{self, MaxMalformed, Report};
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,7 @@ pub struct Config {
     mmap: MmapChoice,
     explain: bool,
     process: ProcessOptions,
+    max_malformed: MaxMalformed,
 }
 
 impl Config {
@@ -46,6 +48,11 @@ impl Config {
     /// Worker processes and their fault handling.
     pub fn process(&self) -> &ProcessOptions {
         &self.process
+    }
+
+    /// The ceiling on records rejected by malformed-record policies, per action.
+    pub fn max_malformed(&self) -> MaxMalformed {
+        self.max_malformed
     }
 
     /// All threads of the job, over all processes: what plans aim to keep busy.
@@ -96,6 +103,13 @@ impl JobBuilder {
         self
     }
 
+    /// The most malformed records an action may skip or quarantine before
+    /// the job fails (default [`MaxMalformed::Default`]).
+    pub fn max_malformed(mut self, ceiling: MaxMalformed) -> Self {
+        self.config.max_malformed = ceiling;
+        self
+    }
+
     /// Worker-process options. Worker processes are only started by
     /// [`crate::main`], which re-executes the program; a job built here
     /// always runs in this process.
@@ -124,6 +138,7 @@ impl JobBuilder {
         Ok(Job {
             config: self.config,
             report: Mutex::new(Report::default()),
+            quarantine: Mutex::new(Quarantine::default()),
             runtime: Runtime::local(),
             actions: AtomicU64::new(0),
             limits: Mutex::new(HashMap::new()),
@@ -138,6 +153,8 @@ impl JobBuilder {
 pub struct Job {
     config: Config,
     report: Mutex<Report>,
+    /// Quarantine files this run writes (leader only), locked until the job drops.
+    quarantine: Mutex<Quarantine>,
     runtime: Runtime,
     /// Actions started so far: the number of the next one. Every process
     /// runs the same actions in the same order, so numbers match.
@@ -161,6 +178,7 @@ impl Job {
                 mmap: MmapChoice::Auto,
                 explain: false,
                 process: ProcessOptions::default(),
+                max_malformed: MaxMalformed::Default,
             },
         }
     }
@@ -178,14 +196,36 @@ impl Job {
         report
     }
 
-    /// Adds an action's report to the job's, writing quarantined records.
+    /// Adds an action's report to the job's; in the leader, stages the
+    /// action's quarantined records, commits the quarantine files it used,
+    /// and applies `--max-malformed` to the action's counts.
     pub(crate) fn absorb_report(&self, mut report: Report) -> Result<()> {
+        let quarantined = std::mem::take(&mut report.rejects.quarantine);
         if self.is_leader() {
-            report.flush_quarantine()?;
+            let mut files = self.quarantine.lock().unwrap_or_else(|p| p.into_inner());
+            for (path, records) in quarantined {
+                files.append(&path, records)?;
+            }
+            files.commit()?;
         }
-        report.rejects.quarantine.clear();
+        // The rejected records are in the report (and quarantine) before the
+        // ceiling fails the job, so the reasons can be looked at.
+        let ceiling = if self.is_leader() { self.config.max_malformed.check(&report) } else { Ok(()) };
         self.report.lock().unwrap_or_else(|p| p.into_inner()).merge(report);
-        Ok(())
+        ceiling
+    }
+
+    /// Opens a quarantine file for this run (leader only; see `quarantine.rs`).
+    pub(crate) fn open_quarantine(&self, path: &std::path::Path) -> Result<()> {
+        if !self.is_leader() {
+            return Ok(());
+        }
+        self.quarantine.lock().unwrap_or_else(|p| p.into_inner()).open(path)
+    }
+
+    /// The quarantine files of this run and how many records went to each.
+    pub(crate) fn quarantined(&self) -> Vec<(std::path::PathBuf, u64)> {
+        self.quarantine.lock().unwrap_or_else(|p| p.into_inner()).written()
     }
 
     /// Whether this process prints results and writes outputs.

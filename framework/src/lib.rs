@@ -45,14 +45,17 @@
 pub mod action;
 mod cli;
 mod diag;
+pub mod commit;
 mod entry;
 pub mod error;
 pub(crate) mod exec;
+mod exit;
 pub mod job;
 pub mod merge;
 pub mod pipeline;
 pub mod plan;
 pub mod plumbing;
+mod quarantine;
 pub mod read;
 pub mod report;
 mod signals;
@@ -68,7 +71,7 @@ pub use job::{Job, JobBuilder, Limit, Permit};
 pub use merge::{Merge, Stats};
 pub use pipeline::Pipeline;
 pub use plumbing::Source;
-pub use report::{OnMalformed, Rejected, Report};
+pub use report::{MaxMalformed, OnMalformed, Rejected, Report};
 pub use transport::Address;
 
 /// The names most programs need.

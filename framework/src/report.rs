@@ -103,10 +103,30 @@ pub enum OnMalformed {
     /// Count it, keep a few samples in the report, and go on.
     Skip,
     /// Like `Skip`, and write every rejected record to this JSON-lines file.
+    ///
+    /// The file's folder must exist; the file is locked against other runs,
+    /// and replaced whole at the end of each action that uses it (empty
+    /// when nothing was rejected). See [`OnMalformed::prepare`].
     Quarantine(PathBuf),
 }
 
 impl OnMalformed {
+    /// Gets the policy ready before a source reads any record: under
+    /// [`OnMalformed::Quarantine`], the leader (or the single process) checks
+    /// the path, locks it against other runs and stages the file (see
+    /// `framework/src/quarantine.rs`); otherwise, and in workers, nothing.
+    /// Sources with a policy call this when they plan.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] for a quarantine path whose folder is missing
+    /// or that is a folder; [`ErrorKind::Locked`] when another run holds it.
+    pub fn prepare(&self, job: &crate::Job) -> Result<()> {
+        match self {
+            OnMalformed::Quarantine(path) => job.open_quarantine(path),
+            OnMalformed::Fail | OnMalformed::Skip => Ok(()),
+        }
+    }
+
     /// Applies the policy to one rejected record.
     ///
     /// # Errors
@@ -122,6 +142,102 @@ impl OnMalformed {
                 with_current(|r| r.rejects.add(rejected, Some(path)));
                 Ok(())
             }
+        }
+    }
+}
+
+/// How many malformed records an action may reject (skip or quarantine)
+/// before the job fails: a ceiling on the `skip` and `quarantine` policies,
+/// checked by the leader on each action's merged counts, so it holds over
+/// all threads and processes.
+///
+/// The share is of the records read by the action's source (the sources
+/// with a policy count them; see [`records_read`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MaxMalformed {
+    /// More than 10% of the records read, once more than
+    /// [`DEFAULT_MALFORMED_FLOOR`] were rejected: a wrong input (a binary
+    /// file, another format) fails even when small, while a few bad lines in
+    /// a sample pass.
+    #[default]
+    Default,
+    /// More than this many records.
+    Count(u64),
+    /// More than this share of the records read, in parts per million (`1%` is 10,000).
+    PerMillion(u32),
+    /// No ceiling.
+    Unlimited,
+}
+
+/// Rejected records the default ceiling always allows.
+pub const DEFAULT_MALFORMED_FLOOR: u64 = 100;
+
+impl MaxMalformed {
+    /// Whether `rejected` of `read` records is over the ceiling.
+    pub fn exceeded(&self, read: u64, rejected: u64) -> bool {
+        // A source that does not count what it reads still read its rejects.
+        let read = u128::from(read.max(rejected));
+        let rejected_ppm = u128::from(rejected) * 1_000_000;
+        match *self {
+            MaxMalformed::Default => rejected > DEFAULT_MALFORMED_FLOOR && rejected_ppm > read * 100_000,
+            MaxMalformed::Count(n) => rejected > n,
+            MaxMalformed::PerMillion(ppm) => rejected_ppm > read * u128::from(ppm),
+            MaxMalformed::Unlimited => false,
+        }
+    }
+
+    /// Fails when an action's report is over the ceiling, saying how many of
+    /// how many records were malformed and showing the first.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] over the ceiling.
+    pub fn check(&self, report: &Report) -> Result<()> {
+        let (read, rejected) = (report.records_read.max(report.rejects.count), report.rejects.count);
+        if !self.exceeded(read, rejected) {
+            return Ok(());
+        }
+        let share = rejected as f64 * 100.0 / read as f64;
+        let mut msg = format!(
+            "too many malformed records: {rejected} of {read} records read ({share:.1}%) were rejected, \
+             more than --max-malformed allows ({self}); the first:"
+        );
+        for sample in &report.rejects.samples {
+            msg.push_str(&format!("\n  {sample}"));
+        }
+        Err(Error::new(ErrorKind::InvalidInput, msg))
+    }
+}
+
+impl fmt::Display for MaxMalformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MaxMalformed::Default => write!(f, "default: 10%, once more than {DEFAULT_MALFORMED_FLOOR} are rejected"),
+            MaxMalformed::Count(n) => write!(f, "{n}"),
+            MaxMalformed::PerMillion(ppm) => write!(f, "{}%", f64::from(*ppm) / 10_000.0),
+            MaxMalformed::Unlimited => write!(f, "none"),
+        }
+    }
+}
+
+/// Parses a count (`1000`), a share of the records read (`1%`, `0.5%`) or
+/// `none` (for command-line flags).
+impl FromStr for MaxMalformed {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("`{s}`: expected a count (1000), a share (1%) or none");
+        if s == "none" {
+            return Ok(MaxMalformed::Unlimited);
+        }
+        match s.strip_suffix('%') {
+            Some(share) => {
+                let pct: f64 = share.trim().parse().map_err(|_| bad())?;
+                if !(0.0..=100.0).contains(&pct) {
+                    return Err(format!("`{s}`: a share is between 0% and 100%"));
+                }
+                Ok(MaxMalformed::PerMillion((pct * 10_000.0).round() as u32))
+            }
+            None => s.parse().map(MaxMalformed::Count).map_err(|_| bad()),
         }
     }
 }
@@ -195,6 +311,9 @@ pub struct Report {
     pub counters: BTreeMap<String, u64>,
     /// Records that could not be read.
     pub rejects: Rejects,
+    /// Records read (good and rejected) by sources with a malformed-record
+    /// policy: what [`MaxMalformed`] shares are of.
+    pub records_read: u64,
 }
 
 impl Report {
@@ -207,84 +326,20 @@ impl Report {
     pub fn is_empty(&self) -> bool {
         self.counters.is_empty() && self.rejects.count == 0
     }
-
-    /// Writes quarantined records to their JSON-lines files, in file and
-    /// offset order, and forgets them. A file holds this run's rejects: the
-    /// first write of a run replaces it, later actions append.
-    ///
-    /// # Errors
-    /// I/O errors naming the quarantine file.
-    pub(crate) fn flush_quarantine(&mut self) -> Result<()> {
-        use std::io::Write;
-        for (path, mut records) in std::mem::take(&mut self.rejects.quarantine) {
-            records.sort_by(|a, b| a.key().cmp(&b.key()));
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::io(dir, e).context("cannot create quarantine folder"))?;
-            }
-            let first = WRITTEN.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone());
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .append(!first)
-                .truncate(first)
-                .open(&path)
-                .map_err(|e| Error::io(&path, e).context("cannot open quarantine file"))?;
-            let mut out = std::io::BufWriter::new(file);
-            for r in &records {
-                let line = serde_json_line(r);
-                out.write_all(line.as_bytes()).map_err(|e| Error::io(&path, e))?;
-            }
-            out.flush().map_err(|e| Error::io(&path, e))?;
-        }
-        Ok(())
-    }
 }
 
 impl Merge for Report {
     fn merge(&mut self, other: Self) {
         Merge::merge(&mut self.counters, other.counters);
         self.rejects.merge(other.rejects);
+        self.records_read += other.records_read;
     }
-}
-
-/// `{"file":..,"line":..,"offset":..,"reason":..,"record":..}` plus `\n`.
-fn serde_json_line(r: &Rejected) -> String {
-    fn esc(s: &str, out: &mut String) {
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-    }
-    let mut s = String::from("{\"file\":");
-    esc(&r.path.to_string_lossy(), &mut s);
-    s.push_str(",\"line\":");
-    s.push_str(&r.line.map_or_else(|| "null".to_string(), |l| l.to_string()));
-    s.push_str(&format!(",\"offset\":{},\"reason\":", r.offset));
-    esc(&r.reason, &mut s);
-    s.push_str(",\"record\":");
-    esc(&r.record, &mut s);
-    s.push_str("}\n");
-    s
 }
 
 thread_local! {
     /// The report of the split running on this thread, if any.
     static CURRENT: RefCell<Option<Report>> = const { RefCell::new(None) };
 }
-
-/// Quarantine files already written by this process (this run).
-static WRITTEN: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> =
-    std::sync::Mutex::new(std::collections::BTreeSet::new());
 
 /// Reports made outside any split (in the program's own code).
 static OUTSIDE: std::sync::Mutex<Option<Report>> = std::sync::Mutex::new(None);
@@ -312,6 +367,13 @@ pub fn count(name: &str, n: u64) {
             r.counters.insert(name.to_owned(), n);
         }
     });
+}
+
+/// Adds `n` records read to the running split's report. Sources with a
+/// malformed-record policy call this (once per split or part, not per
+/// record) with every record they read, good or rejected.
+pub fn records_read(n: u64) {
+    with_current(|r| r.records_read += n);
 }
 
 /// Adds `n` to a named counter of `report` directly.
@@ -354,6 +416,37 @@ mod tests {
     }
 
     #[test]
+    fn ceilings_parse_and_apply() {
+        assert_eq!("1%".parse::<MaxMalformed>(), Ok(MaxMalformed::PerMillion(10_000)));
+        assert_eq!("0.5%".parse::<MaxMalformed>(), Ok(MaxMalformed::PerMillion(5_000)));
+        assert_eq!("1000".parse::<MaxMalformed>(), Ok(MaxMalformed::Count(1000)));
+        assert_eq!("none".parse::<MaxMalformed>(), Ok(MaxMalformed::Unlimited));
+        assert!("101%".parse::<MaxMalformed>().is_err() && "x".parse::<MaxMalformed>().is_err());
+        let default = MaxMalformed::Default;
+        assert!(!default.exceeded(100, 100), "at most the floor always passes");
+        assert!(default.exceeded(101, 101) && default.exceeded(1000, 101));
+        assert!(!default.exceeded(10_000, 1000) && default.exceeded(10_000, 1001));
+        assert!(
+            MaxMalformed::PerMillion(10_000).exceeded(100, 2) && !MaxMalformed::PerMillion(10_000).exceeded(100, 1)
+        );
+        assert!(MaxMalformed::Count(3).exceeded(0, 4) && !MaxMalformed::Count(3).exceeded(0, 3));
+        assert!(!MaxMalformed::Unlimited.exceeded(1, 1));
+    }
+
+    #[test]
+    fn over_the_ceiling_names_the_counts_and_the_first_records() {
+        let mut report = Report { records_read: 200, ..Report::default() };
+        for off in 0..150 {
+            report.rejects.add(Rejected::new("bin.log", Some(off + 1), off * 10, "no host", b"\x01"), None);
+        }
+        let err = MaxMalformed::Default.check(&report).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("too many malformed records: 150 of 200 records read (75.0%)"), "{text}");
+        assert!(text.contains("\n  bin.log:1 (byte 0): no host"), "{text}");
+        assert!(MaxMalformed::Count(150).check(&report).is_ok());
+    }
+
+    #[test]
     fn policies_parse() {
         assert_eq!("skip".parse::<OnMalformed>(), Ok(OnMalformed::Skip));
         assert_eq!(
@@ -369,14 +462,5 @@ mod tests {
             .handle(Rejected::new("d.csv", Some(4), 77, "3 fields, expected 7", b"a,b,c"))
             .unwrap_err();
         assert_eq!(err.to_string(), "d.csv: line 4 (byte 77): 3 fields, expected 7 (record starts: \"a,b,c\")");
-    }
-
-    #[test]
-    fn json_lines_escape() {
-        let r = Rejected::new("a\"b", Some(1), 2, "why", b"x\ny\\");
-        assert_eq!(
-            serde_json_line(&r),
-            "{\"file\":\"a\\\"b\",\"line\":1,\"offset\":2,\"reason\":\"why\",\"record\":\"x\\ny\\\\\"}\n"
-        );
     }
 }

@@ -244,6 +244,7 @@ impl<'j> Csv<'j> {
 
     pub(crate) fn plan(&self) -> Result<Plan> {
         self.options.dialect.validate()?;
+        self.options.on_malformed.prepare(self.job)?;
         let files = self.inputs.expand()?;
         let config = self.job.config();
         let plan = config.split_options(self.split_size).plan(files);
@@ -378,7 +379,7 @@ impl<'j> Csv<'j> {
                 }
                 // A stage rejected the record (`shoal::Error::malformed`):
                 // the source's policy decides, like for records it rejects.
-                Err(e) if e.kind() == ErrorKind::InvalidInput && !e.has_location() => {
+                Err(e) if e.is_malformed() => {
                     state.rejected += 1;
                     read.reject(span.raw, e.message().to_owned())?;
                 }
@@ -437,6 +438,7 @@ impl SplitState {
     /// Adds the counts to the split's report.
     fn flush(&mut self) {
         if self.rows > 0 {
+            shoal::report::records_read(self.rows);
             shoal::report::count(ROWS, std::mem::take(&mut self.rows));
         }
         if self.rejected > 0 {

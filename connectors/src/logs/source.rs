@@ -107,9 +107,7 @@ impl<'j, P: LineParser> LogSource<'j, P> {
                 Ok(()) => Ok(()),
                 // A stage rejected the record (`shoal::Error::malformed`): the
                 // policy decides, as for lines that do not parse.
-                Err(e) if e.kind() == ErrorKind::InvalidInput && !e.has_location() => {
-                    self.reject(input, offset, line_no, e.message(), line.as_bytes())
-                }
+                Err(e) if e.is_malformed() => self.reject(input, offset, line_no, e.message(), line.as_bytes()),
                 Err(e) => Err(locate(e, input, offset, line_no)),
             },
             Ok(None) => Ok(()),
@@ -132,7 +130,17 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     /// `base`, starting at a line start. UTF-8 is checked once for the whole
     /// region; after a failure, the bad line is rejected and the check goes on
     /// from the next line.
-    fn push_region<C>(&self, region: &[u8], base: u64, input: &InputFile, consumer: &mut C) -> Result<()>
+    ///
+    /// Adds every line handed to the parser (or rejected as not UTF-8) to
+    /// `read`, the records-read count of `--max-malformed`.
+    fn push_region<C>(
+        &self,
+        region: &[u8],
+        base: u64,
+        input: &InputFile,
+        consumer: &mut C,
+        read: &mut u64,
+    ) -> Result<()>
     where
         C: for<'a> Consumer<P::Record<'a>>,
     {
@@ -143,7 +151,10 @@ impl<'j, P: LineParser> LogSource<'j, P> {
             // SIMD validation: several times faster than `std` on log text.
             let bad = match simdutf8::compat::from_utf8(rest) {
                 Ok(text) => {
-                    return for_each_str_line(text, |pos, line| self.line(input, at(pos), None, line, consumer));
+                    return for_each_str_line(text, |pos, line| {
+                        *read += 1;
+                        self.line(input, at(pos), None, line, consumer)
+                    });
                 }
                 Err(e) => e.valid_up_to(),
             };
@@ -151,11 +162,15 @@ impl<'j, P: LineParser> LogSource<'j, P> {
             // and the lines before the bad one end at a `\n`.
             let line_start = memchr::memrchr(b'\n', &rest[..bad]).map_or(0, |i| i + 1);
             if let Ok(text) = std::str::from_utf8(&rest[..line_start]) {
-                for_each_str_line(text, |pos, line| self.line(input, at(pos), None, line, consumer))?;
+                for_each_str_line(text, |pos, line| {
+                    *read += 1;
+                    self.line(input, at(pos), None, line, consumer)
+                })?;
             }
             let line_end = memchr::memchr(b'\n', &rest[bad..]).map_or(rest.len(), |i| bad + i);
             let line = &rest[line_start..line_end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
+            *read += 1;
             self.reject(input, at(line_start), None, NOT_UTF8, line)?;
             done += line_end + 1;
         }
@@ -167,7 +182,12 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         C: for<'a> Consumer<P::Record<'a>>,
     {
         match map_owned_lines(input, part, self.job.config().mmap())? {
-            Some(lines) => self.push_region(lines.region(), lines.base(), input, consumer),
+            Some(lines) => {
+                let mut read = 0;
+                let outcome = self.push_region(lines.region(), lines.base(), input, consumer, &mut read);
+                shoal::report::records_read(read);
+                outcome
+            }
             None => Ok(()),
         }
     }
@@ -177,10 +197,16 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         C: for<'a> Consumer<P::Record<'a>>,
     {
         let mut reader = stream::open(input)?;
-        stream::for_each_line(&mut *reader, input, |offset, line_no, bytes| match simdutf8::basic::from_utf8(bytes) {
-            Ok(line) => self.line(input, offset, Some(line_no), line, consumer),
-            Err(_) => self.reject(input, offset, Some(line_no), NOT_UTF8, bytes),
-        })
+        let mut read = 0u64;
+        let outcome = stream::for_each_line(&mut *reader, input, |offset, line_no, bytes| {
+            read += 1;
+            match simdutf8::basic::from_utf8(bytes) {
+                Ok(line) => self.line(input, offset, Some(line_no), line, consumer),
+                Err(_) => self.reject(input, offset, Some(line_no), NOT_UTF8, bytes),
+            }
+        });
+        shoal::report::records_read(read);
+        outcome
     }
 }
 
@@ -217,6 +243,7 @@ impl<P: LineParser> Source for LogSource<'_, P> {
     }
 
     fn plan(&self) -> Result<Plan> {
+        self.on_malformed.prepare(self.job)?;
         Ok(self.job.config().split_options(self.split_size).plan(self.inputs.expand()?))
     }
 

@@ -40,7 +40,7 @@
 //!   a short window without output, never a mix of old and new.
 //!
 //! On any error the staging folder is deleted and the previous output is
-//! untouched. A process killed mid-write leaves its staging folder behind;
+//! untouched (the primitive is [`shoal::commit`], shared with quarantine files). A process killed mid-write leaves its staging folder behind;
 //! the next commit to the same target deletes staging folders whose process
 //! is gone, so no stray temporary files accumulate.
 //!
@@ -57,7 +57,6 @@
 //! polars, so columns get JSON's types: integers as `i64`, floats as `f64`,
 //! strings, booleans, nested structs and lists; times as RFC 3339 strings.
 
-mod commit;
 mod format;
 mod output;
 pub mod partition;

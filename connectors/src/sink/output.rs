@@ -1,9 +1,9 @@
 //! [`Output`]: the sink action.
 
-use super::commit::{Staging, sync_file};
 use super::format::{Csv, Format, JsonLines};
 use super::partition::{ByKey, Layout, Partitioner, Unpartitioned};
 use serde::{Deserialize, Serialize};
+use shoal::commit::{Parent, Staging, sync_file};
 use shoal::merge::{Merge, Ordered};
 use shoal::plumbing::Split;
 use shoal::plumbing::{Absorb, Action};
@@ -180,7 +180,7 @@ impl<F: Format, K: Layout> Output<F, K> {
     /// Writes and commits: one file, or a folder of partitions.
     fn commit(&self, encoded: Encoded) -> Result<Written> {
         let Encoded { header, rows, parts } = encoded;
-        let staging = Staging::begin(&self.path)?;
+        let staging = Staging::begin(&self.path, Parent::Create)?;
         if !K::PARTITIONED {
             let name = self
                 .path

@@ -95,6 +95,8 @@ fn skip_counts_and_samples() {
 #[test]
 fn quarantine_writes_every_rejected_record() {
     let dir = Dir::new();
+    // Quarantine does not create missing folders.
+    std::fs::create_dir(dir.path().join("rejects")).unwrap();
     for case in CASES {
         let path = dir.write(&format!("{}.csv", case.name), case.text);
         for (i, (label, job)) in configs([1, 4, 1000]).into_iter().enumerate() {
@@ -134,5 +136,79 @@ fn typed_rows_reject_fields_that_do_not_deserialize() {
         }
         // Raw records take any bytes.
         assert_eq!(job.csv(&path).records().count().unwrap(), 4, "{label}");
+    }
+}
+
+/// A row that the JSON-lines sink cannot encode when `n == 2`.
+struct Unencodable(u64);
+
+impl serde::Serialize for Unencodable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 == 2 { Err(serde::ser::Error::custom("row 2 cannot be encoded")) } else { s.serialize_u64(self.0) }
+    }
+}
+
+/// Issue 14.4: a sink's encoding failure is not a malformed input record,
+/// so `skip` does not count it as one: the job fails, naming the record.
+#[test]
+fn issue_14_4_a_sink_failure_fails_the_job_under_skip() {
+    use shoal_connectors::sink::{Output, SinkExt};
+    let dir = Dir::new();
+    let path = dir.write("n.csv", "n\n1\n2\n3\n");
+    for (i, (label, job)) in configs([1, 4, 1000]).into_iter().enumerate() {
+        let out = dir.path().join(format!("out-{i}.jsonl"));
+        let err = job
+            .csv(&path)
+            .on_malformed(OnMalformed::Skip)
+            .string_records()
+            .map(|r| Unencodable(r[0].parse().unwrap_or(0)))
+            .write(Output::json_lines(&out))
+            .unwrap_err();
+        assert_ne!(err.kind(), ErrorKind::Malformed, "{label}: {err}");
+        assert!(err.to_string().contains("row 2 cannot be encoded"), "{label}: {err}");
+        assert!(err.to_string().contains("n.csv: line 3 (byte 4)"), "{label}: {err}");
+        assert_eq!(job.report().rejects.count, 0, "{label}: nothing counted as rejected");
+        assert!(!out.exists(), "{label}: no output");
+    }
+}
+
+/// Issue 14.4: a stage's `Error::malformed` is still a rejected record, with
+/// file, line and offset, under every policy.
+#[test]
+fn issue_14_4_a_stage_malformed_is_rejected_with_file_line_and_offset() {
+    let dir = Dir::new();
+    let path = dir.write("v.csv", "v\n1\nx\n3\n");
+    let parse = |r: &csv::StringRecord| r[0].parse::<u64>().map_err(|_| shoal::Error::malformed("not a number"));
+    for (label, job) in configs([1, 4, 1000]) {
+        let sum = job.csv(&path).on_malformed(OnMalformed::Skip).string_records().try_map(parse).sum().unwrap();
+        assert_eq!(sum, 4, "{label}");
+        let report = job.report();
+        assert_eq!(report.rejects.count, 1, "{label}");
+        let sample = &report.rejects.samples[0];
+        assert_eq!((sample.path.as_path(), sample.line, sample.offset), (path.as_path(), Some(3), 4), "{label}");
+        assert_eq!((sample.reason.as_str(), sample.record.as_str()), ("not a number", "x"), "{label}");
+        let err = job.csv(&path).string_records().try_map(parse).sum().unwrap_err();
+        assert_eq!((err.path(), err.line(), err.offset()), (Some(path.as_path()), Some(3), Some(4)), "{label}");
+        assert!(err.to_string().contains("not a number"), "{label}: {err}");
+    }
+}
+
+/// Issue 18.15: the CSV source counts the records it reads, so the default
+/// ceiling fails a file of ragged rows, with the counts, in every config.
+#[test]
+fn issue_18_15_a_file_of_ragged_rows_fails_over_the_ceiling() {
+    let dir = Dir::new();
+    let mut text = String::from("a,b\n1,2\n");
+    for i in 0..200 {
+        text.push_str(&format!("{i}\n"));
+    }
+    let path = dir.write("ragged.csv", text);
+    for (label, job) in configs([1, 64, 1000]) {
+        let err = run(&job, &path, OnMalformed::Skip).unwrap_err();
+        assert!(
+            err.to_string().starts_with("too many malformed records: 200 of 201 records read (99.5%)"),
+            "{label}: {err}"
+        );
+        assert!(err.to_string().contains("ragged.csv:3 (byte 8): 1 fields, expected 2"), "{label}: {err}");
     }
 }

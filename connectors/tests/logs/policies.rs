@@ -125,3 +125,73 @@ fn a_stage_rejects_records_through_the_policy() {
         assert!(err.to_string().contains("a.log: line 4"), "{label}: {err}");
     }
 }
+
+/// Issue 14.4: under `skip`, a sink that cannot encode a row fails the job
+/// instead of counting an input line as malformed.
+#[test]
+fn issue_14_4_a_sink_failure_fails_the_job_under_skip() {
+    use shoal_connectors::sink::{Output, SinkExt};
+    struct Unencodable(u16);
+    impl serde::Serialize for Unencodable {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            if self.0 == 404 {
+                Err(serde::ser::Error::custom("404 cannot be encoded"))
+            } else {
+                s.serialize_u16(self.0)
+            }
+        }
+    }
+    let dir = Dir::new();
+    let path = dir.write("a.log", ACCESS);
+    for (i, (label, job)) in configs(SIZES).into_iter().enumerate() {
+        let out = dir.path().join(format!("out-{i}.jsonl"));
+        let written = job
+            .access_log(&path)
+            .on_malformed(OnMalformed::Skip)
+            .map(|r| Unencodable(r.status))
+            .write(Output::json_lines(&out));
+        let err = written.unwrap_err();
+        assert!(
+            err.to_string().contains("a.log: line 4") && err.to_string().contains("404 cannot be encoded"),
+            "{label}: {err}"
+        );
+        assert_eq!(job.report().rejects.count, 0, "{label}");
+        assert!(!out.exists(), "{label}");
+    }
+}
+
+/// Issue 18.15: a file in which every line is malformed (binary) fails the
+/// job under `skip`, over every thread count, split size and reader, saying
+/// how many of how many; a ceiling set higher lets it pass.
+#[test]
+fn issue_18_15_an_all_malformed_file_fails_over_the_ceiling() {
+    use shoal::MaxMalformed;
+    let dir = Dir::new();
+    let binary: Vec<u8> = (0..300u32).flat_map(|i| [0u8, 0xff, b'a' + (i % 26) as u8, b'\n']).collect();
+    let path = dir.write("binary.log", binary);
+    for (label, job) in configs(SIZES) {
+        let err = job.access_log(&path).on_malformed(OnMalformed::Skip).count().unwrap_err();
+        assert!(
+            err.to_string().starts_with("too many malformed records: 300 of 300 records read (100.0%)"),
+            "{label}: {err}"
+        );
+        assert!(
+            err.to_string().contains("\n  ") && err.to_string().contains("(byte 0): line is not valid UTF-8"),
+            "{label}: {err}"
+        );
+        assert_eq!(job.report().rejects.count, 300, "{label}: the rejects are still reported");
+    }
+    for (ceiling, fails) in
+        [(MaxMalformed::Count(300), false), (MaxMalformed::Count(299), true), (MaxMalformed::PerMillion(500_000), true)]
+    {
+        for threads in [1, 3] {
+            let job = Job::builder().threads(threads).split_size(64).max_malformed(ceiling).build().unwrap();
+            let counted = job.access_log(&path).on_malformed(OnMalformed::Skip).count();
+            assert_eq!(counted.is_err(), fails, "{ceiling} threads={threads}: {counted:?}");
+        }
+    }
+    // A mostly good file passes the default: 1 bad line in 4.
+    let job = Job::builder().threads(2).build().unwrap();
+    let mixed = dir.write("mixed.log", mixed());
+    assert_eq!(job.access_log(&mixed).on_malformed(OnMalformed::Skip).count().unwrap(), 3);
+}

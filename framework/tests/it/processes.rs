@@ -185,7 +185,10 @@ fn a_split_that_keeps_crashing_workers_fails_or_is_skipped() {
         "skip",
         path.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    // Issue 18.8: an answer with a split left out is not a success.
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().last(), Some("shoal: finished with 1 split left out"), "{err}");
     let text = stdout(&out);
     assert!(text.contains("counter,shoal.splits_skipped,1"), "{text}");
     assert!(!text.contains("lines,5000"), "the split's lines are left out: {text}");

@@ -16,8 +16,23 @@
 //! A process killed mid-write leaves its staging folder behind; the next
 //! commit to the same target deletes staging folders whose process is gone,
 //! so no stray temporary files accumulate.
+//!
+//! The sinks of `shoal-connectors` and the quarantine files
+//! ([`crate::report`]) commit through this module.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use shoal::commit::{Parent, Staging};
+//! let dir = tempfile::tempdir()?;
+//! let target = dir.path().join("out.txt");
+//! let staging = Staging::begin(&target, Parent::MustExist)?;
+//! std::fs::write(staging.dir().join("out.txt"), "all or nothing\n")?;
+//! staging.commit_file("out.txt")?;
+//! assert_eq!(std::fs::read_to_string(&target)?, "all or nothing\n");
+//! # Ok(()) }
+//! ```
 
-use shoal::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,9 +40,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The marker in staging folder names.
 const TMP_MARK: &str = ".shoal-tmp-";
 
+/// Whether [`Staging::begin`] may create the target's missing parent folders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parent {
+    /// Create missing parent folders (the sinks: an output folder tree).
+    Create,
+    /// The parent folder must exist already; a missing one is an error naming it.
+    MustExist,
+}
+
 /// A staging folder that is deleted when dropped, unless committed.
 #[derive(Debug)]
-pub(crate) struct Staging {
+pub struct Staging {
     target: PathBuf,
     dir: PathBuf,
 }
@@ -39,7 +63,7 @@ fn io(path: &Path, what: &str) -> impl FnOnce(std::io::Error) -> Error {
 }
 
 /// The target's parent (`.` for a bare name) and file name.
-fn split_target(target: &Path) -> Result<(PathBuf, String)> {
+pub(crate) fn split_target(target: &Path) -> Result<(PathBuf, String)> {
     let name = target
         .file_name()
         .and_then(|n| n.to_str())
@@ -52,12 +76,22 @@ fn split_target(target: &Path) -> Result<(PathBuf, String)> {
 }
 
 impl Staging {
-    /// Creates the staging folder for `target` (and the target's parent
-    /// folders), after deleting stale staging folders of dead processes.
-    pub(crate) fn begin(target: &Path) -> Result<Staging> {
+    /// Creates the staging folder for `target` (and, with [`Parent::Create`],
+    /// the target's parent folders), after deleting stale staging folders of
+    /// dead processes.
+    ///
+    /// # Errors
+    /// A target without a file name; a missing parent under
+    /// [`Parent::MustExist`]; I/O errors naming the folder.
+    pub fn begin(target: &Path, parent_policy: Parent) -> Result<Staging> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let (parent, name) = split_target(target)?;
-        fs::create_dir_all(&parent).map_err(io(&parent, "cannot create the output's folder"))?;
+        match parent_policy {
+            Parent::Create => {
+                fs::create_dir_all(&parent).map_err(io(&parent, "cannot create the output's folder"))?;
+            }
+            Parent::MustExist => check_parent(&parent)?,
+        }
         remove_stale(&parent, &name);
         let pid = std::process::id();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -67,24 +101,53 @@ impl Staging {
     }
 
     /// The staging folder, to write into.
-    pub(crate) fn dir(&self) -> &Path {
+    pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// The target this staging folder commits to.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
     /// Replaces the target file by the staged file `name`.
-    pub(crate) fn commit_file(self, name: &str) -> Result<()> {
-        let staged = self.dir.join(name);
-        if self.target.is_dir() {
-            return Err(Error::new(ErrorKind::Config, "output file exists and is a folder").with_path(&self.target));
-        }
-        fs::rename(&staged, &self.target).map_err(io(&self.target, "cannot move the output into place"))?;
-        sync_parent(&self.target);
-        Ok(())
+    ///
+    /// # Errors
+    /// The target is a folder; I/O errors naming the target.
+    pub fn commit_file(self, name: &str) -> Result<()> {
+        self.publish(&self.dir.join(name))
         // Dropping `self` deletes the (now empty) staging folder.
     }
 
+    /// Replaces the target file by a synced copy of the staged file `name`,
+    /// which stays in the staging folder (to be extended and committed
+    /// again: each commit is whole).
+    ///
+    /// # Errors
+    /// The target is a folder; I/O errors naming the file.
+    pub fn commit_copy(&self, name: &str) -> Result<()> {
+        let staged = self.dir.join(name);
+        let copy = self.dir.join(format!("{name}.commit"));
+        fs::copy(&staged, &copy).map_err(io(&copy, "cannot copy the staged file"))?;
+        sync_file(&copy)?;
+        self.publish(&copy)
+    }
+
+    /// Renames a synced staged file onto the target.
+    fn publish(&self, staged: &Path) -> Result<()> {
+        if self.target.is_dir() {
+            return Err(Error::new(ErrorKind::Config, "output file exists and is a folder").with_path(&self.target));
+        }
+        fs::rename(staged, &self.target).map_err(io(&self.target, "cannot move the output into place"))?;
+        sync_parent(&self.target);
+        Ok(())
+    }
+
     /// Replaces the target folder by the staging folder.
-    pub(crate) fn commit_dir(self) -> Result<()> {
+    ///
+    /// # Errors
+    /// The target exists and is not a folder; I/O errors naming it.
+    pub fn commit_dir(self) -> Result<()> {
         sync_dir(&self.dir);
         match fs::symlink_metadata(&self.target) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -153,8 +216,23 @@ fn process_alive(pid: u32) -> bool {
     if proc.join("self").exists() { proc.join(pid.to_string()).exists() } else { true }
 }
 
+/// The target's parent folder exists and is a folder.
+fn check_parent(parent: &Path) -> Result<()> {
+    match fs::metadata(parent) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(Error::new(ErrorKind::Config, "not a folder").with_path(parent)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::new(ErrorKind::Config, "folder does not exist (it is not created)").with_path(parent))
+        }
+        Err(e) => Err(io(parent, "cannot inspect the folder")(e)),
+    }
+}
+
 /// Flushes a file to disk.
-pub(crate) fn sync_file(path: &Path) -> Result<()> {
+///
+/// # Errors
+/// I/O errors naming the file.
+pub fn sync_file(path: &Path) -> Result<()> {
     fs::File::open(path).and_then(|f| f.sync_all()).map_err(io(path, "cannot sync output file"))
 }
 
@@ -187,7 +265,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
         for round in ["one", "two"] {
-            let staging = Staging::begin(&out).unwrap();
+            let staging = Staging::begin(&out, Parent::Create).unwrap();
             fs::write(staging.dir().join(round), round).unwrap();
             staging.commit_dir().unwrap();
             assert_eq!(names(&out), [round]);
@@ -200,12 +278,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("r.csv");
         fs::write(&out, "old").unwrap();
-        let staging = Staging::begin(&out).unwrap();
+        let staging = Staging::begin(&out, Parent::Create).unwrap();
         fs::write(staging.dir().join("r.csv"), "half").unwrap();
         drop(staging); // an error before the commit
         assert_eq!(fs::read_to_string(&out).unwrap(), "old");
         assert_eq!(names(tmp.path()), ["r.csv"]);
-        let staging = Staging::begin(&out).unwrap();
+        let staging = Staging::begin(&out, Parent::Create).unwrap();
         fs::write(staging.dir().join("r.csv"), "new").unwrap();
         staging.commit_file("r.csv").unwrap();
         assert_eq!(fs::read_to_string(&out).unwrap(), "new");
@@ -222,9 +300,34 @@ mod tests {
         fs::write(stale.join("part-00000.csv"), "x").unwrap();
         let other = tmp.path().join(format!(".other{TMP_MARK}4294967290-0"));
         fs::create_dir(&other).unwrap();
-        let staging = Staging::begin(&out).unwrap();
+        let staging = Staging::begin(&out, Parent::Create).unwrap();
         staging.commit_dir().unwrap();
         assert_eq!(names(tmp.path()), [format!(".other{TMP_MARK}4294967290-0"), "out".to_string()]);
+    }
+
+    #[test]
+    fn copies_commit_whole_and_the_staged_file_grows_on() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("q.jsonl");
+        let staging = Staging::begin(&out, Parent::MustExist).unwrap();
+        fs::write(staging.dir().join("records"), "a\n").unwrap();
+        staging.commit_copy("records").unwrap();
+        assert_eq!(fs::read_to_string(&out).unwrap(), "a\n");
+        fs::write(staging.dir().join("records"), "a\nb\n").unwrap();
+        staging.commit_copy("records").unwrap();
+        assert_eq!(fs::read_to_string(&out).unwrap(), "a\nb\n");
+        drop(staging);
+        assert_eq!(names(tmp.path()), ["q.jsonl"]);
+    }
+
+    #[test]
+    fn a_missing_parent_is_named_and_not_created() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("no/such/q.jsonl");
+        let err = Staging::begin(&out, Parent::MustExist).unwrap_err();
+        assert_eq!(err.path(), Some(tmp.path().join("no/such").as_path()));
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        assert!(!tmp.path().join("no").exists());
     }
 
     #[test]
@@ -232,7 +335,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
         fs::write(&out, "precious").unwrap();
-        let staging = Staging::begin(&out).unwrap();
+        let staging = Staging::begin(&out, Parent::Create).unwrap();
         assert_eq!(staging.commit_dir().unwrap_err().kind(), ErrorKind::Config);
         assert_eq!(fs::read_to_string(&out).unwrap(), "precious");
         assert_eq!(names(tmp.path()), ["out"]);
