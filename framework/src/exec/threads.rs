@@ -6,16 +6,18 @@
 //! thread folds every split it runs into its *own* partial, so the per-record
 //! path has no lock and no atomic; partials are merged once, at the end.
 //!
-//! A failing or panicking split stops the others at their next split
-//! boundary; the error of the lowest split index seen is returned, named by
-//! the split (file and byte range).
+//! A failing or panicking split `i` cancels the splits after it (index
+//! greater than `i`) that have not started, but every split before it still
+//! runs: the error returned is the one of the lowest failing split index,
+//! which is the first bad record in input order whatever the thread count.
+//! It is named by the split (file and byte range).
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{Plan, Split};
 use crossbeam_deque::{Injector, Stealer, Worker};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Runs `work` over every split of `plan` on `threads` threads, each folding
 /// into its own partial from `identity()`; returns the partials.
@@ -45,10 +47,9 @@ where
     if threads == 1 {
         let mut acc = identity();
         for index in order {
-            if failure.stopped() {
-                break;
+            if !failure.cancels(index) {
+                run_one(&mut acc, index);
             }
-            run_one(&mut acc, index);
         }
         return failure.into_result(vec![acc]);
     }
@@ -67,10 +68,9 @@ where
             let spawned = std::thread::Builder::new().name(format!("shoal-{id}")).spawn_scoped(scope, move || {
                 let mut acc = identity();
                 while let Some(index) = find_task(&local, injector, stealers) {
-                    if failure.stopped() {
-                        break;
+                    if !failure.cancels(index) {
+                        run_one(&mut acc, index);
                     }
-                    run_one(&mut acc, index);
                 }
                 partials.lock().unwrap_or_else(|p| p.into_inner()).push(acc);
             });
@@ -94,26 +94,35 @@ fn find_task(local: &Worker<usize>, global: &Injector<usize>, stealers: &[Steale
     })
 }
 
-/// The first failure by split index, and the flag that stops the others.
-#[derive(Default)]
+/// The failure of the lowest split index so far, and the cut-off that
+/// cancels the splits after it.
 struct Failure {
-    stop: AtomicBool,
+    /// The lowest failing split index (`usize::MAX`: none yet).
+    cutoff: AtomicUsize,
     first: Mutex<Option<(usize, Error)>>,
+}
+
+impl Default for Failure {
+    fn default() -> Self {
+        Failure { cutoff: AtomicUsize::new(usize::MAX), first: Mutex::new(None) }
+    }
 }
 
 impl Failure {
     fn record(&self, index: usize, err: Error) {
-        // Relaxed is enough: the flag only makes threads stop early; the
-        // error itself travels under the mutex.
-        self.stop.store(true, Ordering::Relaxed);
+        // Relaxed is enough: the cut-off only lets threads skip splits that
+        // cannot matter; the error itself travels under the mutex.
+        self.cutoff.fetch_min(index, Ordering::Relaxed);
         let mut first = self.first.lock().unwrap_or_else(|p| p.into_inner());
         if first.as_ref().is_none_or(|(i, _)| index < *i) {
             *first = Some((index, err));
         }
     }
 
-    fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+    /// Whether split `index` can be skipped: a split before it failed, so
+    /// its outcome cannot change the job's error.
+    fn cancels(&self, index: usize) -> bool {
+        index > self.cutoff.load(Ordering::Relaxed)
     }
 
     fn into_result<T>(self, value: T) -> Result<T> {
@@ -173,6 +182,40 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::Panic);
             assert!(err.to_string().contains("boom at"), "{err}");
             assert!(err.split().is_some_and(|s| s.contains("items")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_failure_still_runs_every_earlier_split_and_reports_the_first_in_input_order() {
+        // The last splits are scheduled first (biggest first), and fail at
+        // once: the error must still be that of split 3, the first failing
+        // split in input order, and every split before it must have run.
+        let mut plan = Plan::items(100, 10, 2);
+        let n = plan.splits.len();
+        for split in &mut plan.splits {
+            split.cost = split.index as u64;
+        }
+        for threads in 1..=4 {
+            let ran = Mutex::new(Vec::new());
+            let err = run_splits(
+                threads,
+                &plan,
+                || (),
+                |_, split| {
+                    ran.lock().unwrap().push(split.index);
+                    if split.index >= 3 && split.index % 2 == 1 {
+                        return Err(Error::new(ErrorKind::InvalidInput, format!("bad record in {}", split.index)));
+                    }
+                    Ok(())
+                },
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("bad record in 3"), "{threads} threads: {err}");
+            let ran = ran.into_inner().unwrap();
+            for before in 0..3 {
+                assert!(ran.contains(&before), "{threads} threads: split {before} did not run: {ran:?}");
+            }
+            assert!(ran.len() <= n, "{ran:?}");
         }
     }
 }

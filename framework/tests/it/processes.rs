@@ -419,3 +419,30 @@ fn peers_join_over_tcp_only_with_the_secret() {
     let said: Vec<String> = rx.try_iter().collect();
     assert!(said.iter().any(|l| l.contains("refused a peer: wrong job secret")), "{said:?}");
 }
+
+#[test]
+fn the_first_bad_record_in_input_order_is_reported_by_every_shape() {
+    let dir = Dir::new();
+    // `a.txt` holds the first 100 lines of `b.txt`, so line 51 is bad in
+    // both; `a.txt` comes first in input order but, being small, its split
+    // is scheduled last (biggest first): its bad record must still win.
+    let small = text_file(&dir, "a.txt", 100);
+    let large = text_file(&dir, "b.txt", 5_000);
+    let bad = [line_of(50), line_of(1200), line_of(4000)];
+    let mut errors = Vec::new();
+    for shape in [&["-t", "1"][..], &["-t", "3"], &["-p", "2", "-t", "1"], &["-p", "2", "-t", "2"]] {
+        let mut args: Vec<&str> = shape.to_vec();
+        args.extend(["--chunk-size", "8K"]);
+        for line in &bad {
+            args.extend(["--fail-on", line]);
+        }
+        args.extend([small.to_str().unwrap(), large.to_str().unwrap()]);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{shape:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        let line = err.lines().find(|l| l.starts_with("error:")).unwrap_or_default().to_string();
+        assert!(line.contains("a.txt: line 51 (byte "), "{shape:?}: {err}");
+        errors.push(line);
+    }
+    assert!(errors.windows(2).all(|w| w[0] == w[1]), "{errors:#?}");
+}

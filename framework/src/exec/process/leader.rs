@@ -6,6 +6,7 @@
 //! a worker joined, sent a message, or was lost.
 
 use super::protocol::{self, ToLeader, ToWorker};
+use super::round::Round;
 use super::{ENV_LEADER, ENV_LEADER_PID, ENV_SECRET, ENV_WORKER, FailedSplit, ProcessOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{FileKind, Plan};
@@ -84,19 +85,6 @@ struct LimitState {
     capacity: usize,
     used: usize,
     waiting: VecDeque<(usize, u64)>,
-}
-
-/// The state of one action's round of splits.
-struct Round<'p> {
-    action: u64,
-    fingerprint: u64,
-    plan: &'p Plan,
-    plan_msg: Vec<u8>,
-    queue: VecDeque<usize>,
-    done: Vec<bool>,
-    remaining: usize,
-    failures: Vec<u32>,
-    skipped: Report,
 }
 
 /// The leader of a multi-process job.
@@ -279,28 +267,16 @@ impl State {
     }
 
     fn gather(&mut self, action: u64, fingerprint: u64, plan: &Plan, on_partial: &mut OnPartial<'_>) -> Result<Report> {
-        let mut order: Vec<usize> = (0..plan.splits.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(plan.splits[i].cost));
         let plan_msg = protocol::encode(&ToWorker::Plan { action, plan: plan.clone() })
             .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode the plan").with_source(e))?;
-        let mut round = Round {
-            action,
-            fingerprint,
-            plan,
-            plan_msg,
-            queue: order.into(),
-            done: vec![false; plan.splits.len()],
-            remaining: plan.splits.len(),
-            failures: vec![0; plan.splits.len()],
-            skipped: Report::default(),
-        };
+        let mut round = Round::new(action, fingerprint, plan, plan_msg);
         // Workers that arrived at this action before the leader.
         let early: Vec<usize> =
             self.slots.iter().filter(|(_, s)| !s.dead && s.ready_for == Some(action)).map(|(&id, _)| id).collect();
         for id in early {
             self.start_worker_on_round(&mut round, id)?;
         }
-        while round.remaining > 0 {
+        while !round.is_over() {
             if let Some(status) = signals::interrupted() {
                 return Err(Error::new(ErrorKind::Interrupted, format!("interrupted (exit status {status})")));
             }
@@ -314,7 +290,7 @@ impl State {
             }
             self.check_timeouts(&mut round)?;
         }
-        Ok(round.skipped)
+        round.into_result()
     }
 
     /// Spawns replacements while fewer than `processes` workers live.
@@ -359,15 +335,17 @@ impl State {
                     ToLeader::Ready { action, fingerprint } => self.on_ready(round, id, action, fingerprint)?,
                     ToLeader::Partial { action, split, partial, report } if action == round.action => {
                         slot.in_flight.remove(&split);
-                        if split < round.done.len() && !round.done[split] {
-                            round.done[split] = true;
-                            round.remaining -= 1;
+                        if round.complete(split) {
                             on_partial(split, &partial, report)?;
                         }
                         self.dispatch(round, id)?;
                     }
-                    ToLeader::Failed { action, error, .. } if action == round.action => {
-                        return Err(Error::from_wire(error));
+                    ToLeader::Failed { action, split, error } if action == round.action => {
+                        // The round goes on until every split before this
+                        // one is done: the first failure in input order wins.
+                        slot.in_flight.remove(&split);
+                        round.fail(split, Error::from_wire(error));
+                        self.dispatch(round, id)?;
                     }
                     ToLeader::Partial { .. } | ToLeader::Failed { .. } => {}
                     ToLeader::Acquire { limit, capacity, token } => self.acquire(id, limit, capacity, token)?,
@@ -432,11 +410,8 @@ impl State {
         if slot.dead || slot.ready_for != Some(round.action) {
             return Ok(());
         }
-        while slot.in_flight.len() < slot.threads + usize::from(round.queue.len() > live_threads) {
-            let Some(split) = round.queue.pop_front() else { break };
-            if round.done[split] {
-                continue;
-            }
+        while slot.in_flight.len() < slot.threads + usize::from(round.queued() > live_threads) {
+            let Some(split) = round.next_split() else { break };
             let msg = protocol::encode(&ToWorker::Run { action: round.action, split })
                 .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode a split").with_source(e))?;
             slot.in_flight.insert(split, Instant::now());
@@ -541,7 +516,7 @@ impl State {
     }
 
     fn failed_attempt(&mut self, round: &mut Round<'_>, split: usize, how: &str) -> Result<()> {
-        if round.done[split] {
+        if round.settled(split) {
             return Ok(());
         }
         let plan = round.plan;
@@ -571,7 +546,7 @@ impl State {
         round.failures[split] += 1;
         let n = round.failures[split];
         if n < self.options.max_split_failures {
-            round.queue.push_front(split);
+            round.requeue(split);
             return Ok(());
         }
         match self.options.on_failed_split {
@@ -582,8 +557,7 @@ impl State {
             .with_split(name)),
             FailedSplit::Skip => {
                 eprintln!("shoal: skipping split {name} after {n} worker failures (last: {how})");
-                round.done[split] = true;
-                round.remaining -= 1;
+                round.complete(split);
                 report::count_into(&mut round.skipped, "shoal.splits_skipped", 1);
                 Ok(())
             }

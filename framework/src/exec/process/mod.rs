@@ -23,6 +23,7 @@
 
 pub(crate) mod leader;
 pub(crate) mod protocol;
+pub(crate) mod round;
 pub(crate) mod worker;
 
 use crate::transport::Address;
