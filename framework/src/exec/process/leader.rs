@@ -1,23 +1,24 @@
 //! The leader: spawns workers, hands out splits, merges partials.
 //!
-//! One thread accepts connections (and runs each peer's handshake and
-//! reader on a thread of its own); everything else happens on the thread
-//! that runs the action, in [`Leader::gather`], which reacts to [`Event`]s:
-//! a worker joined, sent a message, or was lost.
+//! Each peer (a spawned worker's socket pair, or a TCP connection accepted
+//! with `--listen`) has a thread for its handshake and reader; everything
+//! else happens on the thread that runs the action, in [`Leader::gather`],
+//! which reacts to [`Event`]s: a worker joined, sent a message, or was lost.
 
 use super::protocol::{self, ToLeader, ToWorker};
 use super::round::Round;
-use super::{ENV_LEADER, ENV_LEADER_PID, ENV_SECRET, ENV_WORKER, FailedSplit, ProcessOptions};
+use super::spawn::spawn_worker;
+use super::stale;
+use super::{FailedSplit, ProcessOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{FileKind, Plan};
 use crate::report::{self, Report};
 use crate::signals;
-use crate::transport::{self, Acceptor, Address, Transport, frame};
+use crate::transport::{self, Acceptor, Transport, frame};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ffi::OsString;
-use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -96,10 +97,14 @@ struct State {
     options: ProcessOptions,
     exe: PathBuf,
     args: Vec<OsString>,
-    address: Address,
     secret: String,
-    socket_dir: PathBuf,
+    /// A sender of events, for the connection threads of spawned workers.
+    events_tx: Sender<Event>,
     events: Receiver<Event>,
+    /// Whether the first `processes` workers were started (at the first
+    /// action with splits: a job that fails before, or has nothing to read,
+    /// starts none).
+    started: bool,
     slots: BTreeMap<usize, Slot>,
     next_id: Arc<AtomicUsize>,
     /// Output and report of each finished action, by action number.
@@ -116,50 +121,32 @@ impl std::fmt::Debug for Leader {
 }
 
 impl Leader {
-    /// Listens on a private Unix socket and spawns the workers.
+    /// Prepares to lead: workers are spawned at the first action with splits
+    /// (each with its end of a socket pair), and with `--listen` other
+    /// workers may join over TCP.
     pub(crate) fn start(options: ProcessOptions) -> Result<Leader> {
         let secret =
             protocol::new_secret().map_err(|e| Error::new(ErrorKind::Io, "cannot make a job secret").with_source(e))?;
-        let socket_dir = std::env::temp_dir().join(format!(
-            "shoal-{}-{}",
-            std::process::id(),
-            protocol::new_secret().unwrap_or_default().get(..8).unwrap_or("job")
-        ));
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            // Only this user may open the directory, so only this user's
-            // processes can reach the socket; the secret keeps out the rest.
-            std::fs::DirBuilder::new()
-                .mode(0o700)
-                .create(&socket_dir)
-                .map_err(|e| Error::io(&socket_dir, e).context("cannot create the job's socket directory"))?;
-        }
-        let address = Address::Unix(socket_dir.join("leader.sock"));
+        stale::remove_stale_socket_dirs(&std::env::temp_dir());
         let (tx, events) = std::sync::mpsc::channel();
         let next_id = Arc::new(AtomicUsize::new(1));
-        let mut acceptors =
-            vec![transport::listen(&address).map_err(|e| Error::io(&socket_dir, e).context("cannot listen"))?];
         if let Some(extra) = &options.listen {
             let acceptor = transport::listen(extra)
                 .map_err(|e| Error::new(ErrorKind::Transport, format!("cannot listen on {extra}")).with_source(e))?;
             eprintln!("shoal: leader accepting workers at {}", acceptor.address());
-            acceptors.push(acceptor);
-        }
-        for acceptor in acceptors {
             spawn_acceptor(acceptor, secret.clone(), tx.clone(), next_id.clone());
         }
         let exe = std::env::current_exe()
             .map_err(|e| Error::new(ErrorKind::Io, "cannot find this program").with_source(e))?;
-        let processes = options.processes;
-        let respawns_left = processes * options.max_split_failures as usize + 2;
-        let mut state = State {
+        let respawns_left = options.processes * options.max_split_failures as usize + 2;
+        let state = State {
             options,
             exe,
             args: std::env::args_os().skip(1).collect(),
-            address,
             secret,
-            socket_dir,
+            events_tx: tx,
             events,
+            started: false,
             slots: BTreeMap::new(),
             next_id,
             outputs: Vec::new(),
@@ -167,9 +154,6 @@ impl Leader {
             limits: HashMap::new(),
             last_loss: None,
         };
-        for _ in 0..processes {
-            state.spawn()?;
-        }
         Ok(Leader { state: Mutex::new(state) })
     }
 
@@ -210,19 +194,39 @@ impl Leader {
 impl Drop for Leader {
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        // Closing the sockets tells workers to exit; give them a moment.
+        // Workers whose handshake finished but was not yet seen.
+        while let Ok(event) = state.events.try_recv() {
+            if let Event::Joined { id, writer, .. } = event
+                && let Some(slot) = state.slots.get_mut(&id)
+                && slot.writer.is_none()
+                && !slot.dead
+            {
+                slot.writer = Some(writer);
+            }
+        }
+        // Closing a socket tells its worker to exit; give those a moment. A
+        // worker that never connected has nothing to finish: kill it now
+        // rather than wait for it to connect to a leader that is leaving.
+        let mut connected = Vec::new();
         for slot in state.slots.values_mut() {
-            if let Some(w) = slot.writer.take() {
-                let _ = w.shutdown();
+            match slot.writer.take() {
+                Some(w) => {
+                    let _ = w.shutdown();
+                    connected.push(true);
+                }
+                None => connected.push(false),
             }
         }
         let deadline = Instant::now() + Duration::from_secs(2);
-        for slot in state.slots.values_mut() {
+        for (slot, connected) in state.slots.values_mut().zip(connected) {
             if let Some(child) = &mut slot.child {
+                if !connected {
+                    let _ = child.kill();
+                }
                 loop {
                     match child.try_wait() {
                         Ok(Some(_)) | Err(_) => break,
-                        Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                        Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
                         Ok(None) => {
                             let _ = child.kill();
                             let _ = child.wait();
@@ -233,32 +237,22 @@ impl Drop for Leader {
                 signals::forget_child(child.id());
             }
         }
-        let _ = std::fs::remove_dir_all(&state.socket_dir);
     }
 }
 
 impl State {
     fn spawn(&mut self) -> Result<()> {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
-        let mut child = Command::new(&self.exe)
-            .args(&self.args)
-            .env(ENV_LEADER, self.address.to_string())
-            .env(ENV_SECRET, &self.secret)
-            .env(ENV_WORKER, id.to_string())
-            .env(ENV_LEADER_PID, std::process::id().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::new(ErrorKind::Io, "cannot start a worker process").with_source(e))?;
+        let (child, conn) = spawn_worker(&self.exe, &self.args, &self.secret, id)?;
         signals::register_child(child.id());
-        if let Some(out) = child.stdout.take() {
-            forward(out, id);
-        }
-        if let Some(err) = child.stderr.take() {
-            forward(err, id);
-        }
         self.slots.insert(id, Slot::new(Some(child)));
+        let (secret, tx, next_id) = (self.secret.clone(), self.events_tx.clone(), self.next_id.clone());
+        let spawned = std::thread::Builder::new()
+            .name("shoal-peer".into())
+            .spawn(move || serve_peer(Box::new(conn), &secret, &tx, &next_id));
+        if let Err(e) = spawned {
+            return Err(Error::new(ErrorKind::Io, "cannot start a connection thread").with_source(e));
+        }
         Ok(())
     }
 
@@ -270,6 +264,12 @@ impl State {
         let plan_msg = protocol::encode(&ToWorker::Plan { action, plan: plan.clone() })
             .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode the plan").with_source(e))?;
         let mut round = Round::new(action, fingerprint, plan, plan_msg);
+        if !self.started && !round.is_over() {
+            self.started = true;
+            for _ in 0..self.options.processes {
+                self.spawn()?;
+            }
+        }
         // Workers that arrived at this action before the leader.
         let early: Vec<usize> =
             self.slots.iter().filter(|(_, s)| !s.dead && s.ready_for == Some(action)).map(|(&id, _)| id).collect();
@@ -477,10 +477,14 @@ impl State {
             let _ = w.shutdown();
         }
         let mut how = slot.kill_reason.clone().unwrap_or(why);
+        let mut by_interrupt = false;
         if let Some(child) = &mut slot.child {
-            let status = match child.try_wait() {
-                Ok(Some(status)) => Some(status),
-                _ => {
+            // A worker that went away by itself closed its socket while
+            // exiting: let it finish, so its real end is known.
+            let patience = if slot.kill_reason.is_none() { Duration::from_millis(200) } else { Duration::ZERO };
+            let status = match exit_within(child, patience) {
+                Some(status) => Some(status),
+                None => {
                     let _ = child.kill();
                     child.wait().ok()
                 }
@@ -489,6 +493,8 @@ impl State {
             if slot.kill_reason.is_none()
                 && let Some(status) = status
             {
+                use std::os::unix::process::ExitStatusExt;
+                by_interrupt = matches!(status.signal(), Some(libc::SIGINT | libc::SIGTERM));
                 how = describe_exit(status);
             }
         }
@@ -496,7 +502,14 @@ impl State {
         let lost: Vec<usize> = std::mem::take(&mut slot.in_flight).into_keys().collect();
         let permits: Vec<(String, usize)> = slot.permits.drain().collect();
         let how = format!("worker {id} {how}");
-        if !finished && signals::interrupted().is_none() && !lost.is_empty() {
+        // A worker that died of an interrupt was most likely sent the same
+        // signal as this leader (Ctrl-C, a process group's SIGTERM): the job
+        // is stopping, and nothing is rerun or announced.
+        let stopping = match by_interrupt {
+            true => signals::await_interrupt(Duration::from_millis(250)).is_some(),
+            false => signals::interrupted().is_some(),
+        };
+        if !finished && !stopping && !lost.is_empty() {
             eprintln!("shoal: {how}; rerunning its {} split(s)", lost.len());
         }
         self.last_loss = Some(how.clone());
@@ -506,7 +519,9 @@ impl State {
         for state in self.limits.values_mut() {
             state.waiting.retain(|(w, _)| *w != id);
         }
-        if let Some(round) = round {
+        if let Some(round) = round
+            && !stopping
+        {
             for split in lost {
                 self.failed_attempt(round, split, &how)?;
             }
@@ -610,6 +625,18 @@ impl State {
     }
 }
 
+/// The child's exit status if it exits within `limit`.
+fn exit_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let until = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(2)),
+            _ => return None,
+        }
+    }
+}
+
 /// `exited with status 1`, `was killed by SIGKILL`, ...
 fn describe_exit(status: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
@@ -622,21 +649,6 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
         Some(code) => format!("exited with status {code}"),
         None => "ended".to_string(),
     }
-}
-
-/// Copies a worker's stdout or stderr to the leader's stderr, each line
-/// prefixed with the worker's id, so it never mixes into the leader's stdout.
-fn forward(pipe: impl std::io::Read + Send + 'static, id: usize) {
-    let _ = std::thread::Builder::new().name(format!("shoal-fwd-{id}")).spawn(move || {
-        let reader = std::io::BufReader::new(pipe);
-        for line in reader.split(b'\n') {
-            let Ok(line) = line else { break };
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "[worker {id}] ");
-            let _ = err.write_all(&line);
-            let _ = err.write_all(b"\n");
-        }
-    });
 }
 
 fn spawn_acceptor(acceptor: Box<dyn Acceptor>, secret: String, tx: Sender<Event>, next_id: Arc<AtomicUsize>) {

@@ -12,6 +12,7 @@
 //! Writes from all of them go through one mutex, a frame at a time.
 
 use super::protocol::{self, ToLeader, ToWorker};
+use super::spawn;
 use super::{ENV_LEADER, ENV_LEADER_PID, ENV_SECRET, ENV_WORKER};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{Plan, Split};
@@ -55,16 +56,19 @@ impl WorkerLink {
     pub(crate) fn connect_from_env(threads: usize) -> Result<WorkerLink> {
         let leader_pid = std::env::var(ENV_LEADER_PID).ok().and_then(|p| p.parse().ok());
         signals::die_with_parent(leader_pid);
-        let address: Address = std::env::var(ENV_LEADER)
-            .unwrap_or_default()
-            .parse()
-            .map_err(|e: String| Error::new(ErrorKind::Config, format!("{ENV_LEADER}: {e}")))?;
+        let named = std::env::var(ENV_LEADER).unwrap_or_default();
         let secret = std::env::var(ENV_SECRET).unwrap_or_default();
         let worker = std::env::var(ENV_WORKER).ok().and_then(|w| w.parse().ok());
         let transport_err = |what: &str, e: std::io::Error| {
-            Error::new(ErrorKind::Transport, format!("{what} the leader at {address}")).with_source(e)
+            Error::new(ErrorKind::Transport, format!("{what} the leader at {named}")).with_source(e)
         };
-        let mut conn = transport::connect(&address).map_err(|e| transport_err("cannot connect to", e))?;
+        let mut conn: Box<dyn Transport> = if named == spawn::INHERITED_ADDRESS {
+            Box::new(spawn::take_inherited().map_err(|e| transport_err("cannot reach", e))?)
+        } else {
+            let address: Address =
+                named.parse().map_err(|e: String| Error::new(ErrorKind::Config, format!("{ENV_LEADER}: {e}")))?;
+            transport::connect(&address).map_err(|e| transport_err("cannot connect to", e))?
+        };
         let hello = ToLeader::Hello {
             magic: protocol::MAGIC,
             protocol: protocol::PROTOCOL,
