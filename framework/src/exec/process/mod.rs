@@ -23,8 +23,10 @@
 //! byte streams.
 
 pub(crate) mod leader;
+pub(crate) mod peer;
 pub(crate) mod protocol;
 pub(crate) mod round;
+pub(crate) mod scheduler;
 pub(crate) mod spawn;
 pub(crate) mod stale;
 pub(crate) mod worker;
