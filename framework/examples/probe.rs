@@ -24,6 +24,10 @@ struct Cli {
     /// Abort the process (worker crash) on a line equal to this text.
     #[arg(long)]
     abort_on: Option<String>,
+    /// Fail (a bad record: an error naming file, line and offset) on a line
+    /// equal to this text; may be given more than once.
+    #[arg(long)]
+    fail_on: Vec<String>,
     /// Hang forever on a line equal to this text.
     #[arg(long)]
     hang_on: Option<String>,
@@ -67,8 +71,11 @@ fn main() -> ExitCode {
                 }
                 shoal::report::count("probe.lines", 1);
             })
-            .map(|line: &str| {
-                (line.bytes().next().map_or("".to_string(), |b| (b as char).to_string()), (1u64, line.len() as u64))
+            .try_map(|line: &str| {
+                if cli.fail_on.iter().any(|bad| bad == line) {
+                    return Err(format!("probe rejects {line:?}"));
+                }
+                Ok((line.bytes().next().map_or("".to_string(), |b| (b as char).to_string()), (1u64, line.len() as u64)))
             })
             .aggregate_by_key()?;
         let mut rows: Vec<_> = keys.into_iter().collect();

@@ -44,8 +44,8 @@
 
 pub mod action;
 mod cli;
-mod diag;
 pub mod commit;
+mod diag;
 mod entry;
 pub mod error;
 pub(crate) mod exec;

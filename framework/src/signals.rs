@@ -18,13 +18,38 @@ pub(crate) const EXIT_BUS: i32 = 86;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// The exit status an interrupt asks for, set inside the signal handler
+/// itself (0: none yet): true as soon as the signal is delivered, before the
+/// watcher thread runs, so a worker lost to the same process-group signal is
+/// never taken for a crash.
+static DELIVERED: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicUsize>> = std::sync::OnceLock::new();
 
 /// Process ids of live worker processes, killed on interrupt.
 static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// Whether an interrupt arrived; the exit status it asks for.
 pub(crate) fn interrupted() -> Option<i32> {
-    INTERRUPTED.load(Ordering::SeqCst).then(|| 128 + SIGNAL.load(Ordering::SeqCst))
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return Some(128 + SIGNAL.load(Ordering::SeqCst));
+    }
+    let status = DELIVERED.get()?.load(Ordering::SeqCst);
+    (status != 0).then(|| i32::try_from(status).unwrap_or(130))
+}
+
+/// Waits up to `limit` for an interrupt of this process; its exit status.
+/// For a worker that died of `SIGINT`/`SIGTERM`: a signal sent to the whole
+/// process group reaches the leader at the same moment.
+pub(crate) fn await_interrupt(limit: std::time::Duration) -> Option<i32> {
+    let until = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = interrupted() {
+            return Some(status);
+        }
+        if std::time::Instant::now() >= until || DELIVERED.get().is_none() {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// Registers a worker process to kill on interrupt.
@@ -55,6 +80,10 @@ fn kill_children() {
 /// process, and exit with 128 + the signal number.
 pub(crate) fn watch_interrupts() {
     use signal_hook::consts::{SIGINT, SIGTERM};
+    let delivered = DELIVERED.get_or_init(Default::default);
+    for sig in [SIGINT, SIGTERM] {
+        let _ = signal_hook::flag::register_usize(sig, delivered.clone(), 128 + sig as usize);
+    }
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
         return;
     };

@@ -13,12 +13,11 @@ use crate::exec::process::leader::Leader;
 use crate::exec::process::protocol;
 use crate::exec::process::worker::WorkerLink;
 use crate::exec::runtime::Role;
-use crate::exec::threads;
+use crate::exec::{threads, unwind};
 use crate::merge::Merge;
 use crate::plan::{Plan, Split};
 use crate::report::{self, Report};
 use crate::signals;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Runs `action` over `source` in its job and returns the finished result.
 pub(crate) fn run<S, A>(source: &S, action: &A) -> Result<A::Output>
@@ -61,8 +60,8 @@ where
         &plan,
         || (action.identity(), Report::default()),
         |(acc, report), split| {
-            let outcome = run_split(source, &plan, split, action, acc);
-            report.merge(report::end_split());
+            let (outcome, split_report) = run_split(source, &plan, split, action, acc);
+            report.merge(split_report);
             outcome
         },
     )?;
@@ -119,16 +118,8 @@ where
     let fingerprint = protocol::pipeline_fingerprint::<S, A>();
     let run = |plan: &Plan, split: &Split| -> Result<(Vec<u8>, Report)> {
         let mut acc = action.identity();
-        let outcome = catch_unwind(AssertUnwindSafe(|| run_split(source, plan, split, action, &mut acc)));
-        let split_report = report::end_split();
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => return Err(err.with_split(plan.describe(split))),
-            Err(payload) => {
-                let msg = format!("user code panicked: {}", threads::panic_message(&*payload));
-                return Err(Error::new(ErrorKind::Panic, msg).with_split(plan.describe(split)));
-            }
-        }
+        let (outcome, split_report) = run_split(source, plan, split, action, &mut acc);
+        outcome?;
         let bytes = protocol::encode(&acc)
             .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode a partial result").with_source(e))?;
         Ok((bytes, split_report))
@@ -139,21 +130,32 @@ where
 }
 
 /// Folds the items of one split into `acc`: the per-split step that every
-/// executor shares. Starts the split's report and names the split for the
-/// bus-error reporter.
+/// executor shares. Owns the split's report from start to end, names the
+/// split for the bus-error reporter, and turns a panic into an error; an
+/// error names the split. Returns the outcome and the split's report.
 // Never inlined: the thread executor and a worker process call this one
 // copy of the fused record loop, so both run the same machine code
 // (BENCHMARKS.md, issue 2: with two inlined copies a worker used more CPU
 // time for the same instructions).
 #[inline(never)]
-pub(crate) fn run_split<S, A>(source: &S, plan: &Plan, split: &Split, action: &A, acc: &mut A::Partial) -> Result<()>
+pub(crate) fn run_split<S, A>(
+    source: &S,
+    plan: &Plan,
+    split: &Split,
+    action: &A,
+    acc: &mut A::Partial,
+) -> (Result<()>, Report)
 where
     S: Source,
     A: for<'a> Absorb<S::Item<'a>>,
 {
     let _guard = signals::SplitGuard::new(plan.describe(split));
     report::begin_split();
-    source.drive(plan, split, &mut Sink { action, acc })?;
-    action.end_split(acc, split);
-    Ok(())
+    let outcome = unwind::catch_panic(|| {
+        source.drive(plan, split, &mut Sink { action, acc })?;
+        action.end_split(acc, split);
+        Ok(())
+    });
+    let split_report = report::end_split();
+    (outcome.map_err(|err| err.with_split(plan.describe(split))), split_report)
 }

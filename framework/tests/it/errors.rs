@@ -99,3 +99,22 @@ fn bad_configuration_is_rejected() {
     assert_eq!(Job::builder().threads(0).build().unwrap_err().kind(), ErrorKind::Config);
     assert_eq!(Job::builder().split_size(0).build().unwrap_err().kind(), ErrorKind::Config);
 }
+
+#[test]
+fn a_panicking_split_still_ends_its_report() {
+    // One thread: the split runs on this thread, so a report left open by
+    // the panic would swallow what this thread counts afterwards.
+    let job = job(1, 4, MmapChoice::Auto);
+    let err = job
+        .range(0..10u32)
+        .inspect(|&i| {
+            shoal::report::count("seen", 1);
+            assert!(i != 5, "boom at five");
+        })
+        .count()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Panic);
+    shoal::report::count("after", 1);
+    assert_eq!(job.range(0..3u32).count().unwrap(), 3);
+    assert_eq!(job.report().counters.get("after"), Some(&1), "{:?}", job.report().counters);
+}

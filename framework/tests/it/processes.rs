@@ -422,3 +422,139 @@ fn peers_join_over_tcp_only_with_the_secret() {
     let said: Vec<String> = rx.try_iter().collect();
     assert!(said.iter().any(|l| l.contains("refused a peer: wrong job secret")), "{said:?}");
 }
+
+#[test]
+fn the_first_bad_record_in_input_order_is_reported_by_every_shape() {
+    let dir = Dir::new();
+    // `a.txt` holds the first 100 lines of `b.txt`, so line 51 is bad in
+    // both; `a.txt` comes first in input order but, being small, its split
+    // is scheduled last (biggest first): its bad record must still win.
+    let small = text_file(&dir, "a.txt", 100);
+    let large = text_file(&dir, "b.txt", 5_000);
+    let bad = [line_of(50), line_of(1200), line_of(4000)];
+    let mut errors = Vec::new();
+    for shape in [&["-t", "1"][..], &["-t", "3"], &["-p", "2", "-t", "1"], &["-p", "2", "-t", "2"]] {
+        let mut args: Vec<&str> = shape.to_vec();
+        args.extend(["--chunk-size", "8K"]);
+        for line in &bad {
+            args.extend(["--fail-on", line]);
+        }
+        args.extend([small.to_str().unwrap(), large.to_str().unwrap()]);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{shape:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        let line = err.lines().find(|l| l.starts_with("error:")).unwrap_or_default().to_string();
+        assert!(line.contains("a.txt: line 51 (byte "), "{shape:?}: {err}");
+        errors.push(line);
+    }
+    assert!(errors.windows(2).all(|w| w[0] == w[1]), "{errors:#?}");
+}
+
+/// The entries of `dir` that a leader's socket directory would be.
+fn socket_dirs(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("shoal-"))
+        .collect()
+}
+
+#[test]
+fn a_killed_leader_leaves_nothing_in_the_temporary_directory() {
+    let dir = Dir::new();
+    let tmp = Dir::new();
+    let path = text_file(&dir, "s.txt", 50_000);
+    let child = command(&["-p", "2", "-t", "1", "--chunk-size", "8K", "--sleep-ms", "50", "--sleep-every", "50"])
+        .arg(&path)
+        .env("TMPDIR", tmp.path())
+        .spawn()
+        .unwrap();
+    let leader = child.id();
+    assert!(wait_for(|| children(leader).len() == 2, Duration::from_secs(20)), "workers start");
+    let workers = children(leader);
+    // Nothing is there even while the job runs, so no way of dying (a bus
+    // error, an allocation abort, SIGKILL) can leave anything behind.
+    assert_eq!(socket_dirs(tmp.path()), Vec::<String>::new());
+    kill(Pid::from_raw(leader as i32), Signal::SIGKILL).unwrap();
+    let _ = wait_with_output(child);
+    for w in workers {
+        assert!(wait_for(|| !alive(w), Duration::from_secs(2)), "worker {w} orphaned");
+    }
+    assert_eq!(socket_dirs(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_leader_removes_the_socket_directories_of_dead_leaders() {
+    let dir = Dir::new();
+    let tmp = Dir::new();
+    let path = text_file(&dir, "d.txt", 1_000);
+    let mut gone = Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let stale = tmp.path().join(format!("shoal-{}-0123abcd", gone.id()));
+    std::fs::create_dir(&stale).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(stale.join("leader.sock")).unwrap());
+    let alive_dir = tmp.path().join(format!("shoal-{}-0123abcd", std::process::id()));
+    std::fs::create_dir(&alive_dir).unwrap();
+    let out = command(&["-p", "2", "-t", "1", path.to_str().unwrap()]).env("TMPDIR", tmp.path()).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stale.exists(), "the dead leader's directory is removed");
+    assert!(alive_dir.exists(), "a live process's directory is kept");
+}
+
+#[test]
+fn a_process_group_sigterm_stops_the_job_quietly_and_cleanly() {
+    use std::os::unix::process::CommandExt;
+    let dir = Dir::new();
+    let tmp = Dir::new();
+    let path = text_file(&dir, "g.txt", 50_000);
+    // A signal to the whole group reaches the workers and the leader in any
+    // order: rounds 1.. let the workers die of it a little before the leader
+    // hears it, the case where a loss was once taken for a crash.
+    for round in 0..6u64 {
+        let child = command(&["-p", "2", "-t", "1", "--chunk-size", "8K", "--sleep-ms", "20", "--sleep-every", "50"])
+            .arg(&path)
+            .env("TMPDIR", tmp.path())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let leader = child.id();
+        assert!(wait_for(|| children(leader).len() == 2, Duration::from_secs(20)), "workers start");
+        std::thread::sleep(Duration::from_millis(100 + 37 * round));
+        if round == 0 {
+            kill(Pid::from_raw(-(leader as i32)), Signal::SIGTERM).unwrap();
+        } else {
+            for w in children(leader) {
+                let _ = kill(Pid::from_raw(w as i32), Signal::SIGTERM);
+            }
+            std::thread::sleep(Duration::from_millis(10 * round));
+            kill(Pid::from_raw(leader as i32), Signal::SIGTERM).unwrap();
+        }
+        let out = wait_with_output(child);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(143), "round {round}: {err}");
+        assert!(!err.contains("rerunning"), "round {round}: a stopping job reruns nothing: {err}");
+        assert_eq!(socket_dirs(tmp.path()), Vec::<String>::new(), "round {round}");
+    }
+}
+
+#[test]
+fn a_job_with_missing_or_empty_input_ends_at_once() {
+    let dir = Dir::new();
+    let empty = dir.write("empty.txt", "");
+    let missing = dir.path().join("missing.txt");
+    // A missing input fails before any worker is needed: none is started.
+    let started = Instant::now();
+    let out = run(&["-p", "2", "-t", "1", "--hello", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("missing.txt"), "{err}");
+    assert!(!err.contains("[worker"), "no worker was started: {err}");
+    assert!(started.elapsed() < Duration::from_millis(1500), "took {:?}", started.elapsed());
+    // An empty input does not wait for workers to leave.
+    let started = Instant::now();
+    let out = run(&["-p", "2", "-t", "1", empty.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("lines,0\n"), "{}", stdout(&out));
+    assert!(started.elapsed() < Duration::from_millis(1500), "took {:?}", started.elapsed());
+}

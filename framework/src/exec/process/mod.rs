@@ -1,7 +1,8 @@
 //! The process executor: one leader, worker processes with thread pools.
 //!
 //! SPMD: with `--processes P` (P > 1) the program re-executes itself P times
-//! as workers ([`spawn`] sets `SHOAL_LEADER`, `SHOAL_SECRET`,
+//! as workers, at the first action with splits ([`spawn`] hands each its end
+//! of a socket pair and sets `SHOAL_LEADER`, `SHOAL_SECRET`,
 //! `SHOAL_WORKER_ID` and `SHOAL_LEADER_PID` in their environment). Every
 //! process runs the same `main` and builds the same pipelines; at each action
 //! the leader plans and hands out splits, workers run them on their own
@@ -22,7 +23,12 @@
 //! byte streams.
 
 pub(crate) mod leader;
+pub(crate) mod peer;
 pub(crate) mod protocol;
+pub(crate) mod round;
+pub(crate) mod scheduler;
+pub(crate) mod spawn;
+pub(crate) mod stale;
 pub(crate) mod worker;
 
 use crate::transport::Address;

@@ -2,9 +2,11 @@
 //!
 //! Threads of a worker process:
 //! * the program's own (main) thread, which at each action says `Ready`,
-//!   then feeds the splits it is sent to a scoped pool and waits for `Done`;
-//! * the pool threads, each running one split at a time into a fresh
-//!   partial and sending it back;
+//!   then pushes the splits it is sent to a [`SplitQueue`] and waits for
+//!   `Done`;
+//! * the work-stealing pool of the local executor ([`threads::run_queue`]),
+//!   whose threads take one split at a time from that queue, run it into a
+//!   fresh partial and send it back;
 //! * a reader thread, routing messages from the leader (and exiting the
 //!   process when the leader's socket closes: no orphan outlives its leader);
 //! * a heartbeat thread.
@@ -12,8 +14,10 @@
 //! Writes from all of them go through one mutex, a frame at a time.
 
 use super::protocol::{self, ToLeader, ToWorker};
+use super::spawn;
 use super::{ENV_LEADER, ENV_LEADER_PID, ENV_SECRET, ENV_WORKER};
 use crate::error::{Error, ErrorKind, Result};
+use crate::exec::threads::{self, SplitQueue};
 use crate::plan::{Plan, Split};
 use crate::report::Report;
 use crate::signals;
@@ -55,16 +59,19 @@ impl WorkerLink {
     pub(crate) fn connect_from_env(threads: usize) -> Result<WorkerLink> {
         let leader_pid = std::env::var(ENV_LEADER_PID).ok().and_then(|p| p.parse().ok());
         signals::die_with_parent(leader_pid);
-        let address: Address = std::env::var(ENV_LEADER)
-            .unwrap_or_default()
-            .parse()
-            .map_err(|e: String| Error::new(ErrorKind::Config, format!("{ENV_LEADER}: {e}")))?;
+        let named = std::env::var(ENV_LEADER).unwrap_or_default();
         let secret = std::env::var(ENV_SECRET).unwrap_or_default();
         let worker = std::env::var(ENV_WORKER).ok().and_then(|w| w.parse().ok());
         let transport_err = |what: &str, e: std::io::Error| {
-            Error::new(ErrorKind::Transport, format!("{what} the leader at {address}")).with_source(e)
+            Error::new(ErrorKind::Transport, format!("{what} the leader at {named}")).with_source(e)
         };
-        let mut conn = transport::connect(&address).map_err(|e| transport_err("cannot connect to", e))?;
+        let mut conn: Box<dyn Transport> = if named == spawn::INHERITED_ADDRESS {
+            Box::new(spawn::take_inherited().map_err(|e| transport_err("cannot reach", e))?)
+        } else {
+            let address: Address =
+                named.parse().map_err(|e: String| Error::new(ErrorKind::Config, format!("{ENV_LEADER}: {e}")))?;
+            transport::connect(&address).map_err(|e| transport_err("cannot connect to", e))?
+        };
         let hello = ToLeader::Hello {
             magic: protocol::MAGIC,
             protocol: protocol::PROTOCOL,
@@ -116,46 +123,38 @@ impl WorkerLink {
         self.send(&ToLeader::Ready { action, fingerprint })?;
         let inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
         let plan: std::sync::OnceLock<Plan> = std::sync::OnceLock::new();
-        let (split_tx, split_rx) = mpsc::channel::<usize>();
-        let split_rx = Mutex::new(split_rx);
+        let queue = SplitQueue::open();
+        // Each split's answer is sent as soon as it is ready: the leader
+        // takes it as this worker's request for more.
+        let work = |_: &mut (), index: usize| -> Result<()> {
+            let Some(plan) = plan.get() else { return Ok(()) };
+            let Some(split) = plan.splits.get(index) else { return Ok(()) };
+            let msg = match run(plan, split) {
+                Ok((partial, report)) => ToLeader::Partial { action, split: index, partial, report },
+                Err(err) => ToLeader::Failed { action, split: index, error: err.to_wire() },
+            };
+            // On a lost connection the reader thread ends the process.
+            self.send(&msg)
+        };
         std::thread::scope(|scope| {
-            for t in 0..threads.max(1) {
-                let (plan, split_rx) = (&plan, &split_rx);
-                let spawned = std::thread::Builder::new().name(format!("shoal-{t}")).spawn_scoped(scope, move || {
-                    loop {
-                        let next = split_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        let Ok(index) = next else { return };
-                        let Some(plan) = plan.get() else { return };
-                        let Some(split) = plan.splits.get(index) else { return };
-                        let msg = match run(plan, split) {
-                            Ok((partial, report)) => ToLeader::Partial { action, split: index, partial, report },
-                            Err(err) => ToLeader::Failed { action, split: index, error: err.to_wire() },
-                        };
-                        if self.send(&msg).is_err() {
-                            // The reader thread ends the process; nothing more to do.
-                            return;
-                        }
-                    }
-                });
-                if let Err(e) = spawned {
-                    return Err(Error::new(ErrorKind::Io, "cannot start a worker thread").with_source(e));
-                }
-            }
-            loop {
+            let pool = scope.spawn(|| threads::run_queue(threads, &queue, || (), work));
+            let outcome = loop {
                 match inbox.recv() {
                     Ok(ToWorker::Plan { action: a, plan: p }) if a == action => {
                         let _ = plan.set(p);
                     }
-                    Ok(ToWorker::Run { action: a, split }) if a == action => {
-                        let _ = split_tx.send(split);
-                    }
-                    Ok(ToWorker::Done { action: a, output, report }) if a == action => {
-                        drop(split_tx);
-                        return Ok((output, report));
-                    }
+                    Ok(ToWorker::Run { action: a, split }) if a == action => queue.push(split),
+                    Ok(ToWorker::Done { action: a, output, report }) if a == action => break Ok((output, report)),
                     Ok(_) => {}
-                    Err(_) => return Err(Error::new(ErrorKind::Transport, "lost the connection to the leader")),
+                    Err(_) => break Err(Error::new(ErrorKind::Transport, "lost the connection to the leader")),
                 }
+            };
+            // The leader has every answer it needs: nothing queued runs.
+            queue.abandon();
+            match pool.join() {
+                Ok(Ok(_)) => outcome,
+                Ok(Err(err)) => Err(err),
+                Err(_) => Err(Error::new(ErrorKind::Panic, "a worker thread panicked")),
             }
         })
     }

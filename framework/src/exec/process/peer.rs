@@ -1,0 +1,99 @@
+//! The leader's side of each connection: the handshake, then relaying the
+//! peer's messages to the leader's thread as [`Event`]s.
+
+use super::protocol::{self, ToLeader, ToWorker};
+use super::scheduler::WorkerId;
+use crate::transport::{Acceptor, Transport, frame};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+/// What the connection threads tell the leader.
+pub(crate) enum Event {
+    /// A worker shook hands; `writer` sends to it.
+    Joined { id: WorkerId, writer: Box<dyn Transport>, threads: usize },
+    /// A worker sent a message.
+    Message { id: WorkerId, msg: ToLeader },
+    /// A worker's connection ended or failed.
+    Lost { id: WorkerId, why: String },
+}
+
+/// Accepts peers (workers started elsewhere, over TCP) on a thread of its
+/// own, each served on a thread of its own.
+pub(crate) fn spawn_acceptor(
+    acceptor: Box<dyn Acceptor>,
+    secret: String,
+    tx: Sender<Event>,
+    next_id: Arc<AtomicUsize>,
+) {
+    let _ = std::thread::Builder::new().name("shoal-accept".into()).spawn(move || {
+        loop {
+            let Ok(conn) = acceptor.accept() else { return };
+            let (secret, tx, next_id) = (secret.clone(), tx.clone(), next_id.clone());
+            let _ = std::thread::Builder::new()
+                .name("shoal-peer".into())
+                .spawn(move || serve_peer(conn, &secret, &tx, &next_id));
+        }
+    });
+}
+
+/// Runs the handshake, then relays the peer's messages as events.
+pub(crate) fn serve_peer(mut conn: Box<dyn Transport>, secret: &str, tx: &Sender<Event>, next_id: &AtomicUsize) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let hello = protocol::recv::<ToLeader, _>(&mut conn, frame::MAX_HELLO);
+    let (id, threads) = match hello {
+        Ok(Some(ToLeader::Hello { magic, protocol: version, program, secret: theirs, worker, pid: _, threads })) => {
+            let refusal = if magic != protocol::MAGIC {
+                Some("not a Shoal worker".to_string())
+            } else if version != protocol::PROTOCOL {
+                Some(format!("protocol {version}, leader speaks {}", protocol::PROTOCOL))
+            } else if !protocol::same_secret(&theirs, secret) {
+                Some("wrong job secret".to_string())
+            } else if program != protocol::program_fingerprint() {
+                Some("a different program binary".to_string())
+            } else {
+                None
+            };
+            if let Some(reason) = refusal {
+                crate::diag::diag!("shoal: refused a peer: {reason}");
+                let _ = protocol::send(&mut conn, &ToWorker::Refused { reason });
+                let _ = conn.shutdown();
+                return;
+            }
+            (worker.unwrap_or_else(|| next_id.fetch_add(1, Ordering::SeqCst)), threads)
+        }
+        _ => {
+            let _ = conn.shutdown();
+            return;
+        }
+    };
+    let writer = match conn.try_clone_box() {
+        Ok(w) => w,
+        Err(_) => return,
+    };
+    if protocol::send(&mut conn, &ToWorker::Welcome { worker: id }).is_err() {
+        return;
+    }
+    let _ = conn.set_read_timeout(None);
+    if tx.send(Event::Joined { id, writer, threads }).is_err() {
+        return;
+    }
+    loop {
+        match protocol::recv::<ToLeader, _>(&mut conn, frame::MAX_FRAME) {
+            Ok(Some(msg)) => {
+                if tx.send(Event::Message { id, msg }).is_err() {
+                    return;
+                }
+            }
+            Ok(None) => {
+                let _ = tx.send(Event::Lost { id, why: "closed its connection".into() });
+                return;
+            }
+            Err(e) => {
+                let _ = tx.send(Event::Lost { id, why: format!("connection failed: {e}") });
+                return;
+            }
+        }
+    }
+}
