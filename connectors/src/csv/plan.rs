@@ -69,7 +69,7 @@ fn exact_parts(
     let input = &plan.files[file];
     let len = parts.last().map_or(0, |p| p.end);
     let handle =
-        std::fs::File::open(&input.path).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
+        std::fs::File::open(input.read_path()).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
     let bytes = FileRange::open(&handle, &input.path, 0, len, mmap)?;
     let cuts: Vec<usize> = parts[1..].iter().map(|p| p.start as usize).collect();
     let (starts, sequential) = exact_starts(dialect, &bytes, &cuts, threads);

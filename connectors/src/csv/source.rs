@@ -297,7 +297,7 @@ impl<'j> Csv<'j> {
                 if part.start >= part.end {
                     return Ok(());
                 }
-                let file = std::fs::File::open(&input.path)
+                let file = std::fs::File::open(input.read_path())
                     .map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
                 Bytes::Mapped(FileRange::open(&file, &input.path, part.start, part.end, self.job.config().mmap)?)
             }
@@ -474,7 +474,7 @@ struct PartReader<'p> {
 
 impl PartReader<'_> {
     fn line_at(&mut self, rel: usize) -> Option<u64> {
-        self.lines.line_at(&self.input.path, self.region, self.base, rel)
+        self.lines.line_at(self.input.read_path(), self.region, self.base, rel)
     }
 
     fn reject(&mut self, raw: std::ops::Range<usize>, reason: String) -> Result<()> {

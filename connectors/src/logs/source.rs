@@ -121,7 +121,7 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         // Counting lines from the file's start is only worth it for the one
         // line that stops the job.
         let line_no = match (&self.on_malformed, line_no) {
-            (OnMalformed::Fail, None) => line_number_at(&input.path, offset),
+            (OnMalformed::Fail, None) => line_number_at(input.read_path(), offset),
             (_, known) => known,
         };
         self.on_malformed.handle(Rejected::new(&input.path, line_no, offset, why, bytes))
@@ -189,7 +189,7 @@ fn locate(err: Error, input: &InputFile, offset: u64, line_no: Option<u64>) -> E
     if err.has_location() {
         return err;
     }
-    let line_no = line_no.or_else(|| line_number_at(&input.path, offset));
+    let line_no = line_no.or_else(|| line_number_at(input.read_path(), offset));
     let err = err.with_path(&input.path).with_offset(offset);
     match line_no {
         Some(n) => err.with_line(n),

@@ -52,7 +52,8 @@ pub fn map_owned_lines(
         return Ok(None);
     }
     let file_len = input.len.unwrap_or(part.end);
-    let file = std::fs::File::open(&input.path).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
+    let file =
+        std::fs::File::open(input.read_path()).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
     let window_start = part.start.saturating_sub(1);
     let mut lookahead = LOOKAHEAD;
     loop {

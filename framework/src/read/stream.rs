@@ -14,10 +14,11 @@ const BUF: usize = 256 << 10;
 /// Opens an input for streaming, decompressing by its kind.
 pub fn open(input: &InputFile) -> Result<Box<dyn BufRead>> {
     let path = &input.path;
+    let file_path = input.read_path();
     if input.kind == FileKind::Stdin {
         return Ok(Box::new(BufReader::with_capacity(BUF, std::io::stdin())));
     }
-    let file = File::open(path).map_err(|e| Error::io(path, e).context("cannot open input"))?;
+    let file = File::open(file_path).map_err(|e| Error::io(path, e).context("cannot open input"))?;
     // A zero-byte compressed file holds nothing (some tools leave them behind).
     let empty = input.len == Some(0);
     Ok(match input.kind {
@@ -107,7 +108,7 @@ mod tests {
         let want = vec![(0, 1, "a".into()), (3, 2, "bb".into()), (6, 3, "".into()), (7, 4, "last".into())];
         for (path, kind) in [(plain, FileKind::Special), (gz, FileKind::Gzip), (zst, FileKind::Zstd)] {
             let len = std::fs::metadata(&path).unwrap().len();
-            assert_eq!(lines_of(&InputFile { path, len: Some(len), kind }).unwrap(), want);
+            assert_eq!(lines_of(&InputFile { path, len: Some(len), kind, spool: None }).unwrap(), want);
         }
     }
 
@@ -119,11 +120,17 @@ mod tests {
         let bytes = enc.finish().unwrap();
         let path = dir.path().join("cut.log.gz");
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-        let input = InputFile { path: path.clone(), len: Some((bytes.len() / 2) as u64), kind: FileKind::Gzip };
+        let input =
+            InputFile { path: path.clone(), len: Some((bytes.len() / 2) as u64), kind: FileKind::Gzip, spool: None };
         let err = lines_of(&input).unwrap_err();
         assert_eq!(err.path(), Some(path.as_path()));
         assert!(err.to_string().contains("decompress"), "{err}");
-        let empty = InputFile { path: PathBuf::from("/nonexistent-but-empty.gz"), len: Some(0), kind: FileKind::Gzip };
+        let empty = InputFile {
+            path: PathBuf::from("/nonexistent-but-empty.gz"),
+            len: Some(0),
+            kind: FileKind::Gzip,
+            spool: None,
+        };
         assert!(open(&empty).is_err(), "a missing file is an error even when planned empty");
     }
 }

@@ -46,7 +46,7 @@ fn locate(err: Error, input: &InputFile, offset: u64) -> Error {
     if err.has_location() {
         return err;
     }
-    let line = line_number_at(&input.path, offset);
+    let line = line_number_at(input.read_path(), offset);
     let err = err.with_path(&input.path).with_offset(offset);
     match line {
         Some(line) => err.with_line(line),

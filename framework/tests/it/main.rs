@@ -4,4 +4,5 @@ mod actions;
 mod errors;
 mod processes;
 mod splits;
+mod stdin;
 mod util;
