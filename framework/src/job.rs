@@ -26,6 +26,9 @@ pub struct Config {
     pub explain: bool,
     /// Worker processes and their fault handling.
     pub process: ProcessOptions,
+    /// The longest record (line) line sources accept, in bytes; a longer
+    /// one is malformed (see [`crate::read::bounded`]).
+    pub max_record_size: u64,
 }
 
 impl Config {
@@ -87,6 +90,13 @@ impl JobBuilder {
         self
     }
 
+    /// The longest record line sources accept, in bytes (default
+    /// [`crate::read::DEFAULT_MAX_RECORD`], 16 MiB).
+    pub fn max_record_size(mut self, bytes: u64) -> Self {
+        self.config.max_record_size = bytes;
+        self
+    }
+
     /// Worker-process options. Worker processes are only started by
     /// [`crate::main`], which re-executes the program; a job built here
     /// always runs in this process.
@@ -105,6 +115,9 @@ impl JobBuilder {
         }
         if self.config.split_size == Some(0) {
             return Err(Error::new(ErrorKind::Config, "--chunk-size must be at least 1 byte"));
+        }
+        if self.config.max_record_size == 0 {
+            return Err(Error::new(ErrorKind::Config, "--max-record-size must be at least 1 byte"));
         }
         if self.config.process.processes == 0 {
             return Err(Error::new(ErrorKind::Config, "--processes must be at least 1"));
@@ -157,6 +170,7 @@ impl Job {
                 mmap: MmapChoice::Auto,
                 explain: false,
                 process: ProcessOptions::default(),
+                max_record_size: crate::read::DEFAULT_MAX_RECORD,
             },
         }
     }

@@ -3,6 +3,7 @@
 mod actions;
 mod errors;
 mod processes;
+mod records;
 mod splits;
 mod stdin;
 mod util;
