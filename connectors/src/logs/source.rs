@@ -10,7 +10,8 @@
 use super::parser::LineParser;
 use shoal::pipeline::{Consumer, Pipeline};
 use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split};
-use shoal::read::lines::{for_each_str_line, map_owned_lines};
+use shoal::read::bounded::{Piece, for_each_piece};
+use shoal::read::lines::for_each_str_line;
 use shoal::read::{line_number_at, stream};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
 use std::fmt;
@@ -29,7 +30,8 @@ pub const NOT_UTF8: &str = "line is not valid UTF-8";
 /// * [`include`](Self::include), [`exclude`](Self::exclude),
 ///   [`hidden`](Self::hidden), [`follow_links`](Self::follow_links): how
 ///   directories are walked (see [`shoal::plan::inputs`]);
-/// * [`split_size`](Self::split_size): the target split size.
+/// * [`split_size`](Self::split_size): the target split size;
+/// * [`max_record_size`](Self::max_record_size): the longest line accepted.
 ///
 /// Items are the parser's records; they borrow from the split's bytes.
 #[must_use = "pipelines are lazy: call an action to run them"]
@@ -39,12 +41,13 @@ pub struct LogSource<'j, P> {
     parser: P,
     on_malformed: OnMalformed,
     split_size: Option<u64>,
+    max_record_size: Option<u64>,
 }
 
 impl<'j, P: LineParser> LogSource<'j, P> {
     /// A source reading `inputs` with `parser`, failing on malformed lines.
     pub fn new(job: &'j Job, inputs: Inputs, parser: P) -> Self {
-        LogSource { job, inputs, parser, on_malformed: OnMalformed::Fail, split_size: None }
+        LogSource { job, inputs, parser, on_malformed: OnMalformed::Fail, split_size: None, max_record_size: None }
     }
 
     /// What to do with malformed lines (default [`OnMalformed::Fail`]).
@@ -59,6 +62,19 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     pub fn split_size(mut self, bytes: u64) -> Self {
         self.split_size = Some(bytes.max(1));
         self
+    }
+
+    /// Overrides the job's maximum record length (`--max-record-size`) for
+    /// this source, in bytes. A longer line is malformed: it goes to the
+    /// [`OnMalformed`] policy with only its first bytes
+    /// ([`shoal::read::bounded::TOO_LONG_PREFIX`]) kept.
+    pub fn max_record_size(mut self, bytes: u64) -> Self {
+        self.max_record_size = Some(bytes.max(1));
+        self
+    }
+
+    fn max_record(&self) -> u64 {
+        self.max_record_size.unwrap_or(self.job.config().max_record_size)
     }
 
     /// Keeps only files matching `glob` when walking directories (may repeat).
@@ -165,10 +181,10 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     where
         C: for<'a> Consumer<P::Record<'a>>,
     {
-        match map_owned_lines(input, part, self.job.config().mmap)? {
-            Some(lines) => self.push_region(lines.region(), lines.base(), input, consumer),
-            None => Ok(()),
-        }
+        for_each_piece(input, part, self.job.config().mmap, self.max_record(), |piece| match piece {
+            Piece::Lines { region, base } => self.push_region(region, base, input, consumer),
+            Piece::TooLong(long) => self.reject(input, long.offset, long.line, &long.reason(), long.prefix),
+        })
     }
 
     fn drive_stream<C>(&self, input: &InputFile, consumer: &mut C) -> Result<()>
@@ -176,9 +192,12 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         C: for<'a> Consumer<P::Record<'a>>,
     {
         let mut reader = stream::open(input)?;
-        stream::for_each_line(&mut *reader, input, |offset, line_no, bytes| match simdutf8::basic::from_utf8(bytes) {
-            Ok(line) => self.line(input, offset, Some(line_no), line, consumer),
-            Err(_) => self.reject(input, offset, Some(line_no), NOT_UTF8, bytes),
+        stream::for_each_record(&mut *reader, input, self.max_record(), |offset, line_no, record| match record {
+            stream::Record::Line(bytes) => match simdutf8::basic::from_utf8(bytes) {
+                Ok(line) => self.line(input, offset, Some(line_no), line, consumer),
+                Err(_) => self.reject(input, offset, Some(line_no), NOT_UTF8, bytes),
+            },
+            stream::Record::TooLong(long) => self.reject(input, offset, Some(line_no), &long.reason(), long.prefix),
         })
     }
 }
@@ -204,6 +223,7 @@ impl<P> fmt::Debug for LogSource<'_, P> {
             .field("inputs", &self.inputs)
             .field("on_malformed", &self.on_malformed)
             .field("split_size", &self.split_size)
+            .field("max_record_size", &self.max_record_size)
             .finish()
     }
 }
