@@ -297,8 +297,7 @@ impl<'j> Csv<'j> {
                 if part.start >= part.end {
                     return Ok(());
                 }
-                let file = std::fs::File::open(input.read_path())
-                    .map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
+                let file = input.open()?;
                 Bytes::Mapped(FileRange::open(&file, &input.path, part.start, part.end, self.job.config().mmap)?)
             }
             FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {

@@ -64,6 +64,25 @@ impl InputFile {
     pub fn read_path(&self) -> &Path {
         self.spool.as_deref().unwrap_or(&self.path)
     }
+
+    /// Opens [`InputFile::read_path`] for reading.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] naming [`InputFile::path`]; for standard input, the
+    /// message also names the spool file (a worker process on another
+    /// machine cannot open it).
+    pub fn open(&self) -> Result<std::fs::File> {
+        std::fs::File::open(self.read_path()).map_err(|e| {
+            let err = Error::io(&self.path, e);
+            match &self.spool {
+                Some(spool) => err.context(format!(
+                    "cannot open {}, the copy of standard input planned by the leader (it is on the leader's machine)",
+                    spool.display()
+                )),
+                None => err.context("cannot open input"),
+            }
+        })
+    }
 }
 
 /// Options for walking directories and expanding globs.
@@ -376,6 +395,16 @@ mod tests {
         assert!(glob.to_string().contains("glob"), "{glob}");
         let none = Inputs::new(Vec::<String>::new()).expand().unwrap_err();
         assert_eq!(none.kind(), ErrorKind::NoInput);
+    }
+
+    #[test]
+    fn issue_18_12_a_missing_spool_is_an_error_naming_it_and_standard_input() {
+        let spool = PathBuf::from("/nonexistent/shoal-stdin-gone");
+        let input = InputFile { path: PathBuf::from("-"), len: Some(3), kind: FileKind::Regular, spool: Some(spool) };
+        let err = input.open().unwrap_err();
+        assert_eq!(err.path(), Some(Path::new("-")));
+        let text = err.to_string();
+        assert!(text.contains("/nonexistent/shoal-stdin-gone") && text.contains("standard input"), "{text}");
     }
 
     #[test]

@@ -88,8 +88,7 @@ pub fn for_each_piece(
 ) -> Result<()> {
     let max = max.max(1);
     let file_len = input.len.unwrap_or(part.end);
-    let file =
-        std::fs::File::open(input.read_path()).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
+    let file = input.open()?;
     // Where the owned lines not yet handed out begin (nominally).
     let mut start = part.start;
     'parts: while start < part.end {

@@ -7,7 +7,6 @@
 use super::super::plan::{FileKind, InputFile};
 use super::bounded::{DEFAULT_MAX_RECORD, TOO_LONG_PREFIX, TooLong};
 use crate::error::{Error, ErrorKind, Result};
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 
 const BUF: usize = 256 << 10;
@@ -15,11 +14,10 @@ const BUF: usize = 256 << 10;
 /// Opens an input for streaming, decompressing by its kind.
 pub fn open(input: &InputFile) -> Result<Box<dyn BufRead>> {
     let path = &input.path;
-    let file_path = input.read_path();
     if input.kind == FileKind::Stdin {
         return Ok(Box::new(BufReader::with_capacity(BUF, std::io::stdin())));
     }
-    let file = File::open(file_path).map_err(|e| Error::io(path, e).context("cannot open input"))?;
+    let file = input.open()?;
     // A zero-byte compressed file holds nothing (some tools leave them behind).
     let empty = input.len == Some(0);
     Ok(match input.kind {
@@ -146,6 +144,7 @@ pub fn for_each_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
     use std::io::Write;
     use std::path::PathBuf;
 
