@@ -10,10 +10,10 @@ use csv::ByteRecord;
 use serde::de::DeserializeOwned;
 use shoal::pipeline::Consumer;
 use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split};
+use shoal::read::bounded::TOO_LONG_PREFIX;
 use shoal::read::{FileRange, line_number_at};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -302,11 +302,7 @@ impl<'j> Csv<'j> {
             }
             FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {
                 let mut reader = shoal::read::stream::open(input)?;
-                let mut all = Vec::new();
-                reader.read_to_end(&mut all).map_err(|e| {
-                    Error::new(ErrorKind::InvalidInput, "cannot read input").with_source(e).with_path(&input.path)
-                })?;
-                Bytes::Owned(all)
+                Bytes::Owned(shoal::read::stream::read_all(&mut *reader, input, self.job.config().max_record_size)?)
             }
         };
         let region: &[u8] = &bytes;
@@ -351,8 +347,20 @@ impl<'j> Csv<'j> {
         let strict = self.options.field_count == FieldCount::Strict;
         let headers = reference.names(self.options.header);
         let rec = &mut state.rec;
+        // A record over `--max-record-size` is malformed; only a region that
+        // long can hold one, so others skip the check.
+        let max_record = self.job.config().max_record_size;
+        let check_len = region.len() as u64 > max_record;
         while let Some(span) = state.tok.next(region, &mut pos, rec, at_eof) {
             state.rows += 1;
+            if check_len && trim_terminator(&region[span.raw.clone()]).len() as u64 > max_record {
+                state.rejected += 1;
+                let keep = span.raw.start..span.raw.end.min(span.raw.start + TOO_LONG_PREFIX.min(max_record as usize));
+                let reason =
+                    format!("record is longer than the maximum record size of {max_record} bytes (--max-record-size)");
+                read.reject(keep, reason)?;
+                continue;
+            }
             if span.unterminated {
                 state.rejected += 1;
                 read.reject(span.raw, "unterminated quoted field (the quote opens here and is never closed)".into())?;

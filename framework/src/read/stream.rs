@@ -51,6 +51,50 @@ pub fn for_each_line(
     })
 }
 
+/// Reads all of `reader` into memory, for formats whose records may span
+/// lines (CSV with quoted line breaks). A run of more than `max` bytes
+/// without a line break (`\n` or `\r`) can only be part of one record
+/// longer than `max`, so reading stops there with the error of
+/// [`TooLong::into_error`]: an endless input without line breaks
+/// (`/dev/zero`) fails quickly instead of exhausting memory. An input with
+/// line breaks is read whole; its records are checked by the format.
+///
+/// # Errors
+/// A read error naming `input` and the offset reached, or a run too long.
+pub fn read_all(reader: &mut dyn BufRead, input: &InputFile, max: u64) -> Result<Vec<u8>> {
+    let max = max.max(1);
+    let mut all = Vec::new();
+    // Where the current run without a line break starts.
+    let mut run_start = 0usize;
+    loop {
+        let avail = match reader.fill_buf() {
+            Ok(avail) => avail,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Error::new(ErrorKind::InvalidInput, "cannot read input")
+                    .with_source(e)
+                    .with_path(&input.path)
+                    .with_offset(all.len() as u64));
+            }
+        };
+        if avail.is_empty() {
+            return Ok(all);
+        }
+        let n = avail.len();
+        if let Some(i) = memchr::memrchr2(b'\n', b'\r', avail) {
+            run_start = all.len() + i + 1;
+        }
+        all.extend_from_slice(avail);
+        reader.consume(n);
+        if (all.len() - run_start) as u64 > max.saturating_add(1) {
+            let line = 1 + memchr::memchr_iter(b'\n', &all[..run_start]).count() as u64;
+            let prefix = &all[run_start..run_start + TOO_LONG_PREFIX.min(max as usize)];
+            let long = TooLong { offset: run_start as u64, line: Some(line), prefix, max };
+            return Err(long.into_error(input));
+        }
+    }
+}
+
 /// One line of a stream, as [`for_each_record`] hands it out.
 #[derive(Debug, Clone, Copy)]
 pub enum Record<'a> {
@@ -218,6 +262,24 @@ mod tests {
         })
         .unwrap();
         out
+    }
+
+    #[test]
+    fn issue_18_4_read_all_stops_at_a_run_without_line_breaks() {
+        let input = InputFile { path: "/dev/zero".into(), len: None, kind: FileKind::Special, spool: None };
+        let start = std::time::Instant::now();
+        let err = read_all(&mut *open(&input).unwrap(), &input, 64 << 10).unwrap_err();
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        assert_eq!((err.path(), err.line(), err.offset()), (Some(std::path::Path::new("/dev/zero")), Some(1), Some(0)));
+        assert!(err.to_string().contains("maximum record size of 65536 bytes"), "{err}");
+        let text = b"a,b\r\n\"x\ny\",1\n";
+        let mut reader = &text[..];
+        let mem = InputFile { path: "mem".into(), len: None, kind: FileKind::Special, spool: None };
+        assert_eq!(read_all(&mut reader, &mem, 4).unwrap(), text);
+        let mut long = b"ok\nok\n".to_vec();
+        long.extend([b'q'; 10]);
+        let err = read_all(&mut &long[..], &mem, 4).unwrap_err();
+        assert_eq!((err.line(), err.offset()), (Some(3), Some(6)), "{err}");
     }
 
     #[test]
