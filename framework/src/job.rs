@@ -119,6 +119,7 @@ impl JobBuilder {
         if self.config.max_record_size == 0 {
             return Err(Error::new(ErrorKind::Config, "--max-record-size must be at least 1 byte"));
         }
+        crate::plan::stdin::note_record_limit(self.config.max_record_size);
         if self.config.process.processes == 0 {
             return Err(Error::new(ErrorKind::Config, "--processes must be at least 1"));
         }

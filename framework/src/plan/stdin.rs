@@ -18,11 +18,33 @@
 //!
 //! Errors and rejected records still name the input `-`: the plan keeps
 //! `-` as the file's [`InputFile::path`] and the spool apart.
+//!
+//! Copying stops with an error at a run of more than [`RUN_FACTOR`] times
+//! the largest `--max-record-size` of the process's jobs without a line
+//! break (`\n` or `\r`): such a run is one record far over the limit, and
+//! an endless input without newlines (`/dev/zero`) must not fill the disk.
+//! Shorter too-long records are left to the sources, which reject them
+//! (or apply their malformed-record policy).
 
 use super::{FileKind, InputFile};
 use crate::error::{Error, ErrorKind, Result};
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How many times the record limit a run without a line break may reach
+/// before copying stops.
+pub(crate) const RUN_FACTOR: u64 = 4;
+
+/// The largest `--max-record-size` of the jobs built in this process.
+static RECORD_LIMIT: AtomicU64 = AtomicU64::new(crate::read::DEFAULT_MAX_RECORD);
+
+/// Notes a job's record limit (the spool allows runs up to
+/// [`RUN_FACTOR`] times the largest).
+pub(crate) fn note_record_limit(max: u64) {
+    RECORD_LIMIT.fetch_max(max, Ordering::Relaxed);
+}
 
 /// The path and size of the spool, or why it could not be made.
 static SPOOL: OnceLock<std::result::Result<(PathBuf, u64), String>> = OnceLock::new();
@@ -63,12 +85,45 @@ fn spool() -> std::io::Result<(PathBuf, u64)> {
             libc::atexit(remove_spool);
         }
     }
-    let copied = std::io::copy(&mut std::io::stdin().lock(), &mut file);
+    let max_run = RECORD_LIMIT.load(Ordering::Relaxed).saturating_mul(RUN_FACTOR);
+    let copied = copy_bounded(&mut std::io::stdin().lock(), &mut file, max_run);
     match copied {
         Ok(len) => Ok((path, len)),
         Err(e) => {
             let _ = std::fs::remove_file(&path);
             Err(e)
+        }
+    }
+}
+
+/// Copies `from` into `to`, failing at a run of more than `max_run` bytes
+/// without a line break.
+fn copy_bounded(from: &mut dyn BufRead, to: &mut std::fs::File, max_run: u64) -> std::io::Result<u64> {
+    let mut total = 0u64;
+    // Where the current run without a line break starts.
+    let mut run_start = 0u64;
+    loop {
+        let chunk = match from.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            to.flush()?;
+            return Ok(total);
+        }
+        let n = chunk.len();
+        if let Some(i) = memchr::memrchr2(b'\n', b'\r', chunk) {
+            run_start = total + i as u64 + 1;
+        }
+        to.write_all(chunk)?;
+        from.consume(n);
+        total += n as u64;
+        if total - run_start > max_run {
+            return Err(std::io::Error::other(format!(
+                "from byte {run_start} on, more than {max_run} bytes without a line break \
+                 ({RUN_FACTOR} times --max-record-size): stopped copying"
+            )));
         }
     }
 }

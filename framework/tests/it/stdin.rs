@@ -116,3 +116,23 @@ fn issue_18_12_the_spool_is_removed_on_interrupt() {
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
 }
+
+/// Issue 18.4 through standard input: endless input without newlines stops
+/// the copy at a bounded size with an error naming `-`.
+#[test]
+fn issue_18_4_endless_stdin_without_newlines_stops_the_spool() {
+    let dir = Dir::new();
+    let zero = std::fs::File::open("/dev/zero").unwrap();
+    let start = Instant::now();
+    let out = Command::new(probe())
+        .args(["--max-record-size", "64K", "-"])
+        .env("TMPDIR", dir.path())
+        .stdin(zero)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("error: -: cannot copy standard input") && err.contains("without a line break"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(20), "took {:?}", start.elapsed());
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
