@@ -7,8 +7,11 @@
 //!   globs filter the files by their path relative to the directory.
 //! * An argument that does not exist but contains `*`, `?`, `[` or `{` is a
 //!   glob: `logs/**/*.log` walks `logs` and keeps the files that match.
-//! * `-` is standard input, spooled to a temporary file on first use and
-//!   then planned like a regular file ([`super::stdin`]).
+//! * `-` is standard input, copied once per process (at the first plan
+//!   that names it) to a private temporary file and then planned like a
+//!   regular file, so every action and executor sees all of it. The copy
+//!   takes temporary disk space equal to the input's size, in the directory
+//!   `TMPDIR` names (`/tmp` by default), and is removed at exit.
 //!
 //! A missing path, a directory without input files or a glob that matches
 //! nothing is an error: an empty result from a typo is worse than a failure.
@@ -27,8 +30,8 @@ pub enum FileKind {
     Special,
     /// The process's standard input, read as a stream. [`Inputs::expand`]
     /// no longer plans `-` this way: it spools standard input to a
-    /// temporary file and plans that as [`FileKind::Regular`] (see
-    /// [`super::stdin`]).
+    /// temporary file and plans that as [`FileKind::Regular`], with
+    /// [`InputFile::spool`] naming the copy.
     Stdin,
     /// A gzip-compressed file (`.gz`): decompressed as one stream.
     Gzip,
