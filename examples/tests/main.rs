@@ -159,6 +159,44 @@ fn sales_sums_exact_money_over_quoted_csv() {
     }
 }
 
+/// Issue 18.12: CSV on standard input gives every shape, worker processes
+/// included, the records of the same file, and errors name it `-`.
+#[test]
+fn issue_18_12_sales_over_standard_input_matches_the_file() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = format!(
+        "{SALES_HEADER}1,2025-01-02,Europe,Widget,2,10.005,\"note, with comma\"\n2,2025-03-04,Europe,Widget,1,0.10,\n\
+         4,2025-05-06,\"North, America\",\"Gadget \"\"X\"\"\",3,2.50,\"two\r\nlines\"\n6,2025-07-09,Asia,Thing,1,1.001,\n"
+    );
+    let path = write(dir.path(), "s.csv", csv.as_bytes());
+    let want = text(&run("sales", &["-t", "1", path.to_str().unwrap()]).stdout);
+    assert!(want.ends_with("rows,4\n"), "{want}");
+    let with_stdin = |args: &[&str], input: &[u8]| {
+        let mut child = Command::new(example("sales"))
+            .args(args)
+            .env("TMPDIR", dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    for args in [&["-t", "2", "--chunk-size", "20", "-"][..], &["-p", "2", "-t", "1", "--chunk-size", "30", "-"]] {
+        let out = with_stdin(args, csv.as_bytes());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), want, "{args:?}");
+    }
+    let bad = format!("{SALES_HEADER}1,2025-01-02,Europe,Widget,2,1.00,\n2,2025-01-03,Europe,Widget,x,1.00,\n");
+    let out = with_stdin(&["-p", "2", "-t", "1", "-"], bad.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error: -: line 3 (byte ") && err.contains("bad quantity"), "{err}");
+}
+
 #[test]
 fn sales_bad_values_follow_the_malformed_policy() {
     let dir = tempfile::tempdir().unwrap();
