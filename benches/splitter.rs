@@ -168,8 +168,12 @@ fn bench_framing(c: &mut Criterion) {
 
 /// Synthetic file lists for the planner: nothing touches the file system.
 fn file_lists() -> Vec<(&'static str, Vec<InputFile>)> {
-    let regular =
-        |path: String, len: u64| InputFile { path: PathBuf::from(path), len: Some(len), kind: FileKind::Regular };
+    let regular = |path: String, len: u64| InputFile {
+        path: PathBuf::from(path),
+        len: Some(len),
+        kind: FileKind::Regular,
+        spool: None,
+    };
     // Small-file sizes from a fixed LCG: 1 byte to 64 KiB.
     let mut state = SEED;
     let mut next_len = move || {
@@ -185,6 +189,7 @@ fn file_lists() -> Vec<(&'static str, Vec<InputFile>)> {
         path: PathBuf::from(format!("zz/archive-{i:03}.gz")),
         len: Some(1 << 20),
         kind: FileKind::Gzip,
+        spool: None,
     }));
     vec![("1_big_file", vec![big]), ("20000_small_files", small), ("1_big+20000_small+100_gz", mixed)]
 }

@@ -165,7 +165,7 @@ fn run(args: Args) -> Result<String, String> {
     for (station, s) in total.into_map() {
         match parse::station_name(&station) {
             Ok(name) => rows.push((name.to_owned(), s)),
-            Err(_) => return Err(locate_bad_name(&paths, &maps, &station)),
+            Err(why) => return Err(locate_bad_name(&paths, &maps, &station, &why)),
         }
     }
     rows.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
@@ -177,7 +177,7 @@ fn run(args: Args) -> Result<String, String> {
 }
 
 /// The first line whose station is `bad`, as an error message.
-fn locate_bad_name(paths: &[PathBuf], maps: &[Mmap], bad: &[u8]) -> String {
+fn locate_bad_name(paths: &[PathBuf], maps: &[Mmap], bad: &[u8], why: &parse::LineError) -> String {
     for (path, map) in paths.iter().zip(maps) {
         let mut line_no = 0;
         let found = for_each_line(map, |_, line| {
@@ -188,10 +188,10 @@ fn locate_bad_name(paths: &[PathBuf], maps: &[Mmap], bad: &[u8]) -> String {
             }
         });
         if let Err(line_no) = found {
-            return format!("{}: line {line_no}: {}", path.display(), parse::LineError::InvalidUtf8);
+            return format!("{}: line {line_no}: {why}", path.display());
         }
     }
-    parse::LineError::InvalidUtf8.to_string()
+    why.to_string()
 }
 
 fn main() -> ExitCode {

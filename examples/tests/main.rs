@@ -96,6 +96,36 @@ fn weather_errors_name_file_and_line() {
     assert!(text(&out.stderr).contains("does not exist"), "{}", text(&out.stderr));
 }
 
+/// Issue 18.4: NUL and other control bytes in a station name are rejected
+/// with file, line and byte offset, also a 4 KiB NUL block that fuses with
+/// the next line; tab is allowed.
+#[test]
+fn issue_18_4_weather_rejects_control_bytes_in_station_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut block = b"a;1.0\nb;2.0\n".to_vec();
+    block.extend([0u8; 4096]);
+    block.extend(b"Zurich;12.3\nc;1.0\n");
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("nul.txt", b"a;1.0\nNu\0l;2.0\nc;1.0\n", "line 2 (byte 6)"),
+        ("esc.txt", b"a;1.0\nb;2.0\nx\x1b[31m;3.0\n", "line 3 (byte 12)"),
+        ("block.txt", &block, "line 3 (byte 12)"),
+    ];
+    for (name, contents, at) in cases {
+        let path = write(dir.path(), name, contents);
+        for threads in ["1", "2"] {
+            let out = run("weather", &["-t", threads, "--chunk-size", "64", path.to_str().unwrap()]);
+            assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out.stdout));
+            let err = text(&out.stderr);
+            assert!(err.contains(name) && err.contains(at) && err.contains("control byte"), "{name}: {err}");
+            assert!(out.stdout.is_empty(), "{name}: nothing printed raw");
+        }
+    }
+    let tab = write(dir.path(), "tab.txt", b"Tab\tbed;1.0\n");
+    let out = run("weather", &[tab.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Tab\tbed,1.0,1.0,1.0\n");
+}
+
 #[test]
 fn wordcount_ranks_words() {
     let dir = tempfile::tempdir().unwrap();
@@ -132,6 +162,44 @@ fn sales_sums_exact_money_over_quoted_csv() {
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
         assert_eq!(text(&out.stdout), want, "{args:?}");
     }
+}
+
+/// Issue 18.12: CSV on standard input gives every shape, worker processes
+/// included, the records of the same file, and errors name it `-`.
+#[test]
+fn issue_18_12_sales_over_standard_input_matches_the_file() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = format!(
+        "{SALES_HEADER}1,2025-01-02,Europe,Widget,2,10.005,\"note, with comma\"\n2,2025-03-04,Europe,Widget,1,0.10,\n\
+         4,2025-05-06,\"North, America\",\"Gadget \"\"X\"\"\",3,2.50,\"two\r\nlines\"\n6,2025-07-09,Asia,Thing,1,1.001,\n"
+    );
+    let path = write(dir.path(), "s.csv", csv.as_bytes());
+    let want = text(&run("sales", &["-t", "1", path.to_str().unwrap()]).stdout);
+    assert!(want.ends_with("rows,4\n"), "{want}");
+    let with_stdin = |args: &[&str], input: &[u8]| {
+        let mut child = Command::new(example("sales"))
+            .args(args)
+            .env("TMPDIR", dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    for args in [&["-t", "2", "--chunk-size", "20", "-"][..], &["-p", "2", "-t", "1", "--chunk-size", "30", "-"]] {
+        let out = with_stdin(args, csv.as_bytes());
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), want, "{args:?}");
+    }
+    let bad = format!("{SALES_HEADER}1,2025-01-02,Europe,Widget,2,1.00,\n2,2025-01-03,Europe,Widget,x,1.00,\n");
+    let out = with_stdin(&["-p", "2", "-t", "1", "-"], bad.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error: -: line 3 (byte ") && err.contains("bad quantity"), "{err}");
 }
 
 #[test]
@@ -191,6 +259,29 @@ fn access_logs_report_status_paths_hours_and_malformed() {
         assert_eq!(last_line(&out), "shoal: finished with 1 record skipped", "{args:?}");
         assert_eq!(text(&out.stdout), want, "{args:?}");
     }
+}
+
+/// Issue 18.4: raw NUL and other control bytes in an access-log line make it
+/// malformed (counted, or an error naming file, line and byte offset).
+#[test]
+fn issue_18_4_access_logs_reject_control_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "1.2.3.4 - - [10/Oct/2025:13:55:36 +0000] \"GET /a HTTP/1.1\" 200 100 \"-\" \"curl/8\"\n";
+    let nul = "1.2.3.4 - - [10/Oct/2025:13:55:37 +0000] \"GET /b\0 HTTP/1.1\" 200 7 \"-\" \"curl/8\"\n";
+    let esc = "1.2.3.4 - - [10/Oct/2025:13:55:38 +0000] \"GET /c HTTP/1.1\" 200 9 \"-\" \"\x1b[31mx\"\n";
+    let tab = "1.2.3.4 - - [10/Oct/2025:13:55:39 +0000] \"GET /d HTTP/1.1\" 200 1 \"-\" \"a\tb\"\n";
+    let path = write(dir.path(), "x.log", format!("{good}{nul}{esc}{tab}").as_bytes());
+    let out = run("access_logs", &["-t", "2", "--chunk-size", "64", path.to_str().unwrap()]);
+    // Finished, but two records were skipped (issue 18.8).
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("status,200,2\n") && stdout.ends_with("malformed,2\n"), "{stdout}");
+    assert!(!stdout.contains("/b"), "a path with a NUL is never printed: {stdout}");
+    let out = run("access_logs", &["-t", "1", "--on-malformed", "fail", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    let at = format!("x.log: line 2 (byte {})", good.len());
+    assert!(err.contains(&at) && err.contains("control byte 0x00"), "{err}");
 }
 
 #[test]

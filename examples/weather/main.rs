@@ -3,7 +3,9 @@
 //! Input: lines `Station name;-12.3` in files or directories (recursively).
 //! Output: one line per station, `STATION,MIN,MEAN,MAX`, sorted by the
 //! station's UTF-8 bytes, one decimal each; the mean is the exact sum of
-//! tenths divided by the count, rounded half away from zero.
+//! tenths divided by the count, rounded half away from zero. A station name
+//! must be UTF-8 without control bytes (tab aside); a bad one is an error
+//! naming its first line.
 //!
 //! ```text
 //! cargo run --release -p shoal-datasets -- weather --rows 1000000 --out /tmp/w.txt
@@ -34,6 +36,11 @@ fn main() -> ExitCode {
 
         let mut rows: Vec<(String, Stats<i64>)> = Vec::with_capacity(stations.len());
         for (name, stats) in stations {
+            // Once per distinct name: UTF-8 and no control bytes (a NUL in a
+            // name, or a block of NULs fused with the next line, is rejected).
+            if parse::station_name(&name).is_err() {
+                return Err(locate_bad_name(job, &cli.inputs, &name));
+            }
             match String::from_utf8(name) {
                 Ok(name) => rows.push((name, stats)),
                 Err(bad) => return Err(locate_bad_name(job, &cli.inputs, bad.as_bytes())),
@@ -52,7 +59,8 @@ fn main() -> ExitCode {
 }
 
 /// Station names are checked once per distinct name, after aggregation. For a
-/// name that is not UTF-8, read again to name the first line that has it.
+/// bad name (not UTF-8, or with a control byte), read again to name the first
+/// line that has it: file, line and byte offset.
 fn locate_bad_name(job: &Job, inputs: &[PathBuf], bad: &[u8]) -> Box<dyn std::error::Error + Send + Sync> {
     let found = job
         .byte_lines(inputs)
@@ -63,6 +71,6 @@ fn locate_bad_name(job: &Job, inputs: &[PathBuf], bad: &[u8]) -> Box<dyn std::er
         .count();
     match found {
         Err(err) => err.into(),
-        Ok(_) => parse::LineError::InvalidUtf8.into(),
+        Ok(_) => parse::station_name(bad).err().unwrap_or(parse::LineError::InvalidUtf8).into(),
     }
 }

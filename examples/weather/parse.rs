@@ -15,6 +15,9 @@ pub(crate) enum LineError {
     BadTemperature,
     /// The station name is not UTF-8.
     InvalidUtf8,
+    /// The station name holds this control byte (NUL, another C0 control
+    /// or DEL; tab is allowed).
+    ControlByte(u8),
 }
 
 impl fmt::Display for LineError {
@@ -23,6 +26,9 @@ impl fmt::Display for LineError {
             LineError::MissingSeparator => "expected `STATION;TEMPERATURE`: no `;` in the line",
             LineError::BadTemperature => "the temperature is not a number with one decimal (like -12.3)",
             LineError::InvalidUtf8 => "the station name is not valid UTF-8",
+            LineError::ControlByte(b) => {
+                return write!(f, "the station name holds the control byte 0x{b:02x} (only tab is allowed)");
+            }
         })
     }
 }
@@ -34,8 +40,8 @@ impl std::error::Error for LineError {}
 ///
 /// The separator is the last `;` on the line, so a station name may itself contain `;`.
 /// A trailing `\r` must already be stripped. The name is not checked here:
-/// [`station_name`] checks each *distinct* name once, which costs nothing per
-/// line (a name that is not UTF-8 never equals one that is).
+/// [`station_name`] checks each *distinct* name once (UTF-8, no control
+/// bytes), which costs nothing per line (a bad name never equals a good one).
 #[inline(always)]
 pub(crate) fn parse_line(line: &[u8]) -> Result<(&[u8], i64), LineError> {
     match fast_path(line) {
@@ -249,9 +255,15 @@ fn parse_line_slow(line: &[u8]) -> Result<(&[u8], i64), LineError> {
     Ok((&line[..sep], temp))
 }
 
-/// A station name as text, or [`LineError::InvalidUtf8`].
+/// A station name as text: UTF-8 without control bytes (NUL, the other C0
+/// controls and DEL; tab is allowed), else [`LineError::InvalidUtf8`] or
+/// [`LineError::ControlByte`]. Called once per distinct name, not per line.
 pub(crate) fn station_name(bytes: &[u8]) -> Result<&str, LineError> {
-    std::str::from_utf8(bytes).map_err(|_| LineError::InvalidUtf8)
+    let name = std::str::from_utf8(bytes).map_err(|_| LineError::InvalidUtf8)?;
+    match bytes.iter().find(|&&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        Some(&b) => Err(LineError::ControlByte(b)),
+        None => Ok(name),
+    }
 }
 
 /// Parses `-?D{1,3}.D` into tenths: `-12.3` is `-123`.
@@ -337,6 +349,11 @@ mod tests {
         assert_eq!(parse_line(b"-00000;;"), Err(LineError::BadTemperature));
         assert_eq!(station_name(b"\xff"), Err(LineError::InvalidUtf8));
         assert_eq!(station_name("Zürich".as_bytes()), Ok("Zürich"));
+        assert_eq!(station_name(b"Tab\tbed"), Ok("Tab\tbed"));
+        assert_eq!(station_name(b"Nul\0l"), Err(LineError::ControlByte(0)));
+        assert_eq!(station_name(&[0u8; 4096]), Err(LineError::ControlByte(0)));
+        assert_eq!(station_name(b"esc\x1b[0m"), Err(LineError::ControlByte(0x1b)));
+        assert_eq!(station_name(b"del\x7f"), Err(LineError::ControlByte(0x7f)));
     }
 
     /// What each fast path makes of `line`: the word-at-a-time one, and on

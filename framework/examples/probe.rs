@@ -3,7 +3,7 @@
 //!
 //! Output (stdout, leader only): `lines,N`, `bytes,N`, then `key,K,COUNT`
 //! per first byte of the line, sorted, then `counter,NAME,N` for every
-//! counter of the job's report.
+//! counter of the job's report (`again,lines,N` first with `--twice`).
 
 use clap::Parser;
 use shoal::prelude::*;
@@ -38,6 +38,10 @@ struct Cli {
     /// the most holders seen at once.
     #[arg(long)]
     limit: Option<usize>,
+    /// Run a second action (a line count) over the same inputs and print
+    /// `again,lines,N`.
+    #[arg(long)]
+    twice: bool,
     inputs: Vec<PathBuf>,
 }
 
@@ -87,6 +91,9 @@ fn main() -> ExitCode {
         writeln!(out, "bytes,{bytes}")?;
         for (k, (n, _)) in &rows {
             writeln!(out, "key,{k},{n}")?;
+        }
+        if cli.twice {
+            writeln!(out, "again,lines,{}", job.lines(&cli.inputs).count()?)?;
         }
         if let Some(capacity) = cli.limit {
             let limit = job.limit("probe", capacity);

@@ -38,6 +38,10 @@ pub struct Flags {
     #[arg(long, alias = "chunk-size", value_name = "SIZE", value_parser = parse_size, env = "SHOAL_SPLIT_SIZE")]
     pub split_size: Option<u64>,
 
+    /// Longest record (line) accepted, like 64K or 1G; a longer one is malformed
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16M")]
+    pub max_record_size: u64,
+
     /// Read input files instead of memory-mapping them
     #[arg(long)]
     pub no_mmap: bool,
@@ -95,6 +99,7 @@ impl Flags {
         let mut builder = Job::builder()
             .threads(self.threads.unwrap_or_else(default_threads))
             .explain(self.explain)
+            .max_record_size(self.max_record_size)
             .mmap(if self.no_mmap { MmapChoice::Never } else { MmapChoice::Auto })
             .max_malformed(self.max_malformed.unwrap_or_default())
             .process_options(ProcessOptions {

@@ -22,6 +22,7 @@ pub struct Config {
     explain: bool,
     process: ProcessOptions,
     max_malformed: MaxMalformed,
+    max_record_size: u64,
 }
 
 impl Config {
@@ -53,6 +54,12 @@ impl Config {
     /// The ceiling on records rejected by malformed-record policies, per action.
     pub fn max_malformed(&self) -> MaxMalformed {
         self.max_malformed
+    }
+
+    /// The longest record (line) line sources accept, in bytes; a longer
+    /// one is malformed (see [`crate::read::bounded`]).
+    pub fn max_record_size(&self) -> u64 {
+        self.max_record_size
     }
 
     /// All threads of the job, over all processes: what plans aim to keep busy.
@@ -110,6 +117,13 @@ impl JobBuilder {
         self
     }
 
+    /// The longest record line sources accept, in bytes (default
+    /// [`crate::read::DEFAULT_MAX_RECORD`], 16 MiB).
+    pub fn max_record_size(mut self, bytes: u64) -> Self {
+        self.config.max_record_size = bytes;
+        self
+    }
+
     /// Worker-process options. Worker processes are only started by
     /// [`crate::main`], which re-executes the program; a job built here
     /// always runs in this process.
@@ -129,6 +143,10 @@ impl JobBuilder {
         if self.config.split_size == Some(0) {
             return Err(Error::new(ErrorKind::Config, "--split-size must be at least 1 byte"));
         }
+        if self.config.max_record_size == 0 {
+            return Err(Error::new(ErrorKind::Config, "--max-record-size must be at least 1 byte"));
+        }
+        crate::plan::stdin::note_record_limit(self.config.max_record_size);
         if self.config.process.processes == 0 {
             return Err(Error::new(ErrorKind::Config, "--processes must be at least 1"));
         }
@@ -179,6 +197,7 @@ impl Job {
                 explain: false,
                 process: ProcessOptions::default(),
                 max_malformed: MaxMalformed::Default,
+                max_record_size: crate::read::DEFAULT_MAX_RECORD,
             },
         }
     }

@@ -109,7 +109,7 @@ fn first_mapped(
     dialect: &Dialect,
     trim: bool,
 ) -> Result<Option<(ByteRecord, std::ops::Range<u64>)>> {
-    let file = std::fs::File::open(&input.path).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
+    let file = input.open()?;
     let mut window = 64u64 << 10;
     let mut tok = Tokenizer::new(*dialect);
     let mut rec = super::record::Record::new();

@@ -9,9 +9,9 @@
 
 use super::dialect::Dialect;
 use super::scan::exact_starts;
+use shoal::Result;
 use shoal::plumbing::{FileKind, Part, Plan, Split};
 use shoal::plumbing::{FileRange, MmapChoice};
-use shoal::{Error, Result};
 
 /// Counter: files whose cuts were found by the sequential state machine
 /// because quote parity was ambiguous for them.
@@ -68,8 +68,7 @@ fn exact_parts(
 ) -> Result<Vec<Part>> {
     let input = &plan.files[file];
     let len = parts.last().map_or(0, |p| p.end);
-    let handle =
-        std::fs::File::open(&input.path).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
+    let handle = input.open()?;
     let bytes = FileRange::open(&handle, &input.path, 0, len, mmap)?;
     let cuts: Vec<usize> = parts[1..].iter().map(|p| p.start as usize).collect();
     let (starts, sequential) = exact_starts(dialect, &bytes, &cuts, threads);

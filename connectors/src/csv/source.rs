@@ -9,11 +9,11 @@ use super::tokenize::Tokenizer;
 use csv::ByteRecord;
 use serde::de::DeserializeOwned;
 use shoal::plumbing::Consumer;
+use shoal::plumbing::read::bounded::TOO_LONG_PREFIX;
 use shoal::plumbing::{FileKind, InputFile, Inputs, Part, Plan, Split};
 use shoal::plumbing::{FileRange, line_number_at};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -298,17 +298,16 @@ impl<'j> Csv<'j> {
                 if part.start >= part.end {
                     return Ok(());
                 }
-                let file = std::fs::File::open(&input.path)
-                    .map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
+                let file = input.open()?;
                 Bytes::Mapped(FileRange::open(&file, &input.path, part.start, part.end, self.job.config().mmap())?)
             }
             FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {
                 let mut reader = shoal::plumbing::read::stream::open(input)?;
-                let mut all = Vec::new();
-                reader.read_to_end(&mut all).map_err(|e| {
-                    Error::new(ErrorKind::InvalidInput, "cannot read input").with_source(e).with_path(&input.path)
-                })?;
-                Bytes::Owned(all)
+                Bytes::Owned(shoal::plumbing::read::stream::read_all(
+                    &mut *reader,
+                    input,
+                    self.job.config().max_record_size(),
+                )?)
             }
         };
         let region: &[u8] = &bytes;
@@ -353,8 +352,20 @@ impl<'j> Csv<'j> {
         let strict = self.options.field_count == FieldCount::Strict;
         let headers = reference.names(self.options.header);
         let rec = &mut state.rec;
+        // A record over `--max-record-size` is malformed; only a region that
+        // long can hold one, so others skip the check.
+        let max_record = self.job.config().max_record_size();
+        let check_len = region.len() as u64 > max_record;
         while let Some(span) = state.tok.next(region, &mut pos, rec, at_eof) {
             state.rows += 1;
+            if check_len && trim_terminator(&region[span.raw.clone()]).len() as u64 > max_record {
+                state.rejected += 1;
+                let keep = span.raw.start..span.raw.end.min(span.raw.start + TOO_LONG_PREFIX.min(max_record as usize));
+                let reason =
+                    format!("record is longer than the maximum record size of {max_record} bytes (--max-record-size)");
+                read.reject(keep, reason)?;
+                continue;
+            }
             if span.unterminated {
                 state.rejected += 1;
                 read.reject(span.raw, "unterminated quoted field (the quote opens here and is never closed)".into())?;
@@ -476,7 +487,7 @@ struct PartReader<'p> {
 
 impl PartReader<'_> {
     fn line_at(&mut self, rel: usize) -> Option<u64> {
-        self.lines.line_at(&self.input.path, self.region, self.base, rel)
+        self.lines.line_at(self.input.read_path(), self.region, self.base, rel)
     }
 
     fn reject(&mut self, raw: std::ops::Range<usize>, reason: String) -> Result<()> {

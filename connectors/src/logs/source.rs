@@ -9,7 +9,8 @@
 
 use super::parser::LineParser;
 use shoal::plumbing::line_number_at;
-use shoal::plumbing::read::lines::{for_each_str_line, map_owned_lines};
+use shoal::plumbing::read::bounded::{Piece, for_each_piece};
+use shoal::plumbing::read::lines::for_each_str_line;
 use shoal::plumbing::read::stream;
 use shoal::plumbing::{Consumer, Source};
 use shoal::plumbing::{FileKind, InputFile, Inputs, Part, Plan, Split};
@@ -30,7 +31,8 @@ pub const NOT_UTF8: &str = "line is not valid UTF-8";
 /// * [`include`](Self::include), [`exclude`](Self::exclude),
 ///   [`hidden`](Self::hidden), [`follow_links`](Self::follow_links): how
 ///   directories are walked (see [`shoal::plan::inputs`]);
-/// * [`split_size`](Self::split_size): the target split size.
+/// * [`split_size`](Self::split_size): the target split size;
+/// * [`max_record_size`](Self::max_record_size): the longest line accepted.
 ///
 /// Items are the parser's records; they borrow from the split's bytes.
 #[must_use = "pipelines are lazy: call an action to run them"]
@@ -40,12 +42,13 @@ pub struct LogSource<'j, P> {
     parser: P,
     on_malformed: OnMalformed,
     split_size: Option<u64>,
+    max_record_size: Option<u64>,
 }
 
 impl<'j, P: LineParser> LogSource<'j, P> {
     /// A source reading `inputs` with `parser`, failing on malformed lines.
     pub fn new(job: &'j Job, inputs: Inputs, parser: P) -> Self {
-        LogSource { job, inputs, parser, on_malformed: OnMalformed::Fail, split_size: None }
+        LogSource { job, inputs, parser, on_malformed: OnMalformed::Fail, split_size: None, max_record_size: None }
     }
 
     /// What to do with malformed lines (default [`OnMalformed::Fail`]).
@@ -60,6 +63,19 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     pub fn split_size(mut self, bytes: u64) -> Self {
         self.split_size = Some(bytes.max(1));
         self
+    }
+
+    /// Overrides the job's maximum record length (`--max-record-size`) for
+    /// this source, in bytes. A longer line is malformed: it goes to the
+    /// [`OnMalformed`] policy with only its first bytes
+    /// ([`shoal::read::bounded::TOO_LONG_PREFIX`]) kept.
+    pub fn max_record_size(mut self, bytes: u64) -> Self {
+        self.max_record_size = Some(bytes.max(1));
+        self
+    }
+
+    fn max_record(&self) -> u64 {
+        self.max_record_size.unwrap_or(self.job.config().max_record_size())
     }
 
     /// Keeps only files matching `glob` when walking directories (may repeat).
@@ -120,7 +136,7 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         // Counting lines from the file's start is only worth it for the one
         // line that stops the job.
         let line_no = match (&self.on_malformed, line_no) {
-            (OnMalformed::Fail, None) => line_number_at(&input.path, offset),
+            (OnMalformed::Fail, None) => line_number_at(input.read_path(), offset),
             (_, known) => known,
         };
         self.on_malformed.handle(Rejected::new(&input.path, line_no, offset, why, bytes))
@@ -181,15 +197,16 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     where
         C: for<'a> Consumer<P::Record<'a>>,
     {
-        match map_owned_lines(input, part, self.job.config().mmap())? {
-            Some(lines) => {
-                let mut read = 0;
-                let outcome = self.push_region(lines.region(), lines.base(), input, consumer, &mut read);
-                shoal::report::records_read(read);
-                outcome
+        let mut read = 0;
+        let outcome = for_each_piece(input, part, self.job.config().mmap(), self.max_record(), |piece| match piece {
+            Piece::Lines { region, base } => self.push_region(region, base, input, consumer, &mut read),
+            Piece::TooLong(long) => {
+                read += 1;
+                self.reject(input, long.offset, long.line, &long.reason(), long.prefix)
             }
-            None => Ok(()),
-        }
+        });
+        shoal::report::records_read(read);
+        outcome
     }
 
     fn drive_stream<C>(&self, input: &InputFile, consumer: &mut C) -> Result<()>
@@ -198,11 +215,14 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     {
         let mut reader = stream::open(input)?;
         let mut read = 0u64;
-        let outcome = stream::for_each_line(&mut *reader, input, |offset, line_no, bytes| {
+        let outcome = stream::for_each_record(&mut *reader, input, self.max_record(), |offset, line_no, record| {
             read += 1;
-            match simdutf8::basic::from_utf8(bytes) {
-                Ok(line) => self.line(input, offset, Some(line_no), line, consumer),
-                Err(_) => self.reject(input, offset, Some(line_no), NOT_UTF8, bytes),
+            match record {
+                stream::Record::Line(bytes) => match simdutf8::basic::from_utf8(bytes) {
+                    Ok(line) => self.line(input, offset, Some(line_no), line, consumer),
+                    Err(_) => self.reject(input, offset, Some(line_no), NOT_UTF8, bytes),
+                },
+                stream::Record::TooLong(long) => self.reject(input, offset, Some(line_no), &long.reason(), long.prefix),
             }
         });
         shoal::report::records_read(read);
@@ -216,7 +236,7 @@ fn locate(err: Error, input: &InputFile, offset: u64, line_no: Option<u64>) -> E
     if err.has_location() {
         return err;
     }
-    let line_no = line_no.or_else(|| line_number_at(&input.path, offset));
+    let line_no = line_no.or_else(|| line_number_at(input.read_path(), offset));
     let err = err.with_path(&input.path).with_offset(offset);
     match line_no {
         Some(n) => err.with_line(n),
@@ -231,6 +251,7 @@ impl<P> fmt::Debug for LogSource<'_, P> {
             .field("inputs", &self.inputs)
             .field("on_malformed", &self.on_malformed)
             .field("split_size", &self.split_size)
+            .field("max_record_size", &self.max_record_size)
             .finish()
     }
 }

@@ -212,3 +212,49 @@ fn issue_18_15_a_file_of_ragged_rows_fails_over_the_ceiling() {
         assert!(err.to_string().contains("ragged.csv:3 (byte 8): 1 fields, expected 2"), "{label}: {err}");
     }
 }
+
+/// Issue 18.4: a record over the job's `--max-record-size` (here one with
+/// quoted line breaks) is malformed: the policy handles it and only a
+/// bounded prefix is kept; a gzip stream without line breaks ends with the
+/// error instead of filling memory.
+#[test]
+fn issue_18_4_records_over_the_maximum_size_follow_the_policy() {
+    let dir = Dir::new();
+    let mut text = b"a,b\n1,2\n".to_vec();
+    let long_at = text.len() as u64;
+    text.extend(b"\"");
+    for _ in 0..300 {
+        text.extend(b"0123456789\n");
+    }
+    text.extend(b"\",3\n4,5\n");
+    let path = dir.write("long.csv", &text);
+    let max = 1000u64;
+    for split in [64, 4096, 1 << 20] {
+        for threads in [1, 2] {
+            let job = Job::builder().threads(threads).split_size(split).max_record_size(max).build().unwrap();
+            let label = format!("split={split} threads={threads}");
+            let (good, rows, rejected) = run(&job, &path, OnMalformed::Skip).unwrap();
+            assert_eq!((good, rows, rejected), (2, 3, 1), "{label}");
+            let sample = &job.report().rejects.samples[0];
+            assert_eq!((sample.line, sample.offset), (Some(3), long_at), "{label}");
+            assert!(sample.reason.contains("maximum record size of 1000 bytes"), "{label}: {}", sample.reason);
+            let err = run(&job, &path, OnMalformed::Fail).unwrap_err();
+            assert_eq!((err.line(), err.offset()), (Some(3), Some(long_at)), "{label}: {err}");
+            let q = dir.path().join(format!("q-{split}-{threads}.jsonl"));
+            run(&job, &path, OnMalformed::Quarantine(q.clone())).unwrap();
+            let line: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&q).unwrap().trim()).unwrap();
+            assert_eq!(line["record"].as_str().map(str::len), Some(max as usize), "{label}: a bounded prefix");
+        }
+    }
+    // Within the limit the record is data.
+    let job = Job::builder().threads(2).split_size(64).build().unwrap();
+    assert_eq!(run(&job, &path, OnMalformed::Fail).unwrap(), (3, 3, 0));
+    // A stream that never breaks a line fails at the limit.
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut enc, b"a,b\n").unwrap();
+    std::io::Write::write_all(&mut enc, &vec![b'z'; 4 << 20]).unwrap();
+    let gz = dir.write("endless.csv.gz", enc.finish().unwrap());
+    let job = Job::builder().threads(1).max_record_size(64 << 10).build().unwrap();
+    let err = run(&job, &gz, OnMalformed::Skip).unwrap_err();
+    assert_eq!((err.path(), err.line(), err.offset()), (Some(gz.as_path()), Some(2), Some(4)), "{err}");
+}

@@ -195,3 +195,48 @@ fn issue_18_15_an_all_malformed_file_fails_over_the_ceiling() {
     let mixed = dir.write("mixed.log", mixed());
     assert_eq!(job.access_log(&mixed).on_malformed(OnMalformed::Skip).count().unwrap(), 3);
 }
+
+/// Issue 18.4: a line over `max_record_size` is a malformed record: the
+/// policy handles it, keeping only a bounded prefix, and reading goes on.
+#[test]
+fn issue_18_4_too_long_lines_follow_the_policy_with_a_bounded_prefix() {
+    let dir = Dir::new();
+    let lines: Vec<&str> = ACCESS.lines().collect();
+    let mut text = format!("{}\n", lines[0]).into_bytes();
+    let long_at = text.len() as u64;
+    text.extend(vec![b'L'; 200_000]);
+    text.extend(format!("\n{}\n{}\n", lines[1], lines[2]).into_bytes());
+    let path = dir.write("long.log", &text);
+    let gz = dir.write_gz("long.log.gz", &text);
+    let max = 1000u64;
+    for input in [&path, &gz] {
+        for (label, job) in configs(SIZES) {
+            let statuses: Vec<u16> = job
+                .access_log(input)
+                .max_record_size(max)
+                .on_malformed(OnMalformed::Skip)
+                .map(|r| r.status)
+                .collect()
+                .unwrap();
+            assert_eq!(statuses, [200, 201, 304], "{label} {}", input.display());
+            let report = job.report();
+            assert_eq!(report.rejects.count, 1, "{label}");
+            let sample = &report.rejects.samples[0];
+            assert_eq!((sample.offset, sample.line.unwrap_or(2)), (long_at, 2), "{label}");
+            assert!(sample.reason.contains("longer than the maximum record size of 1000 bytes"), "{label}");
+            let err = job.access_log(input).max_record_size(max).count().unwrap_err();
+            assert_eq!(
+                (err.path(), err.line(), err.offset()),
+                (Some(input.as_path()), Some(2), Some(long_at)),
+                "{label}"
+            );
+        }
+    }
+    let q = dir.path().join("q.jsonl");
+    let job = Job::builder().threads(2).split_size(64).build().unwrap();
+    let n = job.access_log(&path).max_record_size(max).on_malformed(OnMalformed::Quarantine(q.clone())).count();
+    assert_eq!(n.unwrap(), 3);
+    let quarantined: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&q).unwrap().trim()).unwrap();
+    assert_eq!(quarantined["record"], "L".repeat(max as usize), "only a bounded prefix is kept");
+    assert_eq!(quarantined["offset"].as_u64(), Some(long_at));
+}

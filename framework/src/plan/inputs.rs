@@ -7,7 +7,11 @@
 //!   globs filter the files by their path relative to the directory.
 //! * An argument that does not exist but contains `*`, `?`, `[` or `{` is a
 //!   glob: `logs/**/*.log` walks `logs` and keeps the files that match.
-//! * `-` is standard input.
+//! * `-` is standard input, copied once per process (at the first plan
+//!   that names it) to a private temporary file and then planned like a
+//!   regular file, so every action and executor sees all of it. The copy
+//!   takes temporary disk space equal to the input's size, in the directory
+//!   `TMPDIR` names (`/tmp` by default), and is removed at exit.
 //!
 //! A missing path, a directory without input files or a glob that matches
 //! nothing is an error: an empty result from a typo is worse than a failure.
@@ -24,7 +28,10 @@ pub enum FileKind {
     Regular,
     /// A pipe, device or other special file: read once, front to back.
     Special,
-    /// The process's standard input.
+    /// The process's standard input, read as a stream. [`Inputs::expand`]
+    /// no longer plans `-` this way: it spools standard input to a
+    /// temporary file and plans that as [`FileKind::Regular`], with
+    /// [`InputFile::spool`] naming the copy.
     Stdin,
     /// A gzip-compressed file (`.gz`): decompressed as one stream.
     Gzip,
@@ -42,12 +49,43 @@ impl FileKind {
 /// One input file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputFile {
-    /// The path as found (relative paths stay relative).
+    /// The path as found (relative paths stay relative): the name errors
+    /// and rejected records give. `-` for standard input.
     pub path: PathBuf,
     /// Its size in bytes, when known before reading.
     pub len: Option<u64>,
     /// How it is read.
     pub kind: FileKind,
+    /// Where the bytes are when not at `path`: the spool file of standard
+    /// input. Open [`InputFile::read_path`], name [`InputFile::path`].
+    pub spool: Option<PathBuf>,
+}
+
+impl InputFile {
+    /// The file to open for the bytes: the spool when there is one, else
+    /// [`InputFile::path`].
+    pub fn read_path(&self) -> &Path {
+        self.spool.as_deref().unwrap_or(&self.path)
+    }
+
+    /// Opens [`InputFile::read_path`] for reading.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] naming [`InputFile::path`]; for standard input, the
+    /// message also names the spool file (a worker process on another
+    /// machine cannot open it).
+    pub fn open(&self) -> Result<std::fs::File> {
+        std::fs::File::open(self.read_path()).map_err(|e| {
+            let err = Error::io(&self.path, e);
+            match &self.spool {
+                Some(spool) => err.context(format!(
+                    "cannot open {}, the copy of standard input planned by the leader (it is on the leader's machine)",
+                    spool.display()
+                )),
+                None => err.context("cannot open input"),
+            }
+        })
+    }
 }
 
 /// Options for walking directories and expanding globs.
@@ -146,7 +184,7 @@ impl Inputs {
 
     fn expand_one(&self, arg: &str, filter: &Filter, out: &mut Vec<InputFile>) -> Result<()> {
         if arg == "-" {
-            out.push(InputFile { path: PathBuf::from("-"), len: None, kind: FileKind::Stdin });
+            out.push(super::stdin::input()?);
             return Ok(());
         }
         let path = Path::new(arg);
@@ -239,14 +277,14 @@ impl Inputs {
 
 fn input_file(path: PathBuf, meta: &std::fs::Metadata) -> InputFile {
     if !meta.is_file() {
-        return InputFile { path, len: None, kind: FileKind::Special };
+        return InputFile { path, len: None, kind: FileKind::Special, spool: None };
     }
     let kind = match path.extension().and_then(|e| e.to_str()) {
         Some("gz") => FileKind::Gzip,
         Some("zst") => FileKind::Zstd,
         _ => FileKind::Regular,
     };
-    InputFile { path, len: Some(meta.len()), kind }
+    InputFile { path, len: Some(meta.len()), kind, spool: None }
 }
 
 fn walk_error(root: &Path, err: walkdir::Error) -> Error {
@@ -413,6 +451,16 @@ mod tests {
         assert!(glob.to_string().contains("glob"), "{glob}");
         let none = Inputs::new(Vec::<String>::new()).expand().unwrap_err();
         assert_eq!(none.kind(), ErrorKind::NoInput);
+    }
+
+    #[test]
+    fn issue_18_12_a_missing_spool_is_an_error_naming_it_and_standard_input() {
+        let spool = PathBuf::from("/nonexistent/shoal-stdin-gone");
+        let input = InputFile { path: PathBuf::from("-"), len: Some(3), kind: FileKind::Regular, spool: Some(spool) };
+        let err = input.open().unwrap_err();
+        assert_eq!(err.path(), Some(Path::new("-")));
+        let text = err.to_string();
+        assert!(text.contains("/nonexistent/shoal-stdin-gone") && text.contains("standard input"), "{text}");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 pub mod inputs;
 pub mod planner;
+pub(crate) mod stdin;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -51,7 +51,7 @@ fn recorded_len(input: &InputFile) -> Option<u64> {
         return None;
     }
     let mut trailer = [0u8; 4];
-    let file = std::fs::File::open(&input.path).ok()?;
+    let file = std::fs::File::open(input.read_path()).ok()?;
     file.read_exact_at(&mut trailer, len - 4).ok()?;
     let isize = u64::from(u32::from_le_bytes(trailer));
     (isize >= len).then_some(isize)
@@ -139,7 +139,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn file(name: &str, len: u64, kind: FileKind) -> InputFile {
-        InputFile { path: PathBuf::from(name), len: Some(len), kind }
+        InputFile { path: PathBuf::from(name), len: Some(len), kind, spool: None }
     }
 
     #[test]
@@ -184,7 +184,7 @@ mod tests {
         let len = std::fs::metadata(&path).unwrap().len();
         let plain = file("b.log", text.len() as u64, FileKind::Regular);
         let plan = SplitOptions { target: Some(1 << 20), threads: 2 }
-            .plan(vec![InputFile { path, len: Some(len), kind: FileKind::Gzip }, plain]);
+            .plan(vec![InputFile { path, len: Some(len), kind: FileKind::Gzip, spool: None }, plain]);
         assert_eq!(plan.splits[0].cost, text.len() as u64 * DECOMPRESS_COST);
         assert!(plan.splits[0].cost > plan.splits[1].cost, "the stream is started first");
     }

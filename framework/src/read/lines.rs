@@ -40,6 +40,10 @@ pub const LOOKAHEAD: u64 = 64 << 10;
 /// lookahead after it, mapping more while the last line is unfinished.
 /// `None` when no line starts inside the part.
 ///
+/// The last line may be of any length, and all of it is mapped (or read):
+/// line sources use [`super::bounded::for_each_piece`] instead, which stops
+/// at a maximum record length.
+///
 /// # Errors
 /// Opening, mapping or reading the file.
 pub fn map_owned_lines(
@@ -47,12 +51,11 @@ pub fn map_owned_lines(
     part: &crate::plan::Part,
     mmap: crate::read::MmapChoice,
 ) -> crate::error::Result<Option<OwnedLines>> {
-    use crate::error::Error;
     if part.start >= part.end {
         return Ok(None);
     }
     let file_len = input.len.unwrap_or(part.end);
-    let file = std::fs::File::open(&input.path).map_err(|e| Error::io(&input.path, e).context("cannot open input"))?;
+    let file = input.open()?;
     let window_start = part.start.saturating_sub(1);
     let mut lookahead = LOOKAHEAD;
     loop {

@@ -3,15 +3,20 @@
 //! * [`mapped`] gives a split the bytes of its byte range: memory-mapped, or
 //!   read into memory for small ranges and when mapping is off (the
 //!   `unsafe` of mapping).
+//! * [`bounded`] hands out the lines a part owns with a maximum line
+//!   length: runs of lines, and each too-long line on its own, in bounded
+//!   memory.
 //! * [`lines`] finds the records a split owns (the Hadoop rule) and frames
 //!   lines, LF or CRLF.
 //! * [`stream`] reads what cannot be split or mapped: compressed files, pipes,
 //!   standard input.
 
+pub mod bounded;
 pub mod lines;
 pub mod mapped;
 pub mod stream;
 
+pub use bounded::DEFAULT_MAX_RECORD;
 pub use mapped::{FileRange, MmapChoice};
 
 use std::io::Read;

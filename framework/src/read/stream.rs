@@ -5,8 +5,8 @@
 //! buffer. Offsets in errors count decompressed bytes; line numbers are exact.
 
 use super::super::plan::{FileKind, InputFile};
+use super::bounded::{DEFAULT_MAX_RECORD, TOO_LONG_PREFIX, TooLong};
 use crate::error::{Error, ErrorKind, Result};
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 
 const BUF: usize = 256 << 10;
@@ -17,7 +17,7 @@ pub fn open(input: &InputFile) -> Result<Box<dyn BufRead>> {
     if input.kind == FileKind::Stdin {
         return Ok(Box::new(BufReader::with_capacity(BUF, std::io::stdin())));
     }
-    let file = File::open(path).map_err(|e| Error::io(path, e).context("cannot open input"))?;
+    let file = input.open()?;
     // A zero-byte compressed file holds nothing (some tools leave them behind).
     let empty = input.len == Some(0);
     Ok(match input.kind {
@@ -37,48 +37,158 @@ pub fn open(input: &InputFile) -> Result<Box<dyn BufRead>> {
 
 /// Calls `f(offset, line_number, line)` for every line of `reader`, with the
 /// same framing as [`super::lines::for_each_line`]. A read error (such as a
-/// truncated gzip member) is an error naming `input` and the offset reached.
+/// truncated gzip member) is an error naming `input` and the offset reached;
+/// so is a line longer than [`DEFAULT_MAX_RECORD`] (see [`for_each_record`]
+/// for another limit or to skip such lines).
 pub fn for_each_line(
     reader: &mut dyn BufRead,
     input: &InputFile,
     mut f: impl FnMut(u64, u64, &[u8]) -> Result<()>,
 ) -> Result<()> {
-    let mut buf = Vec::with_capacity(1 << 12);
+    for_each_record(reader, input, DEFAULT_MAX_RECORD, |offset, line_no, record| match record {
+        Record::Line(line) => f(offset, line_no, line),
+        Record::TooLong(long) => Err(long.into_error(input)),
+    })
+}
+
+/// Reads all of `reader` into memory, for formats whose records may span
+/// lines (CSV with quoted line breaks). A run of more than `max` bytes
+/// without a line break (`\n` or `\r`) can only be part of one record
+/// longer than `max`, so reading stops there with the error of
+/// [`TooLong::into_error`]: an endless input without line breaks
+/// (`/dev/zero`) fails quickly instead of exhausting memory. An input with
+/// line breaks is read whole; its records are checked by the format.
+///
+/// # Errors
+/// A read error naming `input` and the offset reached, or a run too long.
+pub fn read_all(reader: &mut dyn BufRead, input: &InputFile, max: u64) -> Result<Vec<u8>> {
+    let max = max.max(1);
+    let mut all = Vec::new();
+    // Where the current run without a line break starts.
+    let mut run_start = 0usize;
+    loop {
+        let avail = match reader.fill_buf() {
+            Ok(avail) => avail,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Error::new(ErrorKind::InvalidInput, "cannot read input")
+                    .with_source(e)
+                    .with_path(&input.path)
+                    .with_offset(all.len() as u64));
+            }
+        };
+        if avail.is_empty() {
+            return Ok(all);
+        }
+        let n = avail.len();
+        if let Some(i) = memchr::memrchr2(b'\n', b'\r', avail) {
+            run_start = all.len() + i + 1;
+        }
+        all.extend_from_slice(avail);
+        reader.consume(n);
+        if (all.len() - run_start) as u64 > max.saturating_add(1) {
+            let line = 1 + memchr::memchr_iter(b'\n', &all[..run_start]).count() as u64;
+            let prefix = &all[run_start..run_start + TOO_LONG_PREFIX.min(max as usize)];
+            let long = TooLong { offset: run_start as u64, line: Some(line), prefix, max };
+            return Err(long.into_error(input));
+        }
+    }
+}
+
+/// One line of a stream, as [`for_each_record`] hands it out.
+#[derive(Debug, Clone, Copy)]
+pub enum Record<'a> {
+    /// A line of at most the limit, terminator dropped.
+    Line(&'a [u8]),
+    /// A line longer than the limit: only its first bytes were kept.
+    TooLong(TooLong<'a>),
+}
+
+/// Like [`for_each_line`], with lines longer than `max` bytes (terminator
+/// excluded) handed out as [`Record::TooLong`] with a bounded prefix, as
+/// soon as they are known to be too long: memory stays bounded by `max`
+/// whatever the input (`/dev/zero`, a file without newlines). When `f`
+/// accepts such a record, the rest of its line is read and dropped, and
+/// reading goes on with the next line; an error from `f` stops at once.
+pub fn for_each_record(
+    reader: &mut dyn BufRead,
+    input: &InputFile,
+    max: u64,
+    mut f: impl FnMut(u64, u64, Record<'_>) -> Result<()>,
+) -> Result<()> {
+    let max = max.max(1);
+    // A line of at most `max` bytes takes at most `max + 2` with CRLF.
+    let keep = usize::try_from(max.saturating_add(2)).unwrap_or(usize::MAX);
+    let mut buf = Vec::with_capacity(keep.min(1 << 12));
     let mut offset = 0u64;
     let mut line_no = 0u64;
     loop {
         buf.clear();
-        let n = match reader.read_until(b'\n', &mut buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                let what = match input.kind {
-                    FileKind::Gzip | FileKind::Zstd => "cannot decompress input (truncated or corrupt?)",
-                    _ => "cannot read input",
-                };
-                return Err(Error::new(ErrorKind::InvalidInput, what)
-                    .with_source(e)
-                    .with_path(&input.path)
-                    .with_offset(offset + buf.len() as u64)
-                    .with_line(line_no + 1));
+        // Bytes of this line read so far, terminator included.
+        let mut len = 0u64;
+        let mut ended = false;
+        let mut reported = false;
+        while !ended {
+            let avail = match reader.fill_buf() {
+                Ok(avail) => avail,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let what = match input.kind {
+                        FileKind::Gzip | FileKind::Zstd => "cannot decompress input (truncated or corrupt?)",
+                        _ => "cannot read input",
+                    };
+                    return Err(Error::new(ErrorKind::InvalidInput, what)
+                        .with_source(e)
+                        .with_path(&input.path)
+                        .with_offset(offset + len)
+                        .with_line(line_no + 1));
+                }
+            };
+            if avail.is_empty() {
+                break;
             }
-        };
-        if n == 0 {
+            let take = match memchr::memchr(b'\n', avail) {
+                Some(i) => {
+                    ended = true;
+                    i + 1
+                }
+                None => avail.len(),
+            };
+            let room = keep - buf.len();
+            buf.extend_from_slice(&avail[..take.min(room)]);
+            reader.consume(take);
+            len += take as u64;
+            if !reported && !ended && len >= max + 2 {
+                // Too long whatever comes next: say so before reading on.
+                reported = true;
+                let prefix = &buf[..buf.len().min(TOO_LONG_PREFIX).min(max as usize)];
+                f(offset, line_no + 1, Record::TooLong(TooLong { offset, line: Some(line_no + 1), prefix, max }))?;
+            }
+        }
+        if len == 0 {
             return Ok(());
         }
         line_no += 1;
-        let line = match buf.strip_suffix(b"\n") {
-            Some(l) => l.strip_suffix(b"\r").unwrap_or(l),
-            None => &buf[..],
-        };
-        f(offset, line_no, line)?;
-        offset += n as u64;
+        if !reported {
+            let line = match buf.strip_suffix(b"\n") {
+                Some(l) => l.strip_suffix(b"\r").unwrap_or(l),
+                None => &buf[..],
+            };
+            if line.len() as u64 > max {
+                let prefix = &line[..line.len().min(TOO_LONG_PREFIX).min(max as usize)];
+                f(offset, line_no, Record::TooLong(TooLong { offset, line: Some(line_no), prefix, max }))?;
+            } else {
+                f(offset, line_no, Record::Line(line))?;
+            }
+        }
+        offset += len;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
     use std::io::Write;
     use std::path::PathBuf;
 
@@ -107,7 +217,7 @@ mod tests {
         let want = vec![(0, 1, "a".into()), (3, 2, "bb".into()), (6, 3, "".into()), (7, 4, "last".into())];
         for (path, kind) in [(plain, FileKind::Special), (gz, FileKind::Gzip), (zst, FileKind::Zstd)] {
             let len = std::fs::metadata(&path).unwrap().len();
-            assert_eq!(lines_of(&InputFile { path, len: Some(len), kind }).unwrap(), want);
+            assert_eq!(lines_of(&InputFile { path, len: Some(len), kind, spool: None }).unwrap(), want);
         }
     }
 
@@ -119,11 +229,88 @@ mod tests {
         let bytes = enc.finish().unwrap();
         let path = dir.path().join("cut.log.gz");
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-        let input = InputFile { path: path.clone(), len: Some((bytes.len() / 2) as u64), kind: FileKind::Gzip };
+        let input =
+            InputFile { path: path.clone(), len: Some((bytes.len() / 2) as u64), kind: FileKind::Gzip, spool: None };
         let err = lines_of(&input).unwrap_err();
         assert_eq!(err.path(), Some(path.as_path()));
         assert!(err.to_string().contains("decompress"), "{err}");
-        let empty = InputFile { path: PathBuf::from("/nonexistent-but-empty.gz"), len: Some(0), kind: FileKind::Gzip };
+        let empty = InputFile {
+            path: PathBuf::from("/nonexistent-but-empty.gz"),
+            len: Some(0),
+            kind: FileKind::Gzip,
+            spool: None,
+        };
         assert!(open(&empty).is_err(), "a missing file is an error even when planned empty");
+    }
+
+    /// Every record of a stream: `Ok(line)`, or `Err((offset, line, prefix))`.
+    fn records(
+        reader: &mut dyn BufRead,
+        input: &InputFile,
+        max: u64,
+    ) -> Vec<std::result::Result<String, (u64, u64, usize)>> {
+        let mut out = Vec::new();
+        for_each_record(reader, input, max, |offset, line_no, record| {
+            out.push(match record {
+                Record::Line(l) => Ok(String::from_utf8_lossy(l).into_owned()),
+                Record::TooLong(t) => {
+                    assert_eq!((t.offset, t.line), (offset, Some(line_no)));
+                    Err((offset, line_no, t.prefix.len()))
+                }
+            });
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn issue_18_4_read_all_stops_at_a_run_without_line_breaks() {
+        let input = InputFile { path: "/dev/zero".into(), len: None, kind: FileKind::Special, spool: None };
+        let start = std::time::Instant::now();
+        let err = read_all(&mut *open(&input).unwrap(), &input, 64 << 10).unwrap_err();
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        assert_eq!((err.path(), err.line(), err.offset()), (Some(std::path::Path::new("/dev/zero")), Some(1), Some(0)));
+        assert!(err.to_string().contains("maximum record size of 65536 bytes"), "{err}");
+        let text = b"a,b\r\n\"x\ny\",1\n";
+        let mut reader = &text[..];
+        let mem = InputFile { path: "mem".into(), len: None, kind: FileKind::Special, spool: None };
+        assert_eq!(read_all(&mut reader, &mem, 4).unwrap(), text);
+        let mut long = b"ok\nok\n".to_vec();
+        long.extend([b'q'; 10]);
+        let err = read_all(&mut &long[..], &mem, 4).unwrap_err();
+        assert_eq!((err.line(), err.offset()), (Some(3), Some(6)), "{err}");
+    }
+
+    #[test]
+    fn issue_18_4_lines_over_the_limit_in_a_gzip_stream_are_too_long_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = b"short\r\n12345\r\n123456\n".to_vec();
+        text.extend(vec![b'x'; 100_000]);
+        text.extend(b"\nafter\nend");
+        let gz = dir.path().join("long.log.gz");
+        let mut enc = flate2::write::GzEncoder::new(File::create(&gz).unwrap(), flate2::Compression::fast());
+        enc.write_all(&text).unwrap();
+        enc.finish().unwrap();
+        let len = std::fs::metadata(&gz).unwrap().len();
+        let input = InputFile { path: gz.clone(), len: Some(len), kind: FileKind::Gzip, spool: None };
+        let got = records(&mut *open(&input).unwrap(), &input, 5);
+        let want = vec![
+            Ok("short".to_string()),
+            Ok("12345".to_string()),
+            Err((14, 3, 5)),
+            Err((21, 4, 5)),
+            Ok("after".to_string()),
+            Ok("end".to_string()),
+        ];
+        assert_eq!(got, want);
+        // The plain line reader stops at the first one, naming file, line and offset.
+        let plain = for_each_record(&mut *open(&input).unwrap(), &input, 1000, |_, _, r| match r {
+            Record::Line(_) => Ok(()),
+            Record::TooLong(t) => Err(t.into_error(&input)),
+        })
+        .unwrap_err();
+        assert_eq!((plain.path(), plain.line(), plain.offset()), (Some(gz.as_path()), Some(4), Some(21)), "{plain}");
+        assert!(plain.to_string().contains("maximum record size of 1000 bytes"), "{plain}");
     }
 }

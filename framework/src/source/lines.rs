@@ -4,7 +4,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::job::Job;
 use crate::plan::{FileKind, InputFile, Inputs, Part, Plan};
 use crate::plumbing::{Consumer, Source};
-use crate::read::lines::{for_each_line, for_each_str_line, map_owned_lines};
+use crate::read::bounded::{Piece, for_each_piece};
+use crate::read::lines::{for_each_line, for_each_str_line};
 use crate::read::{line_number_at, stream};
 use std::fmt;
 
@@ -50,7 +51,7 @@ fn locate(err: Error, input: &InputFile, offset: u64) -> Error {
     if err.has_location() {
         return err;
     }
-    let line = line_number_at(&input.path, offset);
+    let line = line_number_at(input.read_path(), offset);
     let err = err.with_path(&input.path).with_offset(offset);
     match line {
         Some(line) => err.with_line(line),
@@ -128,6 +129,7 @@ pub struct LineSource<'j, D> {
     job: &'j Job,
     inputs: Inputs,
     split_size: Option<u64>,
+    max_record_size: Option<u64>,
     _decoder: std::marker::PhantomData<D>,
 }
 
@@ -138,13 +140,26 @@ pub type ByteLines<'j> = LineSource<'j, Raw>;
 
 impl<'j, D> LineSource<'j, D> {
     pub(crate) fn new(job: &'j Job, inputs: Inputs) -> Self {
-        LineSource { job, inputs, split_size: None, _decoder: std::marker::PhantomData }
+        LineSource { job, inputs, split_size: None, max_record_size: None, _decoder: std::marker::PhantomData }
     }
 
     /// Overrides the job's split size for this source, in bytes.
     pub fn split_size(mut self, bytes: u64) -> Self {
         self.split_size = Some(bytes.max(1));
         self
+    }
+
+    /// Overrides the job's maximum record length for this source, in bytes
+    /// (`--max-record-size`): a longer line is an error naming its file,
+    /// line and byte offset, read in bounded memory.
+    pub fn max_record_size(mut self, bytes: u64) -> Self {
+        self.max_record_size = Some(bytes.max(1));
+        self
+    }
+
+    /// The longest line this source accepts.
+    fn max_record(&self) -> u64 {
+        self.max_record_size.unwrap_or(self.job.config().max_record_size())
     }
 
     /// The inputs of this source.
@@ -155,7 +170,11 @@ impl<'j, D> LineSource<'j, D> {
 
 impl<D> fmt::Debug for LineSource<'_, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LineSource").field("inputs", &self.inputs).field("split_size", &self.split_size).finish()
+        f.debug_struct("LineSource")
+            .field("inputs", &self.inputs)
+            .field("split_size", &self.split_size)
+            .field("max_record_size", &self.max_record_size)
+            .finish()
     }
 }
 
@@ -164,10 +183,10 @@ impl<D: LineDecoder> LineSource<'_, D> {
     where
         C: for<'a> Consumer<D::Item<'a>>,
     {
-        match map_owned_lines(input, part, self.job.config().mmap())? {
-            Some(lines) => D::push_region(lines.region(), lines.base(), input, consumer),
-            None => Ok(()),
-        }
+        for_each_piece(input, part, self.job.config().mmap(), self.max_record(), |piece| match piece {
+            Piece::Lines { region, base } => D::push_region(region, base, input, consumer),
+            Piece::TooLong(long) => Err(long.into_error(input)),
+        })
     }
 
     fn drive_stream<C>(&self, input: &InputFile, consumer: &mut C) -> Result<()>
@@ -175,10 +194,11 @@ impl<D: LineDecoder> LineSource<'_, D> {
         C: for<'a> Consumer<D::Item<'a>>,
     {
         let mut reader = stream::open(input)?;
-        stream::for_each_line(&mut *reader, input, |offset, line_no, line| {
-            D::push_line(line, consumer).map_err(|e| {
+        stream::for_each_record(&mut *reader, input, self.max_record(), |offset, line_no, record| match record {
+            stream::Record::Line(line) => D::push_line(line, consumer).map_err(|e| {
                 if e.has_location() { e } else { e.with_path(&input.path).with_offset(offset).with_line(line_no) }
-            })
+            }),
+            stream::Record::TooLong(long) => Err(long.into_error(input)),
         })
     }
 }

@@ -4,5 +4,7 @@ mod actions;
 mod entry;
 mod errors;
 mod processes;
+mod records;
 mod splits;
+mod stdin;
 mod util;

@@ -443,7 +443,7 @@ fn check_not_truncated(plan: &Plan, split: usize, how: &str) -> Result<()> {
     for part in &planned_split.parts {
         let Some(file) = plan.files.get(part.file) else { continue };
         if file.kind == FileKind::Regular
-            && let (Some(planned), Ok(meta)) = (file.len, std::fs::metadata(&file.path))
+            && let (Some(planned), Ok(meta)) = (file.len, std::fs::metadata(file.read_path()))
             && meta.len() < planned
         {
             return Err(Error::new(

@@ -1,0 +1,138 @@
+//! Issue 18.12: standard input gives every action and every executor shape
+//! exactly the records a file gives (it is spooled once per process to a
+//! temporary file), and the spool is removed at exit.
+
+use crate::util::Dir;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The probe program (see `processes.rs`).
+fn probe() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join("examples/probe")
+}
+
+/// Starts the probe with `args`, its temporary files under `tmp`.
+fn spawn(args: &[&str], tmp: &Path) -> Child {
+    Command::new(probe())
+        .args(args)
+        .env("TMPDIR", tmp)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("probe starts")
+}
+
+/// Runs the probe with `input` on its standard input.
+fn run_with_stdin(args: &[&str], input: &[u8], tmp: &Path) -> Output {
+    let mut child = spawn(args, tmp);
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // A writer thread: the probe may not read before it has parsed its flags.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("probe ends");
+    writer.join().unwrap();
+    out
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Lines with a spread of first letters, some empty, CRLF on some.
+fn sample(lines: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..lines {
+        let first = (b'a' + (i * 7 % 26) as u8) as char;
+        let end = if i % 5 == 0 { "\r\n" } else { "\n" };
+        out.extend(format!("{first}line {i} {}{end}", "y".repeat(i % 17)).into_bytes());
+    }
+    out
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+}
+
+#[test]
+fn issue_18_12_stdin_gives_every_shape_and_action_the_file_records() {
+    let dir = Dir::new();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let data = sample(30_000);
+    let file = dir.write("in.txt", &data);
+    let reference = Command::new(probe()).args(["-t", "1", file.to_str().unwrap()]).output().unwrap();
+    assert!(reference.status.success(), "{}", text(&reference.stderr));
+    let want = text(&reference.stdout);
+    assert!(want.starts_with("lines,30000\n"), "{want}");
+    for shape in [&["-t", "1"][..], &["-t", "2"], &["-p", "2", "-t", "1"], &["-p", "2", "-t", "2"]] {
+        let mut args = shape.to_vec();
+        args.extend(["--chunk-size", "16K", "--twice", "-"]);
+        let out = run_with_stdin(&args, &data, &tmp);
+        assert!(out.status.success(), "{shape:?}: {}", text(&out.stderr));
+        let got = text(&out.stdout);
+        // The first action gives the file's exact result, the second the same count.
+        let (first, again) = got.split_once("again,lines,").unwrap_or_else(|| panic!("{shape:?}: {got}"));
+        let counters = want.find("counter,").unwrap();
+        assert_eq!(first, &want[..counters], "{shape:?}");
+        assert!(again.starts_with("30000\n"), "{shape:?}: the second action over - sees every line: {got}");
+        assert!(entries(&tmp).is_empty(), "{shape:?}: the spool is removed at exit: {:?}", entries(&tmp));
+    }
+}
+
+#[test]
+fn issue_18_12_stdin_errors_name_the_input_dash_with_line_and_offset() {
+    let dir = Dir::new();
+    let out = run_with_stdin(&["-p", "2", "-t", "1", "-"], b"a\nbb\n\xff\xfe\nc\n", dir.path());
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("error: -: line 3 (byte 5): line is not valid UTF-8"), "{err}");
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
+
+#[test]
+fn issue_18_12_the_spool_is_removed_on_interrupt() {
+    let dir = Dir::new();
+    let mut child = spawn(&["-t", "1", "--hang-on", "stop here", "-"], dir.path());
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"one\nstop here\ntwo\n").unwrap();
+    drop(stdin);
+    let start = Instant::now();
+    while entries(dir.path()).is_empty() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let spooled = entries(dir.path());
+    assert!(spooled.len() == 1 && spooled[0].starts_with("shoal-stdin-"), "{spooled:?}");
+    // Give the reading thread time to reach the hanging line, then interrupt.
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
+
+/// Issue 18.4 through standard input: endless input without newlines stops
+/// the copy at a bounded size with an error naming `-`.
+#[test]
+fn issue_18_4_endless_stdin_without_newlines_stops_the_spool() {
+    let dir = Dir::new();
+    let zero = std::fs::File::open("/dev/zero").unwrap();
+    let start = Instant::now();
+    let out = Command::new(probe())
+        .args(["--max-record-size", "64K", "-"])
+        .env("TMPDIR", dir.path())
+        .stdin(zero)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("error: -: cannot copy standard input") && err.contains("without a line break"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(20), "took {:?}", start.elapsed());
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
