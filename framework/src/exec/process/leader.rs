@@ -13,7 +13,7 @@ use super::peer::{Event, serve_peer, spawn_acceptor};
 use super::protocol::{self, ToLeader, ToWorker};
 use super::round::Round;
 use super::scheduler::{Command, Policy, Scheduler, Stopping, WorkerId};
-use super::spawn::spawn_worker;
+use super::spawn::{describe_exit, exit_within, spawn_worker};
 use super::stale;
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{FileKind, Plan};
@@ -459,30 +459,4 @@ fn check_not_truncated(plan: &Plan, split: usize, how: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The child's exit status if it exits within `limit`.
-fn exit_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let until = Instant::now() + limit;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(2)),
-            _ => return None,
-        }
-    }
-}
-
-/// `exited with status 1`, `was killed by SIGKILL`, ...
-fn describe_exit(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    if let Some(sig) = status.signal() {
-        let name = nix::sys::signal::Signal::try_from(sig).map_or_else(|_| format!("signal {sig}"), |s| s.to_string());
-        return format!("was killed by {name}");
-    }
-    match status.code() {
-        Some(signals::EXIT_BUS) => "hit a bus error: an input was truncated while memory-mapped".to_string(),
-        Some(code) => format!("exited with status {code}"),
-        None => "ended".to_string(),
-    }
 }

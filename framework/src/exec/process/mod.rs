@@ -23,6 +23,7 @@
 //! byte streams.
 
 pub(crate) mod leader;
+pub(crate) mod limits;
 pub(crate) mod peer;
 pub(crate) mod protocol;
 pub(crate) mod round;

@@ -10,6 +10,7 @@
 //! is replaced, is the shell's business.
 
 use super::FailedSplit;
+use super::limits::Limits;
 use super::round::Round;
 use crate::error::{Error, ErrorKind, Result};
 use crate::report;
@@ -104,21 +105,13 @@ impl Worker {
     }
 }
 
-/// A job-wide concurrency limit.
-#[derive(Debug, Default)]
-struct LimitState {
-    capacity: usize,
-    used: usize,
-    waiting: VecDeque<(WorkerId, u64)>,
-}
-
 /// The leader's scheduling state across actions.
 #[derive(Debug)]
 pub(crate) struct Scheduler {
     policy: Policy,
     /// Workers by id (a slot per id; ids are small and dense).
     workers: Vec<Option<Worker>>,
-    limits: HashMap<String, LimitState>,
+    limits: Limits,
     /// How many actions have finished (their outputs are stored).
     finished_actions: u64,
     commands: VecDeque<Command>,
@@ -130,7 +123,7 @@ impl Scheduler {
         Scheduler {
             policy,
             workers: Vec::new(),
-            limits: HashMap::new(),
+            limits: Limits::default(),
             finished_actions: 0,
             commands: VecDeque::new(),
         }
@@ -357,11 +350,10 @@ impl Scheduler {
         if !finished && stopping == Stopping::No && !lost.is_empty() {
             self.commands.push_back(Command::Warn(format!("{how}; rerunning its {} split(s)", lost.len())));
         }
+        self.limits.forget(id);
         for (name, n) in permits {
-            self.release_from(None, &name, n);
-        }
-        for state in self.limits.values_mut() {
-            state.waiting.retain(|(w, _)| *w != id);
+            let granted = self.limits.release(&name, n);
+            self.hand_out(&name, granted);
         }
         if let Some(round) = round
             && stopping == Stopping::No
@@ -417,46 +409,32 @@ impl Scheduler {
 
     /// The worker asks for a permit of limit `name` (`token` names the ask).
     pub(crate) fn acquire(&mut self, id: WorkerId, name: &str, capacity: usize, token: u64) {
-        let state = self.limits.entry(name.to_owned()).or_default();
-        state.capacity = state.capacity.max(capacity).max(1);
-        if state.used < state.capacity {
-            state.used += 1;
-            self.grant(id, name, token);
-        } else {
-            state.waiting.push_back((id, token));
+        if self.limits.acquire(id, name, capacity, token) {
+            self.hand_out(name, vec![(id, token)]);
         }
     }
 
     /// The worker gives a permit of `name` back.
     pub(crate) fn release(&mut self, id: WorkerId, name: &str) {
-        self.release_from(Some(id), name, 1);
+        if let Some(held) = self.worker(id).and_then(|w| w.permits.get_mut(name)) {
+            *held = held.saturating_sub(1);
+        }
+        let granted = self.limits.release(name, 1);
+        self.hand_out(name, granted);
     }
 
-    fn release_from(&mut self, holder: Option<WorkerId>, name: &str, n: usize) {
-        if let Some(held) = holder.and_then(|id| self.worker(id)).and_then(|w| w.permits.get_mut(name)) {
-            *held = held.saturating_sub(n);
-        }
-        let Some(state) = self.limits.get_mut(name) else { return };
-        state.used = state.used.saturating_sub(n);
-        let mut grants = Vec::new();
-        while state.used < state.capacity {
-            let Some((waiter, token)) = state.waiting.pop_front() else { break };
-            state.used += 1;
-            grants.push((waiter, token));
-        }
-        for (waiter, token) in grants {
-            self.grant(waiter, name, token);
-        }
-    }
-
-    fn grant(&mut self, id: WorkerId, name: &str, token: u64) {
-        match self.worker(id) {
-            Some(w) => {
-                *w.permits.entry(name.to_owned()).or_default() += 1;
-                self.commands.push_back(Command::Grant { worker: id, token });
+    /// Grants permits of `name` to these asks, in order; a permit granted to
+    /// a worker that is gone comes back and goes to the next waiter.
+    fn hand_out(&mut self, name: &str, granted: Vec<(WorkerId, u64)>) {
+        let mut granted = VecDeque::from(granted);
+        while let Some((id, token)) = granted.pop_front() {
+            match self.worker(id) {
+                Some(w) => {
+                    *w.permits.entry(name.to_owned()).or_default() += 1;
+                    self.commands.push_back(Command::Grant { worker: id, token });
+                }
+                None => granted.extend(self.limits.release(name, 1)),
             }
-            // The waiter is gone: give the permit back.
-            None => self.release_from(None, name, 1),
         }
     }
 }

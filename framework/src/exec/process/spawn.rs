@@ -1,4 +1,5 @@
-//! Starting a worker process, and copying its output to the leader's stderr.
+//! Starting a worker process, copying its output to the leader's stderr,
+//! and telling how it ended.
 //!
 //! A spawned worker reaches its leader over its end of a Unix socket pair,
 //! inherited as file descriptor [`INHERITED_FD`] (`SHOAL_LEADER=fd:3`): no
@@ -9,6 +10,7 @@
 
 use super::{ENV_LEADER, ENV_LEADER_PID, ENV_SECRET, ENV_WORKER};
 use crate::error::{Error, ErrorKind, Result};
+use crate::signals;
 use std::ffi::OsString;
 use std::io::{BufRead, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -16,6 +18,7 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The descriptor a spawned worker finds its leader's socket on.
 pub(crate) const INHERITED_FD: i32 = 3;
@@ -95,6 +98,32 @@ pub(crate) fn take_inherited() -> std::io::Result<UnixStream> {
     // above), and `TAKEN` makes this the only owner.
     let owned = unsafe { OwnedFd::from_raw_fd(INHERITED_FD) };
     Ok(UnixStream::from(owned))
+}
+
+/// The child's exit status if it exits within `limit`.
+pub(crate) fn exit_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let until = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(2)),
+            _ => return None,
+        }
+    }
+}
+
+/// `exited with status 1`, `was killed by SIGKILL`, ...
+pub(crate) fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(sig) = status.signal() {
+        let name = nix::sys::signal::Signal::try_from(sig).map_or_else(|_| format!("signal {sig}"), |s| s.to_string());
+        return format!("was killed by {name}");
+    }
+    match status.code() {
+        Some(signals::EXIT_BUS) => "hit a bus error: an input was truncated while memory-mapped".to_string(),
+        Some(code) => format!("exited with status {code}"),
+        None => "ended".to_string(),
+    }
 }
 
 /// Copies a worker's stdout or stderr to the leader's stderr, each line
