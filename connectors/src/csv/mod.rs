@@ -48,9 +48,11 @@ mod blocks;
 mod decode;
 mod dialect;
 mod header;
+mod nulls;
 mod plan;
 mod record;
 mod scan;
+mod schema;
 mod source;
 mod tokenize;
 

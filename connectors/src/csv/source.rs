@@ -3,6 +3,7 @@
 use super::decode::{BorrowedRows, ByteRecords, Decode, Outcome, Records, Row, Rows, StringRecords};
 use super::dialect::Dialect;
 use super::header::{self, Columns, FileHeader, Header, Reference};
+use super::nulls::NullValues;
 use super::record::Record;
 use super::scan::bom_len;
 use super::tokenize::Tokenizer;
@@ -68,6 +69,7 @@ pub(crate) struct Options {
     pub(crate) header: Header,
     pub(crate) columns: Columns,
     pub(crate) on_malformed: OnMalformed,
+    pub(crate) null_values: NullValues,
 }
 
 /// A CSV source over files, directories (every file below, recursively)
@@ -178,6 +180,35 @@ impl<'j> Csv<'j> {
         self
     }
 
+    /// Field values that mean "no value" for typed rows ([`rows`](Csv::rows),
+    /// [`borrowed_rows`](Csv::borrowed_rows)); default none. A null reads as
+    /// `None` into an `Option` field; in any other field it makes the record
+    /// malformed, naming the column. Markers are compared with the whole
+    /// field after unquoting and trimming, so `"NA"` quoted is a null too.
+    /// Columns read into types Shoal cannot see into (maps, flattened or
+    /// hand-written `Deserialize` types) get a null as an empty field.
+    ///
+    /// ```no_run
+    /// # use shoal::prelude::*;
+    /// # use shoal_connectors::csv::CsvExt;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let job = Job::builder().build()?;
+    /// #[derive(serde::Deserialize)]
+    /// struct Sale {
+    ///     quantity: Option<u64>,
+    /// }
+    /// let known: u64 = job.csv("sales/").null_values(["NA", ""]).rows::<Sale>().filter_map(|s: Sale| s.quantity).sum()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn null_values<I, S>(mut self, markers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        self.options.null_values = NullValues::new(markers);
+        self
+    }
+
     /// Overrides the job's split size for this source, in bytes.
     pub fn split_size(mut self, bytes: u64) -> Self {
         self.split_size = Some(bytes.max(1));
@@ -242,6 +273,16 @@ impl<'j> Csv<'j> {
         self.job
     }
 
+    pub(crate) fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Checks `decode`'s item type against the reference header of `plan`.
+    pub(crate) fn check<D: Decode>(&self, plan: &Plan, decode: &D) -> Result<()> {
+        let reference = self.reference(&plan.files)?;
+        decode.check(reference.names(self.options.header), &reference.path)
+    }
+
     pub(crate) fn plan(&self) -> Result<Plan> {
         self.options.dialect.validate()?;
         let files = self.inputs.expand()?;
@@ -268,6 +309,7 @@ impl<'j> Csv<'j> {
         C: for<'a> Consumer<D::Item<'a>>,
     {
         let reference = self.reference(&plan.files)?;
+        decode.check(reference.names(self.options.header), &reference.path)?;
         let mut state = SplitState::new(self.options.dialect);
         for part in &split.parts {
             let input = &plan.files[part.file];

@@ -3,4 +3,5 @@
 mod policies;
 mod property;
 mod reading;
+mod regression;
 mod util;
