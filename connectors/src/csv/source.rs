@@ -7,15 +7,15 @@ use super::nulls::NullValues;
 use super::record::Record;
 use super::scan::bom_len;
 use super::tokenize::Tokenizer;
+use crate::lines::{LineStarts, RegionLines};
 use csv::ByteRecord;
 use serde::de::DeserializeOwned;
 use shoal::pipeline::Consumer;
 use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split};
-use shoal::read::{FileRange, line_number_at};
+use shoal::read::FileRange;
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
 use std::fmt;
 use std::io::Read;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Counter: data records read (good and rejected; headers, blank and
@@ -95,6 +95,8 @@ pub struct Csv<'j> {
     split_size: Option<u64>,
     /// The first file's header (or first record), read once per process.
     reference: Mutex<Option<Arc<Reference>>>,
+    /// Line numbers found for rejects, shared by the splits.
+    lines: LineStarts,
 }
 
 impl fmt::Debug for Csv<'_> {
@@ -105,7 +107,14 @@ impl fmt::Debug for Csv<'_> {
 
 impl<'j> Csv<'j> {
     pub(crate) fn new(job: &'j Job, inputs: Inputs) -> Self {
-        Csv { job, inputs, options: Options::default(), split_size: None, reference: Mutex::new(None) }
+        Csv {
+            job,
+            inputs,
+            options: Options::default(),
+            split_size: None,
+            reference: Mutex::new(None),
+            lines: LineStarts::default(),
+        }
     }
 
     /// The field delimiter (default `b','`).
@@ -361,7 +370,7 @@ impl<'j> Csv<'j> {
             input,
             region,
             base: part.start,
-            lines: LineCursor::default(),
+            lines: RegionLines::new(&input.path, region, part.start, &self.lines),
             on_malformed: &self.options.on_malformed,
         };
         let mut pos = 0;
@@ -510,13 +519,13 @@ struct PartReader<'p> {
     region: &'p [u8],
     /// The absolute offset of `region[0]`.
     base: u64,
-    lines: LineCursor,
+    lines: RegionLines<'p>,
     on_malformed: &'p OnMalformed,
 }
 
 impl PartReader<'_> {
     fn line_at(&mut self, rel: usize) -> Option<u64> {
-        self.lines.line_at(&self.input.path, self.region, self.base, rel)
+        self.lines.line_at(rel)
     }
 
     fn reject(&mut self, raw: std::ops::Range<usize>, reason: String) -> Result<()> {
@@ -549,25 +558,4 @@ impl PartReader<'_> {
 fn trim_terminator(raw: &[u8]) -> &[u8] {
     let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
     raw.strip_suffix(b"\r").unwrap_or(raw)
-}
-
-/// Line numbers on error paths: the line of the region's first byte is
-/// found once (reading the file before it), then newlines are counted
-/// forward from the last position asked.
-#[derive(Debug, Default)]
-struct LineCursor {
-    /// `(position in region, its line)`.
-    at: Option<(usize, u64)>,
-}
-
-impl LineCursor {
-    fn line_at(&mut self, path: &Path, region: &[u8], base: u64, rel: usize) -> Option<u64> {
-        let (from, line) = match self.at {
-            Some((p, l)) if p <= rel => (p, l),
-            _ => (0, if base == 0 { 1 } else { line_number_at(path, base)? }),
-        };
-        let line = line + memchr::memchr_iter(b'\n', &region[from..rel]).count() as u64;
-        self.at = Some((rel, line));
-        Some(line)
-    }
 }

@@ -8,6 +8,7 @@
 //! goes to the source's [`OnMalformed`] policy, never to a panic.
 
 use super::parser::LineParser;
+use crate::lines::{LineStarts, RegionLines};
 use shoal::pipeline::{Consumer, Pipeline};
 use shoal::plan::{FileKind, InputFile, Inputs, Part, Plan, Split};
 use shoal::read::lines::{for_each_str_line, map_owned_lines};
@@ -39,12 +40,21 @@ pub struct LogSource<'j, P> {
     parser: P,
     on_malformed: OnMalformed,
     split_size: Option<u64>,
+    /// Line numbers found for rejects, shared by the splits.
+    lines: LineStarts,
 }
 
 impl<'j, P: LineParser> LogSource<'j, P> {
     /// A source reading `inputs` with `parser`, failing on malformed lines.
     pub fn new(job: &'j Job, inputs: Inputs, parser: P) -> Self {
-        LogSource { job, inputs, parser, on_malformed: OnMalformed::Fail, split_size: None }
+        LogSource {
+            job,
+            inputs,
+            parser,
+            on_malformed: OnMalformed::Fail,
+            split_size: None,
+            lines: LineStarts::default(),
+        }
     }
 
     /// What to do with malformed lines (default [`OnMalformed::Fail`]).
@@ -96,8 +106,18 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     }
 
     /// Parses one line and pushes its record, or applies the policy.
+    /// `line_no` is known for streams; for mapped regions `lines` finds it
+    /// when the line is rejected.
     #[inline]
-    fn line<C>(&self, input: &InputFile, offset: u64, line_no: Option<u64>, line: &str, consumer: &mut C) -> Result<()>
+    fn line<C>(
+        &self,
+        input: &InputFile,
+        offset: u64,
+        line_no: Option<u64>,
+        lines: &mut RegionLines<'_>,
+        line: &str,
+        consumer: &mut C,
+    ) -> Result<()>
     where
         C: for<'a> Consumer<P::Record<'a>>,
     {
@@ -107,23 +127,27 @@ impl<'j, P: LineParser> LogSource<'j, P> {
                 // A stage rejected the record (`shoal::Error::malformed`): the
                 // policy decides, as for lines that do not parse.
                 Err(e) if e.kind() == ErrorKind::InvalidInput && !e.has_location() => {
-                    self.reject(input, offset, line_no, e.message(), line.as_bytes())
+                    self.reject(input, offset, line_no, lines, e.message(), line.as_bytes())
                 }
                 Err(e) => Err(locate(e, input, offset, line_no)),
             },
             Ok(None) => Ok(()),
-            Err(malformed) => self.reject(input, offset, line_no, malformed.reason(), line.as_bytes()),
+            Err(malformed) => self.reject(input, offset, line_no, lines, malformed.reason(), line.as_bytes()),
         }
     }
 
     #[cold]
-    fn reject(&self, input: &InputFile, offset: u64, line_no: Option<u64>, why: &str, bytes: &[u8]) -> Result<()> {
-        // Counting lines from the file's start is only worth it for the one
-        // line that stops the job.
-        let line_no = match (&self.on_malformed, line_no) {
-            (OnMalformed::Fail, None) => line_number_at(&input.path, offset),
-            (_, known) => known,
-        };
+    fn reject(
+        &self,
+        input: &InputFile,
+        offset: u64,
+        line_no: Option<u64>,
+        lines: &mut RegionLines<'_>,
+        why: &str,
+        bytes: &[u8],
+    ) -> Result<()> {
+        // Counted only now, from the split's start (found once per split).
+        let line_no = line_no.or_else(|| lines.line_of_offset(offset));
         self.on_malformed.handle(Rejected::new(&input.path, line_no, offset, why, bytes))
     }
 
@@ -135,6 +159,7 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     where
         C: for<'a> Consumer<P::Record<'a>>,
     {
+        let mut lines = RegionLines::new(&input.path, region, base, &self.lines);
         let mut done = 0usize;
         while done < region.len() {
             let rest = &region[done..];
@@ -142,7 +167,9 @@ impl<'j, P: LineParser> LogSource<'j, P> {
             // SIMD validation: several times faster than `std` on log text.
             let bad = match simdutf8::compat::from_utf8(rest) {
                 Ok(text) => {
-                    return for_each_str_line(text, |pos, line| self.line(input, at(pos), None, line, consumer));
+                    return for_each_str_line(text, |pos, line| {
+                        self.line(input, at(pos), None, &mut lines, line, consumer)
+                    });
                 }
                 Err(e) => e.valid_up_to(),
             };
@@ -150,12 +177,12 @@ impl<'j, P: LineParser> LogSource<'j, P> {
             // and the lines before the bad one end at a `\n`.
             let line_start = memchr::memrchr(b'\n', &rest[..bad]).map_or(0, |i| i + 1);
             if let Ok(text) = std::str::from_utf8(&rest[..line_start]) {
-                for_each_str_line(text, |pos, line| self.line(input, at(pos), None, line, consumer))?;
+                for_each_str_line(text, |pos, line| self.line(input, at(pos), None, &mut lines, line, consumer))?;
             }
             let line_end = memchr::memchr(b'\n', &rest[bad..]).map_or(rest.len(), |i| bad + i);
             let line = &rest[line_start..line_end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            self.reject(input, at(line_start), None, NOT_UTF8, line)?;
+            self.reject(input, at(line_start), None, &mut lines, NOT_UTF8, line)?;
             done += line_end + 1;
         }
         Ok(())
@@ -176,9 +203,11 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         C: for<'a> Consumer<P::Record<'a>>,
     {
         let mut reader = stream::open(input)?;
+        // Streams know every line number; `lines` is never asked.
+        let mut lines = RegionLines::new(&input.path, &[], 0, &self.lines);
         stream::for_each_line(&mut *reader, input, |offset, line_no, bytes| match simdutf8::basic::from_utf8(bytes) {
-            Ok(line) => self.line(input, offset, Some(line_no), line, consumer),
-            Err(_) => self.reject(input, offset, Some(line_no), NOT_UTF8, bytes),
+            Ok(line) => self.line(input, offset, Some(line_no), &mut lines, line, consumer),
+            Err(_) => self.reject(input, offset, Some(line_no), &mut lines, NOT_UTF8, bytes),
         })
     }
 }
