@@ -70,6 +70,7 @@ pub(crate) struct Options {
     pub(crate) columns: Columns,
     pub(crate) on_malformed: OnMalformed,
     pub(crate) null_values: NullValues,
+    pub(crate) expected_header: Option<ByteRecord>,
 }
 
 /// A CSV source over files, directories (every file below, recursively)
@@ -218,6 +219,19 @@ impl<'j> Csv<'j> {
         self
     }
 
+    /// Requires the header (of the first file, which the others match) to be
+    /// exactly `names`, in order: any other header fails the job before any
+    /// split runs, naming the file and both headers. Without this, a file
+    /// with other columns is read as long as its records deserialize.
+    pub fn expect_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        self.options.expected_header = Some(names.into_iter().collect());
+        self
+    }
+
     /// Overrides the job's split size for this source, in bytes.
     pub fn split_size(mut self, bytes: u64) -> Self {
         self.split_size = Some(bytes.max(1));
@@ -289,7 +303,18 @@ impl<'j> Csv<'j> {
     /// Checks `decode`'s item type against the reference header of `plan`.
     pub(crate) fn check<D: Decode>(&self, plan: &Plan, decode: &D) -> Result<()> {
         let reference = self.reference(&plan.files)?;
-        decode.check(reference.names(self.options.header), &reference.path)
+        let names = reference.names(self.options.header);
+        if let (Some(want), Some(got)) = (&self.options.expected_header, names)
+            && want != got
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("header {} is not the expected {}", header::show(got), header::show(want)),
+            )
+            .with_path(&reference.path)
+            .with_line(1));
+        }
+        decode.check(names, &reference.path)
     }
 
     pub(crate) fn plan(&self) -> Result<Plan> {

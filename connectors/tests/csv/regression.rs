@@ -150,3 +150,20 @@ fn issue_18_2_csv_rejects_name_their_line() {
         assert_eq!(got, want_lines, "{label}");
     }
 }
+
+/// Issue 18.10 (library side): `expect_headers` fails the job at the start
+/// when the header is not exactly the expected one, naming the file.
+#[test]
+fn issue_18_10_expect_headers_checks_the_header_before_reading() {
+    let dir = Dir::new();
+    let path = dir.write("s.csv", "id,qty\n1,2\n");
+    for (label, job) in configs([1, 1000]) {
+        assert_eq!(job.csv(&path).expect_headers(["id", "qty"]).records().count().unwrap(), 1, "{label}");
+        let err = job.csv(&path).expect_headers(["id", "quantity"]).records().count().unwrap_err();
+        assert_eq!((err.path(), err.line()), (Some(path.as_path()), Some(1)), "{label}");
+        assert!(
+            err.to_string().contains(r#"header ["id", "qty"] is not the expected ["id", "quantity"]"#),
+            "{label}: {err}"
+        );
+    }
+}
