@@ -54,6 +54,7 @@ pub use job::{Job, JobBuilder, Limit, Permit};
 pub use merge::{Merge, Stats};
 pub use pipeline::Pipeline;
 pub use report::{OnMalformed, Rejected, Report};
+pub use signals::SplitGuard;
 
 /// The names most programs need.
 pub mod prelude {

@@ -167,3 +167,59 @@ fn issue_18_10_expect_headers_checks_the_header_before_reading() {
         );
     }
 }
+
+/// The `csv_plan_probe` example, built on first use (`cargo test --test csv`
+/// alone does not build examples).
+fn plan_probe() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let exe = std::env::current_exe().unwrap();
+    // .../<target>/<profile>/deps/csv-<hash>
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut build = std::process::Command::new(cargo);
+        build.args(["build", "--quiet", "--example", "csv_plan_probe", "--manifest-path"]);
+        build.arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+        build.arg("--target-dir").arg(profile_dir.parent().unwrap());
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
+            build.arg("--release");
+        }
+        let out = build.output().expect("cargo runs");
+        assert!(out.status.success(), "cargo build --example failed: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    profile_dir.join("examples").join("csv_plan_probe")
+}
+
+/// Issue 18.6: a file truncated while the CSV planner scans it for record
+/// starts is a bus error naming the file and the split being scanned.
+#[test]
+fn issue_18_6_a_file_truncated_during_the_plan_scan_names_it() {
+    let dir = Dir::new();
+    let row = "12345,\"a, quoted\",field,9.99\n";
+    let text = row.repeat((48 << 20) / row.len());
+    let probe = plan_probe();
+    // The probe truncates the file when it sees it mapped; the scan of 48 MiB
+    // is nearly always still running then, so a few tries are plenty.
+    let mut last = String::new();
+    for attempt in 0..5 {
+        let path = dir.write(&format!("big-{attempt}.csv"), &text);
+        let out = std::process::Command::new(&probe)
+            .args(["-t", "2", "--chunk-size", "1M"])
+            .env("CSV_PROBE_INPUT", &path)
+            .env("CSV_PROBE_TRUNCATE", "1")
+            .output()
+            .unwrap();
+        last = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.code() == Some(86) {
+            let name = path.canonicalize().unwrap_or(path.clone());
+            assert!(
+                last.contains(&path.display().to_string()) || last.contains(&name.display().to_string()),
+                "names the file: {last}"
+            );
+            assert!(last.contains("(planning: finding record starts)") && last.contains(" bytes "), "{last}");
+            assert!(last.contains("truncated"), "says why: {last}");
+            return;
+        }
+    }
+    panic!("the scan never hit the truncation; last stderr: {last}");
+}
