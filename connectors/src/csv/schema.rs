@@ -29,6 +29,9 @@ pub(crate) struct Field {
     pub(crate) name: &'static str,
     /// How it reads a null.
     pub(crate) kind: Kind,
+    /// Whether the row deserializes without it and it is not an `Option`
+    /// (`#[serde(default)]`): it may name no column.
+    pub(crate) defaulted: bool,
 }
 
 /// The shape of a row type.
@@ -49,12 +52,15 @@ impl Shape {
         let fields = (0..names.len())
             .map(|k| {
                 let mut found = Found::Nothing;
-                let _ = T::deserialize(Top { target: Some(k), found: &mut found });
+                let _ = T::deserialize(Top { target: Some(Target::Only(k)), found: &mut found });
                 let kind = match found {
                     Found::Kind(kind) => kind,
                     _ => Kind::Unknown,
                 };
-                Field { name: names[k], kind }
+                // The row without field `k`, the others given plain values.
+                let mut ignored = Found::Nothing;
+                let without = T::deserialize(Top { target: Some(Target::AllBut(k)), found: &mut ignored });
+                Field { name: names[k], kind, defaulted: without.is_ok() && kind != Kind::Option }
             })
             .collect();
         Shape::Struct(fields)
@@ -76,6 +82,7 @@ pub(crate) fn column_kinds(shape: &Shape, header: Option<&csv::ByteRecord>) -> R
     for field in fields {
         match header.iter().position(|name| name == field.name.as_bytes()) {
             Some(j) => kinds[j] = field.kind,
+            None if field.defaulted => {}
             None => return Err(field.name),
         }
     }
@@ -107,10 +114,19 @@ impl de::Error for Stop {
     }
 }
 
-/// The row: a struct gives its field names (`target: None`) or feeds field
-/// `target` to a [`Value`] probe.
+/// Which fields a probe run gives the row struct.
+#[derive(Clone, Copy)]
+enum Target {
+    /// Field `k` alone, as a [`Value`] probe.
+    Only(usize),
+    /// Every field but `k`, as [`Plain`] values.
+    AllBut(usize),
+}
+
+/// The row: a struct gives its field names (`target: None`) or is fed
+/// the fields `target` says.
 struct Top<'p> {
-    target: Option<usize>,
+    target: Option<Target>,
     found: &'p mut Found,
 }
 
@@ -132,7 +148,8 @@ impl<'de> Deserializer<'de> for Top<'_> {
                 *self.found = Found::Fields(fields);
                 Err(Stop)
             }
-            Some(k) => visitor.visit_map(OneEntry { key: fields.get(k).copied(), found: self.found }),
+            Some(Target::Only(k)) => visitor.visit_map(OneEntry { key: fields.get(k).copied(), found: self.found }),
+            Some(Target::AllBut(k)) => visitor.visit_map(AllBut { fields, skip: k, next: 0 }),
         }
     }
 
@@ -161,6 +178,134 @@ impl<'de> MapAccess<'de> for OneEntry<'_> {
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Stop> {
         seed.deserialize(Value { found: self.found })
+    }
+}
+
+/// A map of every field but one, each with a [`Plain`] value.
+struct AllBut {
+    fields: &'static [&'static str],
+    skip: usize,
+    next: usize,
+}
+
+impl<'de> MapAccess<'de> for AllBut {
+    type Error = Stop;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Stop> {
+        if self.next == self.skip {
+            self.next += 1;
+        }
+        let Some(name) = self.fields.get(self.next) else { return Ok(None) };
+        self.next += 1;
+        seed.deserialize(de::value::BorrowedStrDeserializer::new(name)).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Stop> {
+        seed.deserialize(Plain)
+    }
+}
+
+/// A plain value for any scalar field: zero, false, the empty string,
+/// `None`. Other shapes (sequences, maps, enums) stop the run.
+struct Plain;
+
+impl<'de> Deserializer<'de> for Plain {
+    type Error = Stop;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+        Err(Stop)
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        visitor.visit_bool(false)
+    }
+
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        visitor.visit_i64(0)
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        visitor.visit_u64(0)
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        visitor.visit_f64(0.0)
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        visitor.visit_char('0')
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        visitor.visit_borrowed_str("")
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        visitor.visit_borrowed_bytes(b"")
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        visitor.visit_none()
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, Stop> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        self.deserialize_i64(visitor)
+    }
+
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        self.deserialize_i64(visitor)
+    }
+
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        self.deserialize_i64(visitor)
+    }
+
+    fn deserialize_i128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        self.deserialize_i64(visitor)
+    }
+
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_u128<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        self.deserialize_f64(visitor)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        self.deserialize_bytes(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        self.deserialize_unit(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        unit_struct seq tuple tuple_struct map struct enum identifier
     }
 }
 
@@ -220,22 +365,49 @@ mod tests {
         any: serde_json::Value,
         #[serde(skip_deserializing)]
         skipped: u8,
+        #[serde(default)]
+        extra: u32,
     }
 
     #[test]
     fn structs_give_names_and_option_fields() {
         let Shape::Struct(fields) = Shape::of::<Row<'_>>() else { panic!("a struct") };
-        let got: Vec<(&str, Kind)> = fields.iter().map(|f| (f.name, f.kind)).collect();
+        let got: Vec<(&str, Kind, bool)> = fields.iter().map(|f| (f.name, f.kind, f.defaulted)).collect();
         assert_eq!(
             got,
             [
-                ("id", Kind::Value),
-                ("Name", Kind::Value),
-                ("note", Kind::Option),
-                ("qty", Kind::Option),
-                ("any", Kind::Value)
+                ("id", Kind::Value, false),
+                ("Name", Kind::Value, false),
+                ("note", Kind::Option, false),
+                ("qty", Kind::Option, false),
+                ("any", Kind::Value, false),
+                ("extra", Kind::Value, false),
             ]
         );
+    }
+
+    #[allow(dead_code)]
+    #[derive(serde::Deserialize)]
+    struct Defaults<'a> {
+        a: u32,
+        #[serde(default)]
+        b: String,
+        c: Option<u8>,
+        name: &'a str,
+    }
+
+    #[test]
+    fn defaulted_fields_may_be_missing() {
+        let Shape::Struct(fields) = Shape::of::<Defaults<'_>>() else { panic!("a struct") };
+        let got: Vec<bool> = fields.iter().map(|f| f.defaulted).collect();
+        assert_eq!(got, [false, true, false, false], "an Option without a column is still an error");
+        let header = csv::ByteRecord::from(vec!["name", "a", "c"]);
+        assert_eq!(
+            column_kinds(&Shape::Struct(fields.clone()), Some(&header)),
+            Ok(vec![Kind::Value, Kind::Value, Kind::Option])
+        );
+        let header = csv::ByteRecord::from(vec!["name", "a"]);
+        assert_eq!(column_kinds(&Shape::Struct(fields), Some(&header)), Err("c"));
     }
 
     #[test]

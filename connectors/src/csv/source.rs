@@ -198,6 +198,12 @@ impl<'j> Csv<'j> {
     /// Columns read into types Shoal cannot see into (maps, flattened or
     /// hand-written `Deserialize` types) get a null as an empty field.
     ///
+    /// Independently of null markers, every field of a row struct must name
+    /// a column of the header (an `Option` field too: a missing column is an
+    /// error, not `None` on every row), except a `#[serde(default)]` field
+    /// that is not an `Option`. The check runs before any split, and the
+    /// error names the field and the header's columns.
+    ///
     /// ```no_run
     /// # use shoal::prelude::*;
     /// # use shoal_connectors::csv::CsvExt;

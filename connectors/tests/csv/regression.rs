@@ -88,6 +88,15 @@ fn issue_18_13_a_field_naming_no_column_is_an_error_at_the_start() {
             before.counter(shoal_connectors::csv::ROWS),
             "{label}: no split ran"
         );
+        // A `#[serde(default)]` field may name no column.
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Defaulted {
+            region: String,
+            #[serde(default)]
+            discount: u32,
+        }
+        assert_eq!(job.csv(&path).rows::<Defaulted>().count().unwrap(), 2, "{label}");
     }
 }
 
