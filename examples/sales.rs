@@ -66,7 +66,7 @@ impl AsRef<Flags> for Cli {
 
 /// A group: region and product.
 type Key = (String, String);
-/// Of a group: total quantity, and revenue in billionths (exact, see [`parse_price`]).
+/// Of a group: total quantity, and revenue in billionths (exact, see [`price`]).
 type Totals = (u128, i128);
 
 /// The header every file must have.
@@ -79,6 +79,7 @@ const REGION: usize = 2;
 const PRODUCT: usize = 3;
 const QUANTITY: usize = 4;
 const UNIT_PRICE: usize = 5;
+const NOTE: usize = 6;
 
 fn main() -> ExitCode {
     shoal::main(|job: &Job, cli: Cli| {
@@ -90,8 +91,8 @@ fn main() -> ExitCode {
             .on_malformed(cli.on_malformed)
             .records()
             // Rows of other years are checked here and dropped if good; a bad
-            // one goes on, so that `parse_row` rejects it below.
-            .filter(|r: &&Record| is_2025(r) || parse_row(r, &nulls).is_err())
+            // one goes on, so that `parse_row` rejects it with its reason below.
+            .filter(|r: &&Record| is_2025(r) || !is_good_row(r, &nulls))
             .try_key_pair_by(|r: &Record| -> Result<((&str, &str), Totals), shoal::Error> {
                 // A bad value rejects the row under the --on-malformed policy.
                 let row = parse_row(r, &nulls).map_err(shoal::Error::malformed)?;
@@ -141,83 +142,131 @@ struct Row<'a> {
     price: i128,
 }
 
-/// Checks every column of a row (see the module docs).
-fn parse_row<'a>(r: &'a Record, nulls: &[&[u8]]) -> Result<Row<'a>, String> {
-    let field = |i: usize| -> Result<&'a [u8], String> {
-        let value = r.get(i).ok_or_else(|| format!("too few fields: no {}", HEADER[i]))?;
-        if nulls.contains(&value) {
-            return Err(format!("missing {} ({:?} is a null value)", HEADER[i], String::from_utf8_lossy(value)));
-        }
-        Ok(value)
+/// Whether every column of a row passes its check (see the module docs):
+/// [`parse_row`] without building values or messages, for the rows that are
+/// only checked.
+#[inline]
+fn is_good_row(r: &Record, nulls: &[&[u8]]) -> bool {
+    let (Some(id), Some(date), Some(region), Some(product), Some(quantity), Some(price), Some(_note)) =
+        (r.get(ORDER_ID), r.get(DATE), r.get(REGION), r.get(PRODUCT), r.get(QUANTITY), r.get(UNIT_PRICE), r.get(NOTE))
+    else {
+        return false;
     };
-    parse_order_id(field(ORDER_ID)?)?;
-    parse_date(field(DATE)?)?;
+    if !nulls.is_empty() && [id, date, region, product, quantity, price].iter().any(|v| nulls.contains(v)) {
+        return false;
+    }
+    is_order_id(id)
+        && is_date(date)
+        && is_text(region)
+        && is_text(product)
+        && is_quantity(quantity)
+        && price_parts(price).is_some()
+}
+
+/// Checks every column of a row (see the module docs) and reads the ones
+/// the totals use.
+#[inline]
+fn parse_row<'a>(r: &'a Record, nulls: &[&[u8]]) -> Result<Row<'a>, String> {
+    if !is_good_row(r, nulls) {
+        return Err(why_bad(r, nulls));
+    }
+    // Every field is there and checked.
+    let get = |i: usize| r.get(i).unwrap_or_default();
+    let (Ok(region), Ok(product)) = (std::str::from_utf8(get(REGION)), std::str::from_utf8(get(PRODUCT))) else {
+        return Err(why_bad(r, nulls));
+    };
     Ok(Row {
-        region: text(field(REGION)?, "region")?,
-        product: text(field(PRODUCT)?, "product")?,
-        quantity: parse_quantity(field(QUANTITY)?)?,
-        price: parse_price(field(UNIT_PRICE)?)?,
+        region,
+        product,
+        quantity: get(QUANTITY).iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')),
+        price: price_parts(get(UNIT_PRICE)).map_or(0, price),
     })
 }
 
-fn text<'a>(field: &'a [u8], column: &str) -> Result<&'a str, String> {
-    std::str::from_utf8(field).map_err(|_| format!("{column} is not UTF-8: {:?}", String::from_utf8_lossy(field)))
+/// Why a row fails [`is_good_row`]: its first bad column.
+#[cold]
+fn why_bad(r: &Record, nulls: &[&[u8]]) -> String {
+    let checks: [fn(&[u8]) -> bool; 7] =
+        [is_order_id, is_date, is_text, is_text, is_quantity, |v| price_parts(v).is_some(), |_| true];
+    for (i, check) in checks.iter().enumerate() {
+        let Some(value) = r.get(i) else { return format!("too few fields: no {}", HEADER[i]) };
+        if i != NOTE && nulls.contains(&value) {
+            return format!("missing {} ({:?} is a null value)", HEADER[i], String::from_utf8_lossy(value));
+        }
+        if !check(value) {
+            let value = String::from_utf8_lossy(value);
+            return match i {
+                REGION | PRODUCT => format!("{} is not UTF-8: {value:?}", HEADER[i]),
+                _ => format!("bad {} {value:?}", HEADER[i]),
+            };
+        }
+    }
+    "a bad row".to_owned()
+}
+
+/// UTF-8 text.
+#[inline]
+fn is_text(field: &[u8]) -> bool {
+    field.is_ascii() || std::str::from_utf8(field).is_ok()
 }
 
 /// An order id: 1 to 19 ASCII digits.
-fn parse_order_id(field: &[u8]) -> Result<(), String> {
-    if field.is_empty() || field.len() > 19 || !field.iter().all(u8::is_ascii_digit) {
-        return Err(format!("bad order_id {:?}", String::from_utf8_lossy(field)));
-    }
-    Ok(())
+#[inline]
+fn is_order_id(field: &[u8]) -> bool {
+    (1..=19).contains(&field.len()) && field.iter().all(u8::is_ascii_digit)
 }
 
 /// A date: `YYYY-MM-DD`, month 01-12, day 01-31.
-fn parse_date(field: &[u8]) -> Result<(), String> {
-    let number =
-        |digits: &[u8]| digits.iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')));
-    let ok = match field {
-        [y @ .., b'-', m1, m2, b'-', d1, d2] if y.len() == 4 => {
-            number(y).is_some()
-                && number(&[*m1, *m2]).is_some_and(|m| (1..=12).contains(&m))
-                && number(&[*d1, *d2]).is_some_and(|d| (1..=31).contains(&d))
+#[inline]
+fn is_date(field: &[u8]) -> bool {
+    match *field {
+        [y0, y1, y2, y3, b'-', m1, m2, b'-', d1, d2] => {
+            [y0, y1, y2, y3].iter().all(u8::is_ascii_digit)
+                && m1.is_ascii_digit()
+                && m2.is_ascii_digit()
+                && (1..=12).contains(&((m1 - b'0') * 10 + (m2 - b'0')))
+                && d1.is_ascii_digit()
+                && d2.is_ascii_digit()
+                && (1..=31).contains(&((d1 - b'0') * 10 + (d2 - b'0')))
         }
         _ => false,
-    };
-    if ok { Ok(()) } else { Err(format!("bad date {:?}", String::from_utf8_lossy(field))) }
+    }
 }
 
-/// A quantity: ASCII digits, at most 18 of them.
-fn parse_quantity(field: &[u8]) -> Result<u64, String> {
-    if field.is_empty() || field.len() > 18 || !field.iter().all(u8::is_ascii_digit) {
-        return Err(format!("bad quantity {:?}", String::from_utf8_lossy(field)));
-    }
-    Ok(field.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+/// A quantity: 1 to 18 ASCII digits.
+#[inline]
+fn is_quantity(field: &[u8]) -> bool {
+    (1..=18).contains(&field.len()) && field.iter().all(u8::is_ascii_digit)
 }
 
 /// Billionths per unit: prices may have up to nine decimals.
 const SCALE: i128 = 1_000_000_000;
 
-/// A price (`12.34`, `-0.5`, `19.995`, `7`; not `7.` or `.5`) in
-/// billionths, exactly.
-fn parse_price(field: &[u8]) -> Result<i128, String> {
-    let bad = || format!("bad unit_price {:?}", String::from_utf8_lossy(field));
+/// A price's sign, integer digits and decimals, if it is one: an optional
+/// `-`, 1 to 18 digits, then optionally `.` and 1 to 9 decimals (`12.34`,
+/// `-0.5`, `19.995`, `7`; not `7.` or `.5`).
+#[inline]
+fn price_parts(field: &[u8]) -> Option<(bool, &[u8], &[u8])> {
     let (negative, digits) = match field.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, field),
     };
-    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
-        Some(dot) if dot + 1 < digits.len() => (&digits[..dot], &digits[dot + 1..]),
-        Some(_) => return Err(bad()),
-        None => (digits, &b""[..]),
+    let end = digits.iter().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+    let (int, rest) = digits.split_at(end);
+    let frac = match rest {
+        [] => rest,
+        [b'.', frac @ ..] if !frac.is_empty() && frac.iter().all(u8::is_ascii_digit) => frac,
+        _ => return None,
     };
-    if int.is_empty() || int.len() > 18 || frac.len() > 9 || !int.iter().chain(frac).all(u8::is_ascii_digit) {
-        return Err(bad());
-    }
+    ((1..=18).contains(&int.len()) && frac.len() <= 9).then_some((negative, int, frac))
+}
+
+/// A price in billionths, exactly, from its [`price_parts`].
+fn price((negative, int, frac): (bool, &[u8], &[u8])) -> i128 {
     let whole = int.iter().fold(0i128, |n, d| n * 10 + i128::from(d - b'0'));
     let part = frac.iter().fold(0i128, |n, d| n * 10 + i128::from(d - b'0')) * 10i128.pow(9 - frac.len() as u32);
     let value = whole * SCALE + part;
-    Ok(if negative { -value } else { value })
+    if negative { -value } else { value }
 }
 
 /// Billionths as money: rounded half away from zero to cents, two decimals,
