@@ -73,12 +73,27 @@ pub(crate) struct RegionLines<'r> {
     starts: &'r LineStarts,
     /// `(position in region, its line)` of the last answer.
     at: Option<(usize, u64)>,
+    /// The line of the current record when the reader knows it (streams).
+    known: Option<u64>,
 }
 
 impl<'r> RegionLines<'r> {
     /// Lines of `region`, the bytes of `path` from absolute offset `base`.
     pub(crate) fn new(path: &'r Path, region: &'r [u8], base: u64, starts: &'r LineStarts) -> Self {
-        RegionLines { path, region, base, starts, at: None }
+        RegionLines { path, region, base, starts, at: None, known: None }
+    }
+
+    /// Sets the line of the current record, for readers that count lines
+    /// (streams): [`line_of_offset`](Self::line_of_offset) answers it.
+    #[inline]
+    pub(crate) fn set_known(&mut self, line: u64) {
+        self.known = Some(line);
+    }
+
+    /// The line set by [`set_known`](Self::set_known), if any.
+    #[inline]
+    pub(crate) fn known(&self) -> Option<u64> {
+        self.known
     }
 
     /// The line of region position `rel` (clamped to the region), or `None`
@@ -95,9 +110,13 @@ impl<'r> RegionLines<'r> {
         Some(line)
     }
 
-    /// [`line_at`](Self::line_at) of an absolute offset.
+    /// The line of the record at absolute `offset`: the known one, or
+    /// [`line_at`](Self::line_at) in the region.
     #[cold]
     pub(crate) fn line_of_offset(&mut self, offset: u64) -> Option<u64> {
+        if self.known.is_some() {
+            return self.known;
+        }
         let rel = usize::try_from(offset.checked_sub(self.base)?).ok()?;
         self.line_at(rel)
     }
@@ -124,5 +143,9 @@ mod tests {
         assert_eq!(starts.line_of(&path, 10), Some(5));
         assert_eq!(starts.line_of(&path, 0), Some(1));
         assert_eq!(starts.line_of(&dir.path().join("missing"), 3), None);
+        // A stream's known line wins.
+        let mut stream = RegionLines::new(&path, &[], 0, &starts);
+        stream.set_known(42);
+        assert_eq!((stream.line_of_offset(7), stream.known()), (Some(42), Some(42)));
     }
 }

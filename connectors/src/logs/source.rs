@@ -106,14 +106,13 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     }
 
     /// Parses one line and pushes its record, or applies the policy.
-    /// `line_no` is known for streams; for mapped regions `lines` finds it
-    /// when the line is rejected.
+    /// `lines` knows the line number (streams) or finds it when the line is
+    /// rejected (mapped regions).
     #[inline]
     fn line<C>(
         &self,
         input: &InputFile,
         offset: u64,
-        line_no: Option<u64>,
         lines: &mut RegionLines<'_>,
         line: &str,
         consumer: &mut C,
@@ -127,12 +126,12 @@ impl<'j, P: LineParser> LogSource<'j, P> {
                 // A stage rejected the record (`shoal::Error::malformed`): the
                 // policy decides, as for lines that do not parse.
                 Err(e) if e.kind() == ErrorKind::InvalidInput && !e.has_location() => {
-                    self.reject(input, offset, line_no, lines, e.message(), line.as_bytes())
+                    self.reject(input, offset, lines, e.message(), line.as_bytes())
                 }
-                Err(e) => Err(locate(e, input, offset, line_no)),
+                Err(e) => Err(locate(e, input, offset, lines.known())),
             },
             Ok(None) => Ok(()),
-            Err(malformed) => self.reject(input, offset, line_no, lines, malformed.reason(), line.as_bytes()),
+            Err(malformed) => self.reject(input, offset, lines, malformed.reason(), line.as_bytes()),
         }
     }
 
@@ -141,13 +140,12 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         &self,
         input: &InputFile,
         offset: u64,
-        line_no: Option<u64>,
         lines: &mut RegionLines<'_>,
         why: &str,
         bytes: &[u8],
     ) -> Result<()> {
         // Counted only now, from the split's start (found once per split).
-        let line_no = line_no.or_else(|| lines.line_of_offset(offset));
+        let line_no = lines.line_of_offset(offset);
         self.on_malformed.handle(Rejected::new(&input.path, line_no, offset, why, bytes))
     }
 
@@ -167,9 +165,7 @@ impl<'j, P: LineParser> LogSource<'j, P> {
             // SIMD validation: several times faster than `std` on log text.
             let bad = match simdutf8::compat::from_utf8(rest) {
                 Ok(text) => {
-                    return for_each_str_line(text, |pos, line| {
-                        self.line(input, at(pos), None, &mut lines, line, consumer)
-                    });
+                    return for_each_str_line(text, |pos, line| self.line(input, at(pos), &mut lines, line, consumer));
                 }
                 Err(e) => e.valid_up_to(),
             };
@@ -177,12 +173,12 @@ impl<'j, P: LineParser> LogSource<'j, P> {
             // and the lines before the bad one end at a `\n`.
             let line_start = memchr::memrchr(b'\n', &rest[..bad]).map_or(0, |i| i + 1);
             if let Ok(text) = std::str::from_utf8(&rest[..line_start]) {
-                for_each_str_line(text, |pos, line| self.line(input, at(pos), None, &mut lines, line, consumer))?;
+                for_each_str_line(text, |pos, line| self.line(input, at(pos), &mut lines, line, consumer))?;
             }
             let line_end = memchr::memchr(b'\n', &rest[bad..]).map_or(rest.len(), |i| bad + i);
             let line = &rest[line_start..line_end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            self.reject(input, at(line_start), None, &mut lines, NOT_UTF8, line)?;
+            self.reject(input, at(line_start), &mut lines, NOT_UTF8, line)?;
             done += line_end + 1;
         }
         Ok(())
@@ -203,11 +199,14 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         C: for<'a> Consumer<P::Record<'a>>,
     {
         let mut reader = stream::open(input)?;
-        // Streams know every line number; `lines` is never asked.
+        // Streams know every line number.
         let mut lines = RegionLines::new(&input.path, &[], 0, &self.lines);
-        stream::for_each_line(&mut *reader, input, |offset, line_no, bytes| match simdutf8::basic::from_utf8(bytes) {
-            Ok(line) => self.line(input, offset, Some(line_no), &mut lines, line, consumer),
-            Err(_) => self.reject(input, offset, Some(line_no), &mut lines, NOT_UTF8, bytes),
+        stream::for_each_line(&mut *reader, input, |offset, line_no, bytes| {
+            lines.set_known(line_no);
+            match simdutf8::basic::from_utf8(bytes) {
+                Ok(line) => self.line(input, offset, &mut lines, line, consumer),
+                Err(_) => self.reject(input, offset, &mut lines, NOT_UTF8, bytes),
+            }
         })
     }
 }
