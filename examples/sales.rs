@@ -1,18 +1,33 @@
 //! Sales per region and product in 2025, from CSV files.
 //!
 //! Input: CSV files or directories of them (every `*.csv` below,
-//! recursively) with the header
-//! `order_id,date,region,product,quantity,unit_price,note`. Quoted fields
-//! may hold delimiters, doubled quotes and line breaks.
+//! recursively) with exactly the header
+//! `order_id,date,region,product,quantity,unit_price,note` (another header
+//! is an error before anything is read). Quoted fields may hold delimiters,
+//! doubled quotes and line breaks. Every row is checked, whatever its date:
+//!
+//! * `order_id`: 1 to 19 ASCII digits;
+//! * `date`: `YYYY-MM-DD` (month 01-12, day 01-31);
+//! * `region`, `product`: UTF-8 text;
+//! * `quantity`: 1 to 18 ASCII digits;
+//! * `unit_price`: an optional `-`, 1 to 18 digits, then optionally `.` and
+//!   1 to 9 decimals (`7`, `12.34`, `19.995`, `-0.5`; not `7.` or `.5`),
+//!   summed exactly;
+//! * `note`: anything.
+//!
+//! With `--null-values NA,` (a comma-separated list; an empty item is the
+//! empty field), a field equal to one of them is missing: a missing `note`
+//! is fine, a missing value in any other column makes the row malformed.
 //!
 //! Output: one line `REGION,PRODUCT,TOTAL_QUANTITY,REVENUE` per region and
 //! product over the rows dated in 2025, sorted by region then product (UTF-8
 //! bytes), no header line; names holding `,`, `"`, CR or LF are quoted CSV
-//! style. Revenue is the sum of `quantity * unit_price` in exact integer
-//! cents (`unit_price` must have exactly two decimals), printed with two
-//! decimals. Then one line `rows,N`: the number of data rows read (good and
-//! rejected). Malformed records follow `--on-malformed` (`fail`, `skip` or
-//! `quarantine=FILE`); a summary of rejected records goes to stderr.
+//! style. Revenue is the sum of `quantity * unit_price`, exact, printed
+//! rounded half away from zero to two decimals. Then one line `rows,N`: the
+//! number of data rows read (good and rejected). A row that fails a check
+//! (or has the wrong field count) is malformed and follows `--on-malformed`
+//! (`fail`, `skip` or `quarantine=FILE`); a summary of rejected records goes
+//! to stderr.
 //!
 //! ```text
 //! cargo run --release -p shoal-datasets -- sales --rows 1000000 --out /tmp/s.csv
@@ -32,6 +47,10 @@ struct Cli {
     /// What to do with a malformed record: fail, skip or quarantine=FILE
     #[arg(long, default_value = "fail", value_name = "POLICY")]
     on_malformed: OnMalformed,
+    /// Field values that mean "missing", comma-separated (`NA,` is `NA` and
+    /// the empty field): allowed in `note` only
+    #[arg(long, value_name = "LIST", value_delimiter = ',', num_args = 1)]
+    null_values: Vec<String>,
     /// CSV files, or directories searched recursively for `*.csv`.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
@@ -39,34 +58,39 @@ struct Cli {
 
 /// A group: region and product.
 type Key = (String, String);
-/// Of a group: total quantity, and revenue in billionths (exact, see [`parse_price`]).
+/// Of a group: total quantity, and revenue in billionths (exact, see [`price`]).
 type Totals = (u128, i128);
 
-/// The columns used, by position in the header above.
+/// The header every file must have.
+const HEADER: [&str; 7] = ["order_id", "date", "region", "product", "quantity", "unit_price", "note"];
+
+/// The columns, by position in [`HEADER`].
+const ORDER_ID: usize = 0;
 const DATE: usize = 1;
 const REGION: usize = 2;
 const PRODUCT: usize = 3;
 const QUANTITY: usize = 4;
 const UNIT_PRICE: usize = 5;
+const NOTE: usize = 6;
 
 fn main() -> ExitCode {
     shoal::main(|job: &Job, cli: Cli| {
         let inputs = Inputs::new(&cli.inputs).include("*.csv");
+        let nulls: Vec<&[u8]> = cli.null_values.iter().map(|v| v.as_bytes()).collect();
         let totals: HashMap<Key, Totals> = job
             .csv(inputs)
+            .expect_headers(HEADER)
             .on_malformed(cli.on_malformed)
             .records()
-            .filter(|r: &&Record| matches!(r.get(DATE), Some([b'2', b'0', b'2', b'5', b'-', ..])))
+            // Rows of other years are checked here and dropped if good; a bad
+            // one goes on, so that `parse_row` rejects it with its reason below.
+            .filter(|r: &&Record| is_2025(r) || !is_good_row(r, &nulls))
             .try_key_pair_by(|r: &Record| -> Result<((&str, &str), Totals), shoal::Error> {
                 // A bad value rejects the row under the --on-malformed policy.
-                let field = |i: usize| r.get(i).ok_or_else(|| shoal::Error::malformed("too few fields"));
-                let quantity = parse_quantity(field(QUANTITY)?).map_err(shoal::Error::malformed)?;
-                let price = parse_price(field(UNIT_PRICE)?).map_err(shoal::Error::malformed)?;
-                let region = text(field(REGION)?).map_err(shoal::Error::malformed)?;
-                let product = text(field(PRODUCT)?).map_err(shoal::Error::malformed)?;
+                let row = parse_row(r, &nulls).map_err(shoal::Error::malformed)?;
                 // The key stays borrowed from the record; it is copied once per
                 // new (region, product) in each split.
-                Ok(((region, product), (u128::from(quantity), price * i128::from(quantity))))
+                Ok(((row.region, row.product), (u128::from(row.quantity), row.price * i128::from(row.quantity))))
             })
             .aggregate_by_key()?;
 
@@ -96,39 +120,145 @@ fn main() -> ExitCode {
     })
 }
 
-fn text(field: &[u8]) -> Result<&str, String> {
-    std::str::from_utf8(field).map_err(|_| format!("not UTF-8: {:?}", String::from_utf8_lossy(field)))
+/// Whether a row's date is in 2025 (checked in full by [`parse_row`]).
+fn is_2025(r: &Record) -> bool {
+    matches!(r.get(DATE), Some([b'2', b'0', b'2', b'5', b'-', ..]))
 }
 
-/// A quantity: ASCII digits, at most 18 of them.
-fn parse_quantity(field: &[u8]) -> Result<u64, String> {
-    if field.is_empty() || field.len() > 18 || !field.iter().all(u8::is_ascii_digit) {
-        return Err(format!("bad quantity {:?}", String::from_utf8_lossy(field)));
+/// The columns of a row that the totals use.
+struct Row<'a> {
+    region: &'a str,
+    product: &'a str,
+    quantity: u64,
+    /// Billionths per unit.
+    price: i128,
+}
+
+/// Whether every column of a row passes its check (see the module docs):
+/// [`parse_row`] without building values or messages, for the rows that are
+/// only checked.
+#[inline]
+fn is_good_row(r: &Record, nulls: &[&[u8]]) -> bool {
+    let (Some(id), Some(date), Some(region), Some(product), Some(quantity), Some(price), Some(_note)) =
+        (r.get(ORDER_ID), r.get(DATE), r.get(REGION), r.get(PRODUCT), r.get(QUANTITY), r.get(UNIT_PRICE), r.get(NOTE))
+    else {
+        return false;
+    };
+    if !nulls.is_empty() && [id, date, region, product, quantity, price].iter().any(|v| nulls.contains(v)) {
+        return false;
     }
-    Ok(field.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+    is_order_id(id)
+        && is_date(date)
+        && is_text(region)
+        && is_text(product)
+        && is_quantity(quantity)
+        && price_parts(price).is_some()
+}
+
+/// Checks every column of a row (see the module docs) and reads the ones
+/// the totals use.
+#[inline]
+fn parse_row<'a>(r: &'a Record, nulls: &[&[u8]]) -> Result<Row<'a>, String> {
+    if !is_good_row(r, nulls) {
+        return Err(why_bad(r, nulls));
+    }
+    // Every field is there and checked.
+    let get = |i: usize| r.get(i).unwrap_or_default();
+    let (Ok(region), Ok(product)) = (std::str::from_utf8(get(REGION)), std::str::from_utf8(get(PRODUCT))) else {
+        return Err(why_bad(r, nulls));
+    };
+    Ok(Row {
+        region,
+        product,
+        quantity: get(QUANTITY).iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')),
+        price: price_parts(get(UNIT_PRICE)).map_or(0, price),
+    })
+}
+
+/// Why a row fails [`is_good_row`]: its first bad column.
+#[cold]
+fn why_bad(r: &Record, nulls: &[&[u8]]) -> String {
+    let checks: [fn(&[u8]) -> bool; 7] =
+        [is_order_id, is_date, is_text, is_text, is_quantity, |v| price_parts(v).is_some(), |_| true];
+    for (i, check) in checks.iter().enumerate() {
+        let Some(value) = r.get(i) else { return format!("too few fields: no {}", HEADER[i]) };
+        if i != NOTE && nulls.contains(&value) {
+            return format!("missing {} ({:?} is a null value)", HEADER[i], String::from_utf8_lossy(value));
+        }
+        if !check(value) {
+            let value = String::from_utf8_lossy(value);
+            return match i {
+                REGION | PRODUCT => format!("{} is not UTF-8: {value:?}", HEADER[i]),
+                _ => format!("bad {} {value:?}", HEADER[i]),
+            };
+        }
+    }
+    "a bad row".to_owned()
+}
+
+/// UTF-8 text.
+#[inline]
+fn is_text(field: &[u8]) -> bool {
+    field.is_ascii() || std::str::from_utf8(field).is_ok()
+}
+
+/// An order id: 1 to 19 ASCII digits.
+#[inline]
+fn is_order_id(field: &[u8]) -> bool {
+    (1..=19).contains(&field.len()) && field.iter().all(u8::is_ascii_digit)
+}
+
+/// A date: `YYYY-MM-DD`, month 01-12, day 01-31.
+#[inline]
+fn is_date(field: &[u8]) -> bool {
+    match *field {
+        [y0, y1, y2, y3, b'-', m1, m2, b'-', d1, d2] => {
+            [y0, y1, y2, y3].iter().all(u8::is_ascii_digit)
+                && m1.is_ascii_digit()
+                && m2.is_ascii_digit()
+                && (1..=12).contains(&((m1 - b'0') * 10 + (m2 - b'0')))
+                && d1.is_ascii_digit()
+                && d2.is_ascii_digit()
+                && (1..=31).contains(&((d1 - b'0') * 10 + (d2 - b'0')))
+        }
+        _ => false,
+    }
+}
+
+/// A quantity: 1 to 18 ASCII digits.
+#[inline]
+fn is_quantity(field: &[u8]) -> bool {
+    (1..=18).contains(&field.len()) && field.iter().all(u8::is_ascii_digit)
 }
 
 /// Billionths per unit: prices may have up to nine decimals.
 const SCALE: i128 = 1_000_000_000;
 
-/// A price (`12.34`, `-0.5`, `19.995`, `7`) in billionths, exactly.
-fn parse_price(field: &[u8]) -> Result<i128, String> {
-    let bad = || format!("bad unit_price {:?}", String::from_utf8_lossy(field));
+/// A price's sign, integer digits and decimals, if it is one: an optional
+/// `-`, 1 to 18 digits, then optionally `.` and 1 to 9 decimals (`12.34`,
+/// `-0.5`, `19.995`, `7`; not `7.` or `.5`).
+#[inline]
+fn price_parts(field: &[u8]) -> Option<(bool, &[u8], &[u8])> {
     let (negative, digits) = match field.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, field),
     };
-    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
-        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
-        None => (digits, &b""[..]),
+    let end = digits.iter().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+    let (int, rest) = digits.split_at(end);
+    let frac = match rest {
+        [] => rest,
+        [b'.', frac @ ..] if !frac.is_empty() && frac.iter().all(u8::is_ascii_digit) => frac,
+        _ => return None,
     };
-    if int.is_empty() || int.len() > 18 || frac.len() > 9 || !int.iter().chain(frac).all(u8::is_ascii_digit) {
-        return Err(bad());
-    }
+    ((1..=18).contains(&int.len()) && frac.len() <= 9).then_some((negative, int, frac))
+}
+
+/// A price in billionths, exactly, from its [`price_parts`].
+fn price((negative, int, frac): (bool, &[u8], &[u8])) -> i128 {
     let whole = int.iter().fold(0i128, |n, d| n * 10 + i128::from(d - b'0'));
     let part = frac.iter().fold(0i128, |n, d| n * 10 + i128::from(d - b'0')) * 10i128.pow(9 - frac.len() as u32);
     let value = whole * SCALE + part;
-    Ok(if negative { -value } else { value })
+    if negative { -value } else { value }
 }
 
 /// Billionths as money: rounded half away from zero to cents, two decimals,

@@ -29,6 +29,7 @@
 
 pub mod csv;
 pub mod json;
+mod lines;
 pub mod logs;
 pub mod sink;
 

@@ -475,3 +475,50 @@ fn issue_18_1_a_killed_run_never_leaves_a_partial_quarantine_file() {
     left.sort();
     assert_eq!(left, [".q.jsonl.shoal-lock", "big.log", "q.jsonl"], "stale staging folders are removed");
 }
+
+/// Issue 18.10: every row is checked, whatever its date, and so is the
+/// header; prices are what the docs say.
+#[test]
+fn issue_18_10_sales_checks_every_row_and_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = format!(
+        "{SALES_HEADER}1,2025-01-02,EU,W,2,7,\n2,2023-05-06,EU,W,abc,1.00,\n3,2025-01-03,EU,W,1,19.995,\n\
+         4,2024-13-01,EU,W,1,1.00,\n5,2022-01-01,EU,W,1,7.,\n6,2022-02-02,EU,W,1,1.00,ok\n"
+    );
+    let path = write(dir.path(), "s.csv", csv.as_bytes());
+    let out = run("sales", &["-t", "1", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("s.csv") && err.contains("line 3") && err.contains("bad quantity \"abc\""), "{err}");
+    let out = run("sales", &["--on-malformed", "skip", "--chunk-size", "40", path.to_str().unwrap()]);
+    // Finished, with records skipped (issue 18.8).
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    // 2 x 7 + 19.995 = 33.995 -> 34.00.
+    assert_eq!(text(&out.stdout), "EU,W,3,34.00\nrows,6\n");
+    let err = text(&out.stderr);
+    assert!(err.contains("6 rows = 3 good + 3 malformed"), "{err}");
+    assert!(err.contains("bad date \"2024-13-01\"") && err.contains("bad unit_price \"7.\""), "{err}");
+
+    // Another header is an error before anything is read.
+    let renamed =
+        write(dir.path(), "h/r.csv", b"order_id,date,region,product,qty,unit_price,note\n1,2025-01-01,EU,W,1,1.00,\n");
+    let out = run("sales", &[renamed.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("r.csv") && err.contains("is not the expected") && err.contains("\"qty\""), "{err}");
+
+    // Null values: allowed in `note`, malformed elsewhere.
+    let nulls = write(
+        dir.path(),
+        "n.csv",
+        format!("{SALES_HEADER}1,2025-01-02,EU,W,2,1.00,NA\n2,2025-01-02,EU,W,NA,1.00,\n3,2025-01-02,EU,W,1,1.00,\n")
+            .as_bytes(),
+    );
+    let out = run("sales", &["--null-values", "NA,", "--on-malformed", "skip", nulls.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "EU,W,3,3.00\nrows,3\n");
+    assert!(text(&out.stderr).contains("missing quantity (\"NA\" is a null value)"), "{}", text(&out.stderr));
+    let out = run("sales", &[nulls.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "without --null-values, NA is a bad quantity");
+    assert!(text(&out.stderr).contains("bad quantity \"NA\""), "{}", text(&out.stderr));
+}

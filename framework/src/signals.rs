@@ -117,15 +117,31 @@ thread_local! {
     static CURRENT_SPLIT: Cell<(*const u8, usize)> = const { Cell::new((std::ptr::null(), 0)) };
 }
 
-/// Names the split this thread reads until dropped.
-pub(crate) struct SplitGuard {
+/// Names what this thread reads from memory-mapped inputs (a split, or a
+/// file a planner scans) until dropped: a bus error from a mapping truncated
+/// under the thread prints the name. The executor names each split it runs;
+/// a source that maps files elsewhere (while planning, on threads of its
+/// own) names them the same way. The guard belongs to the thread that made
+/// it; a later guard on that thread replaces the name, and dropping either
+/// clears it. It cannot move to another thread:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(shoal::plumbing::SplitGuard::new("#0 a.csv bytes 0..10".into()));
+/// ```
+#[derive(Debug)]
+pub struct SplitGuard {
     _name: String,
+    /// Not `Send`: the guard must be dropped on the thread whose name it
+    /// set, or that thread would point at a freed string.
+    _thread: std::marker::PhantomData<*const ()>,
 }
 
 impl SplitGuard {
-    pub(crate) fn new(name: String) -> SplitGuard {
+    /// Names what this thread reads, like `#3 data/a.csv bytes 0..1024`.
+    pub fn new(name: String) -> SplitGuard {
         CURRENT_SPLIT.with(|c| c.set((name.as_ptr(), name.len())));
-        SplitGuard { _name: name }
+        SplitGuard { _name: name, _thread: std::marker::PhantomData }
     }
 }
 

@@ -1,15 +1,19 @@
 //! The item types of a CSV source: raw, string and typed records.
 
+use super::nulls::NullValues;
 use super::record::Record;
+use super::schema::{Kind, Shape, column_kinds};
 use super::source::Csv;
 use csv::{ByteRecord, StringRecord};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use shoal::plumbing::{Consumer, Source};
 use shoal::plumbing::{Plan, Split};
-use shoal::{Job, Result};
+use shoal::{Error, ErrorKind, Job, Result};
 use std::fmt;
 use std::marker::PhantomData;
+use std::path::Path;
+use std::sync::OnceLock;
 
 /// What became of one record.
 #[derive(Debug)]
@@ -39,6 +43,13 @@ pub(crate) trait Decode: Sync {
     ) -> Result<Outcome>
     where
         C: for<'a> Consumer<Self::Item<'a>>;
+
+    /// Checks the item type against the reference header (`path`'s) before
+    /// any record is read: every field of a row struct must name a column.
+    ///
+    /// # Errors
+    /// A field that names no column, naming the field and the columns.
+    fn check(&self, headers: Option<&ByteRecord>, path: &Path) -> Result<()>;
 }
 
 /// A row type that borrows from its record, registered for
@@ -72,17 +83,19 @@ macro_rules! borrowed_row {
 }
 
 macro_rules! source_pipeline {
-    ($(#[$doc:meta])* $name:ident [$($gen:tt)*] [$($bound:tt)*] $item:ty, |$self:ident, $rec:ident, $scratch:ident, $headers:ident, $consumer:ident| $body:block) => {
+    ($(#[$doc:meta])* $name:ident [$($gen:tt)*] [$($bound:tt)*] $item:ty, shape = $shape:expr, |$self:ident, $rec:ident, $scratch:ident, $headers:ident, $consumer:ident| $body:block) => {
         $(#[$doc])*
         #[must_use = "pipelines are lazy: call an action to run them"]
         pub struct $name<'j, $($gen)*> {
             csv: Csv<'j>,
+            /// How each reference column reads a null, set by `check`.
+            kinds: OnceLock<Vec<Kind>>,
             _item: PhantomData<fn() -> ($($gen,)*)>,
         }
 
         impl<'j, $($gen)*> $name<'j, $($gen)*> {
             pub(crate) fn new(csv: Csv<'j>) -> Self {
-                $name { csv, _item: PhantomData }
+                $name { csv, kinds: OnceLock::new(), _item: PhantomData }
             }
         }
 
@@ -100,6 +113,16 @@ macro_rules! source_pipeline {
             where
                 C: for<'a> Consumer<Self::Item<'a>>,
             $body
+
+            fn check(&self, headers: Option<&ByteRecord>, path: &Path) -> Result<()> {
+                if self.kinds.get().is_some() {
+                    return Ok(());
+                }
+                let shape: Shape = $shape;
+                let kinds = column_kinds(&shape, headers).map_err(|field| missing_column(field, headers, path))?;
+                let _ = self.kinds.set(kinds);
+                Ok(())
+            }
         }
 
         impl<$($gen)*> Source for $name<'_, $($gen)*> where $($bound)* {
@@ -110,7 +133,9 @@ macro_rules! source_pipeline {
             }
 
             fn plan(&self) -> Result<Plan> {
-                self.csv.plan()
+                let plan = self.csv.plan()?;
+                self.csv.check(&plan, self)?;
+                Ok(plan)
             }
 
             fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>
@@ -125,7 +150,7 @@ macro_rules! source_pipeline {
 
 source_pipeline! {
     /// Raw records as `&Record`. Built by [`Csv::records`].
-    Records [] [] &'a Record, |self, rec, _scratch, _headers, consumer| {
+    Records [] [] &'a Record, shape = Shape::Other, |self, rec, _scratch, _headers, consumer| {
         consumer.push(rec)?;
         Ok(Outcome::Pushed)
     }
@@ -133,7 +158,7 @@ source_pipeline! {
 
 source_pipeline! {
     /// Raw records as `&csv::ByteRecord`. Built by [`Csv::byte_records`].
-    ByteRecords [] [] &'a ByteRecord, |self, rec, scratch, _headers, consumer| {
+    ByteRecords [] [] &'a ByteRecord, shape = Shape::Other, |self, rec, scratch, _headers, consumer| {
         rec.fill(scratch);
         consumer.push(scratch)?;
         Ok(Outcome::Pushed)
@@ -142,7 +167,7 @@ source_pipeline! {
 
 source_pipeline! {
     /// Records as `&csv::StringRecord`. Built by [`Csv::string_records`].
-    StringRecords [] [] &'a StringRecord, |self, rec, scratch, _headers, consumer| {
+    StringRecords [] [] &'a StringRecord, shape = Shape::Other, |self, rec, scratch, headers, consumer| {
         // Validate in place: the buffer moves into a StringRecord and back,
         // without copying.
         rec.fill(scratch);
@@ -153,7 +178,7 @@ source_pipeline! {
                 pushed.map(|()| Outcome::Pushed)
             }
             Err(e) => {
-                let reason = utf8_reason(&e);
+                let reason = utf8_reason(&e, headers, rec);
                 *scratch = e.into_byte_record();
                 Ok(Outcome::Rejected(reason))
             }
@@ -163,36 +188,103 @@ source_pipeline! {
 
 source_pipeline! {
     /// Typed rows of an owned type `T`. Built by [`Csv::rows`].
-    Rows [T] [T: DeserializeOwned] T, |self, rec, scratch, headers, consumer| {
-        rec.fill(scratch);
+    Rows [T] [T: DeserializeOwned] T, shape = Shape::of::<T>(), |self, rec, scratch, headers, consumer| {
+        if let Err(reason) = fill_row(rec, &self.csv.options().null_values, &self.kinds, headers, scratch) {
+            return Ok(Outcome::Rejected(reason));
+        }
         match scratch.deserialize::<T>(headers) {
             Ok(row) => consumer.push(row).map(|()| Outcome::Pushed),
-            Err(e) => Ok(Outcome::Rejected(deserialize_reason(&e))),
+            Err(e) => Ok(Outcome::Rejected(deserialize_reason(&e, headers, scratch))),
         }
     }
 }
 
 source_pipeline! {
     /// Typed rows borrowing from their record. Built by [`Csv::borrowed_rows`].
-    BorrowedRows [R] [R: Row] R::Row<'a>, |self, rec, scratch, headers, consumer| {
-        rec.fill(scratch);
+    BorrowedRows [R] [R: Row] R::Row<'a>, shape = Shape::of::<R::Row<'static>>(), |self, rec, scratch, headers, consumer| {
+        if let Err(reason) = fill_row(rec, &self.csv.options().null_values, &self.kinds, headers, scratch) {
+            return Ok(Outcome::Rejected(reason));
+        }
         let fields: &ByteRecord = scratch;
         match fields.deserialize::<R::Row<'_>>(headers) {
             Ok(row) => consumer.push(row).map(|()| Outcome::Pushed),
-            Err(e) => Ok(Outcome::Rejected(deserialize_reason(&e))),
+            Err(e) => Ok(Outcome::Rejected(deserialize_reason(&e, headers, fields))),
         }
     }
 }
 
-fn utf8_reason(e: &csv::FromUtf8Error) -> String {
-    let err = e.utf8_error();
-    format!("field {} is not valid UTF-8 (at byte {} of the field)", err.field() + 1, err.valid_up_to())
+/// Copies `rec` into `scratch` for serde, nulls as empty fields.
+///
+/// # Errors
+/// The reason when a null is in a column whose field is not an `Option`.
+#[inline]
+fn fill_row(
+    rec: &Record,
+    nulls: &NullValues,
+    kinds: &OnceLock<Vec<Kind>>,
+    headers: Option<&ByteRecord>,
+    scratch: &mut ByteRecord,
+) -> std::result::Result<(), String> {
+    if nulls.is_empty() {
+        rec.fill(scratch);
+        return Ok(());
+    }
+    let kinds = kinds.get().map_or(&[][..], Vec::as_slice);
+    nulls.fill(rec, kinds, scratch).map_err(|j| {
+        format!(
+            "{}: null value {} in a field that is not an Option",
+            column(headers, j),
+            shown(rec.get(j).unwrap_or_default())
+        )
+    })
 }
 
-fn deserialize_reason(e: &csv::Error) -> String {
+/// The error for a row field that names no column of the header.
+#[cold]
+fn missing_column(field: &str, headers: Option<&ByteRecord>, path: &Path) -> Error {
+    let names: Vec<String> =
+        headers.into_iter().flatten().map(|n| format!("{:?}", String::from_utf8_lossy(n))).collect();
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("the row type's field {field:?} names no column of the header [{}]", names.join(", ")),
+    )
+    .with_path(path)
+    .with_line(1)
+}
+
+/// `column "name" (field 3)`, or `field 3` without headers (1-based).
+fn column(headers: Option<&ByteRecord>, i: usize) -> String {
+    match headers.and_then(|h| h.get(i)) {
+        Some(name) => format!("column {:?} (field {})", String::from_utf8_lossy(name), i + 1),
+        None => format!("field {}", i + 1),
+    }
+}
+
+/// A field's value for messages: quoted, lossy UTF-8, at most 60 characters.
+fn shown(value: &[u8]) -> String {
+    let text = String::from_utf8_lossy(value);
+    let mut cut: String = text.chars().take(60).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    format!("{cut:?}")
+}
+
+fn utf8_reason(e: &csv::FromUtf8Error, headers: Option<&ByteRecord>, rec: &Record) -> String {
+    let err = e.utf8_error();
+    let value = rec.get(err.field()).unwrap_or_default();
+    format!(
+        "{} is not valid UTF-8 (at byte {} of the field): {}",
+        column(headers, err.field()),
+        err.valid_up_to(),
+        shown(value)
+    )
+}
+
+fn deserialize_reason(e: &csv::Error, headers: Option<&ByteRecord>, rec: &ByteRecord) -> String {
     match e.kind() {
-        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
-            Some(i) => format!("field {}: {}", i + 1, err.kind()),
+        csv::ErrorKind::Deserialize { err, .. } => match err.field().and_then(|i| usize::try_from(i).ok()) {
+            Some(i) => format!("{}: {}: {}", column(headers, i), err.kind(), shown(rec.get(i).unwrap_or_default())),
             None => err.kind().to_string(),
         },
         _ => e.to_string(),

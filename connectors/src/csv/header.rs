@@ -209,7 +209,7 @@ impl FileHeader {
 }
 
 /// `[a, b, c]` for messages.
-fn show(rec: &ByteRecord) -> String {
+pub(crate) fn show(rec: &ByteRecord) -> String {
     let names: Vec<String> = rec.iter().map(|n| format!("{:?}", String::from_utf8_lossy(n))).collect();
     format!("[{}]", names.join(", "))
 }

@@ -42,15 +42,28 @@
 //! [`OnMalformed`](shoal::OnMalformed) policy: fail (the default), skip, or
 //! quarantine to a JSON-lines file. The [`ROWS`] counter counts every data
 //! record and [`REJECTED`] the rejected ones, so good rows are
-//! `ROWS - REJECTED` of the job's report.
+//! `ROWS - REJECTED` of the job's report. Every reject names its file, line
+//! and byte offset, and a field's reason names its column by header name and
+//! shows the value: `column "quantity" (field 5): invalid digit found in
+//! string: "abc"`.
+//!
+//! # Typed rows
+//! [`Csv::null_values`] lists the values that mean "missing" (`NA`, the
+//! empty field): they read as `None` into `Option` fields, and make the
+//! record malformed in any other field. Every field of a row struct must
+//! name a column of the header; one that does not fails the job before any
+//! split runs, naming the field and the columns (as does a header other
+//! than [`Csv::expect_headers`]).
 
 mod blocks;
 mod decode;
 mod dialect;
 mod header;
+mod nulls;
 mod plan;
 mod record;
 mod scan;
+mod schema;
 mod source;
 mod tokenize;
 

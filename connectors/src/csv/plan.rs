@@ -11,7 +11,8 @@ use super::dialect::Dialect;
 use super::scan::exact_starts;
 use shoal::Result;
 use shoal::plumbing::{FileKind, Part, Plan, Split};
-use shoal::plumbing::{FileRange, MmapChoice};
+use shoal::plumbing::{FileRange, MmapChoice, SplitGuard};
+use std::path::Path;
 
 /// Counter: files whose cuts were found by the sequential state machine
 /// because quote parity was ambiguous for them.
@@ -70,8 +71,10 @@ fn exact_parts(
     let len = parts.last().map_or(0, |p| p.end);
     let handle = input.open()?;
     let bytes = FileRange::open(&handle, &input.path, 0, len, mmap)?;
+    // A file truncated while mapped raises SIGBUS: name it for the message.
+    let _guard = SplitGuard::new(scan_name(&input.path, None, 0, len));
     let cuts: Vec<usize> = parts[1..].iter().map(|p| p.start as usize).collect();
-    let (starts, sequential) = exact_starts(dialect, &bytes, &cuts, threads);
+    let (starts, sequential) = exact_starts(dialect, &bytes, &cuts, threads, &input.path);
     if sequential {
         shoal::report::count(SEQUENTIAL_SCANS, 1);
     }
@@ -79,4 +82,24 @@ fn exact_parts(
     bounds.extend(starts.into_iter().flatten().map(|s| s as u64));
     bounds.push(len);
     Ok(bounds.windows(2).filter(|w| w[0] < w[1]).map(|w| Part { file, start: w[0], end: w[1] }).collect())
+}
+
+/// What the planner's scan reads, for the bus-error message: nominal split
+/// `split` (or the whole file) of `path`.
+pub(crate) fn scan_name(path: &Path, split: Option<usize>, start: u64, end: u64) -> String {
+    let split = split.map(|k| format!("#{k} ")).unwrap_or_default();
+    format!("{split}{} bytes {start}..{end} (planning: finding record starts)", path.display())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn scan_names_name_the_file_and_split() {
+        let path = std::path::Path::new("data/a.csv");
+        assert_eq!(
+            super::scan_name(path, Some(3), 96, 128),
+            "#3 data/a.csv bytes 96..128 (planning: finding record starts)"
+        );
+        assert_eq!(super::scan_name(path, None, 0, 128), "data/a.csv bytes 0..128 (planning: finding record starts)");
+    }
 }

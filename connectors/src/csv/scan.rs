@@ -37,6 +37,9 @@ use super::blocks::{BLOCK, Classifier, low_bits, prefix_xor};
 #[cfg(target_arch = "x86_64")]
 use super::blocks::{QuoteBlocks, prefix_xor_clmul};
 use super::dialect::Dialect;
+use super::plan::scan_name;
+use shoal::plumbing::SplitGuard;
+use std::path::Path;
 
 /// The UTF-8 byte order mark, skipped at the start of a file.
 pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -398,7 +401,15 @@ pub(crate) fn find_start(d: &Dialect, bytes: &[u8], from: usize, to: usize, mut 
 ///
 /// The parity of each window between cuts is counted on up to `threads`
 /// threads; a file that is ambiguous for parity is read with the [`Dfa`].
-pub(crate) fn exact_starts(d: &Dialect, bytes: &[u8], cuts: &[usize], threads: usize) -> (Vec<Option<usize>>, bool) {
+///
+/// `path` names the file for the bus-error message of each scan thread.
+pub(crate) fn exact_starts(
+    d: &Dialect,
+    bytes: &[u8],
+    cuts: &[usize],
+    threads: usize,
+    path: &Path,
+) -> (Vec<Option<usize>>, bool) {
     debug_assert!(cuts.windows(2).all(|w| w[0] < w[1]) && cuts.first().is_none_or(|&c| c > 0));
     if cuts.is_empty() {
         return (Vec::new(), false);
@@ -409,7 +420,7 @@ pub(crate) fn exact_starts(d: &Dialect, bytes: &[u8], cuts: &[usize], threads: u
     bounds.extend_from_slice(cuts);
     bounds.push(bytes.len());
     let windows: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-    let scans = scan_windows(d, bytes, &windows, threads);
+    let scans = scan_windows(d, bytes, &windows, threads, path);
     let mut inside = false;
     let mut entered = Vec::with_capacity(windows.len());
     for scan in &scans {
@@ -428,7 +439,7 @@ pub(crate) fn exact_starts(d: &Dialect, bytes: &[u8], cuts: &[usize], threads: u
 }
 
 /// [`scan_chunk`] of every window, on up to `threads` scoped threads.
-fn scan_windows(d: &Dialect, bytes: &[u8], windows: &[(usize, usize)], threads: usize) -> Vec<ChunkScan> {
+fn scan_windows(d: &Dialect, bytes: &[u8], windows: &[(usize, usize)], threads: usize, path: &Path) -> Vec<ChunkScan> {
     let threads = threads.clamp(1, windows.len());
     if threads == 1 {
         return windows.iter().map(|&(s, e)| scan_chunk(d, bytes, s, e)).collect();
@@ -443,6 +454,7 @@ fn scan_windows(d: &Dialect, bytes: &[u8], windows: &[(usize, usize)], threads: 
                     loop {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(&(s, e)) = windows.get(k) else { break };
+                        let _guard = SplitGuard::new(scan_name(path, Some(k), s as u64, e as u64));
                         mine.push((k, scan_chunk(d, bytes, s, e)));
                     }
                     mine
@@ -485,7 +497,7 @@ mod tests {
         let dfa = Dfa::new(*d);
         for cut in 1..text.len() {
             let want_dfa = dfa.starts(text, &[cut])[0];
-            let (got, _) = exact_starts(d, text, &[cut], 2);
+            let (got, _) = exact_starts(d, text, &[cut], 2, Path::new("t.csv"));
             assert_eq!(got[0], want_dfa, "cut {cut} of {:?}", String::from_utf8_lossy(text));
             if let Some(p) = want_dfa {
                 // A start is where csv::Reader finished a record (or a blank line).
@@ -610,7 +622,7 @@ mod tests {
         }
         assert_eq!(scan_chunk(&d, text, 0, text.len()).ambiguous, [false, true]);
         for cut in 1..text.len() {
-            let (starts, dfa) = exact_starts(&d, text, &[cut], 1);
+            let (starts, dfa) = exact_starts(&d, text, &[cut], 1, Path::new("t.csv"));
             assert!(!dfa, "cut {cut}");
             assert_eq!(starts, Dfa::new(d).starts(text, &[cut]), "cut {cut}");
         }
@@ -624,7 +636,7 @@ mod tests {
         let text = b"\"a\"b\"c\nd,e\nf\"\ng,h\n";
         assert!(scan_chunk(&d, text, 0, text.len()).ambiguous[0]);
         assert_eq!(scan_chunk(&d, text, 0, text.len()), scan_bytes(&d, text, 0, text.len()));
-        let (starts, dfa) = exact_starts(&d, text, &[5, 12], 2);
+        let (starts, dfa) = exact_starts(&d, text, &[5, 12], 2, Path::new("t.csv"));
         assert!(dfa, "a quote after `\"a\"b` is data to csv-core");
         assert_eq!(starts, Dfa::new(d).starts(text, &[5, 12]));
         check_every_cut(&d, text);
@@ -634,10 +646,10 @@ mod tests {
     fn ambiguous_files_use_the_dfa() {
         let d = Dialect::default();
         let text = b"ab\"c,d\nx,y\nz\"\n1,2\n";
-        let (_, dfa) = exact_starts(&d, text, &[8], 1);
+        let (_, dfa) = exact_starts(&d, text, &[8], 1, Path::new("t.csv"));
         assert!(dfa, "a quote inside an unquoted field needs the DFA");
         let clean = b"a,\"b\nc\"\nd,e\n";
-        let (starts, dfa) = exact_starts(&d, clean, &[3, 9], 2);
+        let (starts, dfa) = exact_starts(&d, clean, &[3, 9], 2, Path::new("t.csv"));
         assert!(!dfa);
         assert_eq!(starts, vec![Some(8), None]);
     }

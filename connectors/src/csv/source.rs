@@ -3,18 +3,19 @@
 use super::decode::{BorrowedRows, ByteRecords, Decode, Outcome, Records, Row, Rows, StringRecords};
 use super::dialect::Dialect;
 use super::header::{self, Columns, FileHeader, Header, Reference};
+use super::nulls::NullValues;
 use super::record::Record;
 use super::scan::bom_len;
 use super::tokenize::Tokenizer;
+use crate::lines::{LineStarts, RegionLines};
 use csv::ByteRecord;
 use serde::de::DeserializeOwned;
 use shoal::plumbing::Consumer;
+use shoal::plumbing::FileRange;
 use shoal::plumbing::read::bounded::TOO_LONG_PREFIX;
 use shoal::plumbing::{FileKind, InputFile, Inputs, Part, Plan, Split};
-use shoal::plumbing::{FileRange, line_number_at};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
 use std::fmt;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Counter: data records read (good and rejected; headers, blank and
@@ -68,6 +69,8 @@ pub(crate) struct Options {
     pub(crate) header: Header,
     pub(crate) columns: Columns,
     pub(crate) on_malformed: OnMalformed,
+    pub(crate) null_values: NullValues,
+    pub(crate) expected_header: Option<ByteRecord>,
 }
 
 /// A CSV source over files, directories (every file below, recursively)
@@ -93,6 +96,8 @@ pub struct Csv<'j> {
     split_size: Option<u64>,
     /// The first file's header (or first record), read once per process.
     reference: Mutex<Option<Arc<Reference>>>,
+    /// Line numbers found for rejects, shared by the splits.
+    lines: LineStarts,
 }
 
 impl fmt::Debug for Csv<'_> {
@@ -103,7 +108,14 @@ impl fmt::Debug for Csv<'_> {
 
 impl<'j> Csv<'j> {
     pub(crate) fn new(job: &'j Job, inputs: Inputs) -> Self {
-        Csv { job, inputs, options: Options::default(), split_size: None, reference: Mutex::new(None) }
+        Csv {
+            job,
+            inputs,
+            options: Options::default(),
+            split_size: None,
+            reference: Mutex::new(None),
+            lines: LineStarts::default(),
+        }
     }
 
     /// The field delimiter (default `b','`).
@@ -178,6 +190,54 @@ impl<'j> Csv<'j> {
         self
     }
 
+    /// Field values that mean "no value" for typed rows ([`rows`](Csv::rows),
+    /// [`borrowed_rows`](Csv::borrowed_rows)); default none. A null reads as
+    /// `None` into an `Option` field; in any other field it makes the record
+    /// malformed, naming the column. Markers are compared with the whole
+    /// field after unquoting and trimming, so `"NA"` quoted is a null too.
+    /// Columns read into types Shoal cannot see into (maps, flattened or
+    /// hand-written `Deserialize` types) get a null as an empty field.
+    ///
+    /// Independently of null markers, every field of a row struct must name
+    /// a column of the header (an `Option` field too: a missing column is an
+    /// error, not `None` on every row), except a `#[serde(default)]` field
+    /// that is not an `Option`. The check runs before any split, and the
+    /// error names the field and the header's columns.
+    ///
+    /// ```no_run
+    /// # use shoal::prelude::*;
+    /// # use shoal_connectors::csv::CsvExt;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let job = Job::builder().build()?;
+    /// #[derive(serde::Deserialize)]
+    /// struct Sale {
+    ///     quantity: Option<u64>,
+    /// }
+    /// let known: u64 = job.csv("sales/").null_values(["NA", ""]).rows::<Sale>().filter_map(|s: Sale| s.quantity).sum()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn null_values<I, S>(mut self, markers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        self.options.null_values = NullValues::new(markers);
+        self
+    }
+
+    /// Requires the header (of the first file, which the others match) to be
+    /// exactly `names`, in order: any other header fails the job before any
+    /// split runs, naming the file and both headers. Without this, a file
+    /// with other columns is read as long as its records deserialize.
+    pub fn expect_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        self.options.expected_header = Some(names.into_iter().collect());
+        self
+    }
+
     /// Overrides the job's split size for this source, in bytes.
     pub fn split_size(mut self, bytes: u64) -> Self {
         self.split_size = Some(bytes.max(1));
@@ -242,6 +302,27 @@ impl<'j> Csv<'j> {
         self.job
     }
 
+    pub(crate) fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Checks `decode`'s item type against the reference header of `plan`.
+    pub(crate) fn check<D: Decode>(&self, plan: &Plan, decode: &D) -> Result<()> {
+        let reference = self.reference(&plan.files)?;
+        let names = reference.names(self.options.header);
+        if let (Some(want), Some(got)) = (&self.options.expected_header, names)
+            && want != got
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("header {} is not the expected {}", header::show(got), header::show(want)),
+            )
+            .with_path(&reference.path)
+            .with_line(1));
+        }
+        decode.check(names, &reference.path)
+    }
+
     pub(crate) fn plan(&self) -> Result<Plan> {
         self.options.dialect.validate()?;
         self.options.on_malformed.prepare(self.job)?;
@@ -269,6 +350,7 @@ impl<'j> Csv<'j> {
         C: for<'a> Consumer<D::Item<'a>>,
     {
         let reference = self.reference(&plan.files)?;
+        decode.check(reference.names(self.options.header), &reference.path)?;
         let mut state = SplitState::new(self.options.dialect);
         for part in &split.parts {
             let input = &plan.files[part.file];
@@ -319,7 +401,7 @@ impl<'j> Csv<'j> {
             input,
             region,
             base: part.start,
-            lines: LineCursor::default(),
+            lines: RegionLines::new(input.read_path(), region, part.start, &self.lines),
             on_malformed: &self.options.on_malformed,
         };
         let mut pos = 0;
@@ -481,13 +563,13 @@ struct PartReader<'p> {
     region: &'p [u8],
     /// The absolute offset of `region[0]`.
     base: u64,
-    lines: LineCursor,
+    lines: RegionLines<'p>,
     on_malformed: &'p OnMalformed,
 }
 
 impl PartReader<'_> {
     fn line_at(&mut self, rel: usize) -> Option<u64> {
-        self.lines.line_at(self.input.read_path(), self.region, self.base, rel)
+        self.lines.line_at(rel)
     }
 
     fn reject(&mut self, raw: std::ops::Range<usize>, reason: String) -> Result<()> {
@@ -520,25 +602,4 @@ impl PartReader<'_> {
 fn trim_terminator(raw: &[u8]) -> &[u8] {
     let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
     raw.strip_suffix(b"\r").unwrap_or(raw)
-}
-
-/// Line numbers on error paths: the line of the region's first byte is
-/// found once (reading the file before it), then newlines are counted
-/// forward from the last position asked.
-#[derive(Debug, Default)]
-struct LineCursor {
-    /// `(position in region, its line)`.
-    at: Option<(usize, u64)>,
-}
-
-impl LineCursor {
-    fn line_at(&mut self, path: &Path, region: &[u8], base: u64, rel: usize) -> Option<u64> {
-        let (from, line) = match self.at {
-            Some((p, l)) if p <= rel => (p, l),
-            _ => (0, if base == 0 { 1 } else { line_number_at(path, base)? }),
-        };
-        let line = line + memchr::memchr_iter(b'\n', &region[from..rel]).count() as u64;
-        self.at = Some((rel, line));
-        Some(line)
-    }
 }

@@ -8,6 +8,7 @@
 //! goes to the source's [`OnMalformed`] policy, never to a panic.
 
 use super::parser::LineParser;
+use crate::lines::{LineStarts, RegionLines};
 use shoal::plumbing::line_number_at;
 use shoal::plumbing::read::bounded::{Piece, for_each_piece};
 use shoal::plumbing::read::lines::for_each_str_line;
@@ -43,12 +44,22 @@ pub struct LogSource<'j, P> {
     on_malformed: OnMalformed,
     split_size: Option<u64>,
     max_record_size: Option<u64>,
+    /// Line numbers found for rejects, shared by the splits.
+    lines: LineStarts,
 }
 
 impl<'j, P: LineParser> LogSource<'j, P> {
     /// A source reading `inputs` with `parser`, failing on malformed lines.
     pub fn new(job: &'j Job, inputs: Inputs, parser: P) -> Self {
-        LogSource { job, inputs, parser, on_malformed: OnMalformed::Fail, split_size: None, max_record_size: None }
+        LogSource {
+            job,
+            inputs,
+            parser,
+            on_malformed: OnMalformed::Fail,
+            split_size: None,
+            max_record_size: None,
+            lines: LineStarts::default(),
+        }
     }
 
     /// What to do with malformed lines (default [`OnMalformed::Fail`]).
@@ -113,8 +124,17 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     }
 
     /// Parses one line and pushes its record, or applies the policy.
+    /// `lines` knows the line number (streams) or finds it when the line is
+    /// rejected (mapped regions).
     #[inline]
-    fn line<C>(&self, input: &InputFile, offset: u64, line_no: Option<u64>, line: &str, consumer: &mut C) -> Result<()>
+    fn line<C>(
+        &self,
+        input: &InputFile,
+        offset: u64,
+        lines: &mut RegionLines<'_>,
+        line: &str,
+        consumer: &mut C,
+    ) -> Result<()>
     where
         C: for<'a> Consumer<P::Record<'a>>,
     {
@@ -123,22 +143,25 @@ impl<'j, P: LineParser> LogSource<'j, P> {
                 Ok(()) => Ok(()),
                 // A stage rejected the record (`shoal::Error::malformed`): the
                 // policy decides, as for lines that do not parse.
-                Err(e) if e.is_malformed() => self.reject(input, offset, line_no, e.message(), line.as_bytes()),
-                Err(e) => Err(locate(e, input, offset, line_no)),
+                Err(e) if e.is_malformed() => self.reject(input, offset, lines, e.message(), line.as_bytes()),
+                Err(e) => Err(locate(e, input, offset, lines.known())),
             },
             Ok(None) => Ok(()),
-            Err(malformed) => self.reject(input, offset, line_no, malformed.reason(), line.as_bytes()),
+            Err(malformed) => self.reject(input, offset, lines, malformed.reason(), line.as_bytes()),
         }
     }
 
     #[cold]
-    fn reject(&self, input: &InputFile, offset: u64, line_no: Option<u64>, why: &str, bytes: &[u8]) -> Result<()> {
-        // Counting lines from the file's start is only worth it for the one
-        // line that stops the job.
-        let line_no = match (&self.on_malformed, line_no) {
-            (OnMalformed::Fail, None) => line_number_at(input.read_path(), offset),
-            (_, known) => known,
-        };
+    fn reject(
+        &self,
+        input: &InputFile,
+        offset: u64,
+        lines: &mut RegionLines<'_>,
+        why: &str,
+        bytes: &[u8],
+    ) -> Result<()> {
+        // Counted only now, from the split's start (found once per split).
+        let line_no = lines.line_of_offset(offset);
         self.on_malformed.handle(Rejected::new(&input.path, line_no, offset, why, bytes))
     }
 
@@ -160,6 +183,7 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     where
         C: for<'a> Consumer<P::Record<'a>>,
     {
+        let mut lines = RegionLines::new(input.read_path(), region, base, &self.lines);
         let mut done = 0usize;
         while done < region.len() {
             let rest = &region[done..];
@@ -169,7 +193,7 @@ impl<'j, P: LineParser> LogSource<'j, P> {
                 Ok(text) => {
                     return for_each_str_line(text, |pos, line| {
                         *read += 1;
-                        self.line(input, at(pos), None, line, consumer)
+                        self.line(input, at(pos), &mut lines, line, consumer)
                     });
                 }
                 Err(e) => e.valid_up_to(),
@@ -180,14 +204,14 @@ impl<'j, P: LineParser> LogSource<'j, P> {
             if let Ok(text) = std::str::from_utf8(&rest[..line_start]) {
                 for_each_str_line(text, |pos, line| {
                     *read += 1;
-                    self.line(input, at(pos), None, line, consumer)
+                    self.line(input, at(pos), &mut lines, line, consumer)
                 })?;
             }
             let line_end = memchr::memchr(b'\n', &rest[bad..]).map_or(rest.len(), |i| bad + i);
             let line = &rest[line_start..line_end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             *read += 1;
-            self.reject(input, at(line_start), None, NOT_UTF8, line)?;
+            self.reject(input, at(line_start), &mut lines, NOT_UTF8, line)?;
             done += line_end + 1;
         }
         Ok(())
@@ -202,7 +226,11 @@ impl<'j, P: LineParser> LogSource<'j, P> {
             Piece::Lines { region, base } => self.push_region(region, base, input, consumer, &mut read),
             Piece::TooLong(long) => {
                 read += 1;
-                self.reject(input, long.offset, long.line, &long.reason(), long.prefix)
+                let mut lines = RegionLines::new(input.read_path(), &[], long.offset, &self.lines);
+                if let Some(line) = long.line {
+                    lines.set_known(line);
+                }
+                self.reject(input, long.offset, &mut lines, &long.reason(), long.prefix)
             }
         });
         shoal::report::records_read(read);
@@ -215,14 +243,17 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     {
         let mut reader = stream::open(input)?;
         let mut read = 0u64;
+        // Streams know every line number.
+        let mut lines = RegionLines::new(input.read_path(), &[], 0, &self.lines);
         let outcome = stream::for_each_record(&mut *reader, input, self.max_record(), |offset, line_no, record| {
             read += 1;
+            lines.set_known(line_no);
             match record {
                 stream::Record::Line(bytes) => match simdutf8::basic::from_utf8(bytes) {
-                    Ok(line) => self.line(input, offset, Some(line_no), line, consumer),
-                    Err(_) => self.reject(input, offset, Some(line_no), NOT_UTF8, bytes),
+                    Ok(line) => self.line(input, offset, &mut lines, line, consumer),
+                    Err(_) => self.reject(input, offset, &mut lines, NOT_UTF8, bytes),
                 },
-                stream::Record::TooLong(long) => self.reject(input, offset, Some(line_no), &long.reason(), long.prefix),
+                stream::Record::TooLong(long) => self.reject(input, offset, &mut lines, &long.reason(), long.prefix),
             }
         });
         shoal::report::records_read(read);

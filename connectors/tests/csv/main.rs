@@ -3,5 +3,6 @@
 mod policies;
 mod property;
 mod reading;
+mod regression;
 mod stdin;
 mod util;

@@ -52,7 +52,7 @@ const CASES: &[Case] = &[
         text: b"a,b\n1,2\nbad\xff,3\n4,\"x\ny\"\n",
         first_bad: (3, 8),
         bad: &[(3, 8)],
-        reason: "field 1 is not valid UTF-8",
+        reason: "column \"a\" (field 1) is not valid UTF-8 (at byte 3 of the field): \"bad\u{fffd}\"",
         good: 2,
         rejected: 1,
     },
@@ -130,8 +130,13 @@ fn typed_rows_reject_fields_that_do_not_deserialize() {
         let err = job.csv(&path).rows::<Row>().count().unwrap_err();
         // `fail` stops at whichever bad record a thread meets first.
         match (err.line(), err.offset()) {
-            (Some(3), Some(8)) => assert!(err.to_string().contains("field 2: invalid digit"), "{label}: {err}"),
-            (Some(4), Some(13)) => assert!(err.to_string().contains("field 1: invalid utf-8"), "{label}: {err}"),
+            (Some(3), Some(8)) => {
+                let want = r#"column "b" (field 2): invalid digit found in string: "zz""#;
+                assert!(err.to_string().contains(want), "{label}: {err}")
+            }
+            (Some(4), Some(13)) => {
+                assert!(err.to_string().contains(r#"column "a" (field 1): invalid utf-8"#), "{label}: {err}")
+            }
             _ => panic!("{label}: {err}"),
         }
         // Raw records take any bytes.

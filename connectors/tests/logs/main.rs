@@ -6,5 +6,6 @@
 mod formats;
 mod inputs;
 mod policies;
+mod regression;
 mod samples;
 mod util;

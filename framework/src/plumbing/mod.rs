@@ -36,3 +36,4 @@ pub use source::{Consumer, Source};
 
 pub use crate::plan::{FileKind, InputFile, Inputs, IntoInputs, Part, Plan, Split, SplitOptions, WalkOptions};
 pub use crate::read::{self, FileRange, MmapChoice, line_number_at};
+pub use crate::signals::SplitGuard;

@@ -331,7 +331,23 @@ fn workers_exit_when_the_leader_is_killed() {
 fn worker_output_goes_to_stderr_with_its_id() {
     let dir = Dir::new();
     let path = text_file(&dir, "o.txt", 1_000);
-    let out = run(&["-p", "2", "-t", "1", "--hello", path.to_str().unwrap()]);
+    // Enough splits and time that both workers are needed: a worker the job
+    // does not need may be stopped before it connects (and so before it
+    // prints), since a leader no longer waits for idle workers.
+    let out = run(&[
+        "-p",
+        "2",
+        "-t",
+        "1",
+        "--hello",
+        "--chunk-size",
+        "1K",
+        "--sleep-ms",
+        "20",
+        "--sleep-every",
+        "100",
+        path.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let (text, err) = (stdout(&out), stderr(&out));
     assert!(text.starts_with("hello from the leader\nlines,1000\n"), "{text}");
