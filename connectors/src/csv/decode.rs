@@ -3,7 +3,7 @@
 use super::nulls::NullValues;
 use super::record::Record;
 use super::schema::{Kind, Shape, column_kinds};
-use super::source::Csv;
+use super::source::{Csv, Decode, Outcome};
 use csv::{ByteRecord, StringRecord};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -14,43 +14,6 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::OnceLock;
-
-/// What became of one record.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    /// It was decoded and pushed on.
-    Pushed,
-    /// It could not be decoded, for this reason.
-    Rejected(String),
-}
-
-/// How a record becomes an item.
-pub(crate) trait Decode: Sync {
-    /// The item borrowed from the record.
-    type Item<'a>;
-
-    /// Decodes `rec` (in the first file's column order) and pushes it;
-    /// `scratch` is a reused buffer.
-    ///
-    /// # Errors
-    /// The consumer's error (user code), which stops the split.
-    fn push<C>(
-        &self,
-        rec: &Record,
-        scratch: &mut ByteRecord,
-        headers: Option<&ByteRecord>,
-        consumer: &mut C,
-    ) -> Result<Outcome>
-    where
-        C: for<'a> Consumer<Self::Item<'a>>;
-
-    /// Checks the item type against the reference header (`path`'s) before
-    /// any record is read: every field of a row struct must name a column.
-    ///
-    /// # Errors
-    /// A field that names no column, naming the field and the columns.
-    fn check(&self, headers: Option<&ByteRecord>, path: &Path) -> Result<()>;
-}
 
 /// A row type that borrows from its record, registered for
 /// [`Csv::borrowed_rows`] by [`borrowed_row!`](crate::borrowed_row).
@@ -288,5 +251,40 @@ fn deserialize_reason(e: &csv::Error, headers: Option<&ByteRecord>, rec: &ByteRe
             None => err.kind().to_string(),
         },
         _ => e.to_string(),
+    }
+}
+
+/// The item kinds of a CSV source (defined here, beside the pipelines they
+/// build, so the source does not depend on them).
+impl<'j> Csv<'j> {
+    /// Raw records as `&Record`, one buffer reused for each record of a
+    /// split: the fastest item.
+    pub fn records(self) -> Records<'j> {
+        Records::new(self)
+    }
+
+    /// Raw records as `&csv::ByteRecord` (for code written against the
+    /// `csv` crate; a little slower to fill than [`Record`]).
+    pub fn byte_records(self) -> ByteRecords<'j> {
+        ByteRecords::new(self)
+    }
+
+    /// Records as `&csv::StringRecord`; a record that is not UTF-8 is malformed.
+    pub fn string_records(self) -> StringRecords<'j> {
+        StringRecords::new(self)
+    }
+
+    /// Typed rows: each record deserialized into an owned `T` by header name
+    /// (by position without headers); a record that does not deserialize is
+    /// malformed.
+    pub fn rows<T: DeserializeOwned>(self) -> Rows<'j, T> {
+        Rows::new(self)
+    }
+
+    /// Typed rows that borrow `&str` fields from the record: `R` is the
+    /// row type with a `'static` lifetime, registered with
+    /// [`borrowed_row!`](crate::borrowed_row).
+    pub fn borrowed_rows<R: Row>(self) -> BorrowedRows<'j, R> {
+        BorrowedRows::new(self)
     }
 }

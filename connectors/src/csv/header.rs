@@ -1,8 +1,8 @@
 //! Header rows: the first file's names, and how each file's columns map to them.
 
 use super::dialect::Dialect;
+use super::options::{Columns, Header, Options};
 use super::scan::{BOM, bom_len};
-use super::source::Options;
 use super::tokenize::Tokenizer;
 use csv::ByteRecord;
 use shoal::plumbing::{FileKind, InputFile};
@@ -10,26 +10,6 @@ use shoal::plumbing::{FileRange, MmapChoice};
 use shoal::{Error, ErrorKind, Rejected, Result};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-
-/// Whether files start with a header row.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) enum Header {
-    /// The first record of each file names the columns.
-    #[default]
-    FirstRow,
-    /// Every record is data.
-    None,
-}
-
-/// How a file's columns are matched to the first file's.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) enum Columns {
-    /// Every header must equal the first file's.
-    #[default]
-    SameOrder,
-    /// Columns are matched by name and reordered.
-    ByName,
-}
 
 /// The first record of the first file that has one: the header every other
 /// file is checked against (or, without headers, the field count to match).

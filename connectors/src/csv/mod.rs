@@ -60,6 +60,7 @@ mod decode;
 mod dialect;
 mod header;
 mod nulls;
+mod options;
 mod plan;
 mod record;
 mod scan;
@@ -69,9 +70,10 @@ mod tokenize;
 
 pub use decode::{BorrowedRows, ByteRecords, Records, Row, Rows, StringRecords};
 pub use dialect::Dialect;
+pub use options::{FieldCount, Trim};
 pub use plan::SEQUENTIAL_SCANS;
 pub use record::Record;
-pub use source::{Csv, FieldCount, REJECTED, ROWS, Trim};
+pub use source::{Csv, REJECTED, ROWS};
 
 /// The record types of the items, re-exported from the `csv` crate.
 pub use ::csv::{ByteRecord, StringRecord};

@@ -8,11 +8,10 @@
 //! worker process needs nothing but the plan to read its split.
 
 use super::dialect::Dialect;
-use super::scan::exact_starts;
+use super::scan::{exact_starts, scan_name};
 use shoal::Result;
 use shoal::plumbing::{FileKind, Part, Plan, Split};
 use shoal::plumbing::{FileRange, MmapChoice, SplitGuard};
-use std::path::Path;
 
 /// Counter: files whose cuts were found by the sequential state machine
 /// because quote parity was ambiguous for them.
@@ -84,22 +83,5 @@ fn exact_parts(
     Ok(bounds.windows(2).filter(|w| w[0] < w[1]).map(|w| Part { file, start: w[0], end: w[1] }).collect())
 }
 
-/// What the planner's scan reads, for the bus-error message: nominal split
-/// `split` (or the whole file) of `path`.
-pub(crate) fn scan_name(path: &Path, split: Option<usize>, start: u64, end: u64) -> String {
-    let split = split.map(|k| format!("#{k} ")).unwrap_or_default();
-    format!("{split}{} bytes {start}..{end} (planning: finding record starts)", path.display())
-}
-
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn scan_names_name_the_file_and_split() {
-        let path = std::path::Path::new("data/a.csv");
-        assert_eq!(
-            super::scan_name(path, Some(3), 96, 128),
-            "#3 data/a.csv bytes 96..128 (planning: finding record starts)"
-        );
-        assert_eq!(super::scan_name(path, None, 0, 128), "data/a.csv bytes 0..128 (planning: finding record starts)");
-    }
-}
+mod tests {}

@@ -37,7 +37,6 @@ use super::blocks::{BLOCK, Classifier, low_bits, prefix_xor};
 #[cfg(target_arch = "x86_64")]
 use super::blocks::{QuoteBlocks, prefix_xor_clmul};
 use super::dialect::Dialect;
-use super::plan::scan_name;
 use shoal::plumbing::SplitGuard;
 use std::path::Path;
 
@@ -478,9 +477,25 @@ fn scan_windows(d: &Dialect, bytes: &[u8], windows: &[(usize, usize)], threads: 
     out
 }
 
+/// What the planner's scan reads, for the bus-error message: nominal split
+/// `split` (or the whole file) of `path`.
+pub(crate) fn scan_name(path: &Path, split: Option<usize>, start: u64, end: u64) -> String {
+    let split = split.map(|k| format!("#{k} ")).unwrap_or_default();
+    format!("{split}{} bytes {start}..{end} (planning: finding record starts)", path.display())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn scan_names_name_the_file_and_split() {
+        let path = std::path::Path::new("data/a.csv");
+        assert_eq!(
+            super::scan_name(path, Some(3), 96, 128),
+            "#3 data/a.csv bytes 96..128 (planning: finding record starts)"
+        );
+        assert_eq!(super::scan_name(path, None, 0, 128), "data/a.csv bytes 0..128 (planning: finding record starts)");
+    }
 
     /// Record start offsets as csv::Reader sees them, for a BOM-free input.
     fn reference_starts(d: &Dialect, bytes: &[u8]) -> Vec<usize> {

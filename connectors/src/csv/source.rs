@@ -1,21 +1,21 @@
 //! The CSV source: options, planning, and reading a split.
 
-use super::decode::{BorrowedRows, ByteRecords, Decode, Outcome, Records, Row, Rows, StringRecords};
 use super::dialect::Dialect;
-use super::header::{self, Columns, FileHeader, Header, Reference};
+use super::header::{self, FileHeader, Reference};
 use super::nulls::NullValues;
+use super::options::{Columns, FieldCount, Header, Options, Trim};
 use super::record::Record;
 use super::scan::bom_len;
 use super::tokenize::Tokenizer;
 use crate::lines::{LineStarts, RegionLines};
 use csv::ByteRecord;
-use serde::de::DeserializeOwned;
 use shoal::plumbing::Consumer;
 use shoal::plumbing::FileRange;
 use shoal::plumbing::read::bounded::TOO_LONG_PREFIX;
 use shoal::plumbing::{FileKind, InputFile, Inputs, Part, Plan, Split};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
 use std::fmt;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Counter: data records read (good and rejected; headers, blank and
@@ -24,53 +24,41 @@ pub const ROWS: &str = "csv.rows";
 /// Counter: data records rejected by the malformed-record policy.
 pub const REJECTED: &str = "csv.rejected";
 
-/// Which whitespace trimming to apply (ASCII whitespace at both ends of a field).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Trim {
-    /// Keep fields as they are.
-    #[default]
-    None,
-    /// Trim header names only.
-    Headers,
-    /// Trim data fields only.
-    Fields,
-    /// Trim header names and data fields.
-    All,
+/// What became of one record.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// It was decoded and pushed on.
+    Pushed,
+    /// It could not be decoded, for this reason.
+    Rejected(String),
 }
 
-impl Trim {
-    fn headers(self) -> bool {
-        matches!(self, Trim::Headers | Trim::All)
-    }
+/// How a record becomes an item.
+pub(crate) trait Decode: Sync {
+    /// The item borrowed from the record.
+    type Item<'a>;
 
-    fn fields(self) -> bool {
-        matches!(self, Trim::Fields | Trim::All)
-    }
-}
+    /// Decodes `rec` (in the first file's column order) and pushes it;
+    /// `scratch` is a reused buffer.
+    ///
+    /// # Errors
+    /// The consumer's error (user code), which stops the split.
+    fn push<C>(
+        &self,
+        rec: &Record,
+        scratch: &mut ByteRecord,
+        headers: Option<&ByteRecord>,
+        consumer: &mut C,
+    ) -> Result<Outcome>
+    where
+        C: for<'a> Consumer<Self::Item<'a>>;
 
-/// Whether every record must have as many fields as the header.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum FieldCount {
-    /// A record with another field count is malformed (see
-    /// [`Csv::on_malformed`]). The count to match is the header's, or the
-    /// first record's when files have no header.
-    #[default]
-    Strict,
-    /// Records may have any number of fields.
-    Flexible,
-}
-
-/// The options of a CSV source, set through the [`Csv`] builder.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Options {
-    pub(crate) dialect: Dialect,
-    pub(crate) trim: Trim,
-    pub(crate) field_count: FieldCount,
-    pub(crate) header: Header,
-    pub(crate) columns: Columns,
-    pub(crate) on_malformed: OnMalformed,
-    pub(crate) null_values: NullValues,
-    pub(crate) expected_header: Option<ByteRecord>,
+    /// Checks the item type against the reference header (`path`'s) before
+    /// any record is read: every field of a row struct must name a column.
+    ///
+    /// # Errors
+    /// A field that names no column, naming the field and the columns.
+    fn check(&self, headers: Option<&ByteRecord>, path: &Path) -> Result<()>;
 }
 
 /// A CSV source over files, directories (every file below, recursively)
@@ -247,37 +235,6 @@ impl<'j> Csv<'j> {
     /// The inputs of this source.
     pub fn inputs(&self) -> &Inputs {
         &self.inputs
-    }
-
-    /// Raw records as `&Record`, one buffer reused for each record of a
-    /// split: the fastest item.
-    pub fn records(self) -> Records<'j> {
-        Records::new(self)
-    }
-
-    /// Raw records as `&csv::ByteRecord` (for code written against the
-    /// `csv` crate; a little slower to fill than [`Record`]).
-    pub fn byte_records(self) -> ByteRecords<'j> {
-        ByteRecords::new(self)
-    }
-
-    /// Records as `&csv::StringRecord`; a record that is not UTF-8 is malformed.
-    pub fn string_records(self) -> StringRecords<'j> {
-        StringRecords::new(self)
-    }
-
-    /// Typed rows: each record deserialized into an owned `T` by header name
-    /// (by position without headers); a record that does not deserialize is
-    /// malformed.
-    pub fn rows<T: DeserializeOwned>(self) -> Rows<'j, T> {
-        Rows::new(self)
-    }
-
-    /// Typed rows that borrow `&str` fields from the record: `R` is the
-    /// row type with a `'static` lifetime, registered with
-    /// [`borrowed_row!`](crate::borrowed_row).
-    pub fn borrowed_rows<R: Row>(self) -> BorrowedRows<'j, R> {
-        BorrowedRows::new(self)
     }
 
     /// The header of the first file that has a record (trimmed if asked), or

@@ -2,8 +2,10 @@
 //! them: permits in use and asks waiting, per limit name. Pure: who holds
 //! permits and whether a waiter is still alive is the scheduler's business.
 
-use super::scheduler::WorkerId;
 use std::collections::{HashMap, VecDeque};
+
+/// A worker, as numbered by the leader (spawned) or by its launcher.
+pub(crate) type WorkerId = usize;
 
 /// One limit: its capacity, the permits in use, and the asks waiting.
 #[derive(Debug, Default)]

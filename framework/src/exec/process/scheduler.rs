@@ -17,8 +17,7 @@ use crate::report;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-/// A worker, as numbered by the leader (spawned) or by its launcher.
-pub(crate) type WorkerId = usize;
+pub(crate) use super::limits::WorkerId;
 
 /// Ids beyond this many past the known ones are refused: a peer's claimed
 /// id sizes the worker table.
