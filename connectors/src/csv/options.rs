@@ -35,7 +35,7 @@ impl Trim {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FieldCount {
     /// A record with another field count is malformed (see
-    /// [`Csv::on_malformed`]). The count to match is the header's, or the
+    /// [`Csv::on_malformed`](super::Csv::on_malformed)). The count to match is the header's, or the
     /// first record's when files have no header.
     #[default]
     Strict,
@@ -43,7 +43,7 @@ pub enum FieldCount {
     Flexible,
 }
 
-/// The options of a CSV source, set through the [`Csv`] builder.
+/// The options of a CSV source, set through the [`Csv`](super::Csv) builder.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Options {
     pub(crate) dialect: Dialect,

@@ -3,7 +3,7 @@ use crate::error::Result;
 use crate::plan::{Plan, Split};
 use std::fmt;
 
-/// Keeps the items a predicate accepts. Built by [`Pipeline::filter`].
+/// Keeps the items a predicate accepts. Built by [`Pipeline::filter`](super::Pipeline::filter).
 #[must_use = "pipelines are lazy: call an action to run them"]
 pub struct Filter<P, F> {
     base: P,

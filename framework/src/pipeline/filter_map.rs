@@ -3,7 +3,7 @@ use crate::error::Result;
 use crate::plan::{Plan, Split};
 use std::fmt;
 
-/// Transforms and filters in one step. Built by [`Pipeline::filter_map`].
+/// Transforms and filters in one step. Built by [`Pipeline::filter_map`](super::Pipeline::filter_map).
 #[must_use = "pipelines are lazy: call an action to run them"]
 pub struct FilterMap<P, F> {
     base: P,

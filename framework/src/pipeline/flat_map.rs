@@ -3,7 +3,7 @@ use crate::error::Result;
 use crate::plan::{Plan, Split};
 use std::fmt;
 
-/// Replaces each item by the items of an iterator. Built by [`Pipeline::flat_map`].
+/// Replaces each item by the items of an iterator. Built by [`Pipeline::flat_map`](super::Pipeline::flat_map).
 #[must_use = "pipelines are lazy: call an action to run them"]
 pub struct FlatMap<P, F> {
     base: P,

@@ -3,7 +3,7 @@ use crate::error::Result;
 use crate::plan::{Plan, Split};
 use std::fmt;
 
-/// Calls a function on each item and passes it on. Built by [`Pipeline::inspect`].
+/// Calls a function on each item and passes it on. Built by [`Pipeline::inspect`](super::Pipeline::inspect).
 #[must_use = "pipelines are lazy: call an action to run them"]
 pub struct Inspect<P, F> {
     base: P,

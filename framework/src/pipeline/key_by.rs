@@ -43,36 +43,36 @@ macro_rules! stage {
 }
 
 stage!(
-    /// Splits borrowed items into `(&key, value)`. Built by [`Pipeline::key_by`].
+    /// Splits borrowed items into `(&key, value)`. Built by [`Pipeline::key_by`](super::Pipeline::key_by).
     KeyBy<Q>
 );
 stage!(
-    /// Splits borrowed items into `(&key, value)`, fallibly. Built by [`Pipeline::try_key_by`].
+    /// Splits borrowed items into `(&key, value)`, fallibly. Built by [`Pipeline::try_key_by`](super::Pipeline::try_key_by).
     TryKeyBy<Q>
 );
 stage!(
-    /// Splits borrowed items into `((&a, &b), value)`. Built by [`Pipeline::key_pair_by`].
+    /// Splits borrowed items into `((&a, &b), value)`. Built by [`Pipeline::key_pair_by`](super::Pipeline::key_pair_by).
     KeyPairBy<A, B>
 );
 stage!(
-    /// Splits borrowed items into `((&a, &b), value)`, fallibly. Built by [`Pipeline::try_key_pair_by`].
+    /// Splits borrowed items into `((&a, &b), value)`, fallibly. Built by [`Pipeline::try_key_pair_by`](super::Pipeline::try_key_pair_by).
     TryKeyPairBy<A, B>
 );
 
 stage!(
-    /// Splits borrowed items into `((&a, &b, &c), value)`. Built by [`Pipeline::key_triple_by`].
+    /// Splits borrowed items into `((&a, &b, &c), value)`. Built by [`Pipeline::key_triple_by`](super::Pipeline::key_triple_by).
     KeyTripleBy<A, B, D>
 );
 stage!(
-    /// Splits borrowed items into `((&a, &b, &c), value)`, fallibly. Built by [`Pipeline::try_key_triple_by`].
+    /// Splits borrowed items into `((&a, &b, &c), value)`, fallibly. Built by [`Pipeline::try_key_triple_by`](super::Pipeline::try_key_triple_by).
     TryKeyTripleBy<A, B, D>
 );
 stage!(
-    /// Splits borrowed items into `((&a, &b, &c, &d), value)`. Built by [`Pipeline::key_quad_by`].
+    /// Splits borrowed items into `((&a, &b, &c, &d), value)`. Built by [`Pipeline::key_quad_by`](super::Pipeline::key_quad_by).
     KeyQuadBy<A, B, D, G>
 );
 stage!(
-    /// Splits borrowed items into `((&a, &b, &c, &d), value)`, fallibly. Built by [`Pipeline::try_key_quad_by`].
+    /// Splits borrowed items into `((&a, &b, &c, &d), value)`, fallibly. Built by [`Pipeline::try_key_quad_by`](super::Pipeline::try_key_quad_by).
     TryKeyQuadBy<A, B, D, G>
 );
 

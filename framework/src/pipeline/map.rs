@@ -3,7 +3,7 @@ use crate::error::Result;
 use crate::plan::{Plan, Split};
 use std::fmt;
 
-/// Transforms each item. Built by [`Pipeline::map`].
+/// Transforms each item. Built by [`Pipeline::map`](super::Pipeline::map).
 #[must_use = "pipelines are lazy: call an action to run them"]
 pub struct Map<P, F> {
     base: P,

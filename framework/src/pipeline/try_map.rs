@@ -3,7 +3,7 @@ use crate::error::{BoxError, Error, Result};
 use crate::plan::{Plan, Split};
 use std::fmt;
 
-/// Transforms each item with a fallible function. Built by [`Pipeline::try_map`].
+/// Transforms each item with a fallible function. Built by [`Pipeline::try_map`](super::Pipeline::try_map).
 #[must_use = "pipelines are lazy: call an action to run them"]
 pub struct TryMap<P, F> {
     base: P,

@@ -15,7 +15,7 @@
 //!   [`FileKind`], [`Inputs`], [`SplitOptions`]) and the readers of
 //!   [`crate::read`] (mapped byte ranges, the Hadoop line rule, streams).
 //!
-//! How the pieces meet ([`bridge`]): an action method of `Pipeline` hands the
+//! How the pieces meet (`bridge.rs`): an action method of `Pipeline` hands the
 //! source and the action to the job's runtime, which plans once and runs
 //! every split of the plan on its threads (or worker processes) through
 //! [`Source::drive`] into one partial per thread, then merges the partials
