@@ -78,6 +78,7 @@ pub use transport::Address;
 pub mod prelude {
     pub use crate::merge::{Max, Merge, Min, Ordered, Stats, TopK};
     pub use crate::pipeline::Pipeline;
+    pub use crate::plumbing::FileSource as _;
     pub use crate::{BoxError, Error, Flags, HashMap, Job};
     pub use std::io::Write as _;
 }

@@ -9,9 +9,9 @@ use super::scan::bom_len;
 use super::tokenize::Tokenizer;
 use crate::lines::{LineStarts, RegionLines};
 use csv::ByteRecord;
-use shoal::plumbing::Consumer;
 use shoal::plumbing::FileRange;
 use shoal::plumbing::read::bounded::TOO_LONG_PREFIX;
+use shoal::plumbing::{Consumer, FileSource, ReadOptions};
 use shoal::plumbing::{FileKind, InputFile, Inputs, Part, Plan, Split};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
 use std::fmt;
@@ -79,18 +79,24 @@ pub(crate) trait Decode: Sync {
 #[must_use = "call records(), string_records() or rows() to make a pipeline"]
 pub struct Csv<'j> {
     job: &'j Job,
-    inputs: Inputs,
+    read: ReadOptions,
     options: Options,
-    split_size: Option<u64>,
     /// The first file's header (or first record), read once per process.
     reference: Mutex<Option<Arc<Reference>>>,
     /// Line numbers found for rejects, shared by the splits.
     lines: LineStarts,
 }
 
+/// `include`, `exclude`, `split_size`, `max_record_size`, ...
+impl FileSource for Csv<'_> {
+    fn read_options(&mut self) -> &mut ReadOptions {
+        &mut self.read
+    }
+}
+
 impl fmt::Debug for Csv<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Csv").field("inputs", &self.inputs).field("options", &self.options).finish()
+        f.debug_struct("Csv").field("read", &self.read).field("options", &self.options).finish()
     }
 }
 
@@ -98,9 +104,8 @@ impl<'j> Csv<'j> {
     pub(crate) fn new(job: &'j Job, inputs: Inputs) -> Self {
         Csv {
             job,
-            inputs,
+            read: ReadOptions::new(inputs),
             options: Options::default(),
-            split_size: None,
             reference: Mutex::new(None),
             lines: LineStarts::default(),
         }
@@ -226,15 +231,9 @@ impl<'j> Csv<'j> {
         self
     }
 
-    /// Overrides the job's split size for this source, in bytes.
-    pub fn split_size(mut self, bytes: u64) -> Self {
-        self.split_size = Some(bytes.max(1));
-        self
-    }
-
     /// The inputs of this source.
     pub fn inputs(&self) -> &Inputs {
-        &self.inputs
+        self.read.inputs()
     }
 
     /// The header of the first file that has a record (trimmed if asked), or
@@ -243,7 +242,7 @@ impl<'j> Csv<'j> {
     /// # Errors
     /// Missing inputs, unreadable files.
     pub fn headers(&self) -> Result<Option<csv::StringRecord>> {
-        let files = self.inputs.expand()?;
+        let files = self.read.inputs().expand()?;
         let reference = self.reference(&files)?;
         match (&reference.header, self.options.header) {
             (Some(h), Header::FirstRow) => csv::StringRecord::from_byte_record(h.clone()).map(Some).map_err(|e| {
@@ -283,9 +282,9 @@ impl<'j> Csv<'j> {
     pub(crate) fn plan(&self) -> Result<Plan> {
         self.options.dialect.validate()?;
         self.options.on_malformed.prepare(self.job)?;
-        let files = self.inputs.expand()?;
+        let files = self.read.inputs().expand()?;
         let config = self.job.config();
-        let plan = config.split_options(self.split_size).plan(files);
+        let plan = self.read.split_options(self.job).plan(files);
         super::plan::exact(plan, &self.options.dialect, config.threads(), config.mmap())
     }
 
@@ -345,7 +344,7 @@ impl<'j> Csv<'j> {
                 Bytes::Owned(shoal::plumbing::read::stream::read_all(
                     &mut *reader,
                     input,
-                    self.job.config().max_record_size(),
+                    self.read.max_record_size(self.job),
                 )?)
             }
         };
@@ -393,7 +392,7 @@ impl<'j> Csv<'j> {
         let rec = &mut state.rec;
         // A record over `--max-record-size` is malformed; only a region that
         // long can hold one, so others skip the check.
-        let max_record = self.job.config().max_record_size();
+        let max_record = self.read.max_record_size(self.job);
         let check_len = region.len() as u64 > max_record;
         while let Some(span) = state.tok.next(region, &mut pos, rec, at_eof) {
             state.rows += 1;

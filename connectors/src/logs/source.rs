@@ -13,7 +13,7 @@ use shoal::plumbing::line_number_at;
 use shoal::plumbing::read::bounded::{Piece, for_each_piece};
 use shoal::plumbing::read::lines::for_each_str_line;
 use shoal::plumbing::read::stream;
-use shoal::plumbing::{Consumer, Source};
+use shoal::plumbing::{Consumer, FileSource, ReadOptions, Source};
 use shoal::plumbing::{FileKind, InputFile, Inputs, Part, Plan, Split};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
 use std::fmt;
@@ -29,21 +29,21 @@ pub const NOT_UTF8: &str = "line is not valid UTF-8";
 ///
 /// * [`on_malformed`](Self::on_malformed): what to do with a line that does
 ///   not parse or is not UTF-8 (default: fail, naming file, line and byte);
-/// * [`include`](Self::include), [`exclude`](Self::exclude),
-///   [`hidden`](Self::hidden), [`follow_links`](Self::follow_links): how
-///   directories are walked (see [`shoal::plan::inputs`]);
-/// * [`split_size`](Self::split_size): the target split size;
-/// * [`max_record_size`](Self::max_record_size): the longest line accepted.
+/// * the [`FileSource`] methods shared by every file source:
+///   [`include`](FileSource::include), [`exclude`](FileSource::exclude),
+///   [`hidden`](FileSource::hidden), [`follow_links`](FileSource::follow_links)
+///   (how directories are walked), [`split_size`](FileSource::split_size)
+///   and [`max_record_size`](FileSource::max_record_size) (the longest line
+///   accepted; a longer one goes to the policy with only its first bytes,
+///   `TOO_LONG_PREFIX`, kept).
 ///
 /// Items are the parser's records; they borrow from the split's bytes.
 #[must_use = "pipelines are lazy: call an action to run them"]
 pub struct LogSource<'j, P> {
     job: &'j Job,
-    inputs: Inputs,
+    options: ReadOptions,
     parser: P,
     on_malformed: OnMalformed,
-    split_size: Option<u64>,
-    max_record_size: Option<u64>,
     /// Line numbers found for rejects, shared by the splits.
     lines: LineStarts,
 }
@@ -53,11 +53,9 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     pub fn new(job: &'j Job, inputs: Inputs, parser: P) -> Self {
         LogSource {
             job,
-            inputs,
+            options: ReadOptions::new(inputs),
             parser,
             on_malformed: OnMalformed::Fail,
-            split_size: None,
-            max_record_size: None,
             lines: LineStarts::default(),
         }
     }
@@ -70,52 +68,13 @@ impl<'j, P: LineParser> LogSource<'j, P> {
         self
     }
 
-    /// Overrides the job's split size for this source, in bytes.
-    pub fn split_size(mut self, bytes: u64) -> Self {
-        self.split_size = Some(bytes.max(1));
-        self
-    }
-
-    /// Overrides the job's maximum record length (`--max-record-size`) for
-    /// this source, in bytes. A longer line is malformed: it goes to the
-    /// [`OnMalformed`] policy with only its first bytes
-    /// ([`shoal::read::bounded::TOO_LONG_PREFIX`]) kept.
-    pub fn max_record_size(mut self, bytes: u64) -> Self {
-        self.max_record_size = Some(bytes.max(1));
-        self
-    }
-
     fn max_record(&self) -> u64 {
-        self.max_record_size.unwrap_or(self.job.config().max_record_size())
-    }
-
-    /// Keeps only files matching `glob` when walking directories (may repeat).
-    pub fn include(mut self, glob: impl Into<String>) -> Self {
-        self.inputs = self.inputs.include(glob);
-        self
-    }
-
-    /// Drops files matching `glob` when walking directories (may repeat).
-    pub fn exclude(mut self, glob: impl Into<String>) -> Self {
-        self.inputs = self.inputs.exclude(glob);
-        self
-    }
-
-    /// Whether to walk into hidden files and directories (default: no).
-    pub fn hidden(mut self, yes: bool) -> Self {
-        self.inputs = self.inputs.hidden(yes);
-        self
-    }
-
-    /// Whether to follow symbolic links inside directories (default: no).
-    pub fn follow_links(mut self, yes: bool) -> Self {
-        self.inputs = self.inputs.follow_links(yes);
-        self
+        self.options.max_record_size(self.job)
     }
 
     /// The inputs.
     pub fn inputs(&self) -> &Inputs {
-        &self.inputs
+        self.options.inputs()
     }
 
     /// The parser.
@@ -275,14 +234,19 @@ fn locate(err: Error, input: &InputFile, offset: u64, line_no: Option<u64>) -> E
     }
 }
 
+/// `include`, `exclude`, `split_size`, `max_record_size`, ...
+impl<P> FileSource for LogSource<'_, P> {
+    fn read_options(&mut self) -> &mut ReadOptions {
+        &mut self.options
+    }
+}
+
 impl<P> fmt::Debug for LogSource<'_, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LogSource")
             .field("parser", &std::any::type_name::<P>())
-            .field("inputs", &self.inputs)
+            .field("options", &self.options)
             .field("on_malformed", &self.on_malformed)
-            .field("split_size", &self.split_size)
-            .field("max_record_size", &self.max_record_size)
             .finish()
     }
 }
@@ -296,7 +260,7 @@ impl<P: LineParser> Source for LogSource<'_, P> {
 
     fn plan(&self) -> Result<Plan> {
         self.on_malformed.prepare(self.job)?;
-        Ok(self.job.config().split_options(self.split_size).plan(self.inputs.expand()?))
+        self.options.plan(self.job)
     }
 
     fn drive<C>(&self, plan: &Plan, split: &Split, consumer: &mut C) -> Result<()>

@@ -232,3 +232,29 @@ fn issue_18_6_a_file_truncated_during_the_plan_scan_names_it() {
     }
     panic!("the scan never hit the truncation; last stderr: {last}");
 }
+
+/// Issue 14.5: the CSV source has the options every file source shares
+/// (`shoal::plumbing::FileSource`): include/exclude when walking
+/// directories, a split size and a maximum record size of its own.
+#[test]
+fn issue_14_5_csv_takes_the_shared_file_source_options() {
+    let dir = Dir::new();
+    dir.write("a.csv", "n\n1\n2\n");
+    dir.write("notes.txt", "not,a,csv\n");
+    dir.write("sub/b.csv", "n\n3\n");
+    let job = Job::builder().threads(2).build().unwrap();
+    let sum: u64 = job
+        .csv(dir.path())
+        .include("*.csv")
+        .split_size(4)
+        .string_records()
+        .map(|r| r[0].parse::<u64>().unwrap())
+        .sum()
+        .unwrap();
+    assert_eq!(sum, 6);
+    let sum: u64 = job.csv(dir.path()).exclude("*.txt").records().map(|_| 1u64).sum().unwrap();
+    assert_eq!(sum, 3);
+    let long = dir.write("long/l.csv", format!("n\n1\n{}\n", "9".repeat(200)));
+    let err = job.csv(&long).max_record_size(64).records().count().unwrap_err();
+    assert_eq!((err.line(), err.offset()), (Some(3), Some(4)), "{err}");
+}

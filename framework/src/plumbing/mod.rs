@@ -28,10 +28,12 @@
 
 mod action;
 pub(crate) mod bridge;
+mod options;
 mod source;
 
 pub(crate) use action::Sink;
 pub use action::{Absorb, Action};
+pub use options::{FileSource, ReadOptions};
 pub use source::{Consumer, Source};
 
 pub use crate::plan::{FileKind, InputFile, Inputs, IntoInputs, Part, Plan, Split, SplitOptions, WalkOptions};

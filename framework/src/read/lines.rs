@@ -12,62 +12,8 @@
 
 use std::ops::Range;
 
-/// The lines a part of a file owns, mapped (or read): the bytes, and where
-/// in them the owned lines lie. See [`map_owned_lines`].
-#[derive(Debug)]
-pub struct OwnedLines {
-    bytes: crate::read::FileRange,
-    region: Range<usize>,
-}
-
-impl OwnedLines {
-    /// The owned lines: whole lines, the first starting at a line start.
-    pub fn region(&self) -> &[u8] {
-        &self.bytes[self.region.clone()]
-    }
-
-    /// The absolute file offset of [`region`](Self::region)'s first byte.
-    pub fn base(&self) -> u64 {
-        self.bytes.start() + self.region.start as u64
-    }
-}
-
 /// How far past a part's end to map at first, to finish its last line.
 pub const LOOKAHEAD: u64 = 64 << 10;
-
-/// Maps the lines that the nominal byte range `part` of `input` owns (the
-/// Hadoop rule of [`owned_lines`]): the range plus one byte before it and a
-/// lookahead after it, mapping more while the last line is unfinished.
-/// `None` when no line starts inside the part.
-///
-/// The last line may be of any length, and all of it is mapped (or read):
-/// line sources use [`super::bounded::for_each_piece`] instead, which stops
-/// at a maximum record length.
-///
-/// # Errors
-/// Opening, mapping or reading the file.
-pub fn map_owned_lines(
-    input: &crate::plan::InputFile,
-    part: &crate::plan::Part,
-    mmap: crate::read::MmapChoice,
-) -> crate::error::Result<Option<OwnedLines>> {
-    if part.start >= part.end {
-        return Ok(None);
-    }
-    let file_len = input.len.unwrap_or(part.end);
-    let file = input.open()?;
-    let window_start = part.start.saturating_sub(1);
-    let mut lookahead = LOOKAHEAD;
-    loop {
-        let window_end = part.end.saturating_add(lookahead).min(file_len);
-        let bytes = crate::read::FileRange::open(&file, &input.path, window_start, window_end, mmap)?;
-        match owned_lines(&bytes, window_start, part.start, part.end, window_end == file_len) {
-            Owned::Empty => return Ok(None),
-            Owned::NeedMore => lookahead = lookahead.saturating_mul(4),
-            Owned::Lines(region) => return Ok(Some(OwnedLines { bytes, region })),
-        }
-    }
-}
 
 /// The outcome of [`owned_lines`].
 #[derive(Debug, Clone, PartialEq, Eq)]

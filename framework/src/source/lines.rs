@@ -3,7 +3,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::job::Job;
 use crate::plan::{FileKind, InputFile, Inputs, Part, Plan};
-use crate::plumbing::{Consumer, Source};
+use crate::plumbing::{Consumer, FileSource, ReadOptions, Source};
 use crate::read::bounded::{Piece, for_each_piece};
 use crate::read::lines::{for_each_line, for_each_str_line};
 use crate::read::{line_number_at, stream};
@@ -127,9 +127,7 @@ impl LineDecoder for Raw {
 #[must_use = "pipelines are lazy: call an action to run them"]
 pub struct LineSource<'j, D> {
     job: &'j Job,
-    inputs: Inputs,
-    split_size: Option<u64>,
-    max_record_size: Option<u64>,
+    options: ReadOptions,
     _decoder: std::marker::PhantomData<D>,
 }
 
@@ -140,41 +138,32 @@ pub type ByteLines<'j> = LineSource<'j, Raw>;
 
 impl<'j, D> LineSource<'j, D> {
     pub(crate) fn new(job: &'j Job, inputs: Inputs) -> Self {
-        LineSource { job, inputs, split_size: None, max_record_size: None, _decoder: std::marker::PhantomData }
+        LineSource { job, options: ReadOptions::new(inputs), _decoder: std::marker::PhantomData }
     }
 
-    /// Overrides the job's split size for this source, in bytes.
-    pub fn split_size(mut self, bytes: u64) -> Self {
-        self.split_size = Some(bytes.max(1));
-        self
-    }
-
-    /// Overrides the job's maximum record length for this source, in bytes
-    /// (`--max-record-size`): a longer line is an error naming its file,
-    /// line and byte offset, read in bounded memory.
-    pub fn max_record_size(mut self, bytes: u64) -> Self {
-        self.max_record_size = Some(bytes.max(1));
-        self
-    }
-
-    /// The longest line this source accepts.
+    /// The longest line this source accepts (`--max-record-size`, or the
+    /// source's own [`max_record_size`](FileSource::max_record_size)): a
+    /// longer line is an error naming its file, line and byte offset.
     fn max_record(&self) -> u64 {
-        self.max_record_size.unwrap_or(self.job.config().max_record_size())
+        self.options.max_record_size(self.job)
     }
 
     /// The inputs of this source.
     pub fn inputs(&self) -> &Inputs {
-        &self.inputs
+        self.options.inputs()
+    }
+}
+
+/// `include`, `exclude`, `split_size`, `max_record_size`, ...
+impl<D> FileSource for LineSource<'_, D> {
+    fn read_options(&mut self) -> &mut ReadOptions {
+        &mut self.options
     }
 }
 
 impl<D> fmt::Debug for LineSource<'_, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LineSource")
-            .field("inputs", &self.inputs)
-            .field("split_size", &self.split_size)
-            .field("max_record_size", &self.max_record_size)
-            .finish()
+        f.debug_struct("LineSource").field("options", &self.options).finish()
     }
 }
 
@@ -211,11 +200,11 @@ impl<D: LineDecoder> Source for LineSource<'_, D> {
     }
 
     fn plan(&self) -> Result<Plan> {
-        Ok(self.job.config().split_options(self.split_size).plan(self.inputs.expand()?))
+        self.options.plan(self.job)
     }
 
     fn describe(&self, stages: &mut Vec<String>) {
-        stages.push(format!("{}({})", D::METHOD, self.inputs.paths().join(", ")));
+        stages.push(format!("{}({})", D::METHOD, self.inputs().paths().join(", ")));
     }
 
     fn drive<C>(&self, plan: &Plan, split: &crate::plan::Split, consumer: &mut C) -> Result<()>

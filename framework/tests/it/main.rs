@@ -3,6 +3,7 @@
 mod actions;
 mod entry;
 mod errors;
+mod options;
 mod processes;
 mod records;
 mod splits;
