@@ -9,7 +9,7 @@
 //! see [`LineStarts`]), and each later reject of the split counts newlines
 //! forward from the previous one ([`RegionLines`]).
 
-use std::io::{Read, Seek, SeekFrom};
+use shoal::plumbing::newlines_between;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -43,23 +43,6 @@ impl LineStarts {
             known.push((path.to_path_buf(), offset, line));
         }
         Some(line)
-    }
-}
-
-/// The number of `\n` bytes in `path`'s bytes `[from, to)`.
-fn newlines_between(path: &Path, from: u64, to: u64) -> Option<u64> {
-    let mut file = std::fs::File::open(path).ok()?;
-    file.seek(SeekFrom::Start(from)).ok()?;
-    let mut rest = file.take(to.saturating_sub(from));
-    let mut buf = vec![0u8; 1 << 16];
-    let mut lines = 0u64;
-    loop {
-        match rest.read(&mut buf) {
-            Ok(0) => return Some(lines),
-            Ok(n) => lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
     }
 }
 

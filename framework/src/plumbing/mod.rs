@@ -37,5 +37,5 @@ pub use options::{FileSource, ReadOptions};
 pub use source::{Consumer, Source};
 
 pub use crate::plan::{FileKind, InputFile, Inputs, IntoInputs, Part, Plan, Split, SplitOptions, WalkOptions};
-pub use crate::read::{self, FileRange, MmapChoice, line_number_at};
+pub use crate::read::{self, FileRange, MmapChoice, line_number_at, newlines_between};
 pub use crate::signals::SplitGuard;

@@ -19,18 +19,25 @@ pub mod stream;
 pub use bounded::DEFAULT_MAX_RECORD;
 pub use mapped::{FileRange, MmapChoice};
 
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 
 /// The 1-based line number of byte `offset` of the file at `path`: one plus
 /// the count of `\n` before it. Used on error paths only.
 pub fn line_number_at(path: &Path, offset: u64) -> Option<u64> {
-    let file = std::fs::File::open(path).ok()?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 16, file.take(offset));
+    newlines_between(path, 0, offset).map(|n| n + 1)
+}
+
+/// The number of `\n` bytes in bytes `[from, to)` of the file at `path`
+/// (`None` when it cannot be read). Used on error and reject paths only.
+pub fn newlines_between(path: &Path, from: u64, to: u64) -> Option<u64> {
+    let mut file = std::fs::File::open(path).ok()?;
+    file.seek(std::io::SeekFrom::Start(from)).ok()?;
+    let mut rest = file.take(to.saturating_sub(from));
     let mut buf = vec![0u8; 1 << 16];
-    let mut lines = 1u64;
+    let mut lines = 0u64;
     loop {
-        match reader.read(&mut buf) {
+        match rest.read(&mut buf) {
             Ok(0) => return Some(lines),
             Ok(n) => lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
