@@ -62,7 +62,7 @@ pub struct Flags {
     #[arg(long, value_enum, value_name = "POLICY", default_value = "fail")]
     pub on_failed_split: FailedSplit,
 
-    /// Fail when an action skips or quarantines more malformed records than this: a count (1000), a share of the records read (1%), or none [default: 10%, once more than 100]
+    /// Fail when an action skips or quarantines more malformed records than this: a count (1000), a share of the records read (1%), or none [default: 10%, once more than 10]
     #[arg(long, value_name = "LIMIT")]
     pub max_malformed: Option<MaxMalformed>,
 

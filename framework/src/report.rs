@@ -170,7 +170,7 @@ pub enum MaxMalformed {
 }
 
 /// Rejected records the default ceiling always allows.
-pub const DEFAULT_MALFORMED_FLOOR: u64 = 100;
+pub const DEFAULT_MALFORMED_FLOOR: u64 = 10;
 
 impl MaxMalformed {
     /// Whether `rejected` of `read` records is over the ceiling.
@@ -423,8 +423,10 @@ mod tests {
         assert_eq!("none".parse::<MaxMalformed>(), Ok(MaxMalformed::Unlimited));
         assert!("101%".parse::<MaxMalformed>().is_err() && "x".parse::<MaxMalformed>().is_err());
         let default = MaxMalformed::Default;
-        assert!(!default.exceeded(100, 100), "at most the floor always passes");
+        assert!(!default.exceeded(10, 10), "at most the floor always passes");
+        assert!(default.exceeded(11, 11) && default.exceeded(82, 82), "a small file of garbage fails");
         assert!(default.exceeded(101, 101) && default.exceeded(1000, 101));
+        assert!(!default.exceeded(150, 6), "a few bad lines in a sample pass");
         assert!(!default.exceeded(10_000, 1000) && default.exceeded(10_000, 1001));
         assert!(
             MaxMalformed::PerMillion(10_000).exceeded(100, 2) && !MaxMalformed::PerMillion(10_000).exceeded(100, 1)
