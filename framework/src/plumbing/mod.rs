@@ -30,8 +30,8 @@ mod action;
 pub(crate) mod bridge;
 mod source;
 
-pub(crate) use action::Sink;
 pub use action::{Absorb, Action};
+pub(crate) use action::{Sink, undecodable};
 pub use source::{Consumer, Source};
 
 pub use crate::plan::{FileKind, InputFile, Inputs, IntoInputs, Part, Plan, Split, SplitOptions, WalkOptions};
