@@ -157,9 +157,13 @@ fn issue_18_4_weather_rejects_control_bytes_in_station_names() {
     ];
     for (name, contents, at) in cases {
         let path = write(dir.path(), name, contents);
-        for threads in ["1", "2"] {
-            let out = run("weather", &["-t", threads, "--chunk-size", "64", path.to_str().unwrap()]);
-            assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out.stdout));
+        // With worker processes too: every process checks the names, so all
+        // of them run the action that locates the bad one.
+        for shape in [&["-t", "1"][..], &["-t", "2"], &["-p", "2", "-t", "1"]] {
+            let mut args = shape.to_vec();
+            args.extend(["--chunk-size", "64", path.to_str().unwrap()]);
+            let out = run("weather", &args);
+            assert_eq!(out.status.code(), Some(1), "{name} {shape:?}: {}", text(&out.stdout));
             let err = text(&out.stderr);
             assert!(err.contains(name) && err.contains(at) && err.contains("control byte"), "{name}: {err}");
             assert!(out.stdout.is_empty(), "{name}: nothing printed raw");

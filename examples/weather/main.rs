@@ -43,7 +43,14 @@ fn main() -> ExitCode {
                 Err(_) => return Err(locate_bad_name(job, &cli.inputs, name)),
             }
         }
-        let out = sorted_report(job.config().threads(), &mut rows);
+        // Every process checks the names (a bad one starts another action,
+        // which all of them run), but only the leader prints: workers' output
+        // is dropped, so they skip the sort. The leader may use every thread
+        // of the job for it, as the workers have no more splits to run.
+        if !job.is_leader() {
+            return Ok(());
+        }
+        let out = sorted_report(job.config().total_threads(), &mut rows);
         let mut stdout = job.stdout();
         stdout.write_all(out.as_bytes())?;
         stdout.flush()?;
