@@ -267,8 +267,13 @@ impl<K: Hash + Eq, V> Groups<K, V> {
     }
 
     /// The groups as a [`HashMap`](super::HashMap).
+    ///
+    /// The map hashes with the groups' own state: walking the table in
+    /// bucket order, the map is then filled in (nearly) its own bucket
+    /// order too, one cache line after the next, rather than at random
+    /// places (with millions of keys, most of the time of the copy).
     pub fn into_map(self) -> super::HashMap<K, V> {
-        let mut map = super::HashMap::with_capacity_and_hasher(self.len(), KeyState::default());
+        let mut map = super::HashMap::with_capacity_and_hasher(self.len(), self.state);
         map.extend(self.into_entries().map(|e| (e.key, e.value)));
         map
     }
@@ -393,17 +398,19 @@ impl<K: Hash + Eq, V> Groups<K, V> {
         }
     }
 
-    /// Makes room for `additional` more keys: the slots are retired at once
-    /// if `additional` alone is more than they would keep (as growing
-    /// would), and the table grows once rather than step by step.
-    fn reserve(&mut self, additional: usize) {
-        if !self.retired && additional > MAX_SLOTS / 4 {
+    /// Makes room for a union with `keys` distinct keys, of which there are
+    /// at least as many as either side has: the slots are retired at once
+    /// if `keys` is more than they would keep (as growing would), and the
+    /// table grows once rather than step by step. Overlapping keys are not
+    /// guessed at: past that lower bound the table grows as it fills.
+    fn reserve_union(&mut self, keys: usize) {
+        if !self.retired && keys > MAX_SLOTS / 4 {
             self.retired = true;
             self.rebuild(0);
         }
         if self.retired {
             let state = self.state;
-            self.table.reserve(additional, |e| state.hash_one(&e.key));
+            self.table.reserve(keys.saturating_sub(self.len()), |e| state.hash_one(&e.key));
         }
     }
 
@@ -479,7 +486,7 @@ impl<K: Hash + Eq + DeserializeOwned, V: DeserializeOwned> Groups<K, V> {
     /// Merges a serialized partial (postcard, as [`Serialize`] writes it)
     /// into `self`, combining the values of keys on both sides with `op`:
     /// the pairs go straight into `self`, with no table built for them
-    /// first, and `self` grows once for their number.
+    /// first, and `self` grows at once to hold at least their number.
     ///
     /// A key listed twice in `bytes` is merged twice (Shoal never writes
     /// one; [`Deserialize`] rejects it).
@@ -526,7 +533,7 @@ where
     }
 
     fn visit_seq<A: de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        self.groups.reserve(seq.size_hint().unwrap_or(0).min(self.cap));
+        self.groups.reserve_union(seq.size_hint().unwrap_or(0).min(self.cap));
         while let Some((key, value)) = seq.next_element::<(K, V)>()? {
             self.groups.add_group(Entry { short: Words::stored(None), key, value }, &mut self.op);
         }
