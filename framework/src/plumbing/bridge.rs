@@ -4,7 +4,9 @@
 //! number [`run`] gives an action matches across processes. Locally the
 //! splits go to the thread pool ([`crate::exec::threads`]); in a leader to
 //! the workers ([`crate::exec::process`]), whose serialized partials merge
-//! here; in a worker the leader's splits run into one fresh partial each.
+//! here ([`Action::merge_encoded`](super::Action::merge_encoded)); in a
+//! worker the leader's splits run into one fresh partial each (spent ones
+//! emptied by [`Action::reset`](super::Action::reset) and reused).
 //! [`run_split`] is the one per-split step all three share.
 
 use super::{Absorb, Sink, Source};
