@@ -76,6 +76,51 @@ fn weather_prints_exact_rows() {
     }
 }
 
+/// Issue 15.4: many stations (past the example's parallel sort threshold),
+/// whose names share their first eight bytes or are prefixes of each other,
+/// or differ only in a byte past the eighth: sorted by bytes and formatted
+/// exactly as a plain `BTreeMap` reference, for threads and processes.
+#[test]
+fn issue_15_4_weather_sorts_many_stations_by_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut input = String::new();
+    let mut reference: std::collections::BTreeMap<Vec<u8>, (i64, i64, u64, i64)> = Default::default();
+    for i in 0..40_000u64 {
+        let name = match i % 4 {
+            0 => format!("Station-{i}"),
+            1 => format!("Stat{}", i % 977),
+            2 => format!("Ståtion-{:09}", i * 7919 % 100_003),
+            _ => format!("S{}", i % 13),
+        };
+        let tenths = (i * 37 % 1999) as i64 - 999;
+        input.push_str(&format!(
+            "{name};{}{}.{}\n",
+            if tenths < 0 { "-" } else { "" },
+            tenths.abs() / 10,
+            tenths.abs() % 10
+        ));
+        let e = reference.entry(name.into_bytes()).or_insert((i64::MAX, 0, 0, i64::MIN));
+        e.0 = e.0.min(tenths);
+        e.1 += tenths;
+        e.2 += 1;
+        e.3 = e.3.max(tenths);
+    }
+    let path = write(dir.path(), "many.txt", input.as_bytes());
+    let mut want = String::new();
+    for (name, (min, sum, count, max)) in &reference {
+        parse::write_row(&mut want, std::str::from_utf8(name).unwrap(), *min, *sum, *count, *max);
+    }
+    for args in
+        [vec!["-t", "1"], vec!["-t", "2", "--chunk-size", "4096"], vec!["-p", "2", "-t", "1", "--chunk-size", "65536"]]
+    {
+        let mut all = args.clone();
+        all.push(path.to_str().unwrap());
+        let out = run("weather", &all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stdout) == want, "{args:?}: output differs from the reference");
+    }
+}
+
 #[test]
 fn weather_errors_name_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,9 +157,13 @@ fn issue_18_4_weather_rejects_control_bytes_in_station_names() {
     ];
     for (name, contents, at) in cases {
         let path = write(dir.path(), name, contents);
-        for threads in ["1", "2"] {
-            let out = run("weather", &["-t", threads, "--chunk-size", "64", path.to_str().unwrap()]);
-            assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out.stdout));
+        // With worker processes too: every process checks the names, so all
+        // of them run the action that locates the bad one.
+        for shape in [&["-t", "1"][..], &["-t", "2"], &["-p", "2", "-t", "1"]] {
+            let mut args = shape.to_vec();
+            args.extend(["--chunk-size", "64", path.to_str().unwrap()]);
+            let out = run("weather", &args);
+            assert_eq!(out.status.code(), Some(1), "{name} {shape:?}: {}", text(&out.stdout));
             let err = text(&out.stderr);
             assert!(err.contains(name) && err.contains(at) && err.contains("control byte"), "{name}: {err}");
             assert!(out.stdout.is_empty(), "{name}: nothing printed raw");

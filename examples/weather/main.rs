@@ -34,28 +34,80 @@ fn main() -> ExitCode {
             .try_key_by(|line: &[u8]| parse::parse_line(line).map(|(station, tenths)| (station, Stats::of(tenths))))
             .aggregate_by_key()?;
 
-        let mut rows: Vec<(String, Stats<i64>)> = Vec::with_capacity(stations.len());
-        for (name, stats) in stations {
-            // Once per distinct name: UTF-8 and no control bytes (a NUL in a
-            // name, or a block of NULs fused with the next line, is rejected).
-            if parse::station_name(&name).is_err() {
-                return Err(locate_bad_name(job, &cli.inputs, &name));
-            }
-            match String::from_utf8(name) {
-                Ok(name) => rows.push((name, stats)),
-                Err(bad) => return Err(locate_bad_name(job, &cli.inputs, bad.as_bytes())),
+        // Once per distinct name: UTF-8 and no control bytes (a NUL in a
+        // name, or a block of NULs fused with the next line, is rejected).
+        let mut rows: Vec<Row<'_>> = Vec::with_capacity(stations.len());
+        for (name, stats) in &stations {
+            match parse::station_name(name) {
+                Ok(text) => rows.push(Row { prefix: prefix(name), name: text, stats }),
+                Err(_) => return Err(locate_bad_name(job, &cli.inputs, name)),
             }
         }
-        rows.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        let mut out = String::with_capacity(rows.len() * 32);
-        for (station, s) in &rows {
-            parse::write_row(&mut out, station, s.min, s.sum, s.count, s.max);
+        // Every process checks the names (a bad one starts another action,
+        // which all of them run), but only the leader prints: workers' output
+        // is dropped, so they skip the sort. The leader may use every thread
+        // of the job for it, as the workers have no more splits to run.
+        if !job.is_leader() {
+            return Ok(());
         }
+        let out = sorted_report(job.config().total_threads(), &mut rows);
         let mut stdout = job.stdout();
         stdout.write_all(out.as_bytes())?;
         stdout.flush()?;
         Ok(())
     })
+}
+
+/// One output row, borrowed from the aggregated map: the name's first eight
+/// bytes as a big-endian word (zero-padded) so that most comparisons of the
+/// sort are one integer compare, with no read of the name's heap bytes.
+struct Row<'a> {
+    prefix: u64,
+    name: &'a str,
+    stats: &'a Stats<i64>,
+}
+
+/// The first eight bytes of `name` as a big-endian word, zero-padded: words
+/// compare like the bytes they hold, and equal words leave the order to the
+/// whole names.
+fn prefix(name: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = name.len().min(8);
+    word[..n].copy_from_slice(&name[..n]);
+    u64::from_be_bytes(word)
+}
+
+/// Sorts the rows by name bytes and formats them, on `threads` threads
+/// (rayon: a parallel sort, then chunks formatted in parallel and joined in
+/// order). With many stations this is a large part of the run.
+fn sorted_report(threads: usize, rows: &mut [Row<'_>]) -> String {
+    use rayon::prelude::*;
+    let format = |rows: &[Row<'_>]| {
+        let mut out = String::with_capacity(rows.len() * 32);
+        for row in rows {
+            let s = row.stats;
+            parse::write_row(&mut out, row.name, s.min, s.sum, s.count, s.max);
+        }
+        out
+    };
+    let by_name =
+        |a: &Row<'_>, b: &Row<'_>| a.prefix.cmp(&b.prefix).then_with(|| a.name.as_bytes().cmp(b.name.as_bytes()));
+    // A few hundred rows (the usual case) are not worth a pool.
+    const PARALLEL_FROM: usize = 1 << 14;
+    let pool = (threads > 1 && rows.len() >= PARALLEL_FROM)
+        .then(|| rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok())
+        .flatten();
+    match pool {
+        None => {
+            rows.sort_unstable_by(by_name);
+            format(rows)
+        }
+        Some(pool) => pool.install(|| {
+            rows.par_sort_unstable_by(by_name);
+            let parts: Vec<String> = rows.par_chunks(PARALLEL_FROM).map(format).collect();
+            parts.concat()
+        }),
+    }
 }
 
 /// Station names are checked once per distinct name, after aggregation. For a

@@ -42,6 +42,10 @@ struct Cli {
     /// `again,lines,N`.
     #[arg(long)]
     twice: bool,
+    /// Also group by the whole line, with each keyed action (high
+    /// cardinality), and print `distinct,LINE,COUNT,BYTES,TIMES` sorted.
+    #[arg(long)]
+    distinct: bool,
     inputs: Vec<PathBuf>,
 }
 
@@ -91,6 +95,21 @@ fn main() -> ExitCode {
         writeln!(out, "bytes,{bytes}")?;
         for (k, (n, _)) in &rows {
             writeln!(out, "key,{k},{n}")?;
+        }
+        if cli.distinct {
+            let counts: HashMap<String, u64> = job.lines(&cli.inputs).count_by_value()?;
+            let bytes: HashMap<String, u64> = job
+                .lines(&cli.inputs)
+                .map(|line: &str| (line.to_string(), line.len() as u64))
+                .reduce_by_key(|a, b| *a += b)?;
+            let times: HashMap<Vec<u8>, Stats<i64>> =
+                job.byte_lines(&cli.inputs).key_by(|line: &[u8]| (line, Stats::of(1))).aggregate_by_key()?;
+            let mut rows: Vec<_> = counts.into_iter().collect();
+            rows.sort();
+            for (line, n) in rows {
+                let times = times.get(line.as_bytes()).map_or(0, |s| s.count);
+                writeln!(out, "distinct,{line},{n},{},{times}", bytes.get(&line).copied().unwrap_or(0))?;
+            }
         }
         if cli.twice {
             writeln!(out, "again,lines,{}", job.lines(&cli.inputs).count()?)?;

@@ -210,9 +210,11 @@ impl Job {
     /// Counters and rejected records of every action run so far, summed
     /// over all splits, threads and processes.
     pub fn report(&self) -> Report {
-        let mut report = self.report.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        // What this thread counted outside splits joins the job's report
+        // for good, so a second call sees it too.
+        let mut report = self.report.lock().unwrap_or_else(|p| p.into_inner());
         report.merge(report::take_outside());
-        report
+        report.clone()
     }
 
     /// Adds an action's report to the job's; in the leader, stages the

@@ -339,10 +339,12 @@ impl Merge for Report {
 thread_local! {
     /// The report of the split running on this thread, if any.
     static CURRENT: RefCell<Option<Report>> = const { RefCell::new(None) };
+    /// What this thread reported outside any split (in the program's own
+    /// code): per thread, so jobs running side by side in one process (tests,
+    /// embedded uses) never take each other's counts. The program's thread
+    /// is the one that runs its actions, which take it.
+    static OUTSIDE: RefCell<Option<Report>> = const { RefCell::new(None) };
 }
-
-/// Reports made outside any split (in the program's own code).
-static OUTSIDE: std::sync::Mutex<Option<Report>> = std::sync::Mutex::new(None);
 
 fn with_current(f: impl FnOnce(&mut Report)) {
     let mut f = Some(f);
@@ -352,7 +354,7 @@ fn with_current(f: impl FnOnce(&mut Report)) {
         }
     });
     if let Some(f) = f {
-        f(OUTSIDE.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(Report::default));
+        OUTSIDE.with(|out| f(out.borrow_mut().get_or_insert_with(Report::default)));
     }
 }
 
@@ -393,7 +395,7 @@ pub(crate) fn end_split() -> Report {
 
 /// Takes what was reported outside splits.
 pub(crate) fn take_outside() -> Report {
-    OUTSIDE.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default()
+    OUTSIDE.with(|out| out.borrow_mut().take()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@
 use super::GroupKey;
 use super::hash::{KeyState, is_short, short_words};
 use hashbrown::HashTable;
-use serde::de::{DeserializeOwned, Deserializer, Error as _};
+use serde::de::{self, DeserializeOwned, Deserializer, Error as _};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -267,8 +267,13 @@ impl<K: Hash + Eq, V> Groups<K, V> {
     }
 
     /// The groups as a [`HashMap`](super::HashMap).
+    ///
+    /// The map hashes with the groups' own state: walking the table in
+    /// bucket order, the map is then filled in (nearly) its own bucket
+    /// order too, one cache line after the next, rather than at random
+    /// places (with millions of keys, most of the time of the copy).
     pub fn into_map(self) -> super::HashMap<K, V> {
-        let mut map = super::HashMap::with_capacity_and_hasher(self.len(), KeyState::default());
+        let mut map = super::HashMap::with_capacity_and_hasher(self.len(), self.state);
         map.extend(self.into_entries().map(|e| (e.key, e.value)));
         map
     }
@@ -393,6 +398,31 @@ impl<K: Hash + Eq, V> Groups<K, V> {
         }
     }
 
+    /// Makes room for a union with `keys` distinct keys, of which there are
+    /// at least as many as either side has: the slots are retired at once
+    /// if `keys` is more than they would keep (as growing would), and the
+    /// table grows once rather than step by step. Overlapping keys are not
+    /// guessed at: past that lower bound the table grows as it fills.
+    fn reserve_union(&mut self, keys: usize) {
+        if !self.retired && keys > MAX_SLOTS / 4 {
+            self.retired = true;
+            self.rebuild(0);
+        }
+        if self.retired {
+            let state = self.state;
+            self.table.reserve(keys.saturating_sub(self.len()), |e| state.hash_one(&e.key));
+        }
+    }
+
+    /// Removes every group, keeping the memory of the slots and the table
+    /// for the groups to come (a worker reuses one partial for split after
+    /// split: see [`Action::reset`](crate::plumbing::Action::reset)).
+    pub(crate) fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|slot| *slot = None);
+        self.in_slots = 0;
+        self.table.clear();
+    }
+
     /// Merges `other` into `self`, combining the values of keys on both
     /// sides with `op`. The larger side is kept; the smaller one's groups
     /// move over with their short forms.
@@ -435,16 +465,79 @@ where
     /// Rebuilds the groups from their pairs; a key that appears twice is
     /// an error (no partial Shoal writes has one).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let pairs: Vec<(K, V)> = Vec::deserialize(deserializer)?;
         let mut groups = Groups::new();
         let mut twice = false;
-        for (key, value) in pairs {
-            groups.add_group(Entry { short: Words::stored(None), key, value }, |_, _| twice = true);
-        }
+        // Without the input's length, presize for at most this many pairs
+        // (serde's own caution against a forged length).
+        const CAUTIOUS: usize = 1 << 16;
+        deserializer.deserialize_seq(MergeInto {
+            groups: &mut groups,
+            op: |_: &mut V, _| twice = true,
+            cap: CAUTIOUS,
+        })?;
         if twice {
             return Err(D::Error::custom("a partial result lists a key twice"));
         }
         Ok(groups)
+    }
+}
+
+impl<K: Hash + Eq + DeserializeOwned, V: DeserializeOwned> Groups<K, V> {
+    /// Merges a serialized partial (postcard, as [`Serialize`] writes it)
+    /// into `self`, combining the values of keys on both sides with `op`:
+    /// the pairs go straight into `self`, with no table built for them
+    /// first, and `self` grows at once to hold at least their number.
+    ///
+    /// A key listed twice in `bytes` is merged twice (Shoal never writes
+    /// one; [`Deserialize`] rejects it).
+    pub(crate) fn merge_encoded(&mut self, bytes: &[u8], op: impl FnMut(&mut V, V)) -> postcard::Result<()> {
+        let mut de = postcard::Deserializer::from_bytes(bytes);
+        // Every pair takes at least one byte: the length read from the
+        // bytes cannot ask for more room than that.
+        de::DeserializeSeed::deserialize(MergeInto { groups: self, op, cap: bytes.len() }, &mut de)
+    }
+}
+
+/// Folds a serialized list of pairs into `groups` (see
+/// [`Groups::merge_encoded`]).
+struct MergeInto<'g, K, V, F> {
+    groups: &'g mut Groups<K, V>,
+    op: F,
+    /// The most pairs to make room for from the list's stated length.
+    cap: usize,
+}
+
+impl<'de, K, V, F> de::DeserializeSeed<'de> for MergeInto<'_, K, V, F>
+where
+    K: Hash + Eq + DeserializeOwned,
+    V: DeserializeOwned,
+    F: FnMut(&mut V, V),
+{
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, K, V, F> de::Visitor<'de> for MergeInto<'_, K, V, F>
+where
+    K: Hash + Eq + DeserializeOwned,
+    V: DeserializeOwned,
+    F: FnMut(&mut V, V),
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of (key, value) pairs")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        self.groups.reserve_union(seq.size_hint().unwrap_or(0).min(self.cap));
+        while let Some((key, value)) = seq.next_element::<(K, V)>()? {
+            self.groups.add_group(Entry { short: Words::stored(None), key, value }, &mut self.op);
+        }
+        Ok(())
     }
 }
 
@@ -490,6 +583,17 @@ mod tests {
             }
             let keys: std::collections::HashSet<&K> = self.entries().map(|e| &e.key).collect();
             assert_eq!(keys.len(), self.len(), "a key twice");
+        }
+    }
+
+    impl Groups<String, u64> {
+        /// A copy, rebuilt from the pairs.
+        fn clone_pairs(&self) -> Groups<String, u64> {
+            let mut copy = Groups::new();
+            for (k, v) in self.iter() {
+                copy.upsert(k.as_str(), *v, |a, b| *a += b);
+            }
+            copy
         }
     }
 
@@ -580,6 +684,79 @@ mod tests {
             a.check();
             check_short_forms(&a);
             assert_eq!(sorted(a), want, "{n} keys");
+        }
+    }
+
+    /// Issue 18.9: a serialized partial merged straight into groups (empty,
+    /// with a few keys in slots, or with more keys than the slots keep)
+    /// equals decoding it and merging; the result keeps the invariants.
+    #[test]
+    fn merging_serialized_pairs_equals_decoding_then_merging() {
+        for (into_n, other_n) in [(0, 0), (0, 5), (3, 300), (300, 3), (10, 2000), (2000, 10), (3000, 3000)] {
+            let mut into = Groups::new();
+            let mut other = Groups::new();
+            for (i, key) in keys(into_n).iter().enumerate() {
+                add(&mut into, key, i as u64 + 1);
+            }
+            // Half the other side's keys are also in `into`.
+            for (i, key) in keys(other_n).iter().enumerate() {
+                let key = if i % 2 == 0 { key.clone() } else { format!("other {key}") };
+                add(&mut other, &key, 2);
+            }
+            let bytes = postcard::to_allocvec(&other).expect("serialize");
+            let mut want = Groups::new();
+            want.merge_with(into.clone_pairs(), |a, b| *a += b);
+            want.merge_with(postcard::from_bytes(&bytes).expect("deserialize"), |a, b| *a += b);
+            into.merge_encoded(&bytes, |a, b| *a += b).expect("merge");
+            into.check();
+            // Borrowed keys still find the merged groups.
+            for key in keys(into_n.max(other_n)).iter().take(50) {
+                add(&mut into, key, 1);
+                add(&mut want, key, 1);
+            }
+            into.check();
+            check_short_forms(&into);
+            assert_eq!(sorted(into), sorted(want), "{into_n} into, {other_n} other");
+        }
+    }
+
+    /// Bytes that are not a list of pairs are an error, not a panic, and a
+    /// stated length past the bytes reserves no more than they can hold.
+    #[test]
+    fn merging_bad_bytes_is_an_error() {
+        let mut groups: Groups<String, u64> = Groups::new();
+        for bytes in [&[0xffu8, 0xff, 0xff, 0xff, 0x0f][..], &[3, 1, b'a'], &[0x80]] {
+            assert!(groups.merge_encoded(bytes, |a, b| *a += b).is_err(), "{bytes:?}");
+        }
+    }
+
+    /// Cleared groups, reused, give what fresh groups give: for key counts
+    /// in the slots and past their retirement, then fewer keys again.
+    #[test]
+    fn cleared_groups_behave_like_new_ones() {
+        let mut reused = Groups::new();
+        for n in [400, 3000, 7, 1024, 1025, 60] {
+            reused.clear();
+            assert!(reused.is_empty());
+            let mut fresh = Groups::new();
+            for round in 0..2 {
+                for (i, key) in keys(n).iter().enumerate() {
+                    add(&mut reused, key, (i + round) as u64);
+                    add(&mut fresh, key, (i + round) as u64);
+                }
+            }
+            reused.check();
+            check_short_forms(&reused);
+            assert_eq!(
+                sorted(std::mem::take(&mut fresh)),
+                reused
+                    .iter()
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect::<std::collections::BTreeMap<_, _>>()
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+                "{n} keys"
+            );
         }
     }
 

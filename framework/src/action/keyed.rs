@@ -5,6 +5,7 @@ use super::hash::{KeyState, is_short, short_words};
 use super::{Absorb, Action};
 use crate::error::Result;
 use crate::merge::Merge;
+use crate::plumbing::undecodable;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -363,6 +364,14 @@ where
         into.merge_with(other, V::merge);
     }
 
+    fn merge_encoded(&self, into: &mut Groups<K, V>, bytes: &[u8]) -> Result<()> {
+        into.merge_encoded(bytes, V::merge).map_err(undecodable)
+    }
+
+    fn reset(&self, partial: &mut Groups<K, V>) {
+        partial.clear();
+    }
+
     fn finish(&self, partial: Groups<K, V>) -> Result<HashMap<K, V>> {
         Ok(partial.into_map())
     }
@@ -415,6 +424,14 @@ where
 
     fn merge(&self, into: &mut Groups<K, V>, other: Groups<K, V>) {
         into.merge_with(other, &self.op);
+    }
+
+    fn merge_encoded(&self, into: &mut Groups<K, V>, bytes: &[u8]) -> Result<()> {
+        into.merge_encoded(bytes, &self.op).map_err(undecodable)
+    }
+
+    fn reset(&self, partial: &mut Groups<K, V>) {
+        partial.clear();
     }
 
     fn finish(&self, partial: Groups<K, V>) -> Result<HashMap<K, V>> {
@@ -470,6 +487,14 @@ impl<K: Hash + Eq + Send + Serialize + DeserializeOwned> Action for CountByValue
 
     fn merge(&self, into: &mut Groups<K, u64>, other: Groups<K, u64>) {
         into.merge_with(other, |a, b| *a += b);
+    }
+
+    fn merge_encoded(&self, into: &mut Groups<K, u64>, bytes: &[u8]) -> Result<()> {
+        into.merge_encoded(bytes, |a, b| *a += b).map_err(undecodable)
+    }
+
+    fn reset(&self, partial: &mut Groups<K, u64>) {
+        partial.clear();
     }
 
     fn finish(&self, partial: Groups<K, u64>) -> Result<HashMap<K, u64>> {

@@ -27,6 +27,29 @@ pub trait Action: Sync {
     /// Folds `other` into `into`.
     fn merge(&self, into: &mut Self::Partial, other: Self::Partial);
 
+    /// Folds `bytes`, a partial serialized by a worker process (postcard),
+    /// into `into`: what the leader does with each split's partial. The
+    /// default decodes the partial and calls [`merge`](Action::merge);
+    /// an action whose partial can take the serialized items one by one
+    /// (the keyed actions) overrides it to skip building the partial first.
+    ///
+    /// # Errors
+    /// `bytes` do not decode as a partial ([`ErrorKind::Transport`](crate::ErrorKind::Transport)).
+    fn merge_encoded(&self, into: &mut Self::Partial, bytes: &[u8]) -> Result<()> {
+        let partial = crate::exec::process::protocol::decode(bytes).map_err(undecodable)?;
+        self.merge(into, partial);
+        Ok(())
+    }
+
+    /// Turns a spent `partial` (one whose result was shipped) into a fresh
+    /// one, equal to [`identity`](Action::identity): a worker process runs
+    /// each split into its own partial, and reusing the last one's memory
+    /// saves growing a table from empty split after split. The default
+    /// replaces it with `identity()`.
+    fn reset(&self, partial: &mut Self::Partial) {
+        *partial = self.identity();
+    }
+
     /// Called after the last item of a split was absorbed into `acc`.
     fn end_split(&self, acc: &mut Self::Partial, split: &Split) {
         let _ = (acc, split);
@@ -38,6 +61,12 @@ pub trait Action: Sync {
     /// # Errors
     /// Actions that validate their result (sinks) may fail here.
     fn finish(&self, partial: Self::Partial) -> Result<Self::Output>;
+}
+
+/// The error of a serialized partial that does not decode, for
+/// [`Action::merge_encoded`].
+pub(crate) fn undecodable(source: impl Into<crate::BoxError>) -> crate::Error {
+    crate::Error::new(crate::ErrorKind::Transport, "cannot decode a partial result").with_source(source)
 }
 
 /// Folding items of type `T` into an action's partial.

@@ -4,7 +4,9 @@
 //! number [`run`] gives an action matches across processes. Locally the
 //! splits go to the thread pool ([`crate::exec::threads`]); in a leader to
 //! the workers ([`crate::exec::process`]), whose serialized partials merge
-//! here; in a worker the leader's splits run into one fresh partial each.
+//! here ([`Action::merge_encoded`](super::Action::merge_encoded)); in a
+//! worker the leader's splits run into one fresh partial each (spent ones
+//! emptied by [`Action::reset`](super::Action::reset) and reused).
 //! [`run_split`] is the one per-split step all three share.
 
 use super::{Absorb, Sink, Source};
@@ -87,12 +89,7 @@ where
     let mut merged = action.identity();
     let mut report = report::take_outside();
     let skipped = leader.gather(number, fingerprint, &plan, &mut |split, bytes, split_report| {
-        let partial: A::Partial = protocol::decode(bytes).map_err(|e| {
-            Error::new(ErrorKind::Transport, "cannot decode a partial result")
-                .with_source(e)
-                .with_split(plan.describe(&plan.splits[split]))
-        })?;
-        action.merge(&mut merged, partial);
+        action.merge_encoded(&mut merged, bytes).map_err(|e| e.with_split(plan.describe(&plan.splits[split])))?;
         report.merge(split_report);
         Ok(())
     })?;
@@ -116,12 +113,18 @@ where
 {
     let job = source.job();
     let fingerprint = protocol::pipeline_fingerprint::<S, A>();
+    // Partials whose result was shipped, emptied for the next split: a
+    // table grows once per thread, not once per split.
+    let spent: std::sync::Mutex<Vec<A::Partial>> = std::sync::Mutex::default();
     let run = |plan: &Plan, split: &Split| -> Result<(Vec<u8>, Report)> {
-        let mut acc = action.identity();
+        let reused = spent.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut acc = reused.unwrap_or_else(|| action.identity());
         let (outcome, split_report) = run_split(source, plan, split, action, &mut acc);
         outcome?;
         let bytes = protocol::encode(&acc)
             .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode a partial result").with_source(e))?;
+        action.reset(&mut acc);
+        spent.lock().unwrap_or_else(|p| p.into_inner()).push(acc);
         Ok((bytes, split_report))
     };
     let (output, action_report) = link.run_action(number, fingerprint, job.config().threads(), &run)?;

@@ -31,8 +31,8 @@ pub(crate) mod bridge;
 mod options;
 mod source;
 
-pub(crate) use action::Sink;
 pub use action::{Absorb, Action};
+pub(crate) use action::{Sink, undecodable};
 pub use options::{FileSource, ReadOptions};
 pub use source::{Consumer, Source};
 

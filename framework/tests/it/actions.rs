@@ -251,3 +251,26 @@ fn ranges_cover_every_number_once() {
         assert_eq!(job.range(5..5u8).count().unwrap(), 0);
     }
 }
+
+/// Counts made outside any split stay with the thread (and so the job) that
+/// made them: a second `job.report()` still has them, and a job on another
+/// thread never takes them.
+#[test]
+fn counts_outside_splits_stay_with_their_job() {
+    let job = Job::builder().threads(1).build().unwrap();
+    shoal::report::count("outside.here", 2);
+    let other = std::thread::spawn(|| {
+        let job = Job::builder().threads(1).build().unwrap();
+        shoal::report::count("outside.there", 5);
+        assert_eq!(job.range(0..3u32).count().unwrap(), 3);
+        job.report().counters
+    })
+    .join()
+    .unwrap();
+    assert_eq!(other.get("outside.there"), Some(&5));
+    assert_eq!(other.get("outside.here"), None, "another thread's job does not take this thread's counts");
+    assert_eq!(job.report().counter("outside.here"), 2);
+    assert_eq!(job.report().counter("outside.here"), 2, "a second call still sees them");
+    assert_eq!(job.range(0..3u32).count().unwrap(), 3);
+    assert_eq!(job.report().counter("outside.here"), 2, "and so does an action after them");
+}

@@ -6,7 +6,7 @@
 //!   `Done`;
 //! * the work-stealing pool of the local executor ([`threads::run_queue`]),
 //!   whose threads take one split at a time from that queue, run it into a
-//!   fresh partial and send it back;
+//!   fresh partial (a spent one emptied for reuse) and send it back;
 //! * a reader thread, routing messages from the leader (and exiting the
 //!   process when the leader's socket closes: no orphan outlives its leader);
 //! * a heartbeat thread.
