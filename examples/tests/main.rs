@@ -404,8 +404,10 @@ fn issue_18_1_a_second_run_on_a_locked_quarantine_file_fails_with_status_4() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
 }
 
-/// Issue 18.1: a quarantine path whose folder is missing is an error naming
-/// the folder, before the job reads anything; the folder is not created.
+/// Issue 18.1: a quarantine path whose folder is missing is a usage error
+/// naming the folder, before the job reads anything; the folder is not
+/// created. (Policies built in code get the same check when the source plans:
+/// `quarantine::tests::bad_paths_are_refused_and_nothing_is_created`.)
 #[test]
 fn issue_18_1_a_missing_quarantine_folder_fails_before_the_job_runs() {
     let dir = tempfile::tempdir().unwrap();
@@ -416,15 +418,17 @@ fn issue_18_1_a_missing_quarantine_folder_fails_before_the_job_runs() {
         let mut all = args.clone();
         all.extend(["--on-malformed", &policy, bad.to_str().unwrap()]);
         let out = run("access_logs", &all);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out.stderr));
+        // A usage error, from the flag's check.
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
         let err = text(&out.stderr);
-        assert!(err.contains(&format!("{}: the quarantine file's folder does not exist", missing.display())), "{err}");
+        let want = format!("{}: the folder of the quarantine file q.jsonl does not exist", missing.display());
+        assert!(err.contains(&want), "{err}");
         assert_eq!(text(&out.stdout), "", "{args:?}: nothing was read");
         assert!(!missing.exists(), "{args:?}");
     }
     let folder = format!("quarantine={}", dir.path().display());
     let out = run("access_logs", &["--on-malformed", &folder, bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("the quarantine path is a folder"), "{}", text(&out.stderr));
 }
 

@@ -68,9 +68,7 @@ impl Quarantine {
             file.touched = true;
             return Ok(());
         }
-        if key.is_dir() {
-            return Err(Error::new(ErrorKind::Config, "the quarantine path is a folder").with_path(path));
-        }
+        check(path)?;
         let lock = lock(&key, path)?;
         let staging = Staging::begin(&key, Parent::MustExist).map_err(|e| e.context("quarantine"))?;
         let staged = staging.dir().join(STAGED);
@@ -128,6 +126,24 @@ impl Quarantine {
     }
 }
 
+/// Checks a quarantine path without touching it: its folder exists and is
+/// writable, and the path is not a folder. (Also run when the flag is
+/// parsed, so a bad path is a usage error before the job starts.)
+///
+/// # Errors
+/// [`ErrorKind::Config`] naming the path or its folder.
+pub(crate) fn check(path: &Path) -> Result<()> {
+    let key = canonical(path)?;
+    if key.is_dir() {
+        return Err(Error::new(ErrorKind::Config, "the quarantine path is a folder").with_path(path));
+    }
+    let (parent, _) = split_target(&key)?;
+    if rustix::fs::access(&parent, rustix::fs::Access::WRITE_OK).is_err() {
+        return Err(Error::new(ErrorKind::Config, "the quarantine file's folder is not writable").with_path(parent));
+    }
+    Ok(())
+}
+
 /// The path with its parent folder resolved, so two spellings of one file
 /// are one file. The parent must exist.
 fn canonical(path: &Path) -> Result<PathBuf> {
@@ -137,7 +153,7 @@ fn canonical(path: &Path) -> Result<PathBuf> {
         Ok(_) => Err(Error::new(ErrorKind::Config, "the quarantine file's parent is not a folder").with_path(parent)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::new(
             ErrorKind::Config,
-            format!("the quarantine file's folder does not exist (it is not created): {}", path.display()),
+            format!("the folder of the quarantine file {name} does not exist (it is not created)"),
         )
         .with_path(parent)),
         Err(e) => Err(Error::io(&parent, e).context("cannot inspect the quarantine file's folder")),

@@ -242,7 +242,9 @@ impl FromStr for MaxMalformed {
     }
 }
 
-/// Parses `fail`, `skip` or `quarantine=PATH` (for command-line flags).
+/// Parses `fail`, `skip` or `quarantine=PATH` (for command-line flags);
+/// a quarantine path whose folder is missing or not writable, or that is a
+/// folder, is refused here, before the job starts.
 impl FromStr for OnMalformed {
     type Err = String;
 
@@ -251,7 +253,11 @@ impl FromStr for OnMalformed {
             "fail" => Ok(OnMalformed::Fail),
             "skip" => Ok(OnMalformed::Skip),
             _ => match s.strip_prefix("quarantine=") {
-                Some(path) if !path.is_empty() => Ok(OnMalformed::Quarantine(PathBuf::from(path))),
+                Some(path) if !path.is_empty() => {
+                    let path = PathBuf::from(path);
+                    crate::quarantine::check(&path).map_err(|e| e.to_string())?;
+                    Ok(OnMalformed::Quarantine(path))
+                }
                 _ => Err(format!("`{s}`: expected fail, skip or quarantine=PATH")),
             },
         }
@@ -458,6 +464,12 @@ mod tests {
             Ok(OnMalformed::Quarantine("/tmp/r.jsonl".into()))
         );
         assert!("drop".parse::<OnMalformed>().is_err());
+        let missing = "quarantine=/no/such/folder/r.jsonl".parse::<OnMalformed>().unwrap_err();
+        assert!(
+            missing.contains("/no/such/folder: the folder of the quarantine file r.jsonl does not exist"),
+            "{missing}"
+        );
+        assert!("quarantine=/tmp".parse::<OnMalformed>().unwrap_err().contains("is a folder"));
     }
 
     #[test]
