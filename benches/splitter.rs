@@ -197,7 +197,7 @@ fn file_lists() -> Vec<(&'static str, Vec<InputFile>)> {
 fn bench_planner(c: &mut Criterion) {
     let mut group = c.benchmark_group("plan");
     for (name, files) in file_lists() {
-        let options = SplitOptions { target: None, threads: 2 };
+        let options = SplitOptions { split_size: None, threads: 2 };
         let reference = options.plan(files.clone());
         let want_splits = reference.splits.len();
         let want_total: u64 = files.iter().filter_map(|f| f.len).sum();

@@ -118,7 +118,7 @@ fn main() -> ExitCode {
             let limit = job.limit("probe", capacity);
             let spans: Vec<(u64, u64)> = job
                 .range(0..40u32)
-                .chunk_size(1)
+                .items_per_split(1)
                 .map(|_| {
                     let _permit = limit.acquire().expect("permit");
                     let start = now_us();

@@ -70,7 +70,7 @@ impl Config {
     /// How a source plans its splits: its own target size when it has one
     /// (`split_size`), else the job's, for all threads of the job.
     pub fn split_options(&self, split_size: Option<u64>) -> crate::plan::SplitOptions {
-        crate::plan::SplitOptions { target: split_size.or(self.split_size), threads: self.total_threads() }
+        crate::plan::SplitOptions { split_size: split_size.or(self.split_size), threads: self.total_threads() }
     }
 }
 
@@ -271,7 +271,7 @@ impl Job {
     /// use shoal::prelude::*;
     /// let job = Job::builder().threads(4).build()?;
     /// let api = job.limit("api", 2);
-    /// let n = job.range(0..20u32).chunk_size(1).map(|x| {
+    /// let n = job.range(0..20u32).items_per_split(1).map(|x| {
     ///     let _permit = api.acquire().expect("permit");
     ///     x // at most two of these run at once
     /// }).count()?;

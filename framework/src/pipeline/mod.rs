@@ -59,7 +59,7 @@ use serde::de::DeserializeOwned;
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use shoal::prelude::*;
 /// let job = Job::builder().threads(2).build()?;
-/// let squares: u64 = job.range(0..1000u64).chunk_size(64).map(|x| x * x).sum()?;
+/// let squares: u64 = job.range(0..1000u64).items_per_split(64).map(|x| x * x).sum()?;
 /// assert_eq!(squares, (0..1000u64).map(|x| x * x).sum());
 /// # Ok(()) }
 /// ```

@@ -66,8 +66,8 @@ pub struct Plan {
     pub splits: Vec<Split>,
     /// Whether ranges count bytes or items.
     pub unit: Unit,
-    /// The target split size that was used.
-    pub target: u64,
+    /// The split size aimed at (bytes, or items for in-memory sources).
+    pub split_size: u64,
     /// The thread count the plan was made for.
     pub threads: usize,
 }
@@ -83,7 +83,7 @@ impl Plan {
                 Split { index: i as usize, parts: vec![Part { file: 0, start, end }], cost: end - start }
             })
             .collect();
-        Plan { files: Vec::new(), splits, unit: Unit::Items, target: chunk, threads }
+        Plan { files: Vec::new(), splits, unit: Unit::Items, split_size: chunk, threads }
     }
 
     /// Total bytes (or items) over all splits.
@@ -124,12 +124,12 @@ impl fmt::Display for Plan {
         };
         writeln!(
             f,
-            "plan: {} files, {} {unit} ({}), {} splits of target {}, {} threads",
+            "plan: {} files, {} {unit} ({}), {} splits (split size {}), {} threads",
             self.files.len(),
             self.total(),
             human_bytes(self.total(), self.unit),
             self.splits.len(),
-            human_bytes(self.target, self.unit),
+            human_bytes(self.split_size, self.unit),
             self.threads
         )?;
         const SHOWN: usize = 20;

@@ -20,7 +20,7 @@ use super::{FileKind, InputFile, Part, Plan, Split, Unit};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SplitOptions {
     /// The target split size in bytes; `None` picks one from the input size.
-    pub target: Option<u64>,
+    pub split_size: Option<u64>,
     /// The threads (over all processes) the plan should keep busy.
     pub threads: usize,
 }
@@ -59,8 +59,8 @@ fn recorded_len(input: &InputFile) -> Option<u64> {
 
 impl SplitOptions {
     /// The target used for `total` input bytes.
-    pub fn target_for(&self, total: u64) -> u64 {
-        match self.target {
+    pub fn split_size_for(&self, total: u64) -> u64 {
+        match self.split_size {
             Some(t) => t.max(1),
             None => {
                 let threads = self.threads.max(1) as u64;
@@ -72,7 +72,7 @@ impl SplitOptions {
     /// Plans `files` (already sorted) into splits.
     pub fn plan(&self, files: Vec<InputFile>) -> Plan {
         let total: u64 = files.iter().filter_map(|f| f.len).sum();
-        let target = self.target_for(total);
+        let target = self.split_size_for(total);
         let mut splits: Vec<Split> = Vec::new();
         let mut pack: Vec<Part> = Vec::new();
         let mut pack_bytes = 0u64;
@@ -94,7 +94,7 @@ impl SplitOptions {
                     let piece = len.div_ceil(n);
                     // Where the tail pieces start: the last range, when the
                     // target is automatic.
-                    let tail = if self.target.is_none() { (piece * (n - 1)).min(len) } else { len };
+                    let tail = if self.split_size.is_none() { (piece * (n - 1)).min(len) } else { len };
                     let tail_piece = (len - tail).div_ceil(TAIL_PIECES).max(1);
                     let mut start = 0;
                     while start < len {
@@ -129,7 +129,7 @@ impl SplitOptions {
             }
         }
         flush(&mut splits, &mut pack, &mut pack_bytes);
-        Plan { files, splits, unit: Unit::Bytes, target, threads: self.threads }
+        Plan { files, splits, unit: Unit::Bytes, split_size: target, threads: self.threads }
     }
 }
 
@@ -152,7 +152,7 @@ mod tests {
             file("e.gz", 2, FileKind::Gzip),
             file("f", 0, FileKind::Regular),
         ];
-        let plan = SplitOptions { target: Some(4), threads: 2 }.plan(files);
+        let plan = SplitOptions { split_size: Some(4), threads: 2 }.plan(files);
         let shape: Vec<Vec<(usize, u64, u64)>> =
             plan.splits.iter().map(|s| s.parts.iter().map(|p| (p.file, p.start, p.end)).collect()).collect();
         assert_eq!(
@@ -183,7 +183,7 @@ mod tests {
         std::fs::write(&path, enc.finish().unwrap()).unwrap();
         let len = std::fs::metadata(&path).unwrap().len();
         let plain = file("b.log", text.len() as u64, FileKind::Regular);
-        let plan = SplitOptions { target: Some(1 << 20), threads: 2 }
+        let plan = SplitOptions { split_size: Some(1 << 20), threads: 2 }
             .plan(vec![InputFile { path, len: Some(len), kind: FileKind::Gzip, spool: None }, plain]);
         assert_eq!(plan.splits[0].cost, text.len() as u64 * DECOMPRESS_COST);
         assert!(plan.splits[0].cost > plan.splits[1].cost, "the stream is started first");
@@ -192,8 +192,8 @@ mod tests {
     #[test]
     fn automatic_target_cuts_the_last_range_finer() {
         let len = 100 * MIN_AUTO_TARGET + 12_345;
-        let plan = SplitOptions { target: None, threads: 2 }.plan(vec![file("a", len, FileKind::Regular)]);
-        let target = plan.target;
+        let plan = SplitOptions { split_size: None, threads: 2 }.plan(vec![file("a", len, FileKind::Regular)]);
+        let target = plan.split_size;
         let n = len.div_ceil(target) as usize;
         let sizes: Vec<u64> = plan.splits.iter().map(|s| s.cost).collect();
         assert_eq!(sizes.len(), n - 1 + TAIL_PIECES as usize, "{sizes:?}");
@@ -208,9 +208,9 @@ mod tests {
 
     #[test]
     fn automatic_target_is_clamped() {
-        let opts = SplitOptions { target: None, threads: 2 };
-        assert_eq!(opts.target_for(10), MIN_AUTO_TARGET);
-        assert_eq!(opts.target_for(1 << 40), MAX_AUTO_TARGET);
-        assert_eq!(opts.target_for(160 << 20), 10 << 20);
+        let opts = SplitOptions { split_size: None, threads: 2 };
+        assert_eq!(opts.split_size_for(10), MIN_AUTO_TARGET);
+        assert_eq!(opts.split_size_for(1 << 40), MAX_AUTO_TARGET);
+        assert_eq!(opts.split_size_for(160 << 20), 10 << 20);
     }
 }

@@ -25,7 +25,7 @@ impl<'j, T> Iter<'j, T> {
     }
 
     /// Items per split (default: enough for several splits per thread).
-    pub fn chunk_size(mut self, items: usize) -> Self {
+    pub fn items_per_split(mut self, items: usize) -> Self {
         self.chunk = Some(items.max(1) as u64);
         self
     }
@@ -111,7 +111,7 @@ impl<'j, T: Step> RangeSource<'j, T> {
     }
 
     /// Numbers per split (default: enough for several splits per thread).
-    pub fn chunk_size(mut self, items: u64) -> Self {
+    pub fn items_per_split(mut self, items: u64) -> Self {
         self.chunk = Some(items.max(1));
         self
     }

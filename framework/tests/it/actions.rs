@@ -23,7 +23,7 @@ fn numeric_actions_match_std() {
             Some(s) => s.trim_start_matches("split=").parse::<usize>().unwrap(),
             None => 1,
         };
-        let src = || job.iter(xs.clone()).chunk_size(chunk).map(|x: &i64| *x);
+        let src = || job.iter(xs.clone()).items_per_split(chunk).map(|x: &i64| *x);
         assert_eq!(src().count().unwrap(), xs.len() as u64, "{label}");
         assert_eq!(src().sum::<i64>().unwrap(), xs.iter().sum::<i64>(), "{label}");
         assert_eq!(src().min().unwrap(), xs.iter().copied().min(), "{label}");
@@ -246,8 +246,11 @@ fn borrowed_triples_and_quads_match_std() {
 fn ranges_cover_every_number_once() {
     for (label, job) in configs([1, 9, 1000]) {
         let chunk: u64 = label.split_whitespace().next().unwrap().trim_start_matches("split=").parse().unwrap();
-        assert_eq!(job.range(0..1000u64).chunk_size(chunk).sum::<u64>().unwrap(), 499_500, "{label}");
-        assert_eq!(job.range(-50..50i32).chunk_size(chunk).collect::<i32>().unwrap(), (-50..50).collect::<Vec<_>>());
+        assert_eq!(job.range(0..1000u64).items_per_split(chunk).sum::<u64>().unwrap(), 499_500, "{label}");
+        assert_eq!(
+            job.range(-50..50i32).items_per_split(chunk).collect::<i32>().unwrap(),
+            (-50..50).collect::<Vec<_>>()
+        );
         assert_eq!(job.range(5..5u8).count().unwrap(), 0);
     }
 }
