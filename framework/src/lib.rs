@@ -57,6 +57,7 @@ pub mod plan;
 pub mod plumbing;
 mod quarantine;
 pub mod read;
+mod rejected;
 pub mod report;
 mod signals;
 pub mod source;

@@ -25,7 +25,7 @@
 
 use crate::commit::{Parent, Staging, split_target};
 use crate::error::{Error, ErrorKind, Result};
-use crate::report::Rejected;
+use crate::rejected::Rejected;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
