@@ -37,7 +37,7 @@ use super::blocks::{BLOCK, Classifier, low_bits, prefix_xor};
 #[cfg(target_arch = "x86_64")]
 use super::blocks::{QuoteBlocks, prefix_xor_clmul};
 use super::dialect::Dialect;
-use shoal::plumbing::SplitGuard;
+use shoal::plumbing::{SplitGuard, map_indices};
 use std::path::Path;
 
 /// The UTF-8 byte order mark, skipped at the start of a file.
@@ -437,44 +437,21 @@ pub(crate) fn exact_starts(
     (starts, false)
 }
 
-/// [`scan_chunk`] of every window, on up to `threads` scoped threads.
+/// [`scan_chunk`] of every window, on up to `threads` threads of the job's
+/// work-stealing pool ([`map_indices`]).
 fn scan_windows(d: &Dialect, bytes: &[u8], windows: &[(usize, usize)], threads: usize, path: &Path) -> Vec<ChunkScan> {
-    let threads = threads.clamp(1, windows.len());
+    let threads = threads.clamp(1, windows.len().max(1));
     if threads == 1 {
         return windows.iter().map(|&(s, e)| scan_chunk(d, bytes, s, e)).collect();
     }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut out = vec![ChunkScan::default(); windows.len()];
-    let parts: Vec<Vec<(usize, ChunkScan)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&(s, e)) = windows.get(k) else { break };
-                        let _guard = SplitGuard::new(scan_name(path, Some(k), s as u64, e as u64));
-                        mine.push((k, scan_chunk(d, bytes, s, e)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        // A scan thread only runs memchr over a slice and cannot panic short
-        // of a bug; treat a panic as "no result" and rescan below.
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    let scanned = map_indices(threads, windows.len(), |k| {
+        let (s, e) = windows[k];
+        let _guard = SplitGuard::new(scan_name(path, Some(k), s as u64, e as u64));
+        scan_chunk(d, bytes, s, e)
     });
-    let mut done = vec![false; windows.len()];
-    for (k, scan) in parts.into_iter().flatten() {
-        out[k] = scan;
-        done[k] = true;
-    }
-    for (k, &(s, e)) in windows.iter().enumerate() {
-        if !done[k] {
-            out[k] = scan_chunk(d, bytes, s, e);
-        }
-    }
-    out
+    // A scan only runs memchr over a slice and cannot panic short of a bug;
+    // then scan again on this thread rather than lose the plan.
+    scanned.unwrap_or_else(|_| windows.iter().map(|&(s, e)| scan_chunk(d, bytes, s, e)).collect())
 }
 
 /// What the planner's scan reads, for the bus-error message: nominal split

@@ -29,11 +29,13 @@
 mod action;
 pub(crate) mod bridge;
 mod options;
+mod pool;
 mod source;
 
 pub use action::{Absorb, Action};
 pub(crate) use action::{Sink, undecodable};
 pub use options::{FileSource, ReadOptions};
+pub use pool::map_indices;
 pub use source::{Consumer, Source};
 
 pub use crate::plan::{FileKind, InputFile, Inputs, IntoInputs, Part, Plan, Split, SplitOptions, WalkOptions};
