@@ -131,15 +131,24 @@ impl Dfa {
     /// For each window `[cuts[k], cuts[k + 1])` (the last one runs to the end
     /// of `bytes`), the first record start inside it, if any, reading the
     /// whole file from its start. `cuts` must be increasing and `cuts[0] > 0`.
+    #[cfg(test)]
     pub(crate) fn starts(&self, bytes: &[u8], cuts: &[usize]) -> Vec<Option<usize>> {
+        self.starts_releasing(bytes, cuts, &|_| {})
+    }
+
+    /// [`starts`](Dfa::starts), calling `release` on each stretch of
+    /// [`RELEASE_STEP`] bytes it has read past (see [`Release`]).
+    pub(crate) fn starts_releasing(&self, bytes: &[u8], cuts: &[usize], release: Release<'_>) -> Vec<Option<usize>> {
         let mut out = Vec::with_capacity(cuts.len());
         let mut s = State::Record;
         let mut pos = bom_len(bytes);
         for (k, &cut) in cuts.iter().enumerate() {
             let end = cuts.get(k + 1).copied().unwrap_or(bytes.len());
-            if pos < cut {
-                s = self.run(s, &bytes[pos..cut]);
-                pos = cut;
+            while pos < cut {
+                let step = (cut - pos).min(RELEASE_STEP);
+                s = self.run(s, &bytes[pos..pos + step]);
+                release(pos.saturating_sub(1)..pos + step - 1);
+                pos += step;
             }
             let mut found = None;
             while pos < end {
@@ -395,6 +404,17 @@ pub(crate) fn find_start(d: &Dialect, bytes: &[u8], from: usize, to: usize, mut 
     }
 }
 
+/// Called by the scan with the byte ranges of the file it has read past
+/// and will not read again soon, so a mapping can give their pages back
+/// ([`FileRange::release`](shoal::plumbing::FileRange::release)): the
+/// planner's resident memory stays at the windows in flight, not the file.
+/// A range may be read again later (only a few bytes after a cut); the
+/// callee must keep the bytes readable.
+pub(crate) type Release<'r> = &'r (dyn Fn(std::ops::Range<usize>) + Sync);
+
+/// How many bytes the sequential [`Dfa`] reads between calls of [`Release`].
+pub(crate) const RELEASE_STEP: usize = 8 << 20;
+
 /// The exact record start of each nominal cut of one file, or `None` when no
 /// record starts between a cut and the next: `(starts, used_dfa)`.
 ///
@@ -402,12 +422,26 @@ pub(crate) fn find_start(d: &Dialect, bytes: &[u8], from: usize, to: usize, mut 
 /// threads; a file that is ambiguous for parity is read with the [`Dfa`].
 ///
 /// `path` names the file for the bus-error message of each scan thread.
+#[cfg(test)]
 pub(crate) fn exact_starts(
     d: &Dialect,
     bytes: &[u8],
     cuts: &[usize],
     threads: usize,
     path: &Path,
+) -> (Vec<Option<usize>>, bool) {
+    exact_starts_releasing(d, bytes, cuts, threads, path, &|_| {})
+}
+
+/// [`exact_starts`], calling `release` behind each window scanned (and
+/// behind the [`Dfa`], when it runs).
+pub(crate) fn exact_starts_releasing(
+    d: &Dialect,
+    bytes: &[u8],
+    cuts: &[usize],
+    threads: usize,
+    path: &Path,
+    release: Release<'_>,
 ) -> (Vec<Option<usize>>, bool) {
     debug_assert!(cuts.windows(2).all(|w| w[0] < w[1]) && cuts.first().is_none_or(|&c| c > 0));
     if cuts.is_empty() {
@@ -419,12 +453,12 @@ pub(crate) fn exact_starts(
     bounds.extend_from_slice(cuts);
     bounds.push(bytes.len());
     let windows: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
-    let scans = scan_windows(d, bytes, &windows, threads, path);
+    let scans = scan_windows(d, bytes, &windows, threads, path, release);
     let mut inside = false;
     let mut entered = Vec::with_capacity(windows.len());
     for scan in &scans {
         if scan.ambiguous[usize::from(inside)] {
-            return (Dfa::new(*d).starts(bytes, cuts), true);
+            return (Dfa::new(*d).starts_releasing(bytes, cuts, release), true);
         }
         entered.push(inside);
         inside ^= scan.odd;
@@ -439,15 +473,28 @@ pub(crate) fn exact_starts(
 
 /// [`scan_chunk`] of every window, on up to `threads` threads of the job's
 /// work-stealing pool ([`map_indices`]).
-fn scan_windows(d: &Dialect, bytes: &[u8], windows: &[(usize, usize)], threads: usize, path: &Path) -> Vec<ChunkScan> {
+fn scan_windows(
+    d: &Dialect,
+    bytes: &[u8],
+    windows: &[(usize, usize)],
+    threads: usize,
+    path: &Path,
+    release: Release<'_>,
+) -> Vec<ChunkScan> {
     let threads = threads.clamp(1, windows.len().max(1));
+    // Each window is read once; its pages go back as soon as it is scanned.
+    let scan = |s: usize, e: usize| {
+        let scanned = scan_chunk(d, bytes, s, e);
+        release(s..e);
+        scanned
+    };
     if threads == 1 {
-        return windows.iter().map(|&(s, e)| scan_chunk(d, bytes, s, e)).collect();
+        return windows.iter().map(|&(s, e)| scan(s, e)).collect();
     }
     let scanned = map_indices(threads, windows.len(), |k| {
         let (s, e) = windows[k];
         let _guard = SplitGuard::new(scan_name(path, Some(k), s as u64, e as u64));
-        scan_chunk(d, bytes, s, e)
+        scan(s, e)
     });
     // A scan only runs memchr over a slice and cannot panic short of a bug;
     // then scan again on this thread rather than lose the plan.

@@ -16,7 +16,7 @@
 //! ([`MmapChoice::Never`]) and every split is read with `pread` instead.
 
 use crate::error::{Error, ErrorKind, Result};
-use memmap2::{Advice, Mmap, MmapOptions};
+use memmap2::{Advice, Mmap, MmapOptions, UncheckedAdvice};
 use std::fs::File;
 use std::ops::Deref;
 use std::os::unix::fs::FileExt;
@@ -110,10 +110,51 @@ impl FileRange {
         Ok(map)
     }
 
+    /// Gives the memory of the bytes `range` (relative to this range's
+    /// start) back to the system: the whole pages inside it leave this
+    /// process's resident set, and the bytes stay readable (a later read
+    /// faults them in again from the file). A reader that walks a large
+    /// mapping once calls this behind itself, so the mapping costs the pages
+    /// in flight, not the file's size, in resident memory. Does nothing for
+    /// bytes that were read rather than mapped, nor for a range smaller than
+    /// a page; a failure of the advice changes nothing but memory use.
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        let Bytes::Mapped(map) = &self.bytes else { return };
+        let page = page_size();
+        // The mapping starts at `start`, which need not be page-aligned;
+        // the kernel wants page-aligned addresses, so round inward.
+        let base = map.as_ptr() as usize;
+        let end = range.end.min(map.len());
+        let first = (base + range.start.min(end)).next_multiple_of(page) - base;
+        let last = (base + end) / page * page;
+        if last <= base + first {
+            return;
+        }
+        let len = last - base - first;
+        // SAFETY: the mapping is read-only and never written (neither by this
+        // process: `Mmap` hands out only `&[u8]`, nor through it), so
+        // `MADV_DONTNEED` only drops the page table entries of a clean
+        // file-backed range; the next read of those bytes, through any slice
+        // borrowed from the mapping on any thread, faults the same file bytes
+        // in again. The bytes seen never change (with the same contract as the
+        // mapping itself: inputs are not rewritten while a job reads them), so
+        // no borrow observes a change. `first..first + len` lies inside the
+        // mapping (`first >= range.start`, `base + first + len <= base + end`,
+        // `end <= map.len()`).
+        let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, first, len) };
+    }
+
     /// The absolute offset of the first byte.
     pub fn start(&self) -> u64 {
         self.start
     }
+}
+
+/// The system's page size (4 KiB when it cannot be asked).
+fn page_size() -> usize {
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    // SAFETY: `sysconf` reads a configuration value; it has no preconditions.
+    *PAGE.get_or_init(|| usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096).max(1))
 }
 
 impl Deref for FileRange {
@@ -144,6 +185,40 @@ mod tests {
             assert_eq!(&*a, &data[s as usize..e as usize]);
             assert_eq!(&*a, &*b);
         }
+    }
+
+    #[test]
+    fn released_bytes_leave_memory_and_stay_readable() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let data: Vec<u8> = (0..(8u32 << 20)).map(|i| (i % 253) as u8).collect();
+        f.write_all(&data).unwrap();
+        let file = File::open(f.path()).unwrap();
+        let range = FileRange::open(&file, f.path(), 100, data.len() as u64, MmapChoice::Always).unwrap();
+        let resident = || {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("RssFile:"))
+                .and_then(|v| v.trim().strip_suffix("kB"))
+                .map(|v| v.trim().parse::<u64>().unwrap())
+        };
+        let sum = |bytes: &[u8]| bytes.iter().map(|&b| u64::from(b)).sum::<u64>();
+        let want = sum(&data[100..]);
+        assert_eq!(sum(&range), want);
+        let before = resident();
+        range.release(0..range.len());
+        if let (Some(before), Some(after)) = (before, resident()) {
+            assert!(before >= after + 6 * 1024, "RssFile {before} kB -> {after} kB");
+        }
+        assert_eq!(sum(&range), want, "released bytes read the same");
+        // Ranges smaller than a page, empty or past the end are no-ops.
+        range.release(5..6);
+        range.release(10..10);
+        range.release(0..usize::MAX);
+        range.release(usize::MAX..usize::MAX);
+        let read = FileRange::open(&file, f.path(), 0, 10, MmapChoice::Never).unwrap();
+        read.release(0..10);
+        assert_eq!(&*read, &data[..10]);
     }
 
     #[test]
