@@ -8,7 +8,7 @@
 //! worker process needs nothing but the plan to read its split.
 
 use super::dialect::Dialect;
-use super::scan::{exact_starts_releasing, scan_name};
+use super::scan::{exact_starts, scan_name};
 use shoal::Result;
 use shoal::plumbing::{FileKind, Part, Plan, Split};
 use shoal::plumbing::{FileRange, MmapChoice, SplitGuard};
@@ -76,7 +76,7 @@ fn exact_parts(
     // The scan gives each window's pages back behind it: resident memory
     // stays at the windows in flight, whatever the file's size.
     let release = |range: std::ops::Range<usize>| bytes.release(range);
-    let (starts, sequential) = exact_starts_releasing(dialect, &bytes, &cuts, threads, &input.path, &release);
+    let (starts, sequential) = exact_starts(dialect, &bytes, &cuts, threads, &input.path, &release);
     if sequential {
         shoal::report::count(SEQUENTIAL_SCANS, 1);
     }

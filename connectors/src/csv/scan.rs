@@ -131,14 +131,9 @@ impl Dfa {
     /// For each window `[cuts[k], cuts[k + 1])` (the last one runs to the end
     /// of `bytes`), the first record start inside it, if any, reading the
     /// whole file from its start. `cuts` must be increasing and `cuts[0] > 0`.
-    #[cfg(test)]
-    pub(crate) fn starts(&self, bytes: &[u8], cuts: &[usize]) -> Vec<Option<usize>> {
-        self.starts_releasing(bytes, cuts, &|_| {})
-    }
-
-    /// [`starts`](Dfa::starts), calling `release` on each stretch of
-    /// [`RELEASE_STEP`] bytes it has read past (see [`Release`]).
-    pub(crate) fn starts_releasing(&self, bytes: &[u8], cuts: &[usize], release: Release<'_>) -> Vec<Option<usize>> {
+    /// Calls `release` on each stretch of [`RELEASE_STEP`] bytes it has read
+    /// past (see [`Release`]).
+    pub(crate) fn starts(&self, bytes: &[u8], cuts: &[usize], release: Release<'_>) -> Vec<Option<usize>> {
         let mut out = Vec::with_capacity(cuts.len());
         let mut s = State::Record;
         let mut pos = bom_len(bytes);
@@ -415,6 +410,10 @@ pub(crate) type Release<'r> = &'r (dyn Fn(std::ops::Range<usize>) + Sync);
 /// How many bytes the sequential [`Dfa`] reads between calls of [`Release`].
 pub(crate) const RELEASE_STEP: usize = 8 << 20;
 
+/// A [`Release`] that keeps every page (tests).
+#[cfg(test)]
+const KEEP: Release<'static> = &|_| {};
+
 /// The exact record start of each nominal cut of one file, or `None` when no
 /// record starts between a cut and the next: `(starts, used_dfa)`.
 ///
@@ -422,20 +421,9 @@ pub(crate) const RELEASE_STEP: usize = 8 << 20;
 /// threads; a file that is ambiguous for parity is read with the [`Dfa`].
 ///
 /// `path` names the file for the bus-error message of each scan thread.
-#[cfg(test)]
+/// `release` is called behind each window scanned (and behind the [`Dfa`],
+/// when it runs).
 pub(crate) fn exact_starts(
-    d: &Dialect,
-    bytes: &[u8],
-    cuts: &[usize],
-    threads: usize,
-    path: &Path,
-) -> (Vec<Option<usize>>, bool) {
-    exact_starts_releasing(d, bytes, cuts, threads, path, &|_| {})
-}
-
-/// [`exact_starts`], calling `release` behind each window scanned (and
-/// behind the [`Dfa`], when it runs).
-pub(crate) fn exact_starts_releasing(
     d: &Dialect,
     bytes: &[u8],
     cuts: &[usize],
@@ -458,7 +446,7 @@ pub(crate) fn exact_starts_releasing(
     let mut entered = Vec::with_capacity(windows.len());
     for scan in &scans {
         if scan.ambiguous[usize::from(inside)] {
-            return (Dfa::new(*d).starts_releasing(bytes, cuts, release), true);
+            return (Dfa::new(*d).starts(bytes, cuts, release), true);
         }
         entered.push(inside);
         inside ^= scan.odd;
@@ -535,8 +523,8 @@ mod tests {
     fn check_every_cut(d: &Dialect, text: &[u8]) {
         let dfa = Dfa::new(*d);
         for cut in 1..text.len() {
-            let want_dfa = dfa.starts(text, &[cut])[0];
-            let (got, _) = exact_starts(d, text, &[cut], 2, Path::new("t.csv"));
+            let want_dfa = dfa.starts(text, &[cut], KEEP)[0];
+            let (got, _) = exact_starts(d, text, &[cut], 2, Path::new("t.csv"), KEEP);
             assert_eq!(got[0], want_dfa, "cut {cut} of {:?}", String::from_utf8_lossy(text));
             if let Some(p) = want_dfa {
                 // A start is where csv::Reader finished a record (or a blank line).
@@ -661,9 +649,9 @@ mod tests {
         }
         assert_eq!(scan_chunk(&d, text, 0, text.len()).ambiguous, [false, true]);
         for cut in 1..text.len() {
-            let (starts, dfa) = exact_starts(&d, text, &[cut], 1, Path::new("t.csv"));
+            let (starts, dfa) = exact_starts(&d, text, &[cut], 1, Path::new("t.csv"), KEEP);
             assert!(!dfa, "cut {cut}");
-            assert_eq!(starts, Dfa::new(d).starts(text, &[cut]), "cut {cut}");
+            assert_eq!(starts, Dfa::new(d).starts(text, &[cut], KEEP), "cut {cut}");
         }
         check_every_cut(&d, text);
     }
@@ -675,9 +663,9 @@ mod tests {
         let text = b"\"a\"b\"c\nd,e\nf\"\ng,h\n";
         assert!(scan_chunk(&d, text, 0, text.len()).ambiguous[0]);
         assert_eq!(scan_chunk(&d, text, 0, text.len()), scan_bytes(&d, text, 0, text.len()));
-        let (starts, dfa) = exact_starts(&d, text, &[5, 12], 2, Path::new("t.csv"));
+        let (starts, dfa) = exact_starts(&d, text, &[5, 12], 2, Path::new("t.csv"), KEEP);
         assert!(dfa, "a quote after `\"a\"b` is data to csv-core");
-        assert_eq!(starts, Dfa::new(d).starts(text, &[5, 12]));
+        assert_eq!(starts, Dfa::new(d).starts(text, &[5, 12], KEEP));
         check_every_cut(&d, text);
     }
 
@@ -685,10 +673,10 @@ mod tests {
     fn ambiguous_files_use_the_dfa() {
         let d = Dialect::default();
         let text = b"ab\"c,d\nx,y\nz\"\n1,2\n";
-        let (_, dfa) = exact_starts(&d, text, &[8], 1, Path::new("t.csv"));
+        let (_, dfa) = exact_starts(&d, text, &[8], 1, Path::new("t.csv"), KEEP);
         assert!(dfa, "a quote inside an unquoted field needs the DFA");
         let clean = b"a,\"b\nc\"\nd,e\n";
-        let (starts, dfa) = exact_starts(&d, clean, &[3, 9], 2, Path::new("t.csv"));
+        let (starts, dfa) = exact_starts(&d, clean, &[3, 9], 2, Path::new("t.csv"), KEEP);
         assert!(!dfa);
         assert_eq!(starts, vec![Some(8), None]);
     }
