@@ -63,9 +63,11 @@ mod nulls;
 mod options;
 mod plan;
 mod record;
+mod rules;
 mod scan;
 mod schema;
 mod source;
+mod stream;
 mod tokenize;
 
 pub use decode::{BorrowedRows, ByteRecords, Records, Row, Rows, StringRecords};
@@ -73,7 +75,8 @@ pub use dialect::Dialect;
 pub use options::{FieldCount, Trim};
 pub use plan::SEQUENTIAL_SCANS;
 pub use record::Record;
-pub use source::{Csv, REJECTED, ROWS};
+pub use rules::{REJECTED, ROWS};
+pub use source::Csv;
 
 /// The record types of the items, re-exported from the `csv` crate.
 pub use ::csv::{ByteRecord, StringRecord};

@@ -1,28 +1,20 @@
 //! The CSV source: options, planning, and reading a split.
 
-use super::dialect::Dialect;
 use super::header::{self, FileHeader, Reference};
 use super::nulls::NullValues;
 use super::options::{Columns, FieldCount, Header, Options, Trim};
 use super::record::Record;
+use super::rules::{First, Locator, Rules, SplitState};
 use super::scan::bom_len;
-use super::tokenize::Tokenizer;
 use crate::lines::{LineStarts, RegionLines};
 use csv::ByteRecord;
 use shoal::plumbing::FileRange;
-use shoal::plumbing::read::bounded::TOO_LONG_PREFIX;
 use shoal::plumbing::{Consumer, FileSource, ReadOptions};
 use shoal::plumbing::{FileKind, InputFile, Inputs, Part, Plan, Split};
-use shoal::{Error, ErrorKind, Job, OnMalformed, Rejected, Result};
+use shoal::{Error, ErrorKind, Job, OnMalformed, Result};
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-/// Counter: data records read (good and rejected; headers, blank and
-/// comment lines excluded).
-pub const ROWS: &str = "csv.rows";
-/// Counter: data records rejected by the malformed-record policy.
-pub const REJECTED: &str = "csv.rejected";
 
 /// What became of one record.
 #[derive(Debug)]
@@ -331,45 +323,74 @@ impl<'j> Csv<'j> {
         D: Decode,
         C: for<'a> Consumer<D::Item<'a>>,
     {
-        let bytes = match input.kind {
-            FileKind::Regular => {
-                if part.start >= part.end {
-                    return Ok(());
-                }
-                let file = input.open()?;
-                Bytes::Mapped(FileRange::open(&file, &input.path, part.start, part.end, self.job.config().mmap())?)
-            }
+        match input.kind {
+            FileKind::Regular => self.drive_mapped(input, part, reference, decode, state, consumer),
             FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {
-                let mut reader = shoal::plumbing::read::stream::open(input)?;
-                Bytes::Owned(shoal::plumbing::read::stream::read_all(
-                    &mut *reader,
-                    input,
-                    self.read.max_record_size(self.job),
-                )?)
+                super::stream::drive(self, input, reference, decode, state, consumer)
             }
-        };
+        }
+    }
+
+    /// The rules for the records of a file whose own first record is `own`.
+    ///
+    /// # Errors
+    /// A header that does not match the reference's.
+    pub(crate) fn rules<'r, D: Decode>(
+        &'r self,
+        decode: &'r D,
+        reference: &'r Reference,
+        own: &ByteRecord,
+        input: &InputFile,
+    ) -> Result<Rules<'r, D>> {
+        Ok(Rules {
+            decode,
+            shape: FileHeader::new(own, reference, &self.options, &input.path)?,
+            headers: reference.names(self.options.header),
+            trim_fields: self.options.trim.fields(),
+            strict: self.options.field_count == FieldCount::Strict,
+            max_record: self.max_record(),
+        })
+    }
+
+    /// The record limit of this source (its own, else the job's).
+    pub(crate) fn max_record(&self) -> u64 {
+        self.read.max_record_size(self.job)
+    }
+
+    /// A part of a regular file: its planned byte range, mapped (or read)
+    /// at once; its end is a record start, so every record in it is whole.
+    #[inline(always)]
+    fn drive_mapped<D, C>(
+        &self,
+        input: &InputFile,
+        part: &Part,
+        reference: &Reference,
+        decode: &D,
+        state: &mut SplitState,
+        consumer: &mut C,
+    ) -> Result<()>
+    where
+        D: Decode,
+        C: for<'a> Consumer<D::Item<'a>>,
+    {
+        if part.start >= part.end {
+            return Ok(());
+        }
+        let file = input.open()?;
+        let bytes = FileRange::open(&file, &input.path, part.start, part.end, self.job.config().mmap())?;
         let region: &[u8] = &bytes;
-        let at_eof = match input.kind {
-            FileKind::Regular => Some(part.end) == input.len,
-            _ => true,
-        };
-        let mut read = PartReader {
-            input,
-            region,
-            base: part.start,
-            lines: RegionLines::new(input.read_path(), region, part.start, &self.lines),
-            on_malformed: &self.options.on_malformed,
-        };
+        let at_eof = Some(part.end) == input.len;
+        let lines = RegionLines::new(input.read_path(), region, part.start, &self.lines);
+        let mut read = Locator::mapped(input, region, part.start, lines, &self.options.on_malformed);
         let mut pos = 0;
         // The file's own header (or first record), and how its records map
         // to the reference columns.
         let own = if part.start == 0 {
             pos = bom_len(region);
-            let first = state.first_record(region, &mut pos, at_eof, self.options.header, self.options.trim.headers());
-            match first {
-                Some(Err(span)) => return read.fail_unterminated(span),
-                Some(Ok(rec)) => Some(rec),
-                None => None,
+            match state.first_record(region, &mut pos, true, at_eof, self.options.header, self.options.trim.headers()) {
+                First::Unterminated(span) => return Err(read.unterminated_header(span)),
+                First::Record(rec) => rec,
+                First::Empty | First::More => return Ok(()),
             }
         } else {
             match header::first_record(input, &self.options.dialect, self.options.trim.headers())? {
@@ -379,183 +400,12 @@ impl<'j> Csv<'j> {
                     if self.options.header == Header::FirstRow && part.start <= span.start {
                         pos = usize::try_from(span.end - part.start).unwrap_or(usize::MAX).min(region.len());
                     }
-                    Some(rec)
+                    rec
                 }
-                None => None,
+                None => return Ok(()),
             }
         };
-        let Some(own) = own else { return Ok(()) };
-        let shape = FileHeader::new(&own, reference, &self.options, &input.path)?;
-        let trim_fields = self.options.trim.fields();
-        let strict = self.options.field_count == FieldCount::Strict;
-        let headers = reference.names(self.options.header);
-        let rec = &mut state.rec;
-        // A record over `--max-record-size` is malformed; only a region that
-        // long can hold one, so others skip the check.
-        let max_record = self.read.max_record_size(self.job);
-        let check_len = region.len() as u64 > max_record;
-        while let Some(span) = state.tok.next(region, &mut pos, rec, at_eof) {
-            state.rows += 1;
-            if check_len && trim_terminator(&region[span.raw.clone()]).len() as u64 > max_record {
-                state.rejected += 1;
-                let keep = span.raw.start..span.raw.end.min(span.raw.start + TOO_LONG_PREFIX.min(max_record as usize));
-                let reason =
-                    format!("record is longer than the maximum record size of {max_record} bytes (--max-record-size)");
-                read.reject(keep, reason)?;
-                continue;
-            }
-            if span.unterminated {
-                state.rejected += 1;
-                read.reject(span.raw, "unterminated quoted field (the quote opens here and is never closed)".into())?;
-                continue;
-            }
-            if trim_fields {
-                rec.trim();
-            }
-            if strict && rec.len() != shape.width {
-                state.rejected += 1;
-                read.reject(span.raw, format!("{} fields, expected {}", rec.len(), shape.width))?;
-                continue;
-            }
-            if let Some(order) = &shape.order {
-                rec.reorder(order);
-            }
-            match decode.push(rec, &mut state.scratch, headers, consumer) {
-                Ok(Outcome::Pushed) => {}
-                Ok(Outcome::Rejected(reason)) => {
-                    state.rejected += 1;
-                    read.reject(span.raw, reason)?;
-                }
-                // A stage rejected the record (`shoal::Error::malformed`):
-                // the source's policy decides, like for records it rejects.
-                Err(e) if e.is_malformed() => {
-                    state.rejected += 1;
-                    read.reject(span.raw, e.message().to_owned())?;
-                }
-                Err(e) => return Err(read.locate(e, span.raw.start)),
-            }
-        }
-        Ok(())
+        let rules = self.rules(decode, reference, &own, input)?;
+        rules.read_records(state, &mut pos, true, at_eof, &mut read, consumer).map(|_| ())
     }
-}
-
-/// Per-split reading state, reused over the split's parts.
-struct SplitState {
-    tok: Tokenizer,
-    rec: Record,
-    scratch: ByteRecord,
-    rows: u64,
-    rejected: u64,
-}
-
-impl SplitState {
-    fn new(dialect: Dialect) -> SplitState {
-        SplitState {
-            tok: Tokenizer::new(dialect),
-            rec: Record::new(),
-            scratch: ByteRecord::new(),
-            rows: 0,
-            rejected: 0,
-        }
-    }
-
-    /// Reads a file's first record from the start of its region; a header
-    /// is consumed, a data record is not (it is read again as data).
-    fn first_record(
-        &mut self,
-        region: &[u8],
-        pos: &mut usize,
-        at_eof: bool,
-        header: Header,
-        trim: bool,
-    ) -> Option<Result<ByteRecord, std::ops::Range<usize>>> {
-        let mut probe = *pos;
-        let span = self.tok.next(region, &mut probe, &mut self.rec, at_eof)?;
-        if span.unterminated {
-            return Some(Err(span.raw));
-        }
-        let mut rec = self.rec.to_byte_record();
-        if header == Header::FirstRow {
-            *pos = probe;
-            if trim {
-                rec.trim();
-            }
-        }
-        Some(Ok(rec))
-    }
-
-    /// Adds the counts to the split's report.
-    fn flush(&mut self) {
-        if self.rows > 0 {
-            shoal::report::records_read(self.rows);
-            shoal::report::count(ROWS, std::mem::take(&mut self.rows));
-        }
-        if self.rejected > 0 {
-            shoal::report::count(REJECTED, std::mem::take(&mut self.rejected));
-        }
-    }
-}
-
-/// The bytes of one part.
-enum Bytes {
-    Mapped(FileRange),
-    Owned(Vec<u8>),
-}
-
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(m) => m,
-            Bytes::Owned(v) => v,
-        }
-    }
-}
-
-/// Locating and rejecting records of one part.
-struct PartReader<'p> {
-    input: &'p InputFile,
-    region: &'p [u8],
-    /// The absolute offset of `region[0]`.
-    base: u64,
-    lines: RegionLines<'p>,
-    on_malformed: &'p OnMalformed,
-}
-
-impl PartReader<'_> {
-    fn line_at(&mut self, rel: usize) -> Option<u64> {
-        self.lines.line_at(rel)
-    }
-
-    fn reject(&mut self, raw: std::ops::Range<usize>, reason: String) -> Result<()> {
-        let line = self.line_at(raw.start);
-        let record = trim_terminator(&self.region[raw.clone()]);
-        let rejected = Rejected::new(&self.input.path, line, self.base + raw.start as u64, reason, record);
-        self.on_malformed.handle(rejected)
-    }
-
-    fn fail_unterminated(&mut self, raw: std::ops::Range<usize>) -> Result<()> {
-        let line = self.line_at(raw.start);
-        let record = &self.region[raw.clone()];
-        let reason = "unterminated quoted field in the header (the quote opens here and is never closed)";
-        Err(Rejected::new(&self.input.path, line, self.base + raw.start as u64, reason, record).into_error())
-    }
-
-    fn locate(&mut self, err: Error, rel: usize) -> Error {
-        if err.has_location() {
-            return err;
-        }
-        let line = self.line_at(rel);
-        let err = err.with_path(&self.input.path).with_offset(self.base + rel as u64);
-        match line {
-            Some(line) => err.with_line(line),
-            None => err,
-        }
-    }
-}
-
-fn trim_terminator(raw: &[u8]) -> &[u8] {
-    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
-    raw.strip_suffix(b"\r").unwrap_or(raw)
 }

@@ -5,4 +5,5 @@ mod property;
 mod reading;
 mod regression;
 mod stdin;
+mod streams;
 mod util;

@@ -220,8 +220,8 @@ fn issue_18_15_a_file_of_ragged_rows_fails_over_the_ceiling() {
 
 /// Issue 18.4: a record over the job's `--max-record-size` (here one with
 /// quoted line breaks) is malformed: the policy handles it and only a
-/// bounded prefix is kept; a gzip stream without line breaks ends with the
-/// error instead of filling memory.
+/// bounded prefix is kept; a gzip stream without line breaks does not fill
+/// memory: its record is rejected as soon as it passes the limit.
 #[test]
 fn issue_18_4_records_over_the_maximum_size_follow_the_policy() {
     let dir = Dir::new();
@@ -260,6 +260,11 @@ fn issue_18_4_records_over_the_maximum_size_follow_the_policy() {
     std::io::Write::write_all(&mut enc, &vec![b'z'; 4 << 20]).unwrap();
     let gz = dir.write("endless.csv.gz", enc.finish().unwrap());
     let job = Job::builder().threads(1).max_record_size(64 << 10).build().unwrap();
-    let err = run(&job, &gz, OnMalformed::Skip).unwrap_err();
+    let err = run(&job, &gz, OnMalformed::Fail).unwrap_err();
     assert_eq!((err.path(), err.line(), err.offset()), (Some(gz.as_path()), Some(2), Some(4)), "{err}");
+    // Issue 15.1: streamed, such a record follows the policy like a mapped
+    // one (it is read past without being held).
+    assert_eq!(run(&job, &gz, OnMalformed::Skip).unwrap(), (0, 1, 1));
+    let sample = &job.report().rejects.samples[0];
+    assert_eq!((sample.line, sample.offset), (Some(2), 4));
 }

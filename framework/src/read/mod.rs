@@ -9,11 +9,12 @@
 //! * [`lines`] finds the records a split owns (the Hadoop rule) and frames
 //!   lines, LF or CRLF.
 //! * [`stream`] reads what cannot be split or mapped: compressed files, pipes,
-//!   standard input.
+//!   standard input, read ahead on a thread of its own by [`prefetch`].
 
 pub mod bounded;
 pub mod lines;
 pub mod mapped;
+pub mod prefetch;
 pub mod stream;
 
 pub use bounded::DEFAULT_MAX_RECORD;

@@ -6,33 +6,51 @@
 
 use super::super::plan::{FileKind, InputFile};
 use super::bounded::{DEFAULT_MAX_RECORD, TOO_LONG_PREFIX, TooLong};
+use super::prefetch::ReadAhead;
 use crate::error::{Error, ErrorKind, Result};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 
 const BUF: usize = 256 << 10;
 
-/// Opens an input for streaming, decompressing by its kind.
-pub fn open(input: &InputFile) -> Result<Box<dyn BufRead>> {
+/// Opens an input for streaming, decompressing by its kind. The input is
+/// read (and decompressed) ahead on a thread of its own
+/// ([`super::prefetch`]), into a bounded number of buffers: reading and
+/// decompressing overlap the caller's parsing.
+///
+/// # Errors
+/// The file cannot be opened, a decoder cannot start, or the read-ahead
+/// thread cannot be started.
+pub fn open(input: &InputFile) -> Result<Box<dyn BufRead + Send>> {
     let path = &input.path;
-    if input.kind == FileKind::Stdin {
-        return Ok(Box::new(BufReader::with_capacity(BUF, std::io::stdin())));
-    }
-    let file = input.open()?;
-    // A zero-byte compressed file holds nothing (some tools leave them behind).
-    let empty = input.len == Some(0);
-    Ok(match input.kind {
-        _ if empty => Box::new(std::io::empty()),
-        FileKind::Gzip => Box::new(BufReader::with_capacity(
-            BUF,
-            flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(BUF, file)),
-        )),
-        FileKind::Zstd => {
-            let decoder = zstd::stream::read::Decoder::new(file)
-                .map_err(|e| Error::io(path, e).context("cannot start zstd decoding"))?;
-            Box::new(BufReader::with_capacity(BUF, decoder))
+    let source: Box<dyn Read + Send> = if input.kind == FileKind::Stdin {
+        Box::new(std::io::stdin())
+    } else {
+        let file = input.open()?;
+        match input.kind {
+            // A zero-byte compressed file holds nothing (some tools leave them behind).
+            _ if input.len == Some(0) => return Ok(Box::new(std::io::empty())),
+            FileKind::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(BUF, file))),
+            FileKind::Zstd => Box::new(
+                zstd::stream::read::Decoder::new(file)
+                    .map_err(|e| Error::io(path, e).context("cannot start zstd decoding"))?,
+            ),
+            FileKind::Regular | FileKind::Special | FileKind::Stdin => Box::new(file),
         }
-        FileKind::Regular | FileKind::Special | FileKind::Stdin => Box::new(BufReader::with_capacity(BUF, file)),
-    })
+    };
+    let reader =
+        ReadAhead::new(source).map_err(|e| Error::io(path, e).context("cannot start the read-ahead thread"))?;
+    Ok(Box::new(reader))
+}
+
+/// The error for a read of `input` that failed at byte `offset` of the
+/// (decompressed) stream: "cannot decompress input" for compressed files,
+/// naming the input, the offset and the source error.
+pub fn read_error(input: &InputFile, source: std::io::Error, offset: u64) -> Error {
+    let what = match input.kind {
+        FileKind::Gzip | FileKind::Zstd => "cannot decompress input (truncated or corrupt?)",
+        _ => "cannot read input",
+    };
+    Error::new(ErrorKind::InvalidInput, what).with_source(source).with_path(&input.path).with_offset(offset)
 }
 
 /// Calls `f(offset, line_number, line)` for every line of `reader`, with the
@@ -49,50 +67,6 @@ pub fn for_each_line(
         Record::Line(line) => f(offset, line_no, line),
         Record::TooLong(long) => Err(long.into_error(input)),
     })
-}
-
-/// Reads all of `reader` into memory, for formats whose records may span
-/// lines (CSV with quoted line breaks). A run of more than `max` bytes
-/// without a line break (`\n` or `\r`) can only be part of one record
-/// longer than `max`, so reading stops there with the error of
-/// [`TooLong::into_error`]: an endless input without line breaks
-/// (`/dev/zero`) fails quickly instead of exhausting memory. An input with
-/// line breaks is read whole; its records are checked by the format.
-///
-/// # Errors
-/// A read error naming `input` and the offset reached, or a run too long.
-pub fn read_all(reader: &mut dyn BufRead, input: &InputFile, max: u64) -> Result<Vec<u8>> {
-    let max = max.max(1);
-    let mut all = Vec::new();
-    // Where the current run without a line break starts.
-    let mut run_start = 0usize;
-    loop {
-        let avail = match reader.fill_buf() {
-            Ok(avail) => avail,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(Error::new(ErrorKind::InvalidInput, "cannot read input")
-                    .with_source(e)
-                    .with_path(&input.path)
-                    .with_offset(all.len() as u64));
-            }
-        };
-        if avail.is_empty() {
-            return Ok(all);
-        }
-        let n = avail.len();
-        if let Some(i) = memchr::memrchr2(b'\n', b'\r', avail) {
-            run_start = all.len() + i + 1;
-        }
-        all.extend_from_slice(avail);
-        reader.consume(n);
-        if (all.len() - run_start) as u64 > max.saturating_add(1) {
-            let line = 1 + memchr::memchr_iter(b'\n', &all[..run_start]).count() as u64;
-            let prefix = &all[run_start..run_start + TOO_LONG_PREFIX.min(max as usize)];
-            let long = TooLong { offset: run_start as u64, line: Some(line), prefix, max };
-            return Err(long.into_error(input));
-        }
-    }
 }
 
 /// One line of a stream, as [`for_each_record`] hands it out.
@@ -132,17 +106,7 @@ pub fn for_each_record(
             let avail = match reader.fill_buf() {
                 Ok(avail) => avail,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let what = match input.kind {
-                        FileKind::Gzip | FileKind::Zstd => "cannot decompress input (truncated or corrupt?)",
-                        _ => "cannot read input",
-                    };
-                    return Err(Error::new(ErrorKind::InvalidInput, what)
-                        .with_source(e)
-                        .with_path(&input.path)
-                        .with_offset(offset + len)
-                        .with_line(line_no + 1));
-                }
+                Err(e) => return Err(read_error(input, e, offset + len).with_line(line_no + 1)),
             };
             if avail.is_empty() {
                 break;
@@ -262,24 +226,6 @@ mod tests {
         })
         .unwrap();
         out
-    }
-
-    #[test]
-    fn issue_18_4_read_all_stops_at_a_run_without_line_breaks() {
-        let input = InputFile { path: "/dev/zero".into(), len: None, kind: FileKind::Special, spool: None };
-        let start = std::time::Instant::now();
-        let err = read_all(&mut *open(&input).unwrap(), &input, 64 << 10).unwrap_err();
-        assert!(start.elapsed() < std::time::Duration::from_secs(10));
-        assert_eq!((err.path(), err.line(), err.offset()), (Some(std::path::Path::new("/dev/zero")), Some(1), Some(0)));
-        assert!(err.to_string().contains("maximum record size of 65536 bytes"), "{err}");
-        let text = b"a,b\r\n\"x\ny\",1\n";
-        let mut reader = &text[..];
-        let mem = InputFile { path: "mem".into(), len: None, kind: FileKind::Special, spool: None };
-        assert_eq!(read_all(&mut reader, &mem, 4).unwrap(), text);
-        let mut long = b"ok\nok\n".to_vec();
-        long.extend([b'q'; 10]);
-        let err = read_all(&mut &long[..], &mem, 4).unwrap_err();
-        assert_eq!((err.line(), err.offset()), (Some(3), Some(6)), "{err}");
     }
 
     #[test]

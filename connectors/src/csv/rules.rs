@@ -1,0 +1,332 @@
+//! What becomes of each record of a region: the rules a mapped part and a
+//! stream share.
+//!
+//! [`Rules::read_records`] cuts the records of a region of bytes with the
+//! split's [`Tokenizer`] and applies, in this order, the checks of the CSV
+//! source: longer than `--max-record-size`, an unterminated quote, the
+//! field count; then trimming, column reordering and decoding. A rejected
+//! record goes to the [`OnMalformed`] policy through [`Locator`], which
+//! names the file, the line and the byte offset (of the decompressed
+//! stream, for compressed files). A mapped part (`source.rs`) hands the
+//! whole part over at once; a stream (`stream.rs`) hands over a window at
+//! a time and is told where the window ends inside a record ([`Stop::More`]).
+//! Both go through this one function, so the same bytes give the same
+//! records, rejects and errors however they arrive.
+
+use super::header::FileHeader;
+use super::record::Record;
+use super::source::{Decode, Outcome};
+use super::tokenize::{Span, Tokenizer};
+use crate::lines::RegionLines;
+use csv::ByteRecord;
+use shoal::plumbing::read::bounded::TOO_LONG_PREFIX;
+use shoal::plumbing::{Consumer, InputFile};
+use shoal::{Error, OnMalformed, Rejected, Result};
+use std::ops::Range;
+
+/// Counter: data records read (good and rejected; headers, blank and
+/// comment lines excluded).
+pub const ROWS: &str = "csv.rows";
+/// Counter: data records rejected by the malformed-record policy.
+pub const REJECTED: &str = "csv.rejected";
+
+/// Per-split reading state, reused over the split's parts.
+pub(crate) struct SplitState {
+    pub(crate) tok: Tokenizer,
+    rec: Record,
+    scratch: ByteRecord,
+    pub(crate) rows: u64,
+    pub(crate) rejected: u64,
+}
+
+/// The first record of a file, as [`SplitState::first_record`] finds it.
+pub(crate) enum First {
+    /// The record (consumed if it is a header).
+    Record(ByteRecord),
+    /// It opens a quote that is never closed (its bytes).
+    Unterminated(Range<usize>),
+    /// The file has no record.
+    Empty,
+    /// The region may end inside it: more bytes are needed (streams only).
+    More,
+}
+
+impl SplitState {
+    pub(crate) fn new(dialect: super::Dialect) -> SplitState {
+        SplitState {
+            tok: Tokenizer::new(dialect),
+            rec: Record::new(),
+            scratch: ByteRecord::new(),
+            rows: 0,
+            rejected: 0,
+        }
+    }
+
+    /// Reads a file's first record from `*pos`; a header is consumed, a
+    /// data record is not (it is read again as data). `last`: no bytes of
+    /// the file follow the region; `at_eof`: the region ends the file.
+    pub(crate) fn first_record(
+        &mut self,
+        region: &[u8],
+        pos: &mut usize,
+        last: bool,
+        at_eof: bool,
+        header: super::options::Header,
+        trim: bool,
+    ) -> First {
+        let mut probe = *pos;
+        let Some(span) = self.tok.next(region, &mut probe, &mut self.rec, at_eof) else {
+            return if last { First::Empty } else { First::More };
+        };
+        if !last && span.raw.end == region.len() {
+            return First::More;
+        }
+        if span.unterminated {
+            return First::Unterminated(span.raw);
+        }
+        let mut rec = self.rec.to_byte_record();
+        if header == super::options::Header::FirstRow {
+            *pos = probe;
+            if trim {
+                rec.trim();
+            }
+        }
+        First::Record(rec)
+    }
+
+    /// Adds the counts to the split's report.
+    pub(crate) fn flush(&mut self) {
+        if self.rows > 0 {
+            shoal::report::records_read(self.rows);
+            shoal::report::count(ROWS, std::mem::take(&mut self.rows));
+        }
+        if self.rejected > 0 {
+            shoal::report::count(REJECTED, std::mem::take(&mut self.rejected));
+        }
+    }
+}
+
+/// Why [`Rules::read_records`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// No record is left in the region.
+    End,
+    /// The region may end inside a record (streams only): `*pos` is left
+    /// where reading must resume once more bytes follow (before any blank
+    /// lines), and `record` is where that record starts, if it has begun
+    /// (`None`: only blank or comment lines are left, perhaps unfinished).
+    More { record: Option<usize> },
+}
+
+/// The checks and the decoding of one file's records.
+pub(crate) struct Rules<'r, D> {
+    pub(crate) decode: &'r D,
+    /// The file's header against the reference (width, column order).
+    pub(crate) shape: FileHeader,
+    /// The reference header names, for decoding.
+    pub(crate) headers: Option<&'r ByteRecord>,
+    pub(crate) trim_fields: bool,
+    pub(crate) strict: bool,
+    /// `--max-record-size` (or the source's own limit).
+    pub(crate) max_record: u64,
+}
+
+impl<D: Decode> Rules<'_, D> {
+    /// Why a record over the limit is malformed.
+    pub(crate) fn too_long_reason(&self) -> String {
+        format!("record is longer than the maximum record size of {} bytes (--max-record-size)", self.max_record)
+    }
+
+    /// The bytes of a too-long record starting at `start` that are kept.
+    pub(crate) fn too_long_prefix(&self, start: usize, end: usize) -> Range<usize> {
+        start..end.min(start + TOO_LONG_PREFIX.min(usize::try_from(self.max_record).unwrap_or(usize::MAX)))
+    }
+
+    /// Reads the records of `read.region` from `*pos` on, pushing the good
+    /// ones into `consumer` and handing the bad ones to the policy.
+    ///
+    /// `last`: no bytes of the file follow the region, so every record in
+    /// it is whole (a mapped part, whose planned end is a record start, or
+    /// the end of a stream). Otherwise a record that reaches the region's
+    /// end may go on, and reading stops before it with [`Stop::More`].
+    /// `at_eof`: the region ends the file (an open quote at its end is
+    /// unterminated).
+    ///
+    /// # Errors
+    /// A rejected record under [`OnMalformed::Fail`], or the consumer's
+    /// error, located.
+    #[inline(always)]
+    pub(crate) fn read_records<C>(
+        &self,
+        state: &mut SplitState,
+        pos: &mut usize,
+        last: bool,
+        at_eof: bool,
+        read: &mut Locator<'_>,
+        consumer: &mut C,
+    ) -> Result<Stop>
+    where
+        C: for<'a> Consumer<D::Item<'a>>,
+    {
+        let region = read.region;
+        let max_record = self.max_record;
+        // A record over the limit is malformed; only a region that long
+        // can hold one, so others skip the check.
+        let check_len = region.len() as u64 > max_record;
+        let rec = &mut state.rec;
+        loop {
+            let before = *pos;
+            let Some(span) = state.tok.next(region, pos, rec, at_eof) else {
+                if last {
+                    return Ok(Stop::End);
+                }
+                *pos = before;
+                return Ok(Stop::More { record: None });
+            };
+            if !last && span.raw.end == region.len() {
+                *pos = before;
+                return Ok(Stop::More { record: Some(span.raw.start) });
+            }
+            let Span { raw, unterminated } = span;
+            state.rows += 1;
+            if check_len && trim_terminator(&region[raw.clone()]).len() as u64 > max_record {
+                state.rejected += 1;
+                read.reject(self.too_long_prefix(raw.start, raw.end), self.too_long_reason())?;
+                continue;
+            }
+            if unterminated {
+                state.rejected += 1;
+                read.reject(raw, "unterminated quoted field (the quote opens here and is never closed)".into())?;
+                continue;
+            }
+            if self.trim_fields {
+                rec.trim();
+            }
+            if self.strict && rec.len() != self.shape.width {
+                state.rejected += 1;
+                read.reject(raw, format!("{} fields, expected {}", rec.len(), self.shape.width))?;
+                continue;
+            }
+            if let Some(order) = &self.shape.order {
+                rec.reorder(order);
+            }
+            match self.decode.push(rec, &mut state.scratch, self.headers, consumer) {
+                Ok(Outcome::Pushed) => {}
+                Ok(Outcome::Rejected(reason)) => {
+                    state.rejected += 1;
+                    read.reject(raw, reason)?;
+                }
+                // A stage rejected the record (`shoal::Error::malformed`):
+                // the source's policy decides, like for records it rejects.
+                Err(e) if e.is_malformed() => {
+                    state.rejected += 1;
+                    read.reject(raw, e.message().to_owned())?;
+                }
+                Err(e) => return Err(read.locate(e, raw.start)),
+            }
+        }
+    }
+}
+
+/// Line numbers in a region.
+enum Lines<'p> {
+    /// A part of a regular file: counted from the file when first needed.
+    Mapped(RegionLines<'p>),
+    /// A window of a stream, whose first byte starts or continues line
+    /// `first`; `at` is the last answer, `(position, line)`.
+    Counted { first: u64, at: Option<(usize, u64)> },
+}
+
+/// Locating and rejecting the records of one region.
+pub(crate) struct Locator<'p> {
+    input: &'p InputFile,
+    pub(crate) region: &'p [u8],
+    /// The absolute offset of `region[0]`.
+    base: u64,
+    lines: Lines<'p>,
+    on_malformed: &'p OnMalformed,
+}
+
+impl<'p> Locator<'p> {
+    /// For a mapped part: line numbers are read from the file when needed.
+    pub(crate) fn mapped(
+        input: &'p InputFile,
+        region: &'p [u8],
+        base: u64,
+        lines: RegionLines<'p>,
+        on_malformed: &'p OnMalformed,
+    ) -> Self {
+        Locator { input, region, base, lines: Lines::Mapped(lines), on_malformed }
+    }
+
+    /// For a window of a stream: `region[0]` is byte `base` of the
+    /// (decompressed) stream, on line `line`.
+    pub(crate) fn counted(
+        input: &'p InputFile,
+        region: &'p [u8],
+        base: u64,
+        line: u64,
+        on_malformed: &'p OnMalformed,
+    ) -> Self {
+        Locator { input, region, base, lines: Lines::Counted { first: line, at: None }, on_malformed }
+    }
+
+    #[cold]
+    fn line_at(&mut self, rel: usize) -> Option<u64> {
+        match &mut self.lines {
+            Lines::Mapped(lines) => lines.line_at(rel),
+            Lines::Counted { first, at } => {
+                let rel = rel.min(self.region.len());
+                let (from, line) = match *at {
+                    Some((p, l)) if p <= rel => (p, l),
+                    _ => (0, *first),
+                };
+                let line = line + memchr::memchr_iter(b'\n', &self.region[from..rel]).count() as u64;
+                *at = Some((rel, line));
+                Some(line)
+            }
+        }
+    }
+
+    /// Hands the record `raw` of the region to the policy, for `reason`.
+    ///
+    /// # Errors
+    /// Under [`OnMalformed::Fail`], the record as an error.
+    #[cold]
+    pub(crate) fn reject(&mut self, raw: Range<usize>, reason: String) -> Result<()> {
+        let line = self.line_at(raw.start);
+        let record = trim_terminator(&self.region[raw.clone()]);
+        let rejected = Rejected::new(&self.input.path, line, self.base + raw.start as u64, reason, record);
+        self.on_malformed.handle(rejected)
+    }
+
+    /// The error for a header that opens a quote and never closes it.
+    #[cold]
+    pub(crate) fn unterminated_header(&mut self, raw: Range<usize>) -> Error {
+        let line = self.line_at(raw.start);
+        let record = &self.region[raw.clone()];
+        let reason = "unterminated quoted field in the header (the quote opens here and is never closed)";
+        Rejected::new(&self.input.path, line, self.base + raw.start as u64, reason, record).into_error()
+    }
+
+    /// Adds the file, offset and line of the record at `rel` to `err`,
+    /// unless it has a location already.
+    #[cold]
+    pub(crate) fn locate(&mut self, err: Error, rel: usize) -> Error {
+        if err.has_location() {
+            return err;
+        }
+        let line = self.line_at(rel);
+        let err = err.with_path(&self.input.path).with_offset(self.base + rel as u64);
+        match line {
+            Some(line) => err.with_line(line),
+            None => err,
+        }
+    }
+}
+
+/// A record's bytes without its terminator (LF or CRLF).
+pub(crate) fn trim_terminator(raw: &[u8]) -> &[u8] {
+    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+    raw.strip_suffix(b"\r").unwrap_or(raw)
+}

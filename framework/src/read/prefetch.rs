@@ -1,0 +1,234 @@
+//! Reading ahead: a stream read (and decompressed) on a thread of its own.
+//!
+//! [`ReadAhead`] starts one thread, named `shoal-read`, that reads its
+//! source into buffers of [`BLOCK`] bytes and hands them over a channel of
+//! [`IN_FLIGHT`] places; the reader side is a [`BufRead`] over the buffer
+//! it holds. So decompressing a `.gz` or `.zst` file (or waiting on a pipe)
+//! overlaps parsing what came before, and memory stays bounded: at most
+//! `IN_FLIGHT + 2` buffers exist (the queued ones, the one being filled and
+//! the one being read), about 6 MiB, whatever the size of the stream.
+//! Emptied buffers go back to the thread, which reuses them.
+//!
+//! Invariants:
+//! - the bytes handed out are the source's, in order, each once;
+//! - a read error ends the stream: it is handed out in its place (after
+//!   every byte read before it), and every later read returns end of file
+//!   (the error is not repeated);
+//! - a panic of the source (a decoder's bug) becomes such an error;
+//! - dropping the reader ends the thread at its next hand-over (the thread
+//!   is not joined: a source blocked on a silent pipe cannot hold up the
+//!   split that dropped it).
+
+use std::io::{self, BufRead, Read};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+/// The size of one read-ahead buffer: 1 MiB.
+pub const BLOCK: usize = 1 << 20;
+
+/// How many filled buffers may wait in the channel.
+pub const IN_FLIGHT: usize = 4;
+
+/// What the read-ahead thread hands over.
+enum Message {
+    /// Bytes of the stream, in order (never empty).
+    Data(Vec<u8>),
+    /// The read failed; nothing follows.
+    Failed(io::Error),
+}
+
+/// A [`BufRead`] over a source read ahead on a `shoal-read` thread.
+pub struct ReadAhead {
+    filled: Receiver<Message>,
+    /// Emptied buffers, back to the thread (it may have ended: sends fail then).
+    empty: SyncSender<Vec<u8>>,
+    /// The buffer being read and the position of its next byte.
+    current: Vec<u8>,
+    pos: usize,
+    /// End of stream reached (or an error handed out).
+    done: bool,
+}
+
+impl std::fmt::Debug for ReadAhead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadAhead")
+            .field("buffered", &(self.current.len() - self.pos))
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl ReadAhead {
+    /// Starts reading `source` ahead.
+    ///
+    /// # Errors
+    /// The thread cannot be started.
+    pub fn new(source: Box<dyn Read + Send>) -> io::Result<ReadAhead> {
+        let (filled_tx, filled) = sync_channel(IN_FLIGHT);
+        // Room for every buffer that can exist, so returning one never blocks.
+        let (empty, empty_rx) = sync_channel(IN_FLIGHT + 2);
+        std::thread::Builder::new().name("shoal-read".into()).spawn(move || fill(source, &filled_tx, &empty_rx))?;
+        Ok(ReadAhead { filled, empty, current: Vec::new(), pos: 0, done: false })
+    }
+}
+
+/// The thread's loop: fill a buffer (a reused one when there is one), send
+/// it, until end of stream, an error, or a reader that went away.
+fn fill(mut source: Box<dyn Read + Send>, filled: &SyncSender<Message>, empty: &Receiver<Vec<u8>>) {
+    loop {
+        let mut buf = empty.try_recv().unwrap_or_default();
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fill_one(&mut *source, &mut buf)));
+        let failed = match read {
+            Ok(failed) => failed,
+            Err(_) => {
+                buf.clear();
+                Some(io::Error::other("the reader of the stream panicked"))
+            }
+        };
+        let end = failed.is_some() || buf.is_empty();
+        if !buf.is_empty() && filled.send(Message::Data(buf)).is_err() {
+            return;
+        }
+        if let Some(e) = failed {
+            let _ = filled.send(Message::Failed(e));
+        }
+        if end {
+            return;
+        }
+    }
+}
+
+/// Reads `source` into `buf` until it holds [`BLOCK`] bytes, the source
+/// ends (then `buf` is shorter, empty at the very end) or a read fails:
+/// the error is returned, and `buf` holds the bytes read before it. (`buf`
+/// is grown to [`BLOCK`] once and cut to what was read: a reused buffer is
+/// not zeroed again.)
+fn fill_one(source: &mut dyn Read, buf: &mut Vec<u8>) -> Option<io::Error> {
+    buf.resize(BLOCK, 0);
+    let mut n = 0;
+    let failed = loop {
+        if n == BLOCK {
+            break None;
+        }
+        match source.read(&mut buf[n..]) {
+            Ok(0) => break None,
+            Ok(got) => n += got,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Some(e),
+        }
+    };
+    buf.truncate(n);
+    failed
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.pos == self.current.len() && !self.done {
+            match self.filled.recv() {
+                Ok(Message::Data(next)) => {
+                    let old = std::mem::replace(&mut self.current, next);
+                    self.pos = 0;
+                    if old.capacity() > 0 {
+                        // The thread may have ended: then the buffer is dropped.
+                        let _ = self.empty.try_send(old);
+                    }
+                }
+                Ok(Message::Failed(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => self.done = true,
+            }
+        }
+        Ok(&self.current[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.current.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source that hands out `data` in pieces of `step` bytes, then fails
+    /// once with `fail` (if any), then ends.
+    struct Pieces {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+        fail: Option<io::ErrorKind>,
+    }
+
+    impl Read for Pieces {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.data.len() {
+                return match self.fail.take() {
+                    Some(kind) => Err(io::Error::new(kind, "broken")),
+                    None => Ok(0),
+                };
+            }
+            let n = self.step.min(out.len()).min(self.data.len() - self.at);
+            out[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn hands_out_every_byte_in_order() {
+        for (len, step) in [(0, 1), (5, 1), (BLOCK, 4096), (3 * BLOCK + 17, 1 << 16), (BLOCK * 9 + 1, BLOCK)] {
+            let data = pattern(len);
+            let source = Pieces { data: data.clone(), at: 0, step, fail: None };
+            let mut got = Vec::new();
+            ReadAhead::new(Box::new(source)).unwrap().read_to_end(&mut got).unwrap();
+            assert!(got == data, "len {len} step {step}");
+        }
+    }
+
+    #[test]
+    fn an_error_comes_after_the_bytes_before_it_and_once() {
+        let data = pattern(BLOCK + 100);
+        let source = Pieces { data: data.clone(), at: 0, step: 1000, fail: Some(io::ErrorKind::InvalidData) };
+        let mut reader = ReadAhead::new(Box::new(source)).unwrap();
+        let mut got = Vec::new();
+        let err = reader.read_to_end(&mut got).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(got == data);
+        assert!(reader.fill_buf().unwrap().is_empty(), "the stream ends after its error");
+    }
+
+    #[test]
+    fn a_panicking_source_is_an_error() {
+        struct Panics;
+        impl Read for Panics {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                panic!("decoder bug")
+            }
+        }
+        let err = ReadAhead::new(Box::new(Panics)).unwrap().fill_buf().map(<[u8]>::len).unwrap_err();
+        assert!(err.to_string().contains("panicked"), "{err}");
+    }
+
+    #[test]
+    fn dropping_the_reader_ends_the_thread() {
+        // An endless source: the thread must stop once the reader is gone.
+        let mut reader = ReadAhead::new(Box::new(io::repeat(b'x'))).unwrap();
+        assert!(!reader.fill_buf().unwrap().is_empty());
+        drop(reader);
+    }
+}
