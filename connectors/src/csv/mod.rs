@@ -69,6 +69,7 @@ mod schema;
 mod source;
 mod stream;
 mod tokenize;
+mod unmapped;
 
 pub use decode::{BorrowedRows, ByteRecords, Records, Row, Rows, StringRecords};
 pub use dialect::Dialect;

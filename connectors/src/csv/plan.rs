@@ -6,9 +6,15 @@
 //! dropped and its bytes go to the range before. The resulting [`Plan`] holds
 //! exact ranges, so a split reads `[start, end)` and nothing else, and a
 //! worker process needs nothing but the plan to read its split.
+//!
+//! The file is mapped for the scan, and each scanned window's pages are
+//! given back behind it; under `--no-mmap` it is read in pieces instead
+//! ([`super::unmapped`]): either way the planner's memory is a few
+//! windows, not the file.
 
 use super::dialect::Dialect;
 use super::scan::{exact_starts, scan_name};
+use super::unmapped;
 use shoal::Result;
 use shoal::plumbing::{FileKind, Part, Plan, Split};
 use shoal::plumbing::{FileRange, MmapChoice, SplitGuard};
@@ -69,21 +75,33 @@ fn exact_parts(
     let input = &plan.files[file];
     let len = parts.last().map_or(0, |p| p.end);
     let handle = input.open()?;
+    let cuts: Vec<usize> = parts[1..].iter().map(|p| p.start as usize).collect();
+    if mmap == MmapChoice::Never {
+        // Not mapped: read in pieces, never the whole file at once.
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        let (starts, sequential) = unmapped::exact_starts(dialect, &handle, &input.path, len, &cuts, threads)?;
+        return Ok(parts_at(file, starts, sequential, len as u64));
+    }
     let bytes = FileRange::open(&handle, &input.path, 0, len, mmap)?;
     // A file truncated while mapped raises SIGBUS: name it for the message.
     let _guard = SplitGuard::new(scan_name(&input.path, None, 0, len));
-    let cuts: Vec<usize> = parts[1..].iter().map(|p| p.start as usize).collect();
     // The scan gives each window's pages back behind it: resident memory
     // stays at the windows in flight, whatever the file's size.
     let release = |range: std::ops::Range<usize>| bytes.release(range);
     let (starts, sequential) = exact_starts(dialect, &bytes, &cuts, threads, &input.path, &release);
+    Ok(parts_at(file, starts, sequential, len))
+}
+
+/// The parts of `file` (`len` bytes) between the record starts found
+/// (`None`: no start after that cut, the bytes go to the part before).
+fn parts_at(file: usize, starts: Vec<Option<usize>>, sequential: bool, len: u64) -> Vec<Part> {
     if sequential {
         shoal::report::count(SEQUENTIAL_SCANS, 1);
     }
     let mut bounds = vec![0u64];
     bounds.extend(starts.into_iter().flatten().map(|s| s as u64));
     bounds.push(len);
-    Ok(bounds.windows(2).filter(|w| w[0] < w[1]).map(|w| Part { file, start: w[0], end: w[1] }).collect())
+    bounds.windows(2).filter(|w| w[0] < w[1]).map(|w| Part { file, start: w[0], end: w[1] }).collect()
 }
 
 #[cfg(test)]

@@ -175,22 +175,35 @@ pub(crate) struct ChunkScan {
 /// under both starting parities. `bytes` is the whole file (neighbours of
 /// the chunk's first and last byte are looked at).
 pub(crate) fn scan_chunk(d: &Dialect, bytes: &[u8], start: usize, end: usize) -> ChunkScan {
+    scan_chunk_at(d, bytes, start, end, bom_len(bytes))
+}
+
+/// [`scan_chunk`] of a piece of a file: `first` is the index of the file's
+/// first byte after its byte order mark (`bom_len` of the file when
+/// `bytes` starts the file; 0 for a piece that starts later, whose byte 0
+/// is only looked at as the neighbour of `bytes[start]`, `start > 0`).
+pub(crate) fn scan_chunk_at(d: &Dialect, bytes: &[u8], start: usize, end: usize, first: usize) -> ChunkScan {
     match d.quote {
         Some(quote) if d.comment.is_none() && d.escape.is_none() => {
-            scan_quotes(d.delimiter, quote, bytes, start, end, bom_len(bytes))
+            scan_quotes(d.delimiter, quote, bytes, start, end, first)
         }
-        _ => scan_bytes(d, bytes, start, end),
+        _ => scan_bytes_at(d, bytes, start, end, first),
     }
 }
 
 /// [`scan_chunk`] quote by quote (and comment and escape byte by byte).
+#[cfg(test)]
 fn scan_bytes(d: &Dialect, bytes: &[u8], start: usize, end: usize) -> ChunkScan {
+    scan_bytes_at(d, bytes, start, end, bom_len(bytes))
+}
+
+/// [`scan_chunk_at`] quote by quote (and comment and escape byte by byte).
+fn scan_bytes_at(d: &Dialect, bytes: &[u8], start: usize, end: usize, first: usize) -> ChunkScan {
     // Bytes that are not configured fall back to one that is; with neither
     // quoting nor comments every line break ends a record.
     let Some(quote) = d.quote.or(d.comment) else {
         return ChunkScan::default();
     };
-    let first = bom_len(bytes);
     // The byte order mark is not read as CSV (csv-core skips it).
     let start = start.max(first);
     if start >= end {
@@ -373,11 +386,23 @@ fn scan_blocks(
 
 /// The first record start in `[from, to)` when `bytes[from]` is entered
 /// inside quotes iff `inside`, under the parity rule; `to <= bytes.len()`.
-pub(crate) fn find_start(d: &Dialect, bytes: &[u8], from: usize, to: usize, mut inside: bool) -> Option<usize> {
+pub(crate) fn find_start(d: &Dialect, bytes: &[u8], from: usize, to: usize, inside: bool) -> Option<usize> {
+    find_start_at(d, bytes, from, to, inside, bom_len(bytes))
+}
+
+/// [`find_start`] in a piece of a file, `first` as for [`scan_chunk_at`].
+pub(crate) fn find_start_at(
+    d: &Dialect,
+    bytes: &[u8],
+    from: usize,
+    to: usize,
+    mut inside: bool,
+    first: usize,
+) -> Option<usize> {
     debug_assert!(from > 0 && from <= to && to <= bytes.len());
     let quote = d.quote.unwrap_or(b'\n');
     // Quotes in the byte order mark are not counted (csv-core skips it).
-    let counted = from.max(bom_len(bytes));
+    let counted = from.max(first);
     // A record starts at `p` when `bytes[p - 1]` is a line break outside quotes.
     let mut j = from - 1;
     loop {

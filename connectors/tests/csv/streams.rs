@@ -215,3 +215,34 @@ fn issue_15_1_standard_input_reads_like_the_file() {
     let line = format!("records={} digest={}", want.len(), digest(&want));
     assert!(stdout.contains(&line), "want {line} in\n{stdout}");
 }
+
+/// Comment lines longer than a window (4 KiB in debug builds), runs of
+/// blank lines and quoted comment bytes read alike streamed and mapped.
+#[test]
+fn issue_15_1_comment_and_blank_lines_across_windows() {
+    let dir = Dir::new();
+    let mut bytes = b"a,b\n".to_vec();
+    for i in 0..400 {
+        match i % 7 {
+            0 => bytes.extend(format!("#{}\n", "c".repeat(5000 + i)).as_bytes()),
+            1 => bytes.extend("\r\n".repeat(3000).as_bytes()),
+            2 => bytes.extend(format!("\"#{i}\",\"x\ny\"\n").as_bytes()),
+            _ => bytes.extend(format!("{i},{}\n", "v".repeat(i * 7)).as_bytes()),
+        }
+    }
+    let plain = dir.write("c.csv", &bytes);
+    let read = |path: &Path| -> Vec<String> {
+        job()
+            .csv(path)
+            .comment(Some(b'#'))
+            .string_records()
+            .map(|r: &csv::StringRecord| r.iter().collect::<Vec<_>>().join("|"))
+            .collect()
+            .unwrap()
+    };
+    let want = read(&plain);
+    assert_eq!(want.len(), (0..400).filter(|i| i % 7 >= 2).count());
+    for path in compressed(&dir, &bytes) {
+        assert!(read(&path) == want, "{}", path.display());
+    }
+}
