@@ -251,6 +251,67 @@ fn issue_18_12_sales_over_standard_input_matches_the_file() {
     assert!(err.contains("error: -: line 3 (byte ") && err.contains("bad quantity"), "{err}");
 }
 
+/// Issue 15.1: a gzipped CSV and a named pipe, parsed as they stream,
+/// give the file's result in every shape (worker processes included), and
+/// a bad value is located in the decompressed bytes as in the file.
+#[test]
+fn issue_15_1_sales_over_gzip_and_a_pipe_matches_the_file() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = SALES_HEADER.to_owned();
+    for i in 0..60_000u32 {
+        let note = if i % 101 == 0 { "\"two\r\nlines, \"\"quoted\"\"\"" } else { "" };
+        csv.push_str(&format!(
+            "{i},2025-0{}-1{},Region {},Item {},{},{}.{:02},{note}\n",
+            1 + i % 9,
+            i % 10,
+            i % 7,
+            i % 13,
+            1 + i % 5,
+            i % 300,
+            i % 100
+        ));
+    }
+    let plain = write(dir.path(), "s.csv", csv.as_bytes());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(csv.as_bytes()).unwrap();
+    let gz = write(dir.path(), "s.csv.gz", &gz.finish().unwrap());
+    let want = text(&run("sales", &["-t", "1", plain.to_str().unwrap()]).stdout);
+    assert!(want.ends_with("rows,60000\n"), "{want}");
+    for args in [&["-t", "2"][..], &["-p", "2", "-t", "1"]] {
+        let mut all = args.to_vec();
+        all.push(gz.to_str().unwrap());
+        let out = run("sales", &all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stdout) == want, "{args:?}");
+    }
+    let fifo = dir.path().join("pipe.csv");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (writer_path, bytes) = (fifo.clone(), csv.clone().into_bytes());
+    let writer = std::thread::spawn(move || {
+        let _ = std::fs::OpenOptions::new().write(true).open(writer_path).unwrap().write_all(&bytes);
+    });
+    let out = run("sales", &["-t", "2", fifo.to_str().unwrap()]);
+    writer.join().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout) == want, "pipe");
+    let bad = csv.replacen(
+        "\n5000,2025-06-10,Region 2,Item 8,1,200.00,\n",
+        "\n5000,2025-06-10,Region 2,Item 8,x,200.00,\n",
+        1,
+    );
+    assert_ne!(bad, csv, "the row to spoil is there");
+    let at = bad.find("\n5000,").unwrap() + 1;
+    let line = 1 + bad[..at].matches('\n').count();
+    let mut gz_bad = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz_bad.write_all(bad.as_bytes()).unwrap();
+    let gz_bad = write(dir.path(), "bad.csv.gz", &gz_bad.finish().unwrap());
+    let out = run("sales", &["-t", "2", gz_bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("bad.csv.gz: line {line} (byte {at})")) && err.contains("bad quantity"), "{err}");
+}
+
 #[test]
 fn sales_bad_values_follow_the_malformed_policy() {
     let dir = tempfile::tempdir().unwrap();
