@@ -3,7 +3,7 @@
 //!
 //! The bytes come from the framework's read-ahead
 //! ([`shoal::plumbing::read::stream::open`]: decompressed on a thread of its
-//! own, a few 1 MiB buffers in flight) and are copied into a [`Window`] of
+//! own, at most 4.5 MiB in flight) and are copied into a [`Window`] of
 //! about [`WINDOW`] bytes. The window's records go through
 //! [`Rules::read_records`], the function mapped parts use, so records,
 //! rejects and errors are the same; the only difference is that a window's

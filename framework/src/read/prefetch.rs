@@ -6,7 +6,7 @@
 //! it holds. So decompressing a `.gz` or `.zst` file (or waiting on a pipe)
 //! overlaps parsing what came before, and memory stays bounded: at most
 //! `IN_FLIGHT + 2` buffers exist (the queued ones, the one being filled and
-//! the one being read), about 6 MiB, whatever the size of the stream.
+//! the one being read), 4.5 MiB, whatever the size of the stream.
 //! Emptied buffers go back to the thread, which reuses them.
 //!
 //! Invariants:
@@ -22,11 +22,11 @@
 use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-/// The size of one read-ahead buffer: 1 MiB.
-pub const BLOCK: usize = 1 << 20;
+/// The size of one read-ahead buffer: 256 KiB.
+pub const BLOCK: usize = 256 << 10;
 
 /// How many filled buffers may wait in the channel.
-pub const IN_FLIGHT: usize = 4;
+pub const IN_FLIGHT: usize = 16;
 
 /// What the read-ahead thread hands over.
 enum Message {
