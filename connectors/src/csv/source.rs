@@ -257,6 +257,16 @@ impl<'j> Csv<'j> {
     /// Checks `decode`'s item type against the reference header of `plan`.
     pub(crate) fn check<D: Decode>(&self, plan: &Plan, decode: &D) -> Result<()> {
         let reference = self.reference(&plan.files)?;
+        self.check_reference(&reference, decode)
+    }
+
+    /// Checks `decode`'s item type, and the expected header if any, against
+    /// `reference`.
+    ///
+    /// # Errors
+    /// A header other than the expected one, or a row field that names no
+    /// column.
+    pub(crate) fn check_reference<D: Decode>(&self, reference: &Reference, decode: &D) -> Result<()> {
         let names = reference.names(self.options.header);
         if let (Some(want), Some(got)) = (&self.options.expected_header, names)
             && want != got

@@ -25,10 +25,16 @@
 //!   of it is read and dropped by csv-core's state machine ([`Dfa`]), which
 //!   ends records where the tokenizer does.
 //!
+//! A pipe's header cannot be read at plan time (that would consume it):
+//! when no input gave a reference header, each stream's own header names
+//! its columns and is checked when the stream starts (the expected header,
+//! the row type's fields), as the plan checks a file's.
+//!
 //! Left alone: a comment line is held whole, whatever its length (the
 //! tokenizer skips comment lines whole).
 
 use super::header::Reference;
+use super::options::Header;
 use super::rules::{First, Locator, SplitState, Stop};
 use super::scan::{Dfa, State, bom_len};
 use super::source::{Csv, Decode};
@@ -151,6 +157,19 @@ where
                 pos = 0;
             }
         }
+    };
+    // Without a reference header (every input a pipe or special file,
+    // whose header cannot be read at plan time without consuming it), the
+    // stream's own header names the columns, checked here as the plan
+    // checks a file's.
+    let own_reference;
+    let reference = if reference.header.is_none() && options.header == Header::FirstRow {
+        own_reference =
+            Reference { first: reference.first.clone(), path: input.path.clone(), header: Some(own.clone()) };
+        csv.check_reference(&own_reference, decode)?;
+        &own_reference
+    } else {
+        reference
     };
     let rules = csv.rules(decode, reference, &own, input)?;
     let dfa = Dfa::new(options.dialect);

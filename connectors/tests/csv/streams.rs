@@ -246,3 +246,33 @@ fn issue_15_1_comment_and_blank_lines_across_windows() {
         assert!(read(&path) == want, "{}", path.display());
     }
 }
+
+/// Typed rows over a named pipe take their columns by header name, as from
+/// a file (the pipe's header is read from the stream itself: it cannot be
+/// read at plan time without consuming it).
+#[test]
+fn issue_15_1_typed_rows_over_a_pipe_match_columns_by_header() {
+    #[derive(Debug, serde::Deserialize)]
+    struct Row {
+        note: String,
+        id: u32,
+    }
+    let dir = Dir::new();
+    let mut bytes = b"id,name,note\n".to_vec();
+    for i in 0..50u32 {
+        bytes.extend(format!("{i},n{i},note {i}\n").as_bytes());
+    }
+    let want: Vec<String> = (0..50).map(|i| format!("{i}:note {i}")).collect();
+    let read = |path: &Path| -> shoal::Result<Vec<String>> {
+        job().csv(path).rows::<Row>().map(|r: Row| format!("{}:{}", r.id, r.note)).collect()
+    };
+    assert_eq!(read(&dir.write("t.csv", &bytes)).unwrap(), want);
+    let (pipe, writer) = fifo(&dir, "rows.csv", bytes.clone());
+    assert_eq!(read(&pipe).unwrap(), want);
+    writer.join().unwrap();
+    // A header that lacks a field's column fails, naming it.
+    let (pipe, writer) = fifo(&dir, "other.csv", b"id,name\n1,a\n".to_vec());
+    let err = read(&pipe).unwrap_err();
+    writer.join().unwrap();
+    assert!(err.to_string().contains("note"), "{err}");
+}
