@@ -31,7 +31,8 @@
 //! the row type's fields), as the plan checks a file's.
 //!
 //! Left alone: a comment line is held whole, whatever its length (the
-//! tokenizer skips comment lines whole).
+//! tokenizer skips comment lines whole); a first record (header or not)
+//! longer than the limit is an error, not a reject.
 
 use super::header::Reference;
 use super::options::Header;

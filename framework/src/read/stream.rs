@@ -1,8 +1,11 @@
 //! Inputs read once, front to back: compressed files, pipes, standard input.
 //!
 //! Such an input is one split (its bytes cannot be cut without decompressing
-//! what comes before), framed into lines as it streams through a reused
-//! buffer. Offsets in errors count decompressed bytes; line numbers are exact.
+//! what comes before). [`open`] reads (and decompresses) it ahead on a
+//! thread of its own ([`super::prefetch`]), and [`for_each_record`] frames
+//! it into lines as it streams through a reused buffer; the CSV source
+//! parses the same reader through a window of its own. Offsets in errors
+//! count decompressed bytes; line numbers are exact.
 
 use super::super::plan::{FileKind, InputFile};
 use super::bounded::{DEFAULT_MAX_RECORD, TOO_LONG_PREFIX, TooLong};
