@@ -2,8 +2,9 @@
 
 use super::nulls::NullValues;
 use super::record::Record;
+use super::rules::{Decode, Outcome};
 use super::schema::{Kind, Shape, column_kinds};
-use super::source::{Csv, Decode, Outcome};
+use super::source::Csv;
 use csv::{ByteRecord, StringRecord};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;

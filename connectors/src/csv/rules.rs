@@ -13,22 +13,61 @@
 //! Both go through this one function, so the same bytes give the same
 //! records, rejects and errors however they arrive.
 
-use super::header::FileHeader;
+use super::dialect::Dialect;
+use super::header::{self, FileHeader, Reference};
+use super::options::{FieldCount, Options};
 use super::record::Record;
-use super::source::{Decode, Outcome};
 use super::tokenize::{Span, Tokenizer};
 use crate::lines::RegionLines;
 use csv::ByteRecord;
 use shoal::plumbing::read::bounded::TOO_LONG_PREFIX;
 use shoal::plumbing::{Consumer, InputFile};
-use shoal::{Error, OnMalformed, Rejected, Result};
+use shoal::{Error, ErrorKind, OnMalformed, Rejected, Result};
 use std::ops::Range;
+use std::path::Path;
 
 /// Counter: data records read (good and rejected; headers, blank and
 /// comment lines excluded).
 pub const ROWS: &str = "csv.rows";
 /// Counter: data records rejected by the malformed-record policy.
 pub const REJECTED: &str = "csv.rejected";
+
+/// What became of one record.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// It was decoded and pushed on.
+    Pushed,
+    /// It could not be decoded, for this reason.
+    Rejected(String),
+}
+
+/// How a record becomes an item.
+pub(crate) trait Decode: Sync {
+    /// The item borrowed from the record.
+    type Item<'a>;
+
+    /// Decodes `rec` (in the first file's column order) and pushes it;
+    /// `scratch` is a reused buffer.
+    ///
+    /// # Errors
+    /// The consumer's error (user code), which stops the split.
+    fn push<C>(
+        &self,
+        rec: &Record,
+        scratch: &mut ByteRecord,
+        headers: Option<&ByteRecord>,
+        consumer: &mut C,
+    ) -> Result<Outcome>
+    where
+        C: for<'a> Consumer<Self::Item<'a>>;
+
+    /// Checks the item type against the reference header (`path`'s) before
+    /// any record is read: every field of a row struct must name a column.
+    ///
+    /// # Errors
+    /// A field that names no column, naming the field and the columns.
+    fn check(&self, headers: Option<&ByteRecord>, path: &Path) -> Result<()>;
+}
 
 /// Per-split reading state, reused over the split's parts.
 pub(crate) struct SplitState {
@@ -52,7 +91,7 @@ pub(crate) enum First {
 }
 
 impl SplitState {
-    pub(crate) fn new(dialect: super::Dialect) -> SplitState {
+    pub(crate) fn new(dialect: Dialect) -> SplitState {
         SplitState {
             tok: Tokenizer::new(dialect),
             rec: Record::new(),
@@ -106,6 +145,27 @@ impl SplitState {
     }
 }
 
+/// Checks `decode`'s item type, and the expected header if any, against
+/// `reference`.
+///
+/// # Errors
+/// A header other than the expected one, or a row field that names no
+/// column.
+pub(crate) fn check_reference<D: Decode>(options: &Options, reference: &Reference, decode: &D) -> Result<()> {
+    let names = reference.names(options.header);
+    if let (Some(want), Some(got)) = (&options.expected_header, names)
+        && want != got
+    {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("header {} is not the expected {}", header::show(got), header::show(want)),
+        )
+        .with_path(&reference.path)
+        .with_line(1));
+    }
+    decode.check(names, &reference.path)
+}
+
 /// Why [`Rules::read_records`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stop {
@@ -131,7 +191,29 @@ pub(crate) struct Rules<'r, D> {
     pub(crate) max_record: u64,
 }
 
-impl<D: Decode> Rules<'_, D> {
+impl<'r, D: Decode> Rules<'r, D> {
+    /// The rules for the records of `input`, whose own first record is `own`.
+    ///
+    /// # Errors
+    /// A header that does not match the reference's.
+    pub(crate) fn new(
+        decode: &'r D,
+        reference: &'r Reference,
+        own: &ByteRecord,
+        options: &Options,
+        input: &InputFile,
+        max_record: u64,
+    ) -> Result<Rules<'r, D>> {
+        Ok(Rules {
+            decode,
+            shape: FileHeader::new(own, reference, options, &input.path)?,
+            headers: reference.names(options.header),
+            trim_fields: options.trim.fields(),
+            strict: options.field_count == FieldCount::Strict,
+            max_record,
+        })
+    }
+
     /// Why a record over the limit is malformed.
     pub(crate) fn too_long_reason(&self) -> String {
         format!("record is longer than the maximum record size of {} bytes (--max-record-size)", self.max_record)

@@ -1,57 +1,17 @@
 //! The CSV source: options, planning, and reading a split.
 
-use super::header::{self, FileHeader, Reference};
+use super::header::{self, Reference};
 use super::nulls::NullValues;
 use super::options::{Columns, FieldCount, Header, Options, Trim};
-use super::record::Record;
-use super::rules::{First, Locator, Rules, SplitState};
+use super::rules::{Decode, First, Locator, Rules, SplitState, check_reference};
 use super::scan::bom_len;
 use crate::lines::{LineStarts, RegionLines};
-use csv::ByteRecord;
 use shoal::plumbing::FileRange;
 use shoal::plumbing::{Consumer, FileSource, ReadOptions};
 use shoal::plumbing::{FileKind, InputFile, Inputs, Part, Plan, Split};
 use shoal::{Error, ErrorKind, Job, OnMalformed, Result};
 use std::fmt;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-/// What became of one record.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    /// It was decoded and pushed on.
-    Pushed,
-    /// It could not be decoded, for this reason.
-    Rejected(String),
-}
-
-/// How a record becomes an item.
-pub(crate) trait Decode: Sync {
-    /// The item borrowed from the record.
-    type Item<'a>;
-
-    /// Decodes `rec` (in the first file's column order) and pushes it;
-    /// `scratch` is a reused buffer.
-    ///
-    /// # Errors
-    /// The consumer's error (user code), which stops the split.
-    fn push<C>(
-        &self,
-        rec: &Record,
-        scratch: &mut ByteRecord,
-        headers: Option<&ByteRecord>,
-        consumer: &mut C,
-    ) -> Result<Outcome>
-    where
-        C: for<'a> Consumer<Self::Item<'a>>;
-
-    /// Checks the item type against the reference header (`path`'s) before
-    /// any record is read: every field of a row struct must name a column.
-    ///
-    /// # Errors
-    /// A field that names no column, naming the field and the columns.
-    fn check(&self, headers: Option<&ByteRecord>, path: &Path) -> Result<()>;
-}
 
 /// A CSV source over files, directories (every file below, recursively)
 /// and globs. Built by [`CsvExt::csv`](super::CsvExt::csv); pick the items
@@ -257,28 +217,7 @@ impl<'j> Csv<'j> {
     /// Checks `decode`'s item type against the reference header of `plan`.
     pub(crate) fn check<D: Decode>(&self, plan: &Plan, decode: &D) -> Result<()> {
         let reference = self.reference(&plan.files)?;
-        self.check_reference(&reference, decode)
-    }
-
-    /// Checks `decode`'s item type, and the expected header if any, against
-    /// `reference`.
-    ///
-    /// # Errors
-    /// A header other than the expected one, or a row field that names no
-    /// column.
-    pub(crate) fn check_reference<D: Decode>(&self, reference: &Reference, decode: &D) -> Result<()> {
-        let names = reference.names(self.options.header);
-        if let (Some(want), Some(got)) = (&self.options.expected_header, names)
-            && want != got
-        {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("header {} is not the expected {}", header::show(got), header::show(want)),
-            )
-            .with_path(&reference.path)
-            .with_line(1));
-        }
-        decode.check(names, &reference.path)
+        check_reference(&self.options, &reference, decode)
     }
 
     pub(crate) fn plan(&self) -> Result<Plan> {
@@ -336,30 +275,9 @@ impl<'j> Csv<'j> {
         match input.kind {
             FileKind::Regular => self.drive_mapped(input, part, reference, decode, state, consumer),
             FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {
-                super::stream::drive(self, input, reference, decode, state, consumer)
+                super::stream::drive(&self.options, self.max_record(), input, reference, decode, state, consumer)
             }
         }
-    }
-
-    /// The rules for the records of a file whose own first record is `own`.
-    ///
-    /// # Errors
-    /// A header that does not match the reference's.
-    pub(crate) fn rules<'r, D: Decode>(
-        &'r self,
-        decode: &'r D,
-        reference: &'r Reference,
-        own: &ByteRecord,
-        input: &InputFile,
-    ) -> Result<Rules<'r, D>> {
-        Ok(Rules {
-            decode,
-            shape: FileHeader::new(own, reference, &self.options, &input.path)?,
-            headers: reference.names(self.options.header),
-            trim_fields: self.options.trim.fields(),
-            strict: self.options.field_count == FieldCount::Strict,
-            max_record: self.max_record(),
-        })
     }
 
     /// The record limit of this source (its own, else the job's).
@@ -415,7 +333,7 @@ impl<'j> Csv<'j> {
                 None => return Ok(()),
             }
         };
-        let rules = self.rules(decode, reference, &own, input)?;
+        let rules = Rules::new(decode, reference, &own, &self.options, input, self.max_record())?;
         rules.read_records(state, &mut pos, true, at_eof, &mut read, consumer).map(|_| ())
     }
 }

@@ -35,10 +35,9 @@
 //! longer than the limit is an error, not a reject.
 
 use super::header::Reference;
-use super::options::Header;
-use super::rules::{First, Locator, SplitState, Stop};
+use super::options::{Header, Options};
+use super::rules::{Decode, First, Locator, Rules, SplitState, Stop, check_reference};
 use super::scan::{Dfa, State, bom_len};
-use super::source::{Csv, Decode};
 use shoal::plumbing::read::stream;
 use shoal::plumbing::{Consumer, InputFile};
 use shoal::{Error, ErrorKind, Result};
@@ -109,13 +108,15 @@ impl Window {
 
 /// Pushes the items of the stream `input`, decoded by `decode`, into
 /// `consumer`: its header (or first record) first, checked against
-/// `reference`, then its records, as [`Csv`] does for a mapped file.
+/// `reference`, then its records, as the CSV source does for a mapped
+/// file; `max` is the record limit.
 ///
 /// # Errors
 /// A read or decompression error, a header that does not match, a rejected
 /// record under the fail policy, or the consumer's error.
 pub(crate) fn drive<D, C>(
-    csv: &Csv<'_>,
+    options: &Options,
+    max: u64,
     input: &InputFile,
     reference: &Reference,
     decode: &D,
@@ -126,8 +127,6 @@ where
     D: Decode,
     C: for<'a> Consumer<D::Item<'a>>,
 {
-    let options = csv.options();
-    let max = csv.max_record();
     let mut reader = stream::open(input)?;
     let reader = &mut *reader;
     let mut w = Window::new();
@@ -167,12 +166,12 @@ where
     let reference = if reference.header.is_none() && options.header == Header::FirstRow {
         own_reference =
             Reference { first: reference.first.clone(), path: input.path.clone(), header: Some(own.clone()) };
-        csv.check_reference(&own_reference, decode)?;
+        check_reference(options, &own_reference, decode)?;
         &own_reference
     } else {
         reference
     };
-    let rules = csv.rules(decode, reference, &own, input)?;
+    let rules = Rules::new(decode, reference, &own, options, input, max)?;
     let dfa = Dfa::new(options.dialect);
     loop {
         let mut read = Locator::counted(input, &w.data, w.base, w.line, &options.on_malformed);
