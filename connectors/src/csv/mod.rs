@@ -59,6 +59,7 @@ mod blocks;
 mod decode;
 mod dialect;
 mod header;
+mod locator;
 mod nulls;
 mod options;
 mod plan;

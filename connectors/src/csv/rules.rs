@@ -5,7 +5,7 @@
 //! split's [`Tokenizer`] and applies, in this order, the checks of the CSV
 //! source: longer than `--max-record-size`, an unterminated quote, the
 //! field count; then trimming, column reordering and decoding. A rejected
-//! record goes to the [`OnMalformed`] policy through [`Locator`], which
+//! record goes to the [`OnMalformed`](shoal::OnMalformed) policy through [`Locator`], which
 //! names the file, the line and the byte offset (of the decompressed
 //! stream, for compressed files). A mapped part (`source.rs`) hands the
 //! whole part over at once; a stream (`stream.rs`) hands over a window at
@@ -15,14 +15,14 @@
 
 use super::dialect::Dialect;
 use super::header::{self, FileHeader, Reference};
+use super::locator::{Locator, trim_terminator};
 use super::options::{FieldCount, Options};
 use super::record::Record;
 use super::tokenize::{Span, Tokenizer};
-use crate::lines::RegionLines;
 use csv::ByteRecord;
 use shoal::plumbing::read::bounded::TOO_LONG_PREFIX;
 use shoal::plumbing::{Consumer, InputFile};
-use shoal::{Error, ErrorKind, OnMalformed, Rejected, Result};
+use shoal::{Error, ErrorKind, Result};
 use std::ops::Range;
 use std::path::Path;
 
@@ -308,107 +308,4 @@ impl<'r, D: Decode> Rules<'r, D> {
             }
         }
     }
-}
-
-/// Line numbers in a region.
-enum Lines<'p> {
-    /// A part of a regular file: counted from the file when first needed.
-    Mapped(RegionLines<'p>),
-    /// A window of a stream, whose first byte starts or continues line
-    /// `first`; `at` is the last answer, `(position, line)`.
-    Counted { first: u64, at: Option<(usize, u64)> },
-}
-
-/// Locating and rejecting the records of one region.
-pub(crate) struct Locator<'p> {
-    input: &'p InputFile,
-    pub(crate) region: &'p [u8],
-    /// The absolute offset of `region[0]`.
-    base: u64,
-    lines: Lines<'p>,
-    on_malformed: &'p OnMalformed,
-}
-
-impl<'p> Locator<'p> {
-    /// For a mapped part: line numbers are read from the file when needed.
-    pub(crate) fn mapped(
-        input: &'p InputFile,
-        region: &'p [u8],
-        base: u64,
-        lines: RegionLines<'p>,
-        on_malformed: &'p OnMalformed,
-    ) -> Self {
-        Locator { input, region, base, lines: Lines::Mapped(lines), on_malformed }
-    }
-
-    /// For a window of a stream: `region[0]` is byte `base` of the
-    /// (decompressed) stream, on line `line`.
-    pub(crate) fn counted(
-        input: &'p InputFile,
-        region: &'p [u8],
-        base: u64,
-        line: u64,
-        on_malformed: &'p OnMalformed,
-    ) -> Self {
-        Locator { input, region, base, lines: Lines::Counted { first: line, at: None }, on_malformed }
-    }
-
-    #[cold]
-    fn line_at(&mut self, rel: usize) -> Option<u64> {
-        match &mut self.lines {
-            Lines::Mapped(lines) => lines.line_at(rel),
-            Lines::Counted { first, at } => {
-                let rel = rel.min(self.region.len());
-                let (from, line) = match *at {
-                    Some((p, l)) if p <= rel => (p, l),
-                    _ => (0, *first),
-                };
-                let line = line + memchr::memchr_iter(b'\n', &self.region[from..rel]).count() as u64;
-                *at = Some((rel, line));
-                Some(line)
-            }
-        }
-    }
-
-    /// Hands the record `raw` of the region to the policy, for `reason`.
-    ///
-    /// # Errors
-    /// Under [`OnMalformed::Fail`], the record as an error.
-    #[cold]
-    pub(crate) fn reject(&mut self, raw: Range<usize>, reason: String) -> Result<()> {
-        let line = self.line_at(raw.start);
-        let record = trim_terminator(&self.region[raw.clone()]);
-        let rejected = Rejected::new(&self.input.path, line, self.base + raw.start as u64, reason, record);
-        self.on_malformed.handle(rejected)
-    }
-
-    /// The error for a header that opens a quote and never closes it.
-    #[cold]
-    pub(crate) fn unterminated_header(&mut self, raw: Range<usize>) -> Error {
-        let line = self.line_at(raw.start);
-        let record = &self.region[raw.clone()];
-        let reason = "unterminated quoted field in the header (the quote opens here and is never closed)";
-        Rejected::new(&self.input.path, line, self.base + raw.start as u64, reason, record).into_error()
-    }
-
-    /// Adds the file, offset and line of the record at `rel` to `err`,
-    /// unless it has a location already.
-    #[cold]
-    pub(crate) fn locate(&mut self, err: Error, rel: usize) -> Error {
-        if err.has_location() {
-            return err;
-        }
-        let line = self.line_at(rel);
-        let err = err.with_path(&self.input.path).with_offset(self.base + rel as u64);
-        match line {
-            Some(line) => err.with_line(line),
-            None => err,
-        }
-    }
-}
-
-/// A record's bytes without its terminator (LF or CRLF).
-pub(crate) fn trim_terminator(raw: &[u8]) -> &[u8] {
-    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
-    raw.strip_suffix(b"\r").unwrap_or(raw)
 }

@@ -1,9 +1,10 @@
 //! The CSV source: options, planning, and reading a split.
 
 use super::header::{self, Reference};
+use super::locator::Locator;
 use super::nulls::NullValues;
 use super::options::{Columns, FieldCount, Header, Options, Trim};
-use super::rules::{Decode, First, Locator, Rules, SplitState, check_reference};
+use super::rules::{Decode, First, Rules, SplitState, check_reference};
 use super::scan::bom_len;
 use crate::lines::{LineStarts, RegionLines};
 use shoal::plumbing::FileRange;
@@ -281,7 +282,7 @@ impl<'j> Csv<'j> {
     }
 
     /// The record limit of this source (its own, else the job's).
-    pub(crate) fn max_record(&self) -> u64 {
+    fn max_record(&self) -> u64 {
         self.read.max_record_size(self.job)
     }
 

@@ -35,8 +35,9 @@
 //! longer than the limit is an error, not a reject.
 
 use super::header::Reference;
+use super::locator::Locator;
 use super::options::{Header, Options};
-use super::rules::{Decode, First, Locator, Rules, SplitState, Stop, check_reference};
+use super::rules::{Decode, First, Rules, SplitState, Stop, check_reference};
 use super::scan::{Dfa, State, bom_len};
 use shoal::plumbing::read::stream;
 use shoal::plumbing::{Consumer, InputFile};
