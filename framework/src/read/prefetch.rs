@@ -9,12 +9,19 @@
 //! the one being read), 4.5 MiB, whatever the size of the stream.
 //! Emptied buffers go back to the thread, which reuses them.
 //!
+//! A file (or decoder) fills whole buffers; a pipe, a terminal or another
+//! special file ([`ReadAhead::eager`]) hands over what each read returned,
+//! at once, so a slow writer's bytes are parsed as they come rather than
+//! when 256 KiB have piled up.
+//!
 //! Invariants:
 //! - the bytes handed out are the source's, in order, each once;
 //! - a read error ends the stream: it is handed out in its place (after
 //!   every byte read before it), and every later read returns end of file
 //!   (the error is not repeated);
 //! - a panic of the source (a decoder's bug) becomes such an error;
+//! - the stream ends at the first read that returns 0 bytes, even right
+//!   after a short read (a terminal's Ctrl-D is read once);
 //! - dropping the reader ends the thread at its next hand-over (the thread
 //!   is not joined: a source blocked on a silent pipe cannot hold up the
 //!   split that dropped it).
@@ -63,28 +70,45 @@ impl ReadAhead {
     /// # Errors
     /// The thread cannot be started.
     pub fn new(source: Box<dyn Read + Send>) -> io::Result<ReadAhead> {
+        ReadAhead::start(source, false)
+    }
+
+    /// Starts reading `source` ahead, handing over the bytes of each read
+    /// at once (for pipes and special files, whose reads return what is
+    /// there: a buffer may not fill for a long time).
+    ///
+    /// # Errors
+    /// The thread cannot be started.
+    pub fn eager(source: Box<dyn Read + Send>) -> io::Result<ReadAhead> {
+        ReadAhead::start(source, true)
+    }
+
+    fn start(source: Box<dyn Read + Send>, eager: bool) -> io::Result<ReadAhead> {
         let (filled_tx, filled) = sync_channel(IN_FLIGHT);
         // Room for every buffer that can exist, so returning one never blocks.
         let (empty, empty_rx) = sync_channel(IN_FLIGHT + 2);
-        std::thread::Builder::new().name("shoal-read".into()).spawn(move || fill(source, &filled_tx, &empty_rx))?;
+        std::thread::Builder::new()
+            .name("shoal-read".into())
+            .spawn(move || fill(source, eager, &filled_tx, &empty_rx))?;
         Ok(ReadAhead { filled, empty, current: Vec::new(), pos: 0, done: false })
     }
 }
 
 /// The thread's loop: fill a buffer (a reused one when there is one), send
 /// it, until end of stream, an error, or a reader that went away.
-fn fill(mut source: Box<dyn Read + Send>, filled: &SyncSender<Message>, empty: &Receiver<Vec<u8>>) {
+fn fill(mut source: Box<dyn Read + Send>, eager: bool, filled: &SyncSender<Message>, empty: &Receiver<Vec<u8>>) {
     loop {
         let mut buf = empty.try_recv().unwrap_or_default();
-        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fill_one(&mut *source, &mut buf)));
-        let failed = match read {
-            Ok(failed) => failed,
+        let read =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fill_one(&mut *source, &mut buf, eager)));
+        let (failed, ended) = match read {
+            Ok(Filled { failed, ended }) => (failed, ended),
             Err(_) => {
                 buf.clear();
-                Some(io::Error::other("the reader of the stream panicked"))
+                (Some(io::Error::other("the reader of the stream panicked")), true)
             }
         };
-        let end = failed.is_some() || buf.is_empty();
+        let end = failed.is_some() || ended;
         if !buf.is_empty() && filled.send(Message::Data(buf)).is_err() {
             return;
         }
@@ -97,27 +121,35 @@ fn fill(mut source: Box<dyn Read + Send>, filled: &SyncSender<Message>, empty: &
     }
 }
 
-/// Reads `source` into `buf` until it holds [`BLOCK`] bytes, the source
-/// ends (then `buf` is shorter, empty at the very end) or a read fails:
-/// the error is returned, and `buf` holds the bytes read before it. (`buf`
-/// is grown to [`BLOCK`] once and cut to what was read: a reused buffer is
-/// not zeroed again.)
-fn fill_one(source: &mut dyn Read, buf: &mut Vec<u8>) -> Option<io::Error> {
+/// How [`fill_one`] ended.
+struct Filled {
+    /// A read failed (after the bytes in the buffer).
+    failed: Option<io::Error>,
+    /// A read returned 0: the source has no more bytes.
+    ended: bool,
+}
+
+/// Reads `source` into `buf` until it holds [`BLOCK`] bytes (`eager`: any
+/// bytes at all), the source ends (a read returns 0: then `buf` is
+/// shorter, empty at the very end) or a read fails: the error is returned,
+/// and `buf` holds the bytes read before it. (`buf` is grown to [`BLOCK`]
+/// once and cut to what was read: a reused buffer is not zeroed again.)
+fn fill_one(source: &mut dyn Read, buf: &mut Vec<u8>, eager: bool) -> Filled {
     buf.resize(BLOCK, 0);
     let mut n = 0;
-    let failed = loop {
-        if n == BLOCK {
-            break None;
+    let filled = loop {
+        if n == BLOCK || (eager && n > 0) {
+            break Filled { failed: None, ended: false };
         }
         match source.read(&mut buf[n..]) {
-            Ok(0) => break None,
+            Ok(0) => break Filled { failed: None, ended: true },
             Ok(got) => n += got,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => break Some(e),
+            Err(e) => break Filled { failed: Some(e), ended: false },
         }
     };
     buf.truncate(n);
-    failed
+    filled
 }
 
 impl Read for ReadAhead {
@@ -226,9 +258,86 @@ mod tests {
 
     #[test]
     fn dropping_the_reader_ends_the_thread() {
-        // An endless source: the thread must stop once the reader is gone.
-        let mut reader = ReadAhead::new(Box::new(io::repeat(b'x'))).unwrap();
+        /// An endless source that says when it is dropped (the thread owns
+        /// it: dropped when the thread ends).
+        struct Endless(std::sync::mpsc::Sender<()>);
+        impl Read for Endless {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                out.fill(b'x');
+                Ok(out.len())
+            }
+        }
+        impl Drop for Endless {
+            fn drop(&mut self) {
+                let _ = self.0.send(());
+            }
+        }
+        let (tx, dropped) = std::sync::mpsc::channel();
+        let mut reader = ReadAhead::new(Box::new(Endless(tx))).unwrap();
         assert!(!reader.fill_buf().unwrap().is_empty());
+        assert!(dropped.try_recv().is_err(), "the thread runs while the reader is there");
         drop(reader);
+        let ended = dropped.recv_timeout(std::time::Duration::from_secs(10));
+        assert!(ended.is_ok(), "the read-ahead thread did not end after the reader was dropped");
+    }
+
+    /// A source that hands out `pieces` one per read, then ends once, then
+    /// fails any later read (a terminal after Ctrl-D: reading again would
+    /// wait for another Ctrl-D).
+    struct EndsOnce {
+        pieces: std::collections::VecDeque<Vec<u8>>,
+        ended: bool,
+    }
+
+    impl Read for EndsOnce {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            if let Some(piece) = self.pieces.pop_front() {
+                out[..piece.len()].copy_from_slice(&piece);
+                return Ok(piece.len());
+            }
+            if self.ended {
+                return Err(io::Error::other("read again after the end of the stream"));
+            }
+            self.ended = true;
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn the_end_after_a_short_read_takes_one_read() {
+        for eager in [false, true] {
+            let source = EndsOnce { pieces: [b"a,b\n".to_vec(), b"1,2\n".to_vec()].into(), ended: false };
+            let source: Box<dyn Read + Send> = Box::new(source);
+            let mut reader = if eager { ReadAhead::eager(source) } else { ReadAhead::new(source) }.unwrap();
+            let mut got = Vec::new();
+            reader.read_to_end(&mut got).unwrap();
+            assert_eq!(got, b"a,b\n1,2\n", "eager {eager}");
+        }
+    }
+
+    #[test]
+    fn an_eager_reader_hands_over_each_read_at_once() {
+        /// Reads what the test sends, blocking in between (a pipe).
+        struct Piped(std::sync::mpsc::Receiver<Vec<u8>>);
+        impl Read for Piped {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let Ok(piece) = self.0.recv() else { return Ok(0) };
+                out[..piece.len()].copy_from_slice(&piece);
+                Ok(piece.len())
+            }
+        }
+        let (write, source) = std::sync::mpsc::channel();
+        let (got_tx, got) = std::sync::mpsc::channel();
+        write.send(b"a,b\n".to_vec()).unwrap();
+        // The reader runs on a thread of its own so that the test fails,
+        // not hangs, if the bytes are held back.
+        std::thread::spawn(move || {
+            let mut reader = ReadAhead::eager(Box::new(Piped(source))).unwrap();
+            let first = reader.fill_buf().map(<[u8]>::to_vec);
+            let _ = got_tx.send(first);
+        });
+        let first = got.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(first.expect("the first read was not handed over").unwrap(), b"a,b\n");
+        drop(write);
     }
 }

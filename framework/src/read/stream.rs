@@ -40,8 +40,13 @@ pub fn open(input: &InputFile) -> Result<Box<dyn BufRead + Send>> {
             FileKind::Regular | FileKind::Special | FileKind::Stdin => Box::new(file),
         }
     };
-    let reader =
-        ReadAhead::new(source).map_err(|e| Error::io(path, e).context("cannot start the read-ahead thread"))?;
+    // A pipe or terminal hands over each read at once; a file or decoder
+    // fills whole buffers.
+    let reader = match input.kind {
+        FileKind::Special | FileKind::Stdin => ReadAhead::eager(source),
+        FileKind::Regular | FileKind::Gzip | FileKind::Zstd => ReadAhead::new(source),
+    };
+    let reader = reader.map_err(|e| Error::io(path, e).context("cannot start the read-ahead thread"))?;
     Ok(Box::new(reader))
 }
 
