@@ -1,14 +1,15 @@
 //! Header rows: the first file's names, and how each file's columns map to them.
 
-use super::dialect::Dialect;
+use super::locator::{Locator, trim_terminator};
 use super::options::{Columns, Header, Options};
-use super::scan::{BOM, bom_len};
+use super::rules::SplitState;
+use super::scan::{Dfa, bom_len};
+use super::stream;
 use super::tokenize::Tokenizer;
 use csv::ByteRecord;
 use shoal::plumbing::{FileKind, InputFile};
 use shoal::plumbing::{FileRange, MmapChoice};
-use shoal::{Error, ErrorKind, Rejected, Result};
-use std::io::BufRead;
+use shoal::{Error, ErrorKind, OnMalformed, Result};
 use std::path::{Path, PathBuf};
 
 /// The first record of the first file that has one: the header every other
@@ -35,64 +36,73 @@ impl Reference {
 
 /// The first record of the first readable file of `files` that has one.
 /// Standard input and special files cannot be read twice and are skipped.
-pub(crate) fn reference(files: &[InputFile], dialect: &Dialect, trim: bool) -> Result<Reference> {
+/// `max` is the record limit: a header over it is an error.
+pub(crate) fn reference(files: &[InputFile], options: &Options, max: u64) -> Result<Reference> {
     let first = files.first().map(|f| f.path.clone());
     for input in files {
         if matches!(input.kind, FileKind::Stdin | FileKind::Special) || input.len == Some(0) {
             continue;
         }
-        if let Some((header, _)) = first_record(input, dialect, trim)? {
+        if let Some((header, _)) = first_record(input, options, max)? {
             return Ok(Reference { first, path: input.path.clone(), header: Some(header) });
         }
     }
     Ok(Reference { first, path: PathBuf::new(), header: None })
 }
 
-/// The first record of a file (after a byte order mark), trimmed if asked,
-/// and the absolute byte range it takes (`0..0` for streams).
+/// The first record of a file (after a byte order mark), trimmed if asked
+/// for headers, and the absolute byte range it takes (`0..0` for streams).
+///
+/// A stream (a compressed file) is read through the stream driver's
+/// window and first-record rules ([`stream::start`]), so in at most about
+/// `max` bytes: a header over `max` is the driver's error; without
+/// headers, a first record over `max` is dropped as it is read and stands
+/// for its field count (the only use of a first record without headers).
+///
+/// # Errors
+/// The file cannot be read, its header opens a quote and never closes it,
+/// or (with headers) is longer than `max`: each with line and offset.
 pub(crate) fn first_record(
     input: &InputFile,
-    dialect: &Dialect,
-    trim: bool,
+    options: &Options,
+    max: u64,
 ) -> Result<Option<(ByteRecord, std::ops::Range<u64>)>> {
     if input.len == Some(0) && input.kind == FileKind::Regular {
         return Ok(None);
     }
     if let (FileKind::Regular, Some(len)) = (input.kind, input.len) {
-        return first_mapped(input, len, dialect, trim);
+        return first_mapped(input, len, options, max);
     }
     let mut reader = shoal::plumbing::read::stream::open(input)?;
-    let io = |e: std::io::Error| Error::new(ErrorKind::InvalidInput, "cannot read header").with_source(e);
-    let head = reader.fill_buf().map_err(|e| io(e).with_path(&input.path))?;
-    if head.starts_with(BOM) {
-        reader.consume(BOM.len());
-    }
-    let mut rdr = dialect.reference_builder().from_reader(reader);
-    let mut rec = ByteRecord::new();
-    match rdr.read_byte_record(&mut rec) {
-        Ok(true) => {
-            if trim {
-                rec.trim();
-            }
-            Ok(Some((rec, 0..0)))
+    let reader = &mut *reader;
+    let mut w = stream::Window::new(max);
+    let mut state = SplitState::new(options.dialect);
+    let mut pos = 0;
+    match stream::start(&mut w, reader, input, options, max, &mut state, &mut pos)? {
+        stream::Start::Record(rec) => Ok(Some((rec, 0..0))),
+        stream::Start::Empty => Ok(None),
+        stream::Start::TooLong => {
+            let (_, fields) = stream::skip_record(&mut w, 0, &Dfa::new(options.dialect), reader, input)?;
+            Ok(Some((std::iter::repeat_n(&b""[..], fields).collect(), 0..0)))
         }
-        Ok(false) => Ok(None),
-        Err(e) => Err(Error::new(ErrorKind::InvalidInput, "cannot read header").with_source(e).with_path(&input.path)),
     }
 }
 
 /// [`first_record`] of a regular file: reads a growing prefix until the
-/// first record is complete.
+/// first record is complete (with headers, or until it is longer than
+/// `max`: an error).
 fn first_mapped(
     input: &InputFile,
     len: u64,
-    dialect: &Dialect,
-    trim: bool,
+    options: &Options,
+    max: u64,
 ) -> Result<Option<(ByteRecord, std::ops::Range<u64>)>> {
     let file = input.open()?;
     let mut window = 64u64 << 10;
-    let mut tok = Tokenizer::new(*dialect);
+    let mut tok = Tokenizer::new(options.dialect);
     let mut rec = super::record::Record::new();
+    let headers = options.header == Header::FirstRow;
+    let fail = OnMalformed::Fail;
     loop {
         let end = window.min(len);
         let bytes = FileRange::open(&file, &input.path, 0, end, MmapChoice::Never)?;
@@ -105,18 +115,21 @@ fn first_mapped(
             window = window.saturating_mul(4);
             continue;
         };
+        let too_long = |raw: &std::ops::Range<usize>| trim_terminator(&bytes[raw.clone()]).len() as u64 > max;
+        if headers && too_long(&span.raw) {
+            // Over the limit whether or not it goes on past the window.
+            return Err(Locator::counted(input, &bytes, 0, 1, &fail).header_too_long(span.raw, max));
+        }
         if span.raw.end == bytes.len() && !at_eof {
             // The record may go on past the window.
             window = window.saturating_mul(4);
             continue;
         }
         if span.unterminated {
-            let reason = "unterminated quoted field in the first record (the quote opens here and is never closed)";
-            let text = &bytes[span.raw.clone()];
-            return Err(Rejected::new(&input.path, Some(1), span.raw.start as u64, reason, text).into_error());
+            return Err(Locator::counted(input, &bytes, 0, 1, &fail).unterminated_header(span.raw));
         }
         let mut rec = rec.to_byte_record();
-        if trim {
+        if options.trim.headers() {
             rec.trim();
         }
         return Ok(Some((rec, span.raw.start as u64..span.raw.end as u64)));

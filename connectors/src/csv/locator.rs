@@ -8,6 +8,7 @@
 
 use crate::lines::RegionLines;
 use shoal::plumbing::InputFile;
+use shoal::plumbing::read::bounded::TOO_LONG_PREFIX;
 use shoal::{Error, OnMalformed, Rejected, Result};
 use std::ops::Range;
 
@@ -92,6 +93,17 @@ impl<'p> Locator<'p> {
         Rejected::new(&self.input.path, line, self.base + raw.start as u64, reason, record).into_error()
     }
 
+    /// The error for a header longer than `max` bytes (terminator aside):
+    /// a header cannot be skipped, it names the columns. Its first bytes
+    /// are kept, as for a too-long record.
+    #[cold]
+    pub(crate) fn header_too_long(&mut self, raw: Range<usize>, max: u64) -> Error {
+        let line = self.line_at(raw.start);
+        let record = &self.region[too_long_prefix(max, raw.start, raw.end)];
+        let reason = format!("header {}", too_long_reason(max));
+        Rejected::new(&self.input.path, line, self.base + raw.start as u64, reason, record).into_error()
+    }
+
     /// Adds the file, offset and line of the record at `rel` to `err`,
     /// unless it has a location already.
     #[cold]
@@ -112,4 +124,17 @@ impl<'p> Locator<'p> {
 pub(crate) fn trim_terminator(raw: &[u8]) -> &[u8] {
     let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
     raw.strip_suffix(b"\r").unwrap_or(raw)
+}
+
+/// Why a record over the limit `max` is malformed: the one wording of
+/// rejects and of the error for a header over the limit.
+pub(crate) fn too_long_reason(max: u64) -> String {
+    format!("record is longer than the maximum record size of {max} bytes (--max-record-size)")
+}
+
+/// The bytes of a too-long record `start..end` of a region that are kept
+/// (in rejects and errors): its first [`TOO_LONG_PREFIX`] bytes, at most
+/// the limit `max`.
+pub(crate) fn too_long_prefix(max: u64, start: usize, end: usize) -> Range<usize> {
+    start..end.min(start.saturating_add(TOO_LONG_PREFIX.min(usize::try_from(max).unwrap_or(usize::MAX))))
 }

@@ -15,12 +15,11 @@
 
 use super::dialect::Dialect;
 use super::header::{self, FileHeader, Reference};
-use super::locator::{Locator, trim_terminator};
+use super::locator::{Locator, too_long_prefix, too_long_reason, trim_terminator};
 use super::options::{FieldCount, Options};
 use super::record::Record;
 use super::tokenize::{Span, Tokenizer};
 use csv::ByteRecord;
-use shoal::plumbing::read::bounded::TOO_LONG_PREFIX;
 use shoal::plumbing::{Consumer, InputFile};
 use shoal::{Error, ErrorKind, Result};
 use std::ops::Range;
@@ -80,14 +79,17 @@ pub(crate) struct SplitState {
 
 /// The first record of a file, as [`SplitState::first_record`] finds it.
 pub(crate) enum First {
-    /// The record (consumed if it is a header).
-    Record(ByteRecord),
+    /// The record (consumed if it is a header) and its bytes in the region
+    /// (terminator included).
+    Record(ByteRecord, Range<usize>),
     /// It opens a quote that is never closed (its bytes).
     Unterminated(Range<usize>),
     /// The file has no record.
     Empty,
     /// The region may end inside it: more bytes are needed (streams only).
-    More,
+    /// `record` is where it starts, if it has begun (`None`: only blank or
+    /// comment lines are left, perhaps unfinished), as in [`Stop::More`].
+    More { record: Option<usize> },
 }
 
 impl SplitState {
@@ -115,10 +117,10 @@ impl SplitState {
     ) -> First {
         let mut probe = *pos;
         let Some(span) = self.tok.next(region, &mut probe, &mut self.rec, at_eof) else {
-            return if last { First::Empty } else { First::More };
+            return if last { First::Empty } else { First::More { record: None } };
         };
         if !last && span.raw.end == region.len() {
-            return First::More;
+            return First::More { record: Some(span.raw.start) };
         }
         if span.unterminated {
             return First::Unterminated(span.raw);
@@ -130,7 +132,7 @@ impl SplitState {
                 rec.trim();
             }
         }
-        First::Record(rec)
+        First::Record(rec, span.raw)
     }
 
     /// Adds the counts to the split's report.
@@ -214,14 +216,14 @@ impl<'r, D: Decode> Rules<'r, D> {
         })
     }
 
-    /// Why a record over the limit is malformed.
+    /// Why a record over the limit is malformed ([`too_long_reason`]).
     pub(crate) fn too_long_reason(&self) -> String {
-        format!("record is longer than the maximum record size of {} bytes (--max-record-size)", self.max_record)
+        too_long_reason(self.max_record)
     }
 
     /// The bytes of a too-long record starting at `start` that are kept.
     pub(crate) fn too_long_prefix(&self, start: usize, end: usize) -> Range<usize> {
-        start..end.min(start + TOO_LONG_PREFIX.min(usize::try_from(self.max_record).unwrap_or(usize::MAX)))
+        too_long_prefix(self.max_record, start, end)
     }
 
     /// Reads the records of `read.region` from `*pos` on, pushing the good

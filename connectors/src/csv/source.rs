@@ -1,7 +1,7 @@
 //! The CSV source: options, planning, and reading a split.
 
 use super::header::{self, Reference};
-use super::locator::Locator;
+use super::locator::{Locator, trim_terminator};
 use super::nulls::NullValues;
 use super::options::{Columns, FieldCount, Header, Options, Trim};
 use super::rules::{Decode, First, Rules, SplitState, check_reference};
@@ -38,6 +38,8 @@ pub struct Csv<'j> {
     reference: Mutex<Option<Arc<Reference>>>,
     /// Line numbers found for rejects, shared by the splits.
     lines: LineStarts,
+    /// The first stream header seen, when no file gave a reference header.
+    stream_header: super::stream::StreamHeader,
 }
 
 /// `include`, `exclude`, `split_size`, `max_record_size`, ...
@@ -61,6 +63,7 @@ impl<'j> Csv<'j> {
             options: Options::default(),
             reference: Mutex::new(None),
             lines: LineStarts::default(),
+            stream_header: super::stream::StreamHeader::default(),
         }
     }
 
@@ -236,7 +239,7 @@ impl<'j> Csv<'j> {
         if let Some(r) = cached.as_ref().filter(|r| r.first == files.first().map(|f| f.path.clone())) {
             return Ok(Arc::clone(r));
         }
-        let r = Arc::new(header::reference(files, &self.options.dialect, self.options.trim.headers())?);
+        let r = Arc::new(header::reference(files, &self.options, self.max_record())?);
         *cached = Some(Arc::clone(&r));
         Ok(r)
     }
@@ -276,7 +279,17 @@ impl<'j> Csv<'j> {
         match input.kind {
             FileKind::Regular => self.drive_mapped(input, part, reference, decode, state, consumer),
             FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin => {
-                super::stream::drive(&self.options, self.max_record(), input, reference, decode, state, consumer)
+                let streams = &self.stream_header;
+                super::stream::drive(
+                    &self.options,
+                    self.max_record(),
+                    input,
+                    reference,
+                    streams,
+                    decode,
+                    state,
+                    consumer,
+                )
             }
         }
     }
@@ -318,11 +331,19 @@ impl<'j> Csv<'j> {
             pos = bom_len(region);
             match state.first_record(region, &mut pos, true, at_eof, self.options.header, self.options.trim.headers()) {
                 First::Unterminated(span) => return Err(read.unterminated_header(span)),
-                First::Record(rec) => rec,
-                First::Empty | First::More => return Ok(()),
+                First::Record(rec, span) => {
+                    let max = self.max_record();
+                    if self.options.header == Header::FirstRow
+                        && trim_terminator(&region[span.clone()]).len() as u64 > max
+                    {
+                        return Err(read.header_too_long(span, max));
+                    }
+                    rec
+                }
+                First::Empty | First::More { .. } => return Ok(()),
             }
         } else {
-            match header::first_record(input, &self.options.dialect, self.options.trim.headers())? {
+            match header::first_record(input, &self.options, self.max_record())? {
                 Some((rec, span)) => {
                     // Blank lines may come before the header: a part that
                     // starts before the header's first byte holds it.

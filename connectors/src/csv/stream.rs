@@ -17,51 +17,74 @@
 //!   reject or an error names the same file, line and offset as a mapped
 //!   file with the same bytes;
 //! - a pending record stays whole in the window while it may still be at
-//!   most `--max-record-size` bytes long; the window grows (doubling) to
-//!   hold it, so memory is bounded by about twice the record limit, and by
-//!   [`WINDOW`] plus the read-ahead for ordinary records;
+//!   most `--max-record-size` bytes long; the window grows (doubling, but
+//!   never past the limit plus 3 bytes, enough to tell the record is too
+//!   long) to hold it, and shrinks back after it, so memory is bounded by
+//!   the larger of [`WINDOW`] and the record limit, plus the read-ahead;
 //! - a record that passes the limit is handed to the malformed-record
 //!   policy at once (with its first bytes, like a mapped one), and the rest
 //!   of it is read and dropped by csv-core's state machine ([`Dfa`]), which
-//!   ends records where the tokenizer does.
+//!   ends records where the tokenizer does; a first record without headers
+//!   is no exception (its fields are counted as it is dropped: they are
+//!   the width of the records after it, as in a mapped file);
+//! - a header over the limit is an error, as in a mapped file (a header
+//!   cannot be skipped: it names the columns), with its line and offset;
+//! - blank and comment lines are dropped as they are passed, so they never
+//!   count toward a record's length;
+//! - a read error comes after the records read before it (they are pushed
+//!   first), naming the offset and line reached.
 //!
 //! A pipe's header cannot be read at plan time (that would consume it):
-//! when no input gave a reference header, each stream's own header names
-//! its columns and is checked when the stream starts (the expected header,
-//! the row type's fields), as the plan checks a file's.
+//! when no input gave a reference header, the first stream header seen
+//! names the columns and is checked when its stream starts (the expected
+//! header, the row type's fields), as the plan checks a file's; every
+//! later stream's header is checked against it as a file's is against the
+//! first file's ([`FileHeader`](super::header::FileHeader)).
 //!
 //! Left alone: a comment line is held whole, whatever its length (the
-//! tokenizer skips comment lines whole); a first record (header or not)
-//! longer than the limit is an error, not a reject.
+//! tokenizer skips comment lines whole).
 
 use super::header::Reference;
-use super::locator::Locator;
+use super::locator::{Locator, trim_terminator};
 use super::options::{Header, Options};
 use super::rules::{Decode, First, Rules, SplitState, Stop, check_reference};
 use super::scan::{Dfa, State, bom_len};
+use csv::ByteRecord;
 use shoal::plumbing::read::stream;
 use shoal::plumbing::{Consumer, InputFile};
-use shoal::{Error, ErrorKind, Result};
+use shoal::{Error, Result};
 use std::io::BufRead;
+use std::sync::{Arc, Mutex};
 
 /// The size the window is filled to: 4 MiB (4 KiB in debug builds, so
 /// that tests cross window ends often).
 pub(crate) const WINDOW: usize = if cfg!(debug_assertions) { 4 << 10 } else { 4 << 20 };
 
+/// The header of the first stream that started, when no input gave a
+/// reference header at plan time; shared by the splits of one source.
+pub(crate) type StreamHeader = Mutex<Option<Arc<Reference>>>;
+
 /// The bytes of a stream being parsed (see the module's invariants).
-struct Window {
-    data: Vec<u8>,
+pub(crate) struct Window {
+    pub(crate) data: Vec<u8>,
     /// The absolute offset of `data[0]` in the decompressed stream.
     base: u64,
     /// The line `data[0]` is on.
     line: u64,
-    /// The stream has no more bytes.
+    /// The stream has no more bytes (or a read failed: see `failed`).
     eof: bool,
+    /// A read failed after the bytes in `data`: returned by the next
+    /// [`fill`](Window::fill), once those bytes have been parsed.
+    failed: Option<Error>,
+    /// A record longer than this is too long for any limit (`max + 3`).
+    cap: usize,
 }
 
 impl Window {
-    fn new() -> Window {
-        Window { data: Vec::with_capacity(WINDOW), base: 0, line: 1, eof: false }
+    /// A window for a stream whose record limit is `max`.
+    pub(crate) fn new(max: u64) -> Window {
+        let cap = usize::try_from(max.saturating_add(3)).unwrap_or(usize::MAX);
+        Window { data: Vec::with_capacity(WINDOW), base: 0, line: 1, eof: false, failed: None, cap }
     }
 
     /// Drops `data[..n]`, counting its lines.
@@ -75,8 +98,15 @@ impl Window {
     ///
     /// # Errors
     /// A failed read (a truncated or corrupt compressed file), naming the
-    /// input and the offset reached.
+    /// input and the offset and line reached: not at once, but at the call
+    /// after the one whose read failed, so the bytes before it are parsed
+    /// first.
     fn fill(&mut self, reader: &mut dyn BufRead, input: &InputFile, want: usize) -> Result<()> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        // Exactly what is wanted: the window never grows past `want`.
+        self.data.reserve_exact(want.saturating_sub(self.data.len()));
         while self.data.len() < want && !self.eof {
             let avail = match reader.fill_buf() {
                 Ok(avail) => avail,
@@ -84,7 +114,8 @@ impl Window {
                 Err(e) => {
                     let offset = self.base + self.data.len() as u64;
                     let line = self.line + memchr::memchr_iter(b'\n', &self.data).count() as u64;
-                    return Err(stream::read_error(input, e, offset).with_line(line));
+                    self.failed = Some(stream::read_error(input, e, offset).with_line(line));
+                    break;
                 }
             };
             if avail.is_empty() {
@@ -98,28 +129,121 @@ impl Window {
         Ok(())
     }
 
-    /// Drops what comes before `keep` and reads more: at least twice what
-    /// is kept, so a long record is read again only a few times.
+    /// Drops what comes before `keep` and reads more: twice what is kept
+    /// (so a long record is read again only a few times), but no more than
+    /// it takes to tell that a pending record is too long (`cap`), and at
+    /// least [`WINDOW`]. A window grown for a long record shrinks back.
     fn advance(&mut self, keep: usize, reader: &mut dyn BufRead, input: &InputFile) -> Result<()> {
         self.drop_front(keep);
-        let want = self.data.len().saturating_mul(2).max(WINDOW);
+        let kept = self.data.len();
+        // What is kept is below `cap` unless it is comment lines (held whole).
+        let grown = if kept < self.cap { kept.saturating_mul(2).min(self.cap) } else { kept.saturating_mul(2) };
+        let want = grown.max(WINDOW);
+        if self.data.capacity() > want.saturating_mul(2) {
+            self.data.shrink_to(want);
+        }
         self.fill(reader, input, want)
+    }
+}
+
+/// How a stream begins, as [`start`] reads it.
+pub(crate) enum Start {
+    /// Its first record: a header is consumed (`*pos` is past it), a data
+    /// record is not.
+    Record(ByteRecord),
+    /// It has no record.
+    Empty,
+    /// Its first record, a data record (without headers), is longer than
+    /// the limit: it starts at `data[0]`, unfinished.
+    TooLong,
+}
+
+/// Reads the first record of a stream into `w` (filled from `reader`),
+/// dropping the blank and comment lines before it, with the rules of a
+/// mapped file's first record: the stream driver and the plan-time header
+/// read ([`super::header::first_record`]) both use it. `*pos` is where
+/// reading goes on.
+///
+/// # Errors
+/// A read error, a header that opens a quote and never closes it, or a
+/// header over the limit `max`, each with its line and offset.
+pub(crate) fn start(
+    w: &mut Window,
+    reader: &mut dyn BufRead,
+    input: &InputFile,
+    options: &Options,
+    max: u64,
+    state: &mut SplitState,
+    pos: &mut usize,
+) -> Result<Start> {
+    w.fill(reader, input, WINDOW)?;
+    *pos = bom_len(&w.data);
+    loop {
+        let first = state.first_record(&w.data, pos, w.eof, w.eof, options.header, options.trim.headers());
+        match first {
+            First::Record(rec, span) => {
+                if options.header == Header::FirstRow && trim_terminator(&w.data[span.clone()]).len() as u64 > max {
+                    return Err(Locator::counted(input, &w.data, w.base, w.line, &options.on_malformed)
+                        .header_too_long(span, max));
+                }
+                return Ok(Start::Record(rec));
+            }
+            First::Empty => return Ok(Start::Empty),
+            First::Unterminated(span) => {
+                let mut read = Locator::counted(input, &w.data, w.base, w.line, &options.on_malformed);
+                return Err(read.unterminated_header(span));
+            }
+            First::More { record: None } => {
+                let done = done_lines(options, &w.data, *pos);
+                w.advance(done, reader, input)?;
+                *pos = 0;
+            }
+            First::More { record: Some(at) } => {
+                // Blank and comment lines before the record are done with.
+                w.drop_front(at);
+                *pos = 0;
+                if w.data.len() as u64 > max.saturating_add(2) {
+                    // Too long whatever follows (a terminator takes at most 2 bytes).
+                    if options.header == Header::FirstRow {
+                        let end = w.data.len();
+                        return Err(Locator::counted(input, &w.data, w.base, w.line, &options.on_malformed)
+                            .header_too_long(0..end, max));
+                    }
+                    return Ok(Start::TooLong);
+                }
+                w.advance(0, reader, input)?;
+            }
+        }
+    }
+}
+
+/// Where the blank or comment lines from `pos` on (no record starts among
+/// them) are done with: all of them without comments, else up to the last
+/// line break (a comment line may be unfinished).
+fn done_lines(options: &Options, data: &[u8], pos: usize) -> usize {
+    match options.dialect.comment {
+        None => data.len(),
+        Some(_) => memchr::memrchr(b'\n', &data[pos..]).map_or(pos, |i| pos + i + 1),
     }
 }
 
 /// Pushes the items of the stream `input`, decoded by `decode`, into
 /// `consumer`: its header (or first record) first, checked against
-/// `reference`, then its records, as the CSV source does for a mapped
-/// file; `max` is the record limit.
+/// `reference` (or, when no input gave one, against the first stream
+/// header in `streams`), then its records, as the CSV source does for a
+/// mapped file; `max` is the record limit.
 ///
 /// # Errors
-/// A read or decompression error, a header that does not match, a rejected
-/// record under the fail policy, or the consumer's error.
+/// A read or decompression error, a header that does not match or is over
+/// the limit, a rejected record under the fail policy, or the consumer's
+/// error.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn drive<D, C>(
     options: &Options,
     max: u64,
     input: &InputFile,
     reference: &Reference,
+    streams: &StreamHeader,
     decode: &D,
     state: &mut SplitState,
     consumer: &mut C,
@@ -130,50 +254,50 @@ where
 {
     let mut reader = stream::open(input)?;
     let reader = &mut *reader;
-    let mut w = Window::new();
-    w.fill(reader, input, WINDOW)?;
-    let mut pos = bom_len(&w.data);
-    let own = loop {
-        let first = state.first_record(&w.data, &mut pos, w.eof, w.eof, options.header, options.trim.headers());
-        match first {
-            First::Record(rec) => break rec,
-            First::Empty => return Ok(()),
-            First::Unterminated(span) => {
-                let mut read = Locator::counted(input, &w.data, w.base, w.line, &options.on_malformed);
-                return Err(read.unterminated_header(span));
-            }
-            First::More => {
-                if (w.data.len() - pos) as u64 > max.saturating_add(2) {
-                    return Err(Error::new(
-                        ErrorKind::InvalidInput,
-                        format!(
-                            "the first record is longer than the maximum record size of {max} bytes \
-                             (--max-record-size)"
-                        ),
-                    )
-                    .with_path(&input.path)
-                    .with_offset(w.base + pos as u64));
-                }
-                w.advance(pos, reader, input)?;
-                pos = 0;
-            }
+    let mut w = Window::new(max);
+    let dfa = Dfa::new(options.dialect);
+    let mut pos = 0;
+    let own = match start(&mut w, reader, input, options, max, state, &mut pos)? {
+        Start::Record(rec) => rec,
+        Start::Empty => return Ok(()),
+        Start::TooLong => {
+            // As in a mapped file: rejected, and its field count is the
+            // width of the records after it.
+            state.rows += 1;
+            state.rejected += 1;
+            let mut read = Locator::counted(input, &w.data, w.base, w.line, &options.on_malformed);
+            let end = w.data.len();
+            read.reject(super::locator::too_long_prefix(max, 0, end), super::locator::too_long_reason(max))?;
+            let (next, fields) = skip_record(&mut w, 0, &dfa, reader, input)?;
+            pos = next;
+            std::iter::repeat_n(&b""[..], fields).collect()
         }
     };
     // Without a reference header (every input a pipe or special file,
     // whose header cannot be read at plan time without consuming it), the
-    // stream's own header names the columns, checked here as the plan
-    // checks a file's.
-    let own_reference;
+    // first stream's own header names the columns, checked here as the
+    // plan checks a file's; later streams are checked against it.
+    let shared;
     let reference = if reference.header.is_none() && options.header == Header::FirstRow {
-        own_reference =
-            Reference { first: reference.first.clone(), path: input.path.clone(), header: Some(own.clone()) };
-        check_reference(options, &own_reference, decode)?;
-        &own_reference
+        let mut first = streams.lock().unwrap_or_else(|p| p.into_inner());
+        shared = match first.as_ref() {
+            Some(r) => Arc::clone(r),
+            None => {
+                let r = Arc::new(Reference {
+                    first: reference.first.clone(),
+                    path: input.path.clone(),
+                    header: Some(own.clone()),
+                });
+                check_reference(options, &r, decode)?;
+                *first = Some(Arc::clone(&r));
+                r
+            }
+        };
+        &*shared
     } else {
         reference
     };
     let rules = Rules::new(decode, reference, &own, options, input, max)?;
-    let dfa = Dfa::new(options.dialect);
     loop {
         let mut read = Locator::counted(input, &w.data, w.base, w.line, &options.on_malformed);
         match rules.read_records(state, &mut pos, w.eof, w.eof, &mut read, consumer)? {
@@ -184,19 +308,17 @@ where
                 state.rows += 1;
                 state.rejected += 1;
                 read.reject(rules.too_long_prefix(start, w.data.len()), rules.too_long_reason())?;
-                pos = skip_record(&mut w, start, &dfa, reader, input)?;
+                pos = skip_record(&mut w, start, &dfa, reader, input)?.0;
             }
-            Stop::More { record: Some(_) } => {
-                w.advance(pos, reader, input)?;
+            Stop::More { record: Some(start) } => {
+                // Blank lines before the record are dropped with the rest.
+                w.advance(start, reader, input)?;
                 pos = 0;
             }
             Stop::More { record: None } => {
                 // Only blank or comment lines are left: the bytes up to the
                 // last line break are done with (none of them starts a record).
-                let done = match options.dialect.comment {
-                    None => w.data.len(),
-                    Some(_) => memchr::memrchr(b'\n', &w.data[pos..]).map_or(pos, |i| pos + i + 1),
-                };
+                let done = done_lines(options, &w.data, pos);
                 w.advance(done, reader, input)?;
                 pos = 0;
             }
@@ -206,26 +328,68 @@ where
 
 /// Reads past the record that starts at `data[start]` (not a line break:
 /// the tokenizer skipped those), dropping it as it goes; returns where the
-/// next one may start. The record ends at the line break that takes
-/// csv-core's state machine back between records (or at the end of the
-/// stream).
-fn skip_record(w: &mut Window, start: usize, dfa: &Dfa, reader: &mut dyn BufRead, input: &InputFile) -> Result<usize> {
+/// next one may start and how many fields the record has. The record ends
+/// at the line break that takes csv-core's state machine back between
+/// records (or at the end of the stream).
+pub(crate) fn skip_record(
+    w: &mut Window,
+    start: usize,
+    dfa: &Dfa,
+    reader: &mut dyn BufRead,
+    input: &InputFile,
+) -> Result<(usize, usize)> {
     let mut s = State::Record;
     let mut from = start;
+    let mut fields = 1;
     loop {
         for (i, &b) in w.data[from..].iter().enumerate() {
             let next = dfa.step(s, b);
             if next == State::Record && s != State::Record {
-                return Ok(from + i + 1);
+                return Ok((from + i + 1, fields));
             }
+            fields += usize::from(next == State::Field);
             s = next;
         }
         if w.eof {
-            return Ok(w.data.len());
+            return Ok((w.data.len(), fields));
         }
         let n = w.data.len();
-        w.drop_front(n);
-        w.fill(reader, input, WINDOW)?;
+        w.advance(n, reader, input)?;
         from = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shoal::plumbing::FileKind;
+
+    fn input() -> InputFile {
+        InputFile { path: "t.csv.gz".into(), len: None, kind: FileKind::Gzip, spool: None }
+    }
+
+    /// A pending record grows the window only up to the limit plus 3 bytes
+    /// (enough to tell it is too long), and the window shrinks back once
+    /// the record is dropped.
+    #[test]
+    fn the_window_grows_to_the_limit_only_and_shrinks_back() {
+        let max = 10_000u64;
+        let mut bytes = vec![b'z'; 100_000];
+        bytes.extend(b"\n1,2\n");
+        let mut reader = std::io::Cursor::new(bytes);
+        let input = input();
+        let mut w = Window::new(max);
+        w.fill(&mut reader, &input, WINDOW).unwrap();
+        while w.data.len() as u64 <= max + 2 {
+            w.advance(0, &mut reader, &input).unwrap();
+        }
+        assert_eq!(w.data.len() as u64, max + 3, "filled to what tells the record is too long");
+        assert!(w.data.capacity() < 2 * (max as usize + 3), "capacity {}", w.data.capacity());
+        let (next, fields) = skip_record(&mut w, 0, &Dfa::new(Default::default()), &mut reader, &input).unwrap();
+        assert_eq!(fields, 1);
+        assert_eq!(&w.data[next..next + 4], b"1,2\n");
+        assert_eq!(w.base + next as u64, 100_001);
+        assert!(w.base > 90_000, "the record was dropped as it was read");
+        assert!(w.data.capacity() <= 2 * WINDOW, "shrunk back: capacity {}", w.data.capacity());
     }
 }

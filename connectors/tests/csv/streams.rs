@@ -98,18 +98,62 @@ fn compressed(dir: &Dir, bytes: &[u8]) -> Vec<PathBuf> {
 }
 
 /// A named pipe that `bytes` are written into once, by a thread, when a
-/// reader opens it.
-fn fifo(dir: &Dir, name: &str, bytes: Vec<u8>) -> (PathBuf, std::thread::JoinHandle<()>) {
+/// reader opens it. The thread ends with an error, instead of waiting
+/// forever, if no reader opens the pipe within [`FIFO_WAIT`] (a reader that
+/// failed before opening it): joining it never hangs the test.
+fn fifo(dir: &Dir, name: &str, bytes: Vec<u8>) -> (PathBuf, std::thread::JoinHandle<std::io::Result<()>>) {
     let path = dir.path().join(name);
     let ok = Command::new("mkfifo").arg(&path).status().unwrap().success();
     assert!(ok, "mkfifo");
     let writer_path = path.clone();
     let writer = std::thread::spawn(move || {
-        let mut f = std::fs::OpenOptions::new().write(true).open(&writer_path).unwrap();
+        let mut f = open_fifo_writer(&writer_path)?;
         // The reader may stop early (the fail policy): a broken pipe is fine.
         let _ = f.write_all(&bytes);
+        Ok(())
     });
     (path, writer)
+}
+
+/// How long a FIFO writer waits for a reader.
+const FIFO_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Opens the FIFO `path` for writing once a reader has it open: a
+/// non-blocking open fails (`ENXIO`) until then, and is retried until
+/// [`FIFO_WAIT`] has passed; the file is then made blocking again.
+fn open_fifo_writer(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let deadline = std::time::Instant::now() + FIFO_WAIT;
+    loop {
+        match std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path) {
+            Ok(f) => {
+                // SAFETY: `f` is an open file descriptor for the call's duration.
+                let flags = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETFL) };
+                // SAFETY: as above; clearing O_NONBLOCK only.
+                if flags < 0 || unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                return Ok(f);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                return Err(std::io::Error::other(format!("no reader opened {} in {FIFO_WAIT:?}", path.display())));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Joins the writer of the FIFO `path` whether or not the job read it: a
+/// reader end is opened (non-blocking, so it needs no writer) and held
+/// while the writer finishes (its bytes fit in the pipe's buffer).
+fn release(path: &Path, writer: std::thread::JoinHandle<std::io::Result<()>>) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).unwrap();
+    writer.join().unwrap().unwrap();
 }
 
 #[test]
@@ -135,12 +179,12 @@ fn issue_15_1_streams_read_like_the_mapped_file() {
     }
     let (pipe, writer) = fifo(&dir, "pipe.csv", bytes.clone());
     let (got, rejects) = read(&pipe, &dir, "pipe");
-    writer.join().unwrap();
+    writer.join().unwrap().unwrap();
     assert!(got == want, "pipe: records differ");
     assert_eq!(rejects, want_rejects, "pipe");
     let (pipe, writer) = fifo(&dir, "pipe2.csv", bytes);
     assert_eq!(first_error(&pipe), want_error, "pipe");
-    writer.join().unwrap();
+    writer.join().unwrap().unwrap();
 }
 
 /// A stream record far over the limit without a line break (a run of
@@ -173,17 +217,23 @@ fn digest(records: &[String]) -> u64 {
     h.finish()
 }
 
-/// The child half of the standard-input test: prints the header names of
+/// The child half of the standard-input tests: prints the header names of
 /// `-`, then the count and a digest of its records (second action over the
-/// same `-`: standard input is read once per process).
+/// same `-`: standard input is read once per process). With
+/// `SHOAL_TEST_STDIN_PATH` set (to `/dev/stdin`), reads the records of that
+/// path only (a special file: streamed, and its header cannot be read at
+/// plan time).
 #[test]
 #[ignore = "run by issue_15_1_standard_input_reads_like_the_file with its input on stdin"]
 fn stdin_child() {
     let job = job();
-    let names = job.csv("-").headers().unwrap().unwrap();
-    println!("headers={}", names.iter().collect::<Vec<_>>().join(","));
+    let path = std::env::var("SHOAL_TEST_STDIN_PATH").unwrap_or_else(|_| "-".to_owned());
+    if path == "-" {
+        let names = job.csv("-").headers().unwrap().unwrap();
+        println!("headers={}", names.iter().collect::<Vec<_>>().join(","));
+    }
     let records: Vec<String> = job
-        .csv("-")
+        .csv(path.as_str())
         .on_malformed(OnMalformed::Skip)
         .string_records()
         .map(|r: &csv::StringRecord| r.iter().collect::<Vec<_>>().join("|"))
@@ -192,26 +242,48 @@ fn stdin_child() {
     println!("records={} digest={}", records.len(), digest(&records));
 }
 
+/// Runs [`stdin_child`] with `bytes` on its standard input (and `path` as
+/// its input, if any); returns its output, after checking it succeeded.
+fn run_stdin_child(bytes: Vec<u8>, path: Option<&str>) -> String {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--ignored", "--exact", "streams::stdin_child", "--nocapture", "--test-threads", "1"]);
+    if let Some(path) = path {
+        cmd.env("SHOAL_TEST_STDIN_PATH", path);
+    }
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // The child may fail before reading it all: a broken pipe is its error to show.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&bytes);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
 #[test]
 fn issue_15_1_standard_input_reads_like_the_file() {
     let dir = Dir::new();
     let bytes = text();
     let plain = dir.write("t.csv", &bytes);
     let (want, _) = read(&plain, &dir, "plain");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "streams::stdin_child", "--nocapture", "--test-threads", "1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&bytes).unwrap());
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = run_stdin_child(bytes, None);
     assert!(stdout.contains("headers=id,name,note"), "{stdout}");
+    let line = format!("records={} digest={}", want.len(), digest(&want));
+    assert!(stdout.contains(&line), "want {line} in\n{stdout}");
+}
+
+/// `/dev/stdin` over a pipe is a special file: streamed (through the
+/// eager read-ahead) with the records of the same bytes in a file.
+#[test]
+fn dev_stdin_streams_like_the_file() {
+    let dir = Dir::new();
+    let bytes = text();
+    let plain = dir.write("t.csv", &bytes);
+    let (want, _) = read(&plain, &dir, "plain");
+    let stdout = run_stdin_child(bytes, Some("/dev/stdin"));
     let line = format!("records={} digest={}", want.len(), digest(&want));
     assert!(stdout.contains(&line), "want {line} in\n{stdout}");
 }
@@ -269,10 +341,187 @@ fn issue_15_1_typed_rows_over_a_pipe_match_columns_by_header() {
     assert_eq!(read(&dir.write("t.csv", &bytes)).unwrap(), want);
     let (pipe, writer) = fifo(&dir, "rows.csv", bytes.clone());
     assert_eq!(read(&pipe).unwrap(), want);
-    writer.join().unwrap();
+    writer.join().unwrap().unwrap();
     // A header that lacks a field's column fails, naming it.
     let (pipe, writer) = fifo(&dir, "other.csv", b"id,name\n1,a\n".to_vec());
     let err = read(&pipe).unwrap_err();
-    writer.join().unwrap();
+    writer.join().unwrap().unwrap();
     assert!(err.to_string().contains("note"), "{err}");
+}
+
+/// A job with a record limit of 1000 bytes.
+fn small_job() -> Job {
+    Job::builder().threads(2).max_record_size(1000).max_malformed(shoal::MaxMalformed::Unlimited).build().unwrap()
+}
+
+/// The records (fields joined by `|`) and reject samples (line, offset,
+/// reason) of `path`, or its error (line, offset, message).
+type Outcome = Result<(Vec<String>, Vec<(Option<u64>, u64, String)>), (Option<u64>, Option<u64>, String)>;
+
+fn outcome(path: &Path, headers: bool, comment: Option<u8>) -> Outcome {
+    let job = small_job();
+    let got = job
+        .csv(path)
+        .has_headers(headers)
+        .comment(comment)
+        .on_malformed(OnMalformed::Skip)
+        .string_records()
+        .map(|r: &csv::StringRecord| r.iter().collect::<Vec<_>>().join("|"))
+        .collect();
+    match got {
+        Ok(records) => {
+            let rejects = job.report().rejects.samples.iter().map(|s| (s.line, s.offset, s.reason.clone())).collect();
+            Ok((records, rejects))
+        }
+        Err(e) => {
+            // The message after the location (the file names differ).
+            let msg = e.to_string();
+            let msg = msg.split_once("): ").map_or(msg.as_str(), |(_, m)| m);
+            let msg = msg.split(" (in split #").next().unwrap_or(msg).to_owned();
+            Err((e.line(), e.offset(), msg))
+        }
+    }
+}
+
+/// `bytes` as a plain file, gzipped and zstd-compressed: the same outcome
+/// for each, which is returned.
+fn alike(dir: &Dir, name: &str, bytes: &[u8], headers: bool, comment: Option<u8>) -> Outcome {
+    let plain = dir.write(&format!("{name}.csv"), bytes);
+    let want = outcome(&plain, headers, comment);
+    let sub = Dir::new();
+    for path in compressed(&sub, bytes) {
+        assert_eq!(outcome(&path, headers, comment), want, "{name}: {}", path.display());
+    }
+    want
+}
+
+/// Blank and comment lines before the first record do not count toward
+/// its length (they were measured with it, and failed a stream only).
+#[test]
+fn leading_blank_and_comment_lines_are_not_part_of_the_first_record() {
+    let dir = Dir::new();
+    let mut blank = "\n".repeat(10_000).into_bytes();
+    blank.extend(b"a,b\n1,2\n");
+    let want = Ok((vec!["1|2".to_owned()], vec![]));
+    assert_eq!(alike(&dir, "blank", &blank, true, None), want);
+    let mut comments = Vec::new();
+    for i in 0..100 {
+        comments.extend(format!("# comment line {i:03}, {}\n", "c".repeat(80)).as_bytes());
+    }
+    comments.extend(b"a,b\n1,2\n");
+    assert_eq!(alike(&dir, "comments", &comments, true, Some(b'#')), want);
+    // Without headers too: the first record is data.
+    let got = alike(&dir, "blank-data", &blank, false, None);
+    assert_eq!(got, Ok((vec!["a|b".to_owned(), "1|2".to_owned()], vec![])));
+}
+
+/// Without headers, a first record over the limit is rejected and skipped
+/// in a stream as in a mapped file, and its field count (3) is the width
+/// the records after it must have.
+#[test]
+fn a_too_long_first_data_record_is_rejected_like_a_mapped_one() {
+    let dir = Dir::new();
+    let mut bytes = b"\n\n".to_vec();
+    bytes.extend("z".repeat(20_000).as_bytes());
+    bytes.extend(b",\"y\ny\",x\n1,2,3\n4,5\n6,7,8\n");
+    let (records, rejects) = alike(&dir, "long", &bytes, false, None).unwrap();
+    assert_eq!(records, ["1|2|3", "6|7|8"]);
+    assert_eq!(rejects.len(), 2, "{rejects:?}");
+    assert_eq!((rejects[0].0, rejects[0].1), (Some(3), 2), "{rejects:?}");
+    assert!(rejects[0].2.contains("longer than the maximum record size of 1000 bytes"), "{rejects:?}");
+    assert_eq!(rejects[1].2, "2 fields, expected 3");
+}
+
+/// A header over the limit is an error, the same for a mapped file and a
+/// stream, with its line and offset (and read in bounded memory at plan
+/// time: `headers()` fails the same way).
+#[test]
+fn a_too_long_header_is_the_same_error_mapped_and_streamed() {
+    let dir = Dir::new();
+    let mut bytes = b"\r\n\n".to_vec();
+    bytes.extend("h".repeat(30_000).as_bytes());
+    bytes.extend(b",b\n1,2\n");
+    let err = alike(&dir, "header", &bytes, true, None).unwrap_err();
+    assert_eq!((err.0, err.1), (Some(3), Some(3)), "{err:?}");
+    assert!(err.2.contains("header record is longer than the maximum record size of 1000 bytes"), "{err:?}");
+    // headers() reads the same header with the same limit.
+    let sub = Dir::new();
+    let plain = sub.write("h.csv", &bytes);
+    for path in [vec![plain], compressed(&sub, &bytes)].concat() {
+        let job = small_job();
+        let e = job.csv(&path).headers().unwrap_err();
+        assert_eq!((e.line(), e.offset()), (Some(3), Some(3)), "{}: {e}", path.display());
+        assert!(e.to_string().contains("header record is longer"), "{}: {e}", path.display());
+    }
+    // A header at the limit is fine.
+    let mut ok = "h".repeat(998).into_bytes();
+    ok.extend(b",b\n1,2\n");
+    assert_eq!(alike(&dir, "at-limit", &ok, true, None), Ok((vec!["1|2".to_owned()], vec![])));
+}
+
+/// Several pipes share the first header seen, as files share the first
+/// file's: one whose header differs fails, as the same bytes in files do.
+#[test]
+fn several_pipes_are_checked_against_one_header() {
+    let dir = Dir::new();
+    let a = b"id,name\n1,x\n2,y\n".to_vec();
+    let b = b"zz,yy,ww\n3,z,w\n".to_vec();
+    let files = [dir.write("a.csv", &a), dir.write("b.csv", &b)];
+    let read = |paths: &[PathBuf]| -> shoal::Result<Vec<String>> {
+        job().csv(paths).string_records().map(|r: &csv::StringRecord| r.iter().collect::<Vec<_>>().join("|")).collect()
+    };
+    let err = read(&files).unwrap_err();
+    assert!(err.to_string().contains("differs"), "{err}");
+    let (pa, wa) = fifo(&dir, "pa.csv", a.clone());
+    let (pb, wb) = fifo(&dir, "pb.csv", b);
+    let err = read(&[pa.clone(), pb.clone()]).unwrap_err();
+    release(&pa, wa);
+    release(&pb, wb);
+    assert!(err.to_string().contains("differs"), "{err}");
+    assert_eq!(err.line(), Some(1), "{err}");
+    // Pipes with the same header read like files.
+    let (pa, wa) = fifo(&dir, "pa2.csv", a);
+    let (pb, wb) = fifo(&dir, "pb2.csv", b"id,name\n3,z\n".to_vec());
+    let mut got = read(&[pa.clone(), pb.clone()]).unwrap();
+    release(&pa, wa);
+    release(&pb, wb);
+    got.sort();
+    assert_eq!(got, ["1|x", "2|y", "3|z"]);
+}
+
+/// A read error (a truncated gzip file) comes after the records before
+/// it: every whole record of the part that was read is pushed first.
+#[test]
+fn a_read_error_comes_after_the_records_read_before_it() {
+    let dir = Dir::new();
+    let mut bytes = b"id,v\n".to_vec();
+    for i in 0..2000 {
+        bytes.extend(format!("{i},{}\n", "v".repeat(40)).as_bytes());
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&bytes).unwrap();
+    let mut gz = gz.finish().unwrap();
+    gz.truncate(gz.len() - 12);
+    let path = dir.write("cut.csv.gz", gz);
+    let job = job();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let err = job
+        .csv(&path)
+        .string_records()
+        .for_each(|r: &csv::StringRecord| seen.lock().unwrap().push(r[0].parse::<u32>().unwrap()))
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot decompress"), "{err}");
+    let seen = seen.into_inner().unwrap();
+    // What a streaming decoder hands out of the truncated file, in whole records.
+    let mut out = Vec::new();
+    let _ = std::io::Read::read_to_end(
+        &mut flate2::bufread::MultiGzDecoder::new(&std::fs::read(&path).unwrap()[..]),
+        &mut out,
+    );
+    let whole = memchr::memchr_iter(b'\n', &out).count() - 1;
+    assert!(whole > 1900, "the decoder hands out most of the file ({whole} records)");
+    assert_eq!(seen.len(), whole, "every whole record before the error is pushed");
+    assert_eq!(seen, (0..whole as u32).collect::<Vec<_>>());
+    let line = err.line().expect("the error names a line");
+    assert_eq!(line, whole as u64 + 2, "the line reached: {err}");
 }

@@ -99,8 +99,7 @@ impl ReadAhead {
 fn fill(mut source: Box<dyn Read + Send>, eager: bool, filled: &SyncSender<Message>, empty: &Receiver<Vec<u8>>) {
     loop {
         let mut buf = empty.try_recv().unwrap_or_default();
-        let read =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fill_one(&mut *source, &mut buf, eager)));
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fill_one(&mut *source, &mut buf, eager)));
         let (failed, ended) = match read {
             Ok(Filled { failed, ended }) => (failed, ended),
             Err(_) => {
