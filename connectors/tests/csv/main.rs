@@ -1,5 +1,6 @@
 //! Integration tests of the CSV source: one binary, one temp dir per test.
 
+mod fifo;
 mod policies;
 mod property;
 mod reading;

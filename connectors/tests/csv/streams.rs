@@ -97,64 +97,7 @@ fn compressed(dir: &Dir, bytes: &[u8]) -> Vec<PathBuf> {
     vec![gz, zst]
 }
 
-/// A named pipe that `bytes` are written into once, by a thread, when a
-/// reader opens it. The thread ends with an error, instead of waiting
-/// forever, if no reader opens the pipe within [`FIFO_WAIT`] (a reader that
-/// failed before opening it): joining it never hangs the test.
-fn fifo(dir: &Dir, name: &str, bytes: Vec<u8>) -> (PathBuf, std::thread::JoinHandle<std::io::Result<()>>) {
-    let path = dir.path().join(name);
-    let ok = Command::new("mkfifo").arg(&path).status().unwrap().success();
-    assert!(ok, "mkfifo");
-    let writer_path = path.clone();
-    let writer = std::thread::spawn(move || {
-        let mut f = open_fifo_writer(&writer_path)?;
-        // The reader may stop early (the fail policy): a broken pipe is fine.
-        let _ = f.write_all(&bytes);
-        Ok(())
-    });
-    (path, writer)
-}
-
-/// How long a FIFO writer waits for a reader.
-const FIFO_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Opens the FIFO `path` for writing once a reader has it open: a
-/// non-blocking open fails (`ENXIO`) until then, and is retried until
-/// [`FIFO_WAIT`] has passed; the file is then made blocking again.
-fn open_fifo_writer(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::io::AsRawFd;
-    let deadline = std::time::Instant::now() + FIFO_WAIT;
-    loop {
-        match std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path) {
-            Ok(f) => {
-                // SAFETY: `f` is an open file descriptor for the call's duration.
-                let flags = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETFL) };
-                // SAFETY: as above; clearing O_NONBLOCK only.
-                if flags < 0 || unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                return Ok(f);
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENXIO) && std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
-                return Err(std::io::Error::other(format!("no reader opened {} in {FIFO_WAIT:?}", path.display())));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Joins the writer of the FIFO `path` whether or not the job read it: a
-/// reader end is opened (non-blocking, so it needs no writer) and held
-/// while the writer finishes (its bytes fit in the pipe's buffer).
-fn release(path: &Path, writer: std::thread::JoinHandle<std::io::Result<()>>) {
-    use std::os::unix::fs::OpenOptionsExt;
-    let _reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).unwrap();
-    writer.join().unwrap().unwrap();
-}
+use super::fifo::{fifo, release};
 
 #[test]
 fn issue_15_1_streams_read_like_the_mapped_file() {
@@ -177,12 +120,12 @@ fn issue_15_1_streams_read_like_the_mapped_file() {
         let names = job().csv(&path).headers().unwrap().unwrap();
         assert_eq!(names.iter().collect::<Vec<_>>(), ["id", "name", "note"], "{name}");
     }
-    let (pipe, writer) = fifo(&dir, "pipe.csv", bytes.clone());
+    let (pipe, writer) = fifo(dir.path(), "pipe.csv", bytes.clone());
     let (got, rejects) = read(&pipe, &dir, "pipe");
     writer.join().unwrap().unwrap();
     assert!(got == want, "pipe: records differ");
     assert_eq!(rejects, want_rejects, "pipe");
-    let (pipe, writer) = fifo(&dir, "pipe2.csv", bytes);
+    let (pipe, writer) = fifo(dir.path(), "pipe2.csv", bytes);
     assert_eq!(first_error(&pipe), want_error, "pipe");
     writer.join().unwrap().unwrap();
 }
@@ -339,11 +282,11 @@ fn issue_15_1_typed_rows_over_a_pipe_match_columns_by_header() {
         job().csv(path).rows::<Row>().map(|r: Row| format!("{}:{}", r.id, r.note)).collect()
     };
     assert_eq!(read(&dir.write("t.csv", &bytes)).unwrap(), want);
-    let (pipe, writer) = fifo(&dir, "rows.csv", bytes.clone());
+    let (pipe, writer) = fifo(dir.path(), "rows.csv", bytes.clone());
     assert_eq!(read(&pipe).unwrap(), want);
     writer.join().unwrap().unwrap();
     // A header that lacks a field's column fails, naming it.
-    let (pipe, writer) = fifo(&dir, "other.csv", b"id,name\n1,a\n".to_vec());
+    let (pipe, writer) = fifo(dir.path(), "other.csv", b"id,name\n1,a\n".to_vec());
     let err = read(&pipe).unwrap_err();
     writer.join().unwrap().unwrap();
     assert!(err.to_string().contains("note"), "{err}");
@@ -472,16 +415,16 @@ fn several_pipes_are_checked_against_one_header() {
     };
     let err = read(&files).unwrap_err();
     assert!(err.to_string().contains("differs"), "{err}");
-    let (pa, wa) = fifo(&dir, "pa.csv", a.clone());
-    let (pb, wb) = fifo(&dir, "pb.csv", b);
+    let (pa, wa) = fifo(dir.path(), "pa.csv", a.clone());
+    let (pb, wb) = fifo(dir.path(), "pb.csv", b);
     let err = read(&[pa.clone(), pb.clone()]).unwrap_err();
     release(&pa, wa);
     release(&pb, wb);
     assert!(err.to_string().contains("differs"), "{err}");
     assert_eq!(err.line(), Some(1), "{err}");
     // Pipes with the same header read like files.
-    let (pa, wa) = fifo(&dir, "pa2.csv", a);
-    let (pb, wb) = fifo(&dir, "pb2.csv", b"id,name\n3,z\n".to_vec());
+    let (pa, wa) = fifo(dir.path(), "pa2.csv", a);
+    let (pb, wb) = fifo(dir.path(), "pb2.csv", b"id,name\n3,z\n".to_vec());
     let mut got = read(&[pa.clone(), pb.clone()]).unwrap();
     release(&pa, wa);
     release(&pb, wb);
