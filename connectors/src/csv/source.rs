@@ -22,7 +22,9 @@ use std::sync::{Arc, Mutex};
 /// Every file has a header row unless [`has_headers(false)`](Csv::has_headers);
 /// files must share the first file's header exactly unless
 /// [`match_columns_by_name`](Csv::match_columns_by_name). Empty files and
-/// header-only files have no records. A UTF-8 byte order mark at the start of
+/// header-only files have no records. A header longer than the record limit
+/// (`--max-record-size`) is an error, naming its file and line (a longer
+/// data record is malformed). A UTF-8 byte order mark at the start of
 /// a file is skipped. Records end with LF, CRLF or CR; blank lines are
 /// skipped, as `csv::Reader` does.
 ///
