@@ -89,8 +89,10 @@ pub(crate) fn first_record(
 }
 
 /// [`first_record`] of a regular file: reads a growing prefix until the
-/// first record is complete (with headers, or until it is longer than
-/// `max`: an error).
+/// first record is complete, or is longer than `max`: then, with headers,
+/// an error; without, it stands for its field count, counted by reading
+/// past it in pieces (as a stream does). The prefix read never goes past
+/// the record's start plus `max + 3` bytes.
 fn first_mapped(
     input: &InputFile,
     len: u64,
@@ -115,14 +117,23 @@ fn first_mapped(
             window = window.saturating_mul(4);
             continue;
         };
-        let too_long = |raw: &std::ops::Range<usize>| trim_terminator(&bytes[raw.clone()]).len() as u64 > max;
-        if headers && too_long(&span.raw) {
+        let too_long = trim_terminator(&bytes[span.raw.clone()]).len() as u64 > max;
+        if headers && too_long {
             // Over the limit whether or not it goes on past the window.
             return Err(Locator::counted(input, &bytes, 0, 1, &fail).header_too_long(span.raw, max));
         }
         if span.raw.end == bytes.len() && !at_eof {
-            // The record may go on past the window.
-            window = window.saturating_mul(4);
+            if too_long {
+                // A data record over the limit: only its width is wanted.
+                let line = 1 + memchr::memchr_iter(b'\n', &bytes[..span.raw.start]).count() as u64;
+                let fields = width_past(input, &file, span.raw.start as u64, line, max, options)?;
+                let at = span.raw.start as u64;
+                return Ok(Some((std::iter::repeat_n(&b""[..], fields).collect(), at..at)));
+            }
+            // The record may go on past the window: read on, up to what
+            // tells it is too long.
+            let enough = (span.raw.start as u64).saturating_add(max).saturating_add(3);
+            window = window.saturating_mul(4).min(enough).max(window + 1);
             continue;
         }
         if span.unterminated {
@@ -134,6 +145,26 @@ fn first_mapped(
         }
         return Ok(Some((rec, span.raw.start as u64..span.raw.end as u64)));
     }
+}
+
+/// The field count of the record at byte `start` (on line `line`) of the
+/// regular file `file`, read past in pieces by csv-core's state machine
+/// ([`stream::skip_record`]), never held whole.
+fn width_past(
+    input: &InputFile,
+    file: &std::fs::File,
+    start: u64,
+    line: u64,
+    max: u64,
+    options: &Options,
+) -> Result<usize> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = file;
+    f.seek(SeekFrom::Start(start)).map_err(|e| Error::io(&input.path, e).context("cannot read the first record"))?;
+    let mut reader = std::io::BufReader::with_capacity(64 << 10, f);
+    let mut w = stream::Window::starting_at(max, start, line);
+    let (_, fields) = stream::skip_record(&mut w, 0, &Dfa::new(options.dialect), &mut reader, input)?;
+    Ok(fields)
 }
 
 /// One file's header against the reference.

@@ -83,8 +83,14 @@ pub(crate) struct Window {
 impl Window {
     /// A window for a stream whose record limit is `max`.
     pub(crate) fn new(max: u64) -> Window {
+        Window::starting_at(max, 0, 1)
+    }
+
+    /// A window for the bytes of a stream (or file) from offset `base` on,
+    /// which lies on line `line`.
+    pub(crate) fn starting_at(max: u64, base: u64, line: u64) -> Window {
         let cap = usize::try_from(max.saturating_add(3)).unwrap_or(usize::MAX);
-        Window { data: Vec::with_capacity(WINDOW), base: 0, line: 1, eof: false, failed: None, cap }
+        Window { data: Vec::with_capacity(WINDOW), base, line, eof: false, failed: None, cap }
     }
 
     /// Drops `data[..n]`, counting its lines.

@@ -381,20 +381,23 @@ fn a_too_long_first_data_record_is_rejected_like_a_mapped_one() {
 #[test]
 fn a_too_long_header_is_the_same_error_mapped_and_streamed() {
     let dir = Dir::new();
-    let mut bytes = b"\r\n\n".to_vec();
-    bytes.extend("h".repeat(30_000).as_bytes());
-    bytes.extend(b",b\n1,2\n");
-    let err = alike(&dir, "header", &bytes, true, None).unwrap_err();
-    assert_eq!((err.0, err.1), (Some(3), Some(3)), "{err:?}");
-    assert!(err.2.contains("header record is longer than the maximum record size of 1000 bytes"), "{err:?}");
-    // headers() reads the same header with the same limit.
-    let sub = Dir::new();
-    let plain = sub.write("h.csv", &bytes);
-    for path in [vec![plain], compressed(&sub, &bytes)].concat() {
-        let job = small_job();
-        let e = job.csv(&path).headers().unwrap_err();
-        assert_eq!((e.line(), e.offset()), (Some(3), Some(3)), "{}: {e}", path.display());
-        assert!(e.to_string().contains("header record is longer"), "{}: {e}", path.display());
+    // Inside the first window read at plan time (64 KiB), and past it.
+    for len in [30_000, 300_000] {
+        let mut bytes = b"\r\n\n".to_vec();
+        bytes.extend("h".repeat(len).as_bytes());
+        bytes.extend(b",b\n1,2\n");
+        let err = alike(&dir, &format!("header{len}"), &bytes, true, None).unwrap_err();
+        assert_eq!((err.0, err.1), (Some(3), Some(3)), "{err:?}");
+        assert!(err.2.contains("header record is longer than the maximum record size of 1000 bytes"), "{err:?}");
+        // headers() reads the same header with the same limit.
+        let sub = Dir::new();
+        let plain = sub.write("h.csv", &bytes);
+        for path in [vec![plain], compressed(&sub, &bytes)].concat() {
+            let job = small_job();
+            let e = job.csv(&path).headers().unwrap_err();
+            assert_eq!((e.line(), e.offset()), (Some(3), Some(3)), "{}: {e}", path.display());
+            assert!(e.to_string().contains("header record is longer"), "{}: {e}", path.display());
+        }
     }
     // A header at the limit is fine.
     let mut ok = "h".repeat(998).into_bytes();
@@ -467,4 +470,41 @@ fn a_read_error_comes_after_the_records_read_before_it() {
     assert_eq!(seen, (0..whole as u32).collect::<Vec<_>>());
     let line = err.line().expect("the error names a line");
     assert_eq!(line, whole as u64 + 2, "the line reached: {err}");
+}
+
+/// Without headers, a first record over the limit gives the width of
+/// every file's records (it is the reference), read past in pieces at
+/// plan time (a plain file's no longer read whole), mapped or streamed,
+/// split or not.
+#[test]
+fn a_too_long_first_data_record_sets_the_width_of_every_file() {
+    let dir = Dir::new();
+    let mut a = "z".repeat(300_000).into_bytes();
+    a.extend(b",\"y\ny\",x\n1,2,3\n");
+    let b = b"4,5\n6,7,8\n".to_vec();
+    let read = |paths: &[PathBuf]| {
+        let job = Job::builder().threads(2).split_size(1 << 16).max_record_size(1000).build().unwrap();
+        let got: Vec<String> = job
+            .csv(paths)
+            .has_headers(false)
+            .on_malformed(OnMalformed::Skip)
+            .string_records()
+            .map(|r: &csv::StringRecord| r.iter().collect::<Vec<_>>().join("|"))
+            .collect()
+            .unwrap();
+        let mut rejects: Vec<_> =
+            job.report().rejects.samples.iter().map(|s| (s.line, s.offset, s.reason.clone())).collect();
+        rejects.sort();
+        (got, rejects)
+    };
+    let plain = read(&[dir.write("a.csv", &a), dir.write("b.csv", &b)]);
+    assert_eq!(plain.0, ["1|2|3", "6|7|8"]);
+    assert_eq!(plain.1.len(), 2, "{:?}", plain.1);
+    assert!(plain.1.iter().any(|r| r.2 == "2 fields, expected 3"), "{:?}", plain.1);
+    let gz = |name: &str, bytes: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        dir.write(name, e.finish().unwrap())
+    };
+    assert_eq!(read(&[gz("a.csv.gz", &a), gz("b.csv.gz", &b)]), plain);
 }
