@@ -709,6 +709,7 @@ fn streamed_gzip_peak_memory_is_bounded() {
     gz.finish().unwrap().flush().unwrap();
     let (code, err, peak) = sales_peak(&["-t", "2", path.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{err}");
+    eprintln!("sales over the gzipped CSV: peak {} MiB", peak >> 20);
     assert!(peak < LIMIT, "sales over a gzipped CSV peaked at {} MiB", peak >> 20);
 
     // A first line of 200 MiB: the header read at plan time is bounded too.
@@ -724,5 +725,6 @@ fn streamed_gzip_peak_memory_is_bounded() {
     let (code, err, peak) = sales_peak(&["--max-record-size", "1048576", long.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("header record is longer than the maximum record size"), "{err}");
+    eprintln!("sales over a 200 MiB header: peak {} MiB", peak >> 20);
     assert!(peak < LIMIT, "a 200 MiB header peaked at {} MiB", peak >> 20);
 }
