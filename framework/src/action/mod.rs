@@ -16,11 +16,13 @@ mod collect;
 mod groups;
 mod hash;
 mod keyed;
+mod radix;
 
 pub use basic::{Count, Fold, ForEach, MergeAll, Reduce, TopKAction};
 pub use collect::{Collect, CollectPartial};
 pub use groups::{Groups, ShortKey};
 pub use hash::{KeyHasher, KeyState};
+pub use radix::Partitioned;
 pub use keyed::{AggregateByKey, AsKey, CountByValue, GroupKey, HashMap, ReduceByKey, SliceKeyElem};
 
 pub use crate::plumbing::{Absorb, Action};

@@ -512,7 +512,8 @@ pub trait Pipeline: Source + Sized {
     where
         action::AggregateByKey<K, V>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, V>>,
     {
-        self.run(&action::AggregateByKey::new())
+        let threads = self.job().config().threads();
+        self.run(&action::AggregateByKey::new().threads(threads))
     }
 
     /// Combines the values of each key with `op`, which folds its second
@@ -535,7 +536,8 @@ pub trait Pipeline: Source + Sized {
         action::ReduceByKey<K, V, F>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, V>>,
         F: Fn(&mut V, V) + Sync,
     {
-        self.run(&action::ReduceByKey::new(op))
+        let threads = self.job().config().threads();
+        self.run(&action::ReduceByKey::new(op).threads(threads))
     }
 
     /// How many times each distinct item occurs.
@@ -553,7 +555,8 @@ pub trait Pipeline: Source + Sized {
     where
         action::CountByValue<K>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, u64>>,
     {
-        self.run(&action::CountByValue::new())
+        let threads = self.job().config().threads();
+        self.run(&action::CountByValue::new().threads(threads))
     }
 
     /// Runs any [`Action`](action::Action) over this pipeline.
