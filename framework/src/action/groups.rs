@@ -337,18 +337,6 @@ impl<K: Hash + Eq, V> Groups<K, V> {
         self.state.hash_one(key)
     }
 
-    /// Folds one owned pair into the groups: merged into the group of the
-    /// same key with `op`, or added.
-    #[inline]
-    pub(crate) fn merge_pair(&mut self, key: K, value: V, op: impl FnOnce(&mut V, V)) {
-        self.add_group(Entry { short: Words::stored(None), key, value }, op);
-    }
-
-    /// Makes room for `keys` more groups at once (see `reserve_union`).
-    pub(crate) fn reserve(&mut self, keys: usize) {
-        self.reserve_union(self.len() + keys);
-    }
-
     /// The groups as `(key, value)` pairs, consumed.
     pub(crate) fn into_pairs(self) -> impl Iterator<Item = (K, V)> {
         self.into_entries().map(|e| (e.key, e.value))

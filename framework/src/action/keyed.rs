@@ -2,6 +2,7 @@
 
 use super::groups::ShortKey;
 use super::radix::Partitioned;
+use super::spill::Spiller;
 use super::hash::{KeyState, is_short, short_words};
 use super::{Absorb, Action};
 use crate::error::Result;
@@ -11,6 +12,7 @@ use serde::de::DeserializeOwned;
 use std::fmt;
 use std::hash::Hash;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// The hash map of keyed results: hashbrown with Shoal's [`KeyState`] hasher,
 /// fast for the short keys of grouping. Its iteration order is arbitrary:
@@ -265,7 +267,7 @@ where
 /// two words of [`short_words`], with no call to `memcmp` and no branch on
 /// the length (which, for keys of random lengths, mispredicts).
 #[inline(always)]
-fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -327,13 +329,14 @@ tuple_key!(A 0, B 1, C 2, D 3);
 /// Merges the [`Merge`] values of each key.
 pub struct AggregateByKey<K, V> {
     threads: usize,
+    spiller: Option<Arc<Spiller>>,
     _pair: PhantomData<fn() -> (K, V)>,
 }
 
 impl<K, V> AggregateByKey<K, V> {
     /// A new keyed aggregation.
     pub fn new() -> Self {
-        AggregateByKey { threads: 1, _pair: PhantomData }
+        AggregateByKey { threads: 1, spiller: None, _pair: PhantomData }
     }
 
     /// The threads that [`finish`](Action::finish) merges the partitions
@@ -342,6 +345,14 @@ impl<K, V> AggregateByKey<K, V> {
     #[must_use]
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
+        self
+    }
+
+    /// Spills partials to disk as `spiller` says (default: never; the
+    /// pipeline methods pass the job's `--memory-limit` and `--spill-dir`).
+    #[must_use]
+    pub fn spill(mut self, spiller: Arc<Spiller>) -> Self {
+        self.spiller = Some(spiller);
         self
     }
 }
@@ -367,7 +378,7 @@ where
     type Output = HashMap<K, V>;
 
     fn identity(&self) -> Partitioned<K, V> {
-        Partitioned::new()
+        Partitioned::with_spiller(self.spiller.clone())
     }
 
     fn merge(&self, into: &mut Partitioned<K, V>, other: Partitioned<K, V>) {
@@ -401,13 +412,14 @@ where
 pub struct ReduceByKey<K, V, F> {
     op: F,
     threads: usize,
+    spiller: Option<Arc<Spiller>>,
     _pair: PhantomData<fn() -> (K, V)>,
 }
 
 impl<K, V, F> ReduceByKey<K, V, F> {
     /// Reduces values per key with `op`, which folds its second argument into its first.
     pub fn new(op: F) -> Self {
-        ReduceByKey { op, threads: 1, _pair: PhantomData }
+        ReduceByKey { op, threads: 1, spiller: None, _pair: PhantomData }
     }
 
     /// The threads that [`finish`](Action::finish) merges on (see
@@ -415,6 +427,14 @@ impl<K, V, F> ReduceByKey<K, V, F> {
     #[must_use]
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
+        self
+    }
+
+    /// Spills partials to disk as `spiller` says (default: never; the
+    /// pipeline methods pass the job's `--memory-limit` and `--spill-dir`).
+    #[must_use]
+    pub fn spill(mut self, spiller: Arc<Spiller>) -> Self {
+        self.spiller = Some(spiller);
         self
     }
 }
@@ -435,7 +455,7 @@ where
     type Output = HashMap<K, V>;
 
     fn identity(&self) -> Partitioned<K, V> {
-        Partitioned::new()
+        Partitioned::with_spiller(self.spiller.clone())
     }
 
     fn merge(&self, into: &mut Partitioned<K, V>, other: Partitioned<K, V>) {
@@ -469,13 +489,14 @@ where
 /// Counts how often each distinct item occurs.
 pub struct CountByValue<K> {
     threads: usize,
+    spiller: Option<Arc<Spiller>>,
     _key: PhantomData<fn(K) -> K>,
 }
 
 impl<K> CountByValue<K> {
     /// A new counting action.
     pub fn new() -> Self {
-        CountByValue { threads: 1, _key: PhantomData }
+        CountByValue { threads: 1, spiller: None, _key: PhantomData }
     }
 
     /// The threads that [`finish`](Action::finish) merges on (see
@@ -483,6 +504,14 @@ impl<K> CountByValue<K> {
     #[must_use]
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);
+        self
+    }
+
+    /// Spills partials to disk as `spiller` says (default: never; the
+    /// pipeline methods pass the job's `--memory-limit` and `--spill-dir`).
+    #[must_use]
+    pub fn spill(mut self, spiller: Arc<Spiller>) -> Self {
+        self.spiller = Some(spiller);
         self
     }
 }
@@ -504,7 +533,7 @@ impl<K: Hash + Eq + Send + Serialize + DeserializeOwned> Action for CountByValue
     type Output = HashMap<K, u64>;
 
     fn identity(&self) -> Partitioned<K, u64> {
-        Partitioned::new()
+        Partitioned::with_spiller(self.spiller.clone())
     }
 
     fn merge(&self, into: &mut Partitioned<K, u64>, other: Partitioned<K, u64>) {

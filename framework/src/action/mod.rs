@@ -17,6 +17,7 @@ mod groups;
 mod hash;
 mod keyed;
 mod radix;
+pub mod spill;
 
 pub use basic::{Count, Fold, ForEach, MergeAll, Reduce, TopKAction};
 pub use collect::{Collect, CollectPartial};

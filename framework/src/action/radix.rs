@@ -35,14 +35,15 @@
 //!   merge operation that is associative and commutative, as for every
 //!   keyed partial.
 
-use super::groups::Groups;
 use super::GroupKey;
+use super::groups::Groups;
+use super::spill::{Spilled, Spiller};
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeTuple, Serializer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The most keys the hot table holds: 16K groups of a few tens of bytes
 /// stay within a core's L2 cache.
@@ -70,11 +71,14 @@ fn state_fingerprint<K: Hash + Eq, V>(groups: &Groups<K, V>) -> u64 {
     groups.hash_of(&0x5140_5eed_u64)
 }
 
-/// One partition: encoded `(key, value)` pairs in chunks.
+/// One partition: encoded `(key, value)` pairs in chunks in memory, and
+/// the ranges of spill files that hold more of them.
 #[derive(Default)]
 struct Run {
     chunks: Vec<Vec<u8>>,
+    /// Pairs in `chunks`.
     pairs: u64,
+    spilled: Vec<Spilled>,
 }
 
 impl Run {
@@ -101,14 +105,17 @@ pub struct Partitioned<K, V> {
     /// Encoded bytes in `runs`.
     bytes: usize,
     /// The first pair that could not be encoded (a `Serialize` impl that
-    /// fails): reported when the partial is shipped or finished, since
-    /// absorbing cannot return it without a check on every record.
-    failed: Option<String>,
+    /// fails) or the first spill that failed: reported when the partial is
+    /// shipped or finished, since absorbing cannot return it without a
+    /// check on every record.
+    failed: Option<crate::Error>,
+    /// Where and when to spill; `None`: never (all in memory).
+    spiller: Option<Arc<Spiller>>,
 }
 
 impl<K, V> Default for Partitioned<K, V> {
     fn default() -> Self {
-        Partitioned { hot: Groups::default(), runs: Vec::new(), bytes: 0, failed: None }
+        Partitioned { hot: Groups::default(), runs: Vec::new(), bytes: 0, failed: None, spiller: None }
     }
 }
 
@@ -146,10 +153,83 @@ impl postcard::ser_flavors::Flavor for Append<'_> {
     }
 }
 
+/// Appends one pair to `chunk` as `[key length][key][value]`: the key's
+/// postcard bytes behind their length (a postcard varint), then the
+/// value's postcard bytes. The length lets a partition be aggregated by
+/// the key's bytes, decoding each distinct key once.
+fn encode_pair<Q: Serialize + ?Sized, W: Serialize + ?Sized>(
+    chunk: &mut Vec<u8>,
+    key: &Q,
+    value: &W,
+) -> postcard::Result<()> {
+    let at = chunk.len();
+    // One byte for the length, which fits keys up to 127 bytes; a longer
+    // key's bytes move up to make room.
+    chunk.push(0);
+    postcard::serialize_with_flavor(key, Append(chunk))?;
+    let len = chunk.len() - at - 1;
+    let mut prefix = [0u8; 10];
+    let prefix = postcard::to_slice(&(len as u64), &mut prefix)?;
+    if prefix.len() == 1 {
+        chunk[at] = prefix[0];
+    } else {
+        let prefix = prefix.to_vec();
+        chunk.splice(at..at + 1, prefix);
+    }
+    postcard::serialize_with_flavor(value, Append(chunk))
+}
+
+/// Splits the first pair off `bytes` (as [`encode_pair`] wrote it): the
+/// key's bytes, the decoded value, and the rest.
+fn split_pair<V: DeserializeOwned>(bytes: &[u8]) -> postcard::Result<(&[u8], V, &[u8])> {
+    let (len, rest) = postcard::take_from_bytes::<u64>(bytes)?;
+    let len = usize::try_from(len).map_err(|_| postcard::Error::DeserializeUnexpectedEnd)?;
+    if len > rest.len() {
+        return Err(postcard::Error::DeserializeUnexpectedEnd);
+    }
+    let (key, rest) = rest.split_at(len);
+    let (value, rest) = postcard::take_from_bytes::<V>(rest)?;
+    Ok((key, value, rest))
+}
+
+/// Decodes a key's bytes, all of them.
+fn decode_key<K: DeserializeOwned>(bytes: &[u8]) -> postcard::Result<K> {
+    match postcard::take_from_bytes::<K>(bytes)? {
+        (key, []) => Ok(key),
+        _ => Err(postcard::Error::DeserializeBadEncoding),
+    }
+}
+
+/// A key's encoded bytes as a table key: equality without a call to
+/// `memcmp` for short keys.
+#[derive(Clone, Copy)]
+struct Encoded<'a>(&'a [u8]);
+
+impl Hash for Encoded<'_> {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl PartialEq for Encoded<'_> {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        super::keyed::bytes_eq(self.0, other.0)
+    }
+}
+
+impl Eq for Encoded<'_> {}
+
 impl<K: Hash + Eq, V> Partitioned<K, V> {
     /// No groups.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// No groups; pairs spill to disk as `spiller` says.
+    pub fn with_spiller(spiller: Option<Arc<Spiller>>) -> Self {
+        Partitioned { spiller, ..Self::default() }
     }
 
     /// Folds `value` into the group of `key` with `op`: in the hot table
@@ -166,7 +246,7 @@ impl<K: Hash + Eq, V> Partitioned<K, V> {
         }
     }
 
-    /// Appends one pair to its partition, encoded.
+    /// Appends one pair to its partition, encoded (see [`encode_pair`]).
     #[cold]
     #[inline(never)]
     fn append<Q: Serialize + ?Sized, W: Serialize + ?Sized>(&mut self, hash: u64, key: &Q, value: &W) {
@@ -176,30 +256,64 @@ impl<K: Hash + Eq, V> Partitioned<K, V> {
         let run = &mut self.runs[part_of(hash)];
         let chunk = run.tail();
         let before = chunk.len();
-        match postcard::serialize_with_flavor(&(key, value), Append(chunk)) {
+        match encode_pair(chunk, key, value) {
             Ok(()) => {
                 self.bytes += chunk.len() - before;
                 run.pairs += 1;
             }
             Err(e) => {
                 chunk.truncate(before);
-                self.failed.get_or_insert_with(|| e.to_string());
+                self.fail(crate::Error::new(crate::ErrorKind::Transport, "cannot encode a key or value").with_source(e));
             }
         }
+        self.spill_if_over();
+    }
+
+    /// Records the first failure.
+    fn fail(&mut self, err: crate::Error) {
+        self.failed.get_or_insert(err);
+    }
+
+    /// Spills a round if the pairs in memory are past the budget.
+    #[inline]
+    fn spill_if_over(&mut self) {
+        if let Some(spiller) = &self.spiller
+            && self.bytes > spiller.partial_bytes()
+            && self.failed.is_none()
+        {
+            let spiller = spiller.clone();
+            if let Err(err) = self.spill(&spiller) {
+                self.fail(err);
+            }
+        }
+    }
+
+    /// Writes every partition's pairs in memory to one spill file.
+    #[cold]
+    fn spill(&mut self, spiller: &Spiller) -> crate::Result<()> {
+        let dir = spiller.dir()?;
+        let mut parts: Vec<(Vec<Vec<u8>>, u64)> =
+            self.runs.iter_mut().map(|r| (std::mem::take(&mut r.chunks), std::mem::take(&mut r.pairs))).collect();
+        let ranges = dir.write_round(&mut parts)?;
+        for (run, range) in self.runs.iter_mut().zip(ranges) {
+            run.spilled.extend(range);
+        }
+        self.bytes = 0;
+        Ok(())
     }
 
     /// The number of pairs in the partitions (each key of the partitions
     /// counted once per pair that was appended for it).
     pub fn partitioned_pairs(&self) -> u64 {
-        self.runs.iter().map(|r| r.pairs).sum()
+        self.runs.iter().map(|r| r.pairs + r.spilled.iter().map(|s| s.pairs).sum::<u64>()).sum()
     }
 
     /// Merges `other` into `self`: hot tables merge, partition chunks move
     /// over without being decoded.
     pub(crate) fn merge_with(&mut self, mut other: Partitioned<K, V>, op: impl FnMut(&mut V, V)) {
         self.hot.merge_with(std::mem::take(&mut other.hot), op);
-        if self.failed.is_none() {
-            self.failed = other.failed.take();
+        if let Some(err) = other.failed.take() {
+            self.fail(err);
         }
         if other.runs.is_empty() {
             return;
@@ -210,9 +324,11 @@ impl<K: Hash + Eq, V> Partitioned<K, V> {
             for (mine, theirs) in self.runs.iter_mut().zip(other.runs) {
                 mine.chunks.extend(theirs.chunks.into_iter().filter(|c| !c.is_empty()));
                 mine.pairs += theirs.pairs;
+                mine.spilled.extend(theirs.spilled);
             }
         }
         self.bytes += other.bytes;
+        self.spill_if_over();
     }
 
     /// Empties the partial, keeping the hot table's memory.
@@ -224,11 +340,10 @@ impl<K: Hash + Eq, V> Partitioned<K, V> {
     }
 
     /// The error of a pair that could not be encoded, if any.
-    pub(crate) fn check(&self) -> crate::Result<()> {
-        match &self.failed {
+    pub(crate) fn check(&mut self) -> crate::Result<()> {
+        match self.failed.take() {
             None => Ok(()),
-            Some(e) => Err(crate::Error::new(crate::ErrorKind::Transport, "cannot encode a key or value")
-                .with_source(e.clone())),
+            Some(e) => Err(e),
         }
     }
 }
@@ -245,62 +360,113 @@ where
     /// # Errors
     /// A pair that could not be encoded when it was appended, or a chunk
     /// that does not decode.
-    pub(crate) fn into_map(mut self, threads: usize, op: impl Fn(&mut V, V) + Sync) -> crate::Result<super::HashMap<K, V>> {
+    pub(crate) fn into_map(
+        mut self,
+        threads: usize,
+        op: impl Fn(&mut V, V) + Sync,
+    ) -> crate::Result<super::HashMap<K, V>>
+    where
+        K: Serialize,
+        V: Serialize,
+    {
         self.check()?;
         if self.runs.is_empty() {
             return Ok(self.hot.into_map());
         }
-        // The hot groups, sorted into their partitions.
-        let mut hot: Vec<Vec<(K, V)>> = std::iter::repeat_with(Vec::new).take(PARTS).collect();
-        // `self.hot`, emptied, still hashes with the process's state.
-        let hot_groups = std::mem::take(&mut self.hot);
-        for (key, value) in hot_groups.into_pairs() {
-            let part = part_of(self.hot.hash_of(&key));
-            hot[part].push((key, value));
+        // The hot groups join their partitions, encoded like the rest.
+        let hot = std::mem::take(&mut self.hot);
+        for (key, value) in hot.into_pairs() {
+            let hash = self.hot.hash_of(&key);
+            self.append(hash, &key, &value);
         }
-        let inputs: Vec<Mutex<Option<(Vec<(K, V)>, Run)>>> =
-            hot.into_iter().zip(self.runs).map(|pair| Mutex::new(Some(pair))).collect();
-        let parts = crate::plumbing::map_indices(threads, PARTS, |p| -> crate::Result<Groups<K, V>> {
-            let taken = inputs[p].lock().unwrap_or_else(|e| e.into_inner()).take();
-            let Some((hot, run)) = taken else { return Ok(Groups::new()) };
-            aggregate_partition(hot, run, &op)
+        self.check()?;
+        let spiller = self.spiller.take();
+        let runs: Vec<Mutex<Option<Run>>> = self.runs.into_iter().map(|run| Mutex::new(Some(run))).collect();
+        let parts = crate::plumbing::map_indices(threads, PARTS, |p| -> crate::Result<Vec<(K, V)>> {
+            let taken = runs[p].lock().unwrap_or_else(|e| e.into_inner()).take();
+            let Some(mut run) = taken else { return Ok(Vec::new()) };
+            if let Some(spiller) = &spiller {
+                check_partition_size(p, &run, spiller, threads)?;
+            }
+            for range in std::mem::take(&mut run.spilled) {
+                run.pairs += range.pairs;
+                run.chunks.push(range.read()?);
+            }
+            aggregate_partition(run, &op)
         })?;
         let mut groups = Vec::with_capacity(PARTS);
         for part in parts {
             groups.push(part?);
         }
-        let total = groups.iter().map(Groups::len).sum();
+        let total = groups.iter().map(Vec::len).sum();
         let mut map = super::HashMap::with_capacity_and_hasher(total, super::KeyState::default());
         for part in groups {
-            map.extend(part.into_pairs());
+            for (key, value) in part {
+                // Two encodings of one key (a `Serialize` that writes equal
+                // keys differently) meet here and fold like any two pairs.
+                match map.entry(key) {
+                    hashbrown::hash_map::Entry::Occupied(mut e) => op(e.get_mut(), value),
+                    hashbrown::hash_map::Entry::Vacant(e) => {
+                        e.insert(value);
+                    }
+                }
+            }
         }
         Ok(map)
     }
 }
 
-/// Folds one partition (its hot groups, then its encoded pairs) into one
-/// table.
-fn aggregate_partition<K, V>(hot: Vec<(K, V)>, run: Run, op: &impl Fn(&mut V, V)) -> crate::Result<Groups<K, V>>
+/// Fails, before anything is read back, when partition `p` holds more
+/// pairs than the memory limit allows one partition on `threads` threads:
+/// more partitions would not help a single key's pairs, and reading it
+/// anyway could exhaust memory.
+fn check_partition_size(p: usize, run: &Run, spiller: &Spiller, threads: usize) -> crate::Result<()> {
+    let bytes = run.chunks.iter().map(|c| c.len() as u64).sum::<u64>() + run.spilled.iter().map(Spilled::len).sum::<u64>();
+    if bytes <= spiller.partition_bytes() as u64 {
+        return Ok(());
+    }
+    Err(crate::Error::new(
+        crate::ErrorKind::Config,
+        format!(
+            "a keyed action's partition {p} of {PARTS} holds {} MiB of pairs, more than the {} MiB that \
+             --memory-limit {} MiB allows one partition on {threads} threads: raise --memory-limit or lower --threads",
+            bytes >> 20,
+            spiller.partition_bytes() >> 20,
+            spiller.limit() >> 20,
+        ),
+    ))
+}
+
+/// Aggregates one partition by the keys' encoded bytes, then decodes each
+/// distinct key once.
+fn aggregate_partition<K, V>(run: Run, op: &impl Fn(&mut V, V)) -> crate::Result<Vec<(K, V)>>
 where
-    K: Hash + Eq + DeserializeOwned,
+    K: DeserializeOwned,
     V: DeserializeOwned,
 {
-    let mut groups = Groups::new();
-    // At least as many keys as the hot table had; the pairs are an upper
-    // bound that a skewed input would overshoot, so grow as they come.
-    groups.reserve(hot.len() + (run.pairs as usize).min(1 << 20) / 2);
-    for (key, value) in hot {
-        groups.merge_pair(key, value, op);
-    }
-    for chunk in run.chunks {
-        let mut rest: &[u8] = &chunk;
+    // The pairs are an upper bound of the keys that a skewed input would
+    // overshoot: start at half, grow as they come.
+    let cap = (run.pairs as usize / 2).min(1 << 22);
+    let mut table: hashbrown::HashMap<Encoded<'_>, V, super::KeyState> =
+        hashbrown::HashMap::with_capacity_and_hasher(cap, super::KeyState::default());
+    for chunk in &run.chunks {
+        let mut rest: &[u8] = chunk;
         while !rest.is_empty() {
-            let ((key, value), tail) = postcard::take_from_bytes::<(K, V)>(rest).map_err(crate::plumbing::undecodable)?;
-            groups.merge_pair(key, value, op);
+            let (key, value, tail) = split_pair::<V>(rest).map_err(crate::plumbing::undecodable)?;
+            match table.entry(Encoded(key)) {
+                hashbrown::hash_map::Entry::Occupied(mut e) => op(e.get_mut(), value),
+                hashbrown::hash_map::Entry::Vacant(e) => {
+                    e.insert(value);
+                }
+            }
             rest = tail;
         }
     }
-    Ok(groups)
+    let mut out = Vec::with_capacity(table.len());
+    for (key, value) in table {
+        out.push((decode_key::<K>(key.0).map_err(crate::plumbing::undecodable)?, value));
+    }
+    Ok(out)
 }
 
 /// A chunk as postcard bytes (one length and a copy), not a sequence of
@@ -317,7 +483,14 @@ impl Serialize for Bytes<'_> {
 impl<K: Serialize + Hash + Eq, V: Serialize> Serialize for Partitioned<K, V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if let Some(e) = &self.failed {
-            return Err(serde::ser::Error::custom(format!("cannot encode a key or value: {e}")));
+            return Err(serde::ser::Error::custom(e));
+        }
+        // Spilled pairs are read back: a shipped partial carries them all.
+        let mut read_back = Vec::new();
+        for (p, run) in self.runs.iter().enumerate() {
+            for range in &run.spilled {
+                read_back.push((p as u16, range.pairs, range.read().map_err(serde::ser::Error::custom)?));
+            }
         }
         let chunks: Vec<(u16, u64, Bytes<'_>)> = self
             .runs
@@ -330,6 +503,7 @@ impl<K: Serialize + Hash + Eq, V: Serialize> Serialize for Partitioned<K, V> {
                     (p as u16, if i == last { run.pairs } else { 0 }, Bytes(c))
                 })
             })
+            .chain(read_back.iter().map(|(p, pairs, bytes)| (*p, *pairs, Bytes(bytes))))
             .collect();
         let mut tuple = serializer.serialize_tuple(3)?;
         tuple.serialize_element(&state_fingerprint(&self.hot))?;
@@ -438,7 +612,8 @@ where
             for chunk in chunks {
                 let mut rest: &[u8] = &chunk.bytes;
                 while !rest.is_empty() {
-                    let ((key, value), tail) = postcard::take_from_bytes::<(K, V)>(rest).map_err(de::Error::custom)?;
+                    let (key, value, tail) = split_pair::<V>(rest).map_err(de::Error::custom)?;
+                    let key: K = decode_key(key).map_err(de::Error::custom)?;
                     let hash = partial.hot.hash_of(&key);
                     partial.append(hash, &key, &value);
                     rest = tail;
@@ -524,6 +699,53 @@ mod tests {
         assert_eq!(map.len(), 2 * HOT_KEYS);
         assert_eq!(map["k0"], 2);
         assert!(map.values().all(|&v| v >= 1));
+    }
+
+    /// Under a small memory limit the partials spill round after round
+    /// (also the merged one, and through a shipped partial that carries
+    /// its spilled pairs): the result is the unbounded one, and the spill
+    /// files are gone once the partials are.
+    #[test]
+    fn spilled_partials_give_the_unbounded_result() {
+        let parent = tempfile::tempdir().unwrap();
+        let spiller = Arc::new(Spiller::new(1 << 20, 2, parent.path().to_path_buf()));
+        let mut reference = std::collections::BTreeMap::new();
+        let mut partials: Vec<Partitioned<String, u64>> =
+            (0..3).map(|_| Partitioned::with_spiller(Some(spiller.clone()))).collect();
+        for i in 0..300_000u64 {
+            let key = format!("a fairly long key number {}", i % 150_000);
+            *reference.entry(key.clone()).or_insert(0) += i;
+            add(&mut partials[(i % 3) as usize], &key, i);
+        }
+        let spilled = |p: &Partitioned<String, u64>| p.runs.iter().map(|r| r.spilled.len()).sum::<usize>();
+        assert!(partials.iter().all(|p| spilled(p) > 0), "nothing spilled");
+        let shipped: Partitioned<String, u64> =
+            postcard::from_bytes(&postcard::to_allocvec(&partials.pop().unwrap()).unwrap()).unwrap();
+        let mut merged = Partitioned::with_spiller(Some(spiller.clone()));
+        for p in partials.into_iter().chain([shipped]) {
+            merged.merge_with(p, |a, b| *a += b);
+        }
+        let got = sorted(merged.into_map(2, |a, b| *a += b).unwrap());
+        assert_eq!(got, reference.into_iter().collect::<Vec<_>>());
+        let dir = spiller.dir().unwrap().path().to_path_buf();
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "spill files left behind");
+        drop(spiller);
+        assert!(!dir.exists(), "the spill directory outlived its action");
+    }
+
+    /// A partition larger than the limit allows one partition is a clear
+    /// error before it is read back.
+    #[test]
+    fn a_partition_past_the_limit_is_a_clear_error() {
+        let parent = tempfile::tempdir().unwrap();
+        let spiller = Arc::new(Spiller::new(4 << 20, 1, parent.path().to_path_buf()));
+        let mut p: Partitioned<String, u64> = Partitioned::with_spiller(Some(spiller));
+        // One partition only: every pair hashes to partition 0.
+        for i in 0..200_000u64 {
+            p.append(0, &format!("key {i}"), &i);
+        }
+        let err = p.into_map(1, |a, b| *a += b).unwrap_err().to_string();
+        assert!(err.contains("partition 0 of 256") && err.contains("--memory-limit"), "{err}");
     }
 
     /// Bad chunk bytes are an error, not a panic.

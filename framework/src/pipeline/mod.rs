@@ -512,8 +512,8 @@ pub trait Pipeline: Source + Sized {
     where
         action::AggregateByKey<K, V>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, V>>,
     {
-        let threads = self.job().config().threads();
-        self.run(&action::AggregateByKey::new().threads(threads))
+        let (threads, spiller) = (self.job().config().threads(), self.job().config().spiller());
+        self.run(&action::AggregateByKey::new().threads(threads).spill(spiller))
     }
 
     /// Combines the values of each key with `op`, which folds its second
@@ -536,8 +536,8 @@ pub trait Pipeline: Source + Sized {
         action::ReduceByKey<K, V, F>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, V>>,
         F: Fn(&mut V, V) + Sync,
     {
-        let threads = self.job().config().threads();
-        self.run(&action::ReduceByKey::new(op).threads(threads))
+        let (threads, spiller) = (self.job().config().threads(), self.job().config().spiller());
+        self.run(&action::ReduceByKey::new(op).threads(threads).spill(spiller))
     }
 
     /// How many times each distinct item occurs.
@@ -555,8 +555,8 @@ pub trait Pipeline: Source + Sized {
     where
         action::CountByValue<K>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, u64>>,
     {
-        let threads = self.job().config().threads();
-        self.run(&action::CountByValue::new().threads(threads))
+        let (threads, spiller) = (self.job().config().threads(), self.job().config().spiller());
+        self.run(&action::CountByValue::new().threads(threads).spill(spiller))
     }
 
     /// Runs any [`Action`](action::Action) over this pipeline.
