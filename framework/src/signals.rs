@@ -44,7 +44,9 @@ pub(crate) fn keep_on_interrupt(dir: &std::path::Path) {
     DOOMED_DIRS.lock().unwrap_or_else(|p| p.into_inner()).retain(|d| d != dir);
 }
 
-fn remove_doomed_dirs() {
+/// Removes the directories of [`remove_on_interrupt`] now (the process is
+/// about to exit without running destructors).
+pub(crate) fn remove_doomed_dirs() {
     let dirs = std::mem::take(&mut *DOOMED_DIRS.lock().unwrap_or_else(|p| p.into_inner()));
     for dir in dirs {
         let _ = std::fs::remove_dir_all(dir);

@@ -340,8 +340,8 @@ impl<K, V> AggregateByKey<K, V> {
     }
 
     /// The threads that [`finish`](Action::finish) merges the partitions
-    /// of a large result on (default 1; the pipeline methods pass the
-    /// job's threads).
+    /// of a large result on (default 1; the pipeline methods pass all the
+    /// job's threads: in a leader the workers wait while it finishes).
     #[must_use]
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads.max(1);

@@ -17,12 +17,18 @@
 //!   key's hash that neither the table's buckets nor its control bytes use.
 //!   Appending is sequential writing: no probe into a large table.
 //!
+//! * **Spill rounds**: past its share of `--memory-limit` (a
+//!   [`Spiller`]), a partial writes all its partitions' pairs to one spill
+//!   file and keeps each partition's byte range ([`super::spill`]).
+//!
 //! Merging two partials merges their hot tables and appends their
-//! partitions' chunks (no pair is decoded), which is all a leader does
-//! with the partials its workers ship. [`Partitioned::into_map`] then
-//! aggregates each partition on its own (a key is in exactly one), in
-//! parallel, into a table of about `keys / PARTS` groups that fits in
-//! cache, and gathers the partitions into the result.
+//! partitions' chunks and ranges (no pair is decoded), which is all a
+//! leader does with the partials its workers ship. [`Partitioned::into_map`]
+//! then aggregates each partition on its own (a key is in exactly one), in
+//! parallel, reading its spilled ranges back: into a table keyed by the
+//! pairs' encoded key bytes (about `keys / PARTS` of them, which fits in
+//! cache), decoding each distinct key once, and gathers the partitions
+//! into the result.
 //!
 //! Invariants:
 //! * a key's pairs are all in the partition of its hash ([`part_of`]),

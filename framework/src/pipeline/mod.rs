@@ -512,7 +512,7 @@ pub trait Pipeline: Source + Sized {
     where
         action::AggregateByKey<K, V>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, V>>,
     {
-        let (threads, spiller) = (self.job().config().threads(), self.job().config().spiller());
+        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
         self.run(&action::AggregateByKey::new().threads(threads).spill(spiller))
     }
 
@@ -536,7 +536,7 @@ pub trait Pipeline: Source + Sized {
         action::ReduceByKey<K, V, F>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, V>>,
         F: Fn(&mut V, V) + Sync,
     {
-        let (threads, spiller) = (self.job().config().threads(), self.job().config().spiller());
+        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
         self.run(&action::ReduceByKey::new(op).threads(threads).spill(spiller))
     }
 
@@ -555,7 +555,7 @@ pub trait Pipeline: Source + Sized {
     where
         action::CountByValue<K>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, u64>>,
     {
-        let (threads, spiller) = (self.job().config().threads(), self.job().config().spiller());
+        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
         self.run(&action::CountByValue::new().threads(threads).spill(spiller))
     }
 
