@@ -562,6 +562,54 @@ where
     }
 }
 
+impl<K, V> super::sorted::Keyed for AggregateByKey<K, V>
+where
+    K: Hash + Eq + Send + Serialize + DeserializeOwned,
+    V: Merge + Send + Serialize + DeserializeOwned,
+{
+    type Key = K;
+    type Value = V;
+
+    fn fold(&self, into: &mut V, other: V) {
+        into.merge(other);
+    }
+
+    fn finish_threads(&self) -> usize {
+        self.threads
+    }
+}
+
+impl<K, V, F> super::sorted::Keyed for ReduceByKey<K, V, F>
+where
+    K: Hash + Eq + Send + Serialize + DeserializeOwned,
+    V: Send + Serialize + DeserializeOwned,
+    F: Fn(&mut V, V) + Sync,
+{
+    type Key = K;
+    type Value = V;
+
+    fn fold(&self, into: &mut V, other: V) {
+        (self.op)(into, other);
+    }
+
+    fn finish_threads(&self) -> usize {
+        self.threads
+    }
+}
+
+impl<K: Hash + Eq + Send + Serialize + DeserializeOwned> super::sorted::Keyed for CountByValue<K> {
+    type Key = K;
+    type Value = u64;
+
+    fn fold(&self, into: &mut u64, other: u64) {
+        *into += other;
+    }
+
+    fn finish_threads(&self) -> usize {
+        self.threads
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::groups::Groups;

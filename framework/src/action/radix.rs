@@ -364,8 +364,9 @@ where
     /// gathered (see the module docs).
     ///
     /// # Errors
-    /// A pair that could not be encoded when it was appended, or a chunk
-    /// that does not decode.
+    /// A pair that could not be encoded when it was appended, a spill file
+    /// that cannot be read back, a partition past the memory limit, or a
+    /// chunk that does not decode.
     pub(crate) fn into_map(
         mut self,
         threads: usize,
@@ -379,31 +380,7 @@ where
         if self.runs.is_empty() {
             return Ok(self.hot.into_map());
         }
-        // The hot groups join their partitions, encoded like the rest.
-        let hot = std::mem::take(&mut self.hot);
-        for (key, value) in hot.into_pairs() {
-            let hash = self.hot.hash_of(&key);
-            self.append(hash, &key, &value);
-        }
-        self.check()?;
-        let spiller = self.spiller.take();
-        let runs: Vec<Mutex<Option<Run>>> = self.runs.into_iter().map(|run| Mutex::new(Some(run))).collect();
-        let parts = crate::plumbing::map_indices(threads, PARTS, |p| -> crate::Result<Vec<(K, V)>> {
-            let taken = runs[p].lock().unwrap_or_else(|e| e.into_inner()).take();
-            let Some(mut run) = taken else { return Ok(Vec::new()) };
-            if let Some(spiller) = &spiller {
-                check_partition_size(p, &run, spiller, threads)?;
-            }
-            for range in std::mem::take(&mut run.spilled) {
-                run.pairs += range.pairs;
-                run.chunks.push(range.read()?);
-            }
-            aggregate_partition(run, &op)
-        })?;
-        let mut groups = Vec::with_capacity(PARTS);
-        for part in parts {
-            groups.push(part?);
-        }
+        let groups = self.aggregate_each(threads, &op, Ok)?;
         let total = groups.iter().map(Vec::len).sum();
         let mut map = super::HashMap::with_capacity_and_hasher(total, super::KeyState::default());
         for part in groups {
@@ -419,6 +396,53 @@ where
             }
         }
         Ok(map)
+    }
+
+    /// Aggregates every partition on its own, on up to `threads` threads,
+    /// and hands each one's groups to `each` on the thread that aggregated
+    /// them; returns what `each` made of them, by partition. Without
+    /// partitions, the hot groups are the one partition.
+    pub(crate) fn aggregate_each<T: Send>(
+        mut self,
+        threads: usize,
+        op: &(impl Fn(&mut V, V) + Sync),
+        each: impl Fn(Vec<(K, V)>) -> crate::Result<T> + Sync,
+    ) -> crate::Result<Vec<T>>
+    where
+        K: Serialize,
+        V: Serialize,
+    {
+        self.check()?;
+        if self.runs.is_empty() {
+            return Ok(vec![each(self.hot.into_pairs().collect())?]);
+        }
+        // The hot groups join their partitions, encoded like the rest.
+        let hot = std::mem::take(&mut self.hot);
+        for (key, value) in hot.into_pairs() {
+            let hash = self.hot.hash_of(&key);
+            self.append(hash, &key, &value);
+        }
+        self.check()?;
+        let spiller = self.spiller.take();
+        let runs: Vec<Mutex<Option<Run>>> = self.runs.into_iter().map(|run| Mutex::new(Some(run))).collect();
+        let parts = crate::plumbing::map_indices(threads, PARTS, |p| -> crate::Result<T> {
+            let taken = runs[p].lock().unwrap_or_else(|e| e.into_inner()).take();
+            let Some(mut run) = taken else { return each(Vec::new()) };
+            if let Some(spiller) = &spiller {
+                check_partition_size(p, &run, spiller, threads)?;
+            }
+            for range in std::mem::take(&mut run.spilled) {
+                run.pairs += range.pairs;
+                run.chunks.push(range.read()?);
+            }
+            each(aggregate_partition(run, op)?)
+        })?;
+        parts.into_iter().collect()
+    }
+
+    /// The spiller these partials spill with, if any.
+    pub(crate) fn spiller(&self) -> Option<&Arc<Spiller>> {
+        self.spiller.as_ref()
     }
 }
 

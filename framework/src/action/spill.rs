@@ -199,10 +199,19 @@ impl Spilled {
     /// The file cannot be read (removed, truncated, a disk error).
     pub(crate) fn read(&self) -> Result<Vec<u8>> {
         let len = usize::try_from(self.len).map_err(|_| Error::new(ErrorKind::Io, "a spill range is too large"))?;
+        self.read_at(0, len)
+    }
+
+    /// Reads `len` bytes from `at` in the range (fewer at its end).
+    ///
+    /// # Errors
+    /// The file cannot be read (removed, truncated, a disk error).
+    pub(crate) fn read_at(&self, at: u64, len: usize) -> Result<Vec<u8>> {
+        let len = len.min(usize::try_from(self.len.saturating_sub(at)).unwrap_or(usize::MAX));
         let mut bytes = vec![0; len];
         self.file
             .file
-            .read_exact_at(&mut bytes, self.offset)
+            .read_exact_at(&mut bytes, self.offset + at)
             .map_err(|e| Error::io(&self.file.path, e).context("cannot read a spill file back"))?;
         Ok(bytes)
     }
