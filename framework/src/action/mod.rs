@@ -12,6 +12,7 @@
 //! (output sinks) implement their own.
 
 mod basic;
+mod bytes;
 mod collect;
 mod groups;
 mod hash;

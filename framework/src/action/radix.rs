@@ -42,6 +42,7 @@
 //!   keyed partial.
 
 use super::GroupKey;
+use super::bytes::{ByteBuf, Bytes};
 use super::groups::Groups;
 use super::spill::{Spilled, Spiller};
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
@@ -55,15 +56,17 @@ use std::sync::{Arc, Mutex};
 /// stay within a core's L2 cache.
 pub(crate) const HOT_KEYS: usize = 1 << 14;
 
-/// The number of radix partitions: with 20M keys, about 80K per partition.
-pub(crate) const PARTS: usize = 256;
+/// The number of radix partitions: with 20M keys, about 20K per partition,
+/// whose table (under 2 MB) stays in a core's L2 cache while it is
+/// aggregated; with 256, 8% more CPU time on the `keys` dataset.
+pub(crate) const PARTS: usize = 1024;
 
 /// The size a partition's chunk grows to before a new chunk starts: large
 /// enough that a chunk is one allocation among many pairs, small enough
 /// that partitions of a few pairs waste little.
 const CHUNK: usize = 64 << 10;
 
-/// The partition of a key hash: bits 32 to 39, which hashbrown's bucket
+/// The partition of a key hash: bits 32 to 41, which hashbrown's bucket
 /// index (the low bits) and control byte (the top seven) do not use, so
 /// the keys of one partition still spread over a table's buckets.
 #[inline(always)]
@@ -499,16 +502,6 @@ where
     Ok(out)
 }
 
-/// A chunk as postcard bytes (one length and a copy), not a sequence of
-/// single bytes.
-struct Bytes<'a>(&'a [u8]);
-
-impl Serialize for Bytes<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(self.0)
-    }
-}
-
 /// Shipped as `(fingerprint, hot pairs, [(partition, pairs, chunk)])`.
 impl<K: Serialize + Hash + Eq, V: Serialize> Serialize for Partitioned<K, V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -584,28 +577,6 @@ impl<'de> Deserialize<'de> for ChunkIn {
             }
         }
         deserializer.deserialize_tuple(3, ChunkVisitor)
-    }
-}
-
-/// Bytes decoded with one copy.
-struct ByteBuf(Vec<u8>);
-
-impl<'de> Deserialize<'de> for ByteBuf {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct BytesVisitor;
-        impl Visitor<'_> for BytesVisitor {
-            type Value = ByteBuf;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("bytes")
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<ByteBuf, E> {
-                Ok(ByteBuf(v.to_vec()))
-            }
-            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<ByteBuf, E> {
-                Ok(ByteBuf(v))
-            }
-        }
-        deserializer.deserialize_byte_buf(BytesVisitor)
     }
 }
 
@@ -775,7 +746,7 @@ mod tests {
             p.append(0, &format!("key {i}"), &i);
         }
         let err = p.into_map(1, |a, b| *a += b).unwrap_err().to_string();
-        assert!(err.contains("partition 0 of 256") && err.contains("--memory-limit"), "{err}");
+        assert!(err.contains(&format!("partition 0 of {PARTS}")) && err.contains("--memory-limit"), "{err}");
     }
 
     /// Bad chunk bytes are an error, not a panic.

@@ -14,6 +14,7 @@
 //! partition, equal keys (two encodings of one key) are folded after the
 //! sort, where they are neighbours.
 
+use super::bytes::{ByteBuf, Bytes};
 use super::radix::Partitioned;
 use super::spill::{Spilled, Spiller};
 use super::{Absorb, Action};
@@ -428,31 +429,34 @@ impl DiskRun {
     }
 }
 
-/// Sent to workers as the list of groups, partition after partition (the
-/// receiver restores the order).
-impl<K: Ord + Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> Serialize for SortedGroups<K, V> {
+/// Sent to workers as its runs' encoded bytes (spilled ones read back):
+/// no group is decoded on the way.
+impl<K, V> Serialize for SortedGroups<K, V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.len))?;
+        let mut seq = serializer.serialize_seq(Some(self.runs.len()))?;
         for run in &self.runs {
-            let mut source = run.source();
-            while let Some(pair) = source.next::<(K, V)>(run) {
-                seq.serialize_element(&pair.map_err(serde::ser::Error::custom)?)?;
+            match run {
+                SortedRun::Memory { bytes, len } => seq.serialize_element(&(*len as u64, Bytes(bytes)))?,
+                SortedRun::Spilled { range, len } => {
+                    let bytes = range.read().map_err(serde::ser::Error::custom)?;
+                    seq.serialize_element(&(*len as u64, Bytes(&bytes)))?;
+                }
             }
         }
         seq.end()
     }
 }
 
-impl<'de, K, V> Deserialize<'de> for SortedGroups<K, V>
-where
-    K: Ord + Serialize + DeserializeOwned,
-    V: Serialize + DeserializeOwned,
-{
+/// Rebuilt as runs in memory. The runs' pairs are checked only as they are
+/// iterated (a run that does not decode is an error then).
+impl<'de, K, V> Deserialize<'de> for SortedGroups<K, V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let mut pairs: Vec<(K, V)> = Vec::deserialize(deserializer)?;
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let run = OutputBudget::new(None).keep_or_spill(pairs).map_err(serde::de::Error::custom)?;
-        Ok(SortedGroups::from_runs(vec![run]))
+        let runs: Vec<(u64, ByteBuf)> = Vec::deserialize(deserializer)?;
+        let runs = runs
+            .into_iter()
+            .map(|(len, bytes)| SortedRun::Memory { bytes: bytes.0, len: usize::try_from(len).unwrap_or(usize::MAX) })
+            .collect();
+        Ok(SortedGroups::from_runs(runs))
     }
 }
 
