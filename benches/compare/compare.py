@@ -117,6 +117,27 @@ WORKLOADS = {
                note="Python multiprocessing.Pool, 2 processes"),
         ],
     ),
+    "keys": Workload(
+        name="keys",
+        description="High cardinality: the weather report over rows of `K<n>;-12.3` with 2 keys "
+                    "drawn per 5 rows (50M rows: 20M keys requested, about 18.4M distinct)",
+        default_rows=50_000_000,
+        data=lambda rows: DATA / f"keys-{rows}.txt",
+        generate=lambda rows, out: [
+            "cargo", "run", "--release", "-p", "shoal-datasets", "--",
+            "keys", "--rows", str(rows), "--keys", str(max(1, rows * 2 // 5)), "--out", str(out),
+        ],
+        examples=["weather"],
+        reference="shoal",
+        contenders=[
+            rust("shoal", "weather", "--threads", "2", "{data}", note="Shoal weather example, 2 threads"),
+            rust("shoal-2p1t", "weather", "--processes", "2", "--threads", "1", "{data}",
+                 note="Shoal weather example, 2 worker processes x 1 thread"),
+            py("duckdb", "keys_duckdb.py", "{data}", note="DuckDB SQL (sorted and written by DuckDB), all cores"),
+            py("duckdb-1g", "keys_duckdb.py", "--memory-limit", "1GB", "{data}",
+               note="DuckDB SQL under memory_limit = 1GB"),
+        ],
+    ),
     "sales": Workload(
         name="sales",
         description="CSV with quoted commas, quotes and line breaks: 2025 quantity and revenue "

@@ -42,6 +42,14 @@ pub struct Flags {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16M")]
     pub max_record_size: u64,
 
+    /// Memory for the keyed tables of an action (aggregate_by_key, count_by_value, ...), like 1G; past it they spill to --spill-dir [default: half of the memory this process may use: its cgroup's limit, else the machine's]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, env = "SHOAL_MEMORY_LIMIT")]
+    pub memory_limit: Option<u64>,
+
+    /// Where keyed actions past --memory-limit spill (a directory removed when the action ends) [default: the temporary directory]
+    #[arg(long, value_name = "DIR", env = "SHOAL_SPILL_DIR")]
+    pub spill_dir: Option<std::path::PathBuf>,
+
     /// Read input files instead of memory-mapping them
     #[arg(long)]
     pub no_mmap: bool,
@@ -112,6 +120,12 @@ impl Flags {
             });
         if let Some(size) = self.split_size {
             builder = builder.split_size(size);
+        }
+        if let Some(bytes) = self.memory_limit {
+            builder = builder.memory_limit(bytes);
+        }
+        if let Some(dir) = &self.spill_dir {
+            builder = builder.spill_dir(dir);
         }
         builder.build()
     }

@@ -23,6 +23,8 @@ pub struct Config {
     process: ProcessOptions,
     max_malformed: MaxMalformed,
     max_record_size: u64,
+    memory_limit: Option<u64>,
+    spill_dir: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -60,6 +62,28 @@ impl Config {
     /// one is malformed (see [`crate::read::bounded`]).
     pub fn max_record_size(&self) -> u64 {
         self.max_record_size
+    }
+
+    /// The memory the keyed tables of one action may use in this process,
+    /// in bytes: `--memory-limit` (default: half of what the process may
+    /// use: its control group's limit under Slurm, Kubernetes or a
+    /// container, else the machine's), shared evenly by the leader and
+    /// its workers when there are worker processes.
+    pub fn memory_limit(&self) -> u64 {
+        let limit = self.memory_limit.unwrap_or_else(crate::memory::default_limit);
+        let processes = self.process.processes;
+        if processes > 1 { limit / (processes as u64 + 1) } else { limit }
+    }
+
+    /// Where keyed actions past the memory limit spill (`--spill-dir`,
+    /// default: the system's temporary directory).
+    pub fn spill_dir(&self) -> std::path::PathBuf {
+        self.spill_dir.clone().unwrap_or_else(std::env::temp_dir)
+    }
+
+    /// How one keyed action of this process spills, on `threads` threads.
+    pub(crate) fn spiller(&self) -> std::sync::Arc<crate::action::spill::Spiller> {
+        std::sync::Arc::new(crate::action::spill::Spiller::new(self.memory_limit(), self.threads, self.spill_dir()))
     }
 
     /// All threads of the job, over all processes: what plans aim to keep busy.
@@ -117,6 +141,21 @@ impl JobBuilder {
         self
     }
 
+    /// The memory the keyed tables of an action may use before they spill
+    /// to disk, in bytes, for the job on this machine (default: half of
+    /// what the process may use; see [`Config::memory_limit`]).
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.config.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Where keyed actions spill past the memory limit (default: the
+    /// system's temporary directory).
+    pub fn spill_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config.spill_dir = Some(dir.into());
+        self
+    }
+
     /// The longest record line sources accept, in bytes (default
     /// [`crate::read::DEFAULT_MAX_RECORD`], 16 MiB).
     pub fn max_record_size(mut self, bytes: u64) -> Self {
@@ -142,6 +181,9 @@ impl JobBuilder {
         }
         if self.config.split_size == Some(0) {
             return Err(Error::new(ErrorKind::Config, "--split-size must be at least 1 byte"));
+        }
+        if self.config.memory_limit == Some(0) {
+            return Err(Error::new(ErrorKind::Config, "--memory-limit must be at least 1 byte"));
         }
         if self.config.max_record_size == 0 {
             return Err(Error::new(ErrorKind::Config, "--max-record-size must be at least 1 byte"));
@@ -198,6 +240,8 @@ impl Job {
                 process: ProcessOptions::default(),
                 max_malformed: MaxMalformed::Default,
                 max_record_size: crate::read::DEFAULT_MAX_RECORD,
+                memory_limit: None,
+                spill_dir: None,
             },
         }
     }

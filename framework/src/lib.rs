@@ -52,6 +52,7 @@ pub(crate) mod exec;
 mod exit;
 pub mod job;
 pub mod merge;
+mod memory;
 pub mod pipeline;
 pub mod plan;
 pub mod plumbing;

@@ -8,6 +8,9 @@
 //!   ([`die_with_parent`]); it also exits when the leader's socket closes.
 //! * `SIGBUS` (a mapped input truncated under us) prints which split was
 //!   being read and exits with [`EXIT_BUS`] ([`report_bus_errors`]).
+//! * Temporary directories that must not outlive the process (spilled
+//!   partials) are removed on interrupt too ([`remove_on_interrupt`]); ones
+//!   that a `SIGKILL` left behind are removed by the next run.
 
 use std::cell::Cell;
 use std::sync::Mutex;
@@ -26,6 +29,29 @@ static DELIVERED: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicUs
 
 /// Process ids of live worker processes, killed on interrupt.
 static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Directories removed on interrupt, before the process exits.
+static DOOMED_DIRS: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes `dir` (and all in it) if an interrupt ends the process before
+/// [`keep_on_interrupt`] is called for it.
+pub(crate) fn remove_on_interrupt(dir: &std::path::Path) {
+    DOOMED_DIRS.lock().unwrap_or_else(|p| p.into_inner()).push(dir.to_path_buf());
+}
+
+/// Forgets a directory of [`remove_on_interrupt`] (its owner removes it).
+pub(crate) fn keep_on_interrupt(dir: &std::path::Path) {
+    DOOMED_DIRS.lock().unwrap_or_else(|p| p.into_inner()).retain(|d| d != dir);
+}
+
+/// Removes the directories of [`remove_on_interrupt`] now (the process is
+/// about to exit without running destructors).
+pub(crate) fn remove_doomed_dirs() {
+    let dirs = std::mem::take(&mut *DOOMED_DIRS.lock().unwrap_or_else(|p| p.into_inner()));
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
 
 /// Whether an interrupt arrived; the exit status it asks for.
 pub(crate) fn interrupted() -> Option<i32> {
@@ -95,6 +121,7 @@ pub(crate) fn watch_interrupts() {
             // A second pass catches a worker spawned while we were killing.
             std::thread::sleep(std::time::Duration::from_millis(50));
             kill_children();
+            remove_doomed_dirs();
             std::process::exit(128 + sig);
         }
     });

@@ -283,6 +283,23 @@ impl<K: Hash + Eq, V> Groups<K, V> {
     /// only when its group is new.
     #[inline(always)]
     pub fn upsert<G: GroupKey<Owned = K>>(&mut self, key: G, value: V, hit: impl FnOnce(&mut V, V)) {
+        // With no cap the key is never handed back.
+        let _ = self.upsert_within(key, value, hit, usize::MAX);
+    }
+
+    /// [`upsert`](Groups::upsert), but a new key is added only while there
+    /// are fewer than `cap` groups: past that, the key, its hash and the
+    /// value come back, for the caller to put elsewhere (the radix
+    /// partitions of [`super::radix`]). The check is on the new-key path
+    /// only: a hit costs what it costs in `upsert`.
+    #[inline(always)]
+    pub(crate) fn upsert_within<G: GroupKey<Owned = K>>(
+        &mut self,
+        key: G,
+        value: V,
+        hit: impl FnOnce(&mut V, V),
+        cap: usize,
+    ) -> Option<(u64, G, V)> {
         let hash = self.state.hash_one(&key);
         let short = key.short_key();
         // The hit path: the key has a short form and is in one of its two
@@ -295,7 +312,8 @@ impl<K: Hash + Eq, V> Groups<K, V> {
                 if let Some(Some(entry)) = self.slots.get_mut(at)
                     && probe.same(&entry.short)
                 {
-                    return hit(&mut entry.value, value);
+                    hit(&mut entry.value, value);
+                    return None;
                 }
             }
         }
@@ -303,10 +321,25 @@ impl<K: Hash + Eq, V> Groups<K, V> {
         // groups without a recorded short form, new keys) out of line. The
         // value is handed over only here, so the hit path does not spill it.
         let probe = Words::probe(short);
+        let full = self.len() >= cap;
         match self.find(hash, &probe, |stored| key.matches(stored)) {
             Some(into) => hit(into, value),
+            None if full => return Some((hash, key, value)),
             None => self.insert_absent(hash, Entry { short: probe.to_stored(), key: key.into_owned(), value }),
         }
+        None
+    }
+
+    /// The hash of `key` in these groups (and in every [`Groups`] of this
+    /// process: they share one state).
+    #[inline]
+    pub(crate) fn hash_of<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.state.hash_one(key)
+    }
+
+    /// The groups as `(key, value)` pairs, consumed.
+    pub(crate) fn into_pairs(self) -> impl Iterator<Item = (K, V)> {
+        self.into_entries().map(|e| (e.key, e.value))
     }
 
     /// The value of the group that `probe` and `same_key` identify (see
@@ -482,24 +515,7 @@ where
     }
 }
 
-impl<K: Hash + Eq + DeserializeOwned, V: DeserializeOwned> Groups<K, V> {
-    /// Merges a serialized partial (postcard, as [`Serialize`] writes it)
-    /// into `self`, combining the values of keys on both sides with `op`:
-    /// the pairs go straight into `self`, with no table built for them
-    /// first, and `self` grows at once to hold at least their number.
-    ///
-    /// A key listed twice in `bytes` is merged twice (Shoal never writes
-    /// one; [`Deserialize`] rejects it).
-    pub(crate) fn merge_encoded(&mut self, bytes: &[u8], op: impl FnMut(&mut V, V)) -> postcard::Result<()> {
-        let mut de = postcard::Deserializer::from_bytes(bytes);
-        // Every pair takes at least one byte: the length read from the
-        // bytes cannot ask for more room than that.
-        de::DeserializeSeed::deserialize(MergeInto { groups: self, op, cap: bytes.len() }, &mut de)
-    }
-}
-
-/// Folds a serialized list of pairs into `groups` (see
-/// [`Groups::merge_encoded`]).
+/// Folds a serialized list of pairs into `groups` (for [`Deserialize`]).
 struct MergeInto<'g, K, V, F> {
     groups: &'g mut Groups<K, V>,
     op: F,
@@ -583,17 +599,6 @@ mod tests {
             }
             let keys: std::collections::HashSet<&K> = self.entries().map(|e| &e.key).collect();
             assert_eq!(keys.len(), self.len(), "a key twice");
-        }
-    }
-
-    impl Groups<String, u64> {
-        /// A copy, rebuilt from the pairs.
-        fn clone_pairs(&self) -> Groups<String, u64> {
-            let mut copy = Groups::new();
-            for (k, v) in self.iter() {
-                copy.upsert(k.as_str(), *v, |a, b| *a += b);
-            }
-            copy
         }
     }
 
@@ -687,46 +692,12 @@ mod tests {
         }
     }
 
-    /// Issue 18.9: a serialized partial merged straight into groups (empty,
-    /// with a few keys in slots, or with more keys than the slots keep)
-    /// equals decoding it and merging; the result keeps the invariants.
-    #[test]
-    fn merging_serialized_pairs_equals_decoding_then_merging() {
-        for (into_n, other_n) in [(0, 0), (0, 5), (3, 300), (300, 3), (10, 2000), (2000, 10), (3000, 3000)] {
-            let mut into = Groups::new();
-            let mut other = Groups::new();
-            for (i, key) in keys(into_n).iter().enumerate() {
-                add(&mut into, key, i as u64 + 1);
-            }
-            // Half the other side's keys are also in `into`.
-            for (i, key) in keys(other_n).iter().enumerate() {
-                let key = if i % 2 == 0 { key.clone() } else { format!("other {key}") };
-                add(&mut other, &key, 2);
-            }
-            let bytes = postcard::to_allocvec(&other).expect("serialize");
-            let mut want = Groups::new();
-            want.merge_with(into.clone_pairs(), |a, b| *a += b);
-            want.merge_with(postcard::from_bytes(&bytes).expect("deserialize"), |a, b| *a += b);
-            into.merge_encoded(&bytes, |a, b| *a += b).expect("merge");
-            into.check();
-            // Borrowed keys still find the merged groups.
-            for key in keys(into_n.max(other_n)).iter().take(50) {
-                add(&mut into, key, 1);
-                add(&mut want, key, 1);
-            }
-            into.check();
-            check_short_forms(&into);
-            assert_eq!(sorted(into), sorted(want), "{into_n} into, {other_n} other");
-        }
-    }
-
     /// Bytes that are not a list of pairs are an error, not a panic, and a
-    /// stated length past the bytes reserves no more than they can hold.
+    /// stated length past the bytes reserves no more than serde's caution.
     #[test]
-    fn merging_bad_bytes_is_an_error() {
-        let mut groups: Groups<String, u64> = Groups::new();
+    fn decoding_bad_bytes_is_an_error() {
         for bytes in [&[0xffu8, 0xff, 0xff, 0xff, 0x0f][..], &[3, 1, b'a'], &[0x80]] {
-            assert!(groups.merge_encoded(bytes, |a, b| *a += b).is_err(), "{bytes:?}");
+            assert!(postcard::from_bytes::<Groups<String, u64>>(bytes).is_err(), "{bytes:?}");
         }
     }
 

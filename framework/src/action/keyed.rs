@@ -1,16 +1,18 @@
 //! Keyed aggregation: combine values per key inside each split, then merge.
 
-use super::groups::{Groups, ShortKey};
+use super::groups::ShortKey;
+use super::radix::Partitioned;
+use super::spill::Spiller;
 use super::hash::{KeyState, is_short, short_words};
 use super::{Absorb, Action};
 use crate::error::Result;
 use crate::merge::Merge;
-use crate::plumbing::undecodable;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::hash::Hash;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// The hash map of keyed results: hashbrown with Shoal's [`KeyState`] hasher,
 /// fast for the short keys of grouping. Its iteration order is arbitrary:
@@ -265,7 +267,7 @@ where
 /// two words of [`short_words`], with no call to `memcmp` and no branch on
 /// the length (which, for keys of random lengths, mispredicts).
 #[inline(always)]
-fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -326,13 +328,32 @@ tuple_key!(A 0, B 1, C 2, D 3);
 
 /// Merges the [`Merge`] values of each key.
 pub struct AggregateByKey<K, V> {
+    threads: usize,
+    spiller: Option<Arc<Spiller>>,
     _pair: PhantomData<fn() -> (K, V)>,
 }
 
 impl<K, V> AggregateByKey<K, V> {
     /// A new keyed aggregation.
     pub fn new() -> Self {
-        AggregateByKey { _pair: PhantomData }
+        AggregateByKey { threads: 1, spiller: None, _pair: PhantomData }
+    }
+
+    /// The threads that [`finish`](Action::finish) merges the partitions
+    /// of a large result on (default 1; the pipeline methods pass all the
+    /// job's threads: in a leader the workers wait while it finishes).
+    #[must_use]
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Spills partials to disk as `spiller` says (default: never; the
+    /// pipeline methods pass the job's `--memory-limit` and `--spill-dir`).
+    #[must_use]
+    pub fn spill(mut self, spiller: Arc<Spiller>) -> Self {
+        self.spiller = Some(spiller);
+        self
     }
 }
 
@@ -353,38 +374,35 @@ where
     K: Hash + Eq + Send + Serialize + DeserializeOwned,
     V: Merge + Send + Serialize + DeserializeOwned,
 {
-    type Partial = Groups<K, V>;
+    type Partial = Partitioned<K, V>;
     type Output = HashMap<K, V>;
 
-    fn identity(&self) -> Groups<K, V> {
-        Groups::new()
+    fn identity(&self) -> Partitioned<K, V> {
+        Partitioned::with_spiller(self.spiller.clone())
     }
 
-    fn merge(&self, into: &mut Groups<K, V>, other: Groups<K, V>) {
+    fn merge(&self, into: &mut Partitioned<K, V>, other: Partitioned<K, V>) {
         into.merge_with(other, V::merge);
     }
 
-    fn merge_encoded(&self, into: &mut Groups<K, V>, bytes: &[u8]) -> Result<()> {
-        into.merge_encoded(bytes, V::merge).map_err(undecodable)
-    }
 
-    fn reset(&self, partial: &mut Groups<K, V>) {
+    fn reset(&self, partial: &mut Partitioned<K, V>) {
         partial.clear();
     }
 
-    fn finish(&self, partial: Groups<K, V>) -> Result<HashMap<K, V>> {
-        Ok(partial.into_map())
+    fn finish(&self, partial: Partitioned<K, V>) -> Result<HashMap<K, V>> {
+        partial.into_map(self.threads, V::merge)
     }
 }
 
 impl<G, K, V> Absorb<(G, V)> for AggregateByKey<K, V>
 where
-    G: GroupKey<Owned = K>,
+    G: GroupKey<Owned = K> + Serialize,
     K: Hash + Eq + Send + Serialize + DeserializeOwned,
     V: Merge + Send + Serialize + DeserializeOwned,
 {
     #[inline]
-    fn absorb(&self, acc: &mut Groups<K, V>, (key, value): (G, V)) -> Result<()> {
+    fn absorb(&self, acc: &mut Partitioned<K, V>, (key, value): (G, V)) -> Result<()> {
         acc.upsert(key, value, V::merge);
         Ok(())
     }
@@ -393,13 +411,31 @@ where
 /// Combines the values of each key with a user operation.
 pub struct ReduceByKey<K, V, F> {
     op: F,
+    threads: usize,
+    spiller: Option<Arc<Spiller>>,
     _pair: PhantomData<fn() -> (K, V)>,
 }
 
 impl<K, V, F> ReduceByKey<K, V, F> {
     /// Reduces values per key with `op`, which folds its second argument into its first.
     pub fn new(op: F) -> Self {
-        ReduceByKey { op, _pair: PhantomData }
+        ReduceByKey { op, threads: 1, spiller: None, _pair: PhantomData }
+    }
+
+    /// The threads that [`finish`](Action::finish) merges on (see
+    /// [`AggregateByKey::threads`]).
+    #[must_use]
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Spills partials to disk as `spiller` says (default: never; the
+    /// pipeline methods pass the job's `--memory-limit` and `--spill-dir`).
+    #[must_use]
+    pub fn spill(mut self, spiller: Arc<Spiller>) -> Self {
+        self.spiller = Some(spiller);
+        self
     }
 }
 
@@ -415,39 +451,36 @@ where
     V: Send + Serialize + DeserializeOwned,
     F: Fn(&mut V, V) + Sync,
 {
-    type Partial = Groups<K, V>;
+    type Partial = Partitioned<K, V>;
     type Output = HashMap<K, V>;
 
-    fn identity(&self) -> Groups<K, V> {
-        Groups::new()
+    fn identity(&self) -> Partitioned<K, V> {
+        Partitioned::with_spiller(self.spiller.clone())
     }
 
-    fn merge(&self, into: &mut Groups<K, V>, other: Groups<K, V>) {
+    fn merge(&self, into: &mut Partitioned<K, V>, other: Partitioned<K, V>) {
         into.merge_with(other, &self.op);
     }
 
-    fn merge_encoded(&self, into: &mut Groups<K, V>, bytes: &[u8]) -> Result<()> {
-        into.merge_encoded(bytes, &self.op).map_err(undecodable)
-    }
 
-    fn reset(&self, partial: &mut Groups<K, V>) {
+    fn reset(&self, partial: &mut Partitioned<K, V>) {
         partial.clear();
     }
 
-    fn finish(&self, partial: Groups<K, V>) -> Result<HashMap<K, V>> {
-        Ok(partial.into_map())
+    fn finish(&self, partial: Partitioned<K, V>) -> Result<HashMap<K, V>> {
+        partial.into_map(self.threads, &self.op)
     }
 }
 
 impl<G, K, V, F> Absorb<(G, V)> for ReduceByKey<K, V, F>
 where
-    G: GroupKey<Owned = K>,
+    G: GroupKey<Owned = K> + Serialize,
     K: Hash + Eq + Send + Serialize + DeserializeOwned,
     V: Send + Serialize + DeserializeOwned,
     F: Fn(&mut V, V) + Sync,
 {
     #[inline]
-    fn absorb(&self, acc: &mut Groups<K, V>, (key, value): (G, V)) -> Result<()> {
+    fn absorb(&self, acc: &mut Partitioned<K, V>, (key, value): (G, V)) -> Result<()> {
         acc.upsert(key, value, &self.op);
         Ok(())
     }
@@ -455,13 +488,31 @@ where
 
 /// Counts how often each distinct item occurs.
 pub struct CountByValue<K> {
+    threads: usize,
+    spiller: Option<Arc<Spiller>>,
     _key: PhantomData<fn(K) -> K>,
 }
 
 impl<K> CountByValue<K> {
     /// A new counting action.
     pub fn new() -> Self {
-        CountByValue { _key: PhantomData }
+        CountByValue { threads: 1, spiller: None, _key: PhantomData }
+    }
+
+    /// The threads that [`finish`](Action::finish) merges on (see
+    /// [`AggregateByKey::threads`]).
+    #[must_use]
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Spills partials to disk as `spiller` says (default: never; the
+    /// pipeline methods pass the job's `--memory-limit` and `--spill-dir`).
+    #[must_use]
+    pub fn spill(mut self, spiller: Arc<Spiller>) -> Self {
+        self.spiller = Some(spiller);
+        self
     }
 }
 
@@ -478,44 +529,90 @@ impl<K> fmt::Debug for CountByValue<K> {
 }
 
 impl<K: Hash + Eq + Send + Serialize + DeserializeOwned> Action for CountByValue<K> {
-    type Partial = Groups<K, u64>;
+    type Partial = Partitioned<K, u64>;
     type Output = HashMap<K, u64>;
 
-    fn identity(&self) -> Groups<K, u64> {
-        Groups::new()
+    fn identity(&self) -> Partitioned<K, u64> {
+        Partitioned::with_spiller(self.spiller.clone())
     }
 
-    fn merge(&self, into: &mut Groups<K, u64>, other: Groups<K, u64>) {
+    fn merge(&self, into: &mut Partitioned<K, u64>, other: Partitioned<K, u64>) {
         into.merge_with(other, |a, b| *a += b);
     }
 
-    fn merge_encoded(&self, into: &mut Groups<K, u64>, bytes: &[u8]) -> Result<()> {
-        into.merge_encoded(bytes, |a, b| *a += b).map_err(undecodable)
-    }
 
-    fn reset(&self, partial: &mut Groups<K, u64>) {
+    fn reset(&self, partial: &mut Partitioned<K, u64>) {
         partial.clear();
     }
 
-    fn finish(&self, partial: Groups<K, u64>) -> Result<HashMap<K, u64>> {
-        Ok(partial.into_map())
+    fn finish(&self, partial: Partitioned<K, u64>) -> Result<HashMap<K, u64>> {
+        partial.into_map(self.threads, |a, b| *a += b)
     }
 }
 
 impl<G, K> Absorb<G> for CountByValue<K>
 where
-    G: GroupKey<Owned = K>,
+    G: GroupKey<Owned = K> + Serialize,
     K: Hash + Eq + Send + Serialize + DeserializeOwned,
 {
     #[inline]
-    fn absorb(&self, acc: &mut Groups<K, u64>, key: G) -> Result<()> {
+    fn absorb(&self, acc: &mut Partitioned<K, u64>, key: G) -> Result<()> {
         acc.upsert(key, 1, |a, b| *a += b);
         Ok(())
     }
 }
 
+impl<K, V> super::sorted::Keyed for AggregateByKey<K, V>
+where
+    K: Hash + Eq + Send + Serialize + DeserializeOwned,
+    V: Merge + Send + Serialize + DeserializeOwned,
+{
+    type Key = K;
+    type Value = V;
+
+    fn fold(&self, into: &mut V, other: V) {
+        into.merge(other);
+    }
+
+    fn finish_threads(&self) -> usize {
+        self.threads
+    }
+}
+
+impl<K, V, F> super::sorted::Keyed for ReduceByKey<K, V, F>
+where
+    K: Hash + Eq + Send + Serialize + DeserializeOwned,
+    V: Send + Serialize + DeserializeOwned,
+    F: Fn(&mut V, V) + Sync,
+{
+    type Key = K;
+    type Value = V;
+
+    fn fold(&self, into: &mut V, other: V) {
+        (self.op)(into, other);
+    }
+
+    fn finish_threads(&self) -> usize {
+        self.threads
+    }
+}
+
+impl<K: Hash + Eq + Send + Serialize + DeserializeOwned> super::sorted::Keyed for CountByValue<K> {
+    type Key = K;
+    type Value = u64;
+
+    fn fold(&self, into: &mut u64, other: u64) {
+        *into += other;
+    }
+
+    fn finish_threads(&self) -> usize {
+        self.threads
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::groups::Groups;
     use super::*;
 
     /// `bytes_eq` agrees with `==` for every length up to 40 and a difference

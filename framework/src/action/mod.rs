@@ -12,15 +12,21 @@
 //! (output sinks) implement their own.
 
 mod basic;
+mod bytes;
 mod collect;
 mod groups;
 mod hash;
 mod keyed;
+mod radix;
+mod sorted;
+pub mod spill;
 
 pub use basic::{Count, Fold, ForEach, MergeAll, Reduce, TopKAction};
 pub use collect::{Collect, CollectPartial};
 pub use groups::{Groups, ShortKey};
 pub use hash::{KeyHasher, KeyState};
+pub use radix::Partitioned;
+pub use sorted::{Keyed, Sorted, SortedGroups, SortedIter};
 pub use keyed::{AggregateByKey, AsKey, CountByValue, GroupKey, HashMap, ReduceByKey, SliceKeyElem};
 
 pub use crate::plumbing::{Absorb, Action};

@@ -512,7 +512,8 @@ pub trait Pipeline: Source + Sized {
     where
         action::AggregateByKey<K, V>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, V>>,
     {
-        self.run(&action::AggregateByKey::new())
+        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
+        self.run(&action::AggregateByKey::new().threads(threads).spill(spiller))
     }
 
     /// Combines the values of each key with `op`, which folds its second
@@ -535,7 +536,8 @@ pub trait Pipeline: Source + Sized {
         action::ReduceByKey<K, V, F>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, V>>,
         F: Fn(&mut V, V) + Sync,
     {
-        self.run(&action::ReduceByKey::new(op))
+        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
+        self.run(&action::ReduceByKey::new(op).threads(threads).spill(spiller))
     }
 
     /// How many times each distinct item occurs.
@@ -553,7 +555,57 @@ pub trait Pipeline: Source + Sized {
     where
         action::CountByValue<K>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, u64>>,
     {
-        self.run(&action::CountByValue::new())
+        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
+        self.run(&action::CountByValue::new().threads(threads).spill(spiller))
+    }
+
+    /// [`aggregate_by_key`](Pipeline::aggregate_by_key), but the groups
+    /// come in key order, streamed from sorted partitions (see
+    /// [`SortedGroups`](action::SortedGroups)): for reports over millions of
+    /// keys, and under `--memory-limit`, where the sorted partitions that
+    /// do not fit are read back from disk as the groups are iterated.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let pairs = vec![("b", 1u64), ("a", 2), ("b", 3)];
+    /// let sums = job.iter(pairs).map(|(k, v): &(&str, u64)| (k.to_string(), *v)).aggregate_by_key_sorted()?;
+    /// assert_eq!(sums.into_vec()?, [("a".to_string(), 2), ("b".to_string(), 4)]);
+    /// # Ok(()) }
+    /// ```
+    fn aggregate_by_key_sorted<K, V>(self) -> Result<action::SortedGroups<K, V>>
+    where
+        action::Sorted<action::AggregateByKey<K, V>>:
+            for<'a> Absorb<Self::Item<'a>, Output = action::SortedGroups<K, V>>,
+        action::AggregateByKey<K, V>: action::Keyed<Key = K, Value = V>,
+    {
+        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
+        self.run(&action::Sorted(action::AggregateByKey::new().threads(threads).spill(spiller)))
+    }
+
+    /// [`reduce_by_key`](Pipeline::reduce_by_key), with the groups in key
+    /// order (see [`aggregate_by_key_sorted`](Pipeline::aggregate_by_key_sorted)).
+    fn reduce_by_key_sorted<K, V, F>(self, op: F) -> Result<action::SortedGroups<K, V>>
+    where
+        action::Sorted<action::ReduceByKey<K, V, F>>:
+            for<'a> Absorb<Self::Item<'a>, Output = action::SortedGroups<K, V>>,
+        action::ReduceByKey<K, V, F>: action::Keyed<Key = K, Value = V>,
+        F: Fn(&mut V, V) + Sync,
+    {
+        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
+        self.run(&action::Sorted(action::ReduceByKey::new(op).threads(threads).spill(spiller)))
+    }
+
+    /// [`count_by_value`](Pipeline::count_by_value), with the values in
+    /// order (see [`aggregate_by_key_sorted`](Pipeline::aggregate_by_key_sorted)).
+    fn count_by_value_sorted<K>(self) -> Result<action::SortedGroups<K, u64>>
+    where
+        action::Sorted<action::CountByValue<K>>: for<'a> Absorb<Self::Item<'a>, Output = action::SortedGroups<K, u64>>,
+        action::CountByValue<K>: action::Keyed<Key = K, Value = u64>,
+    {
+        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
+        self.run(&action::Sorted(action::CountByValue::new().threads(threads).spill(spiller)))
     }
 
     /// Runs any [`Action`](action::Action) over this pipeline.

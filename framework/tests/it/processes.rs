@@ -142,6 +142,45 @@ fn issue_18_9_many_distinct_keys_agree_with_a_plain_count() {
     }
 }
 
+/// Issue 15.3: under a memory limit small enough for several spill rounds
+/// (in the threads, in the workers and in the leader's merge), every
+/// keyed action gives the unbounded run's result, the report counts the
+/// spilled bytes, and the spill directory is left empty.
+#[test]
+fn issue_15_3_spilled_keyed_actions_equal_the_unbounded_run() {
+    let dir = Dir::new();
+    let mut text = String::new();
+    for i in 0..120_000usize {
+        text.push_str(&format!("a key long enough to fill the partitions {}\n", i * 7919 % 100_003));
+    }
+    let path = dir.write("keys.txt", text);
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let distinct = |out: &Output| -> String {
+        stdout(out).lines().filter(|l| l.starts_with("distinct,")).map(|l| format!("{l}\n")).collect()
+    };
+    let unbounded = run(&["-t", "2", "--distinct", path.to_str().unwrap()]);
+    assert!(unbounded.status.success(), "{}", stderr(&unbounded));
+    let want = distinct(&unbounded);
+    assert_eq!(want.lines().count(), 100_003);
+    for shape in [&["-t", "1"][..], &["-t", "2"], &["-p", "2", "-t", "1"]] {
+        let mut args: Vec<&str> = shape.to_vec();
+        args.extend(["--distinct", "--memory-limit", "3M", "--chunk-size", "2M", "--spill-dir"]);
+        args.extend([spill.to_str().unwrap(), path.to_str().unwrap()]);
+        let out = run(&args);
+        assert!(out.status.success(), "{shape:?}: {}", stderr(&out));
+        assert!(distinct(&out) == want, "{shape:?}: spilled results differ from the unbounded run");
+        let rounds: u64 = stdout(&out)
+            .lines()
+            .find_map(|l| l.strip_prefix("counter,spill rounds,"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(rounds >= 3, "{shape:?}: {rounds} spill rounds\n{}", stdout(&out));
+        assert!(stdout(&out).contains("counter,spilled bytes,"), "{shape:?}");
+        assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0, "{shape:?}: the spill directory is not empty");
+    }
+}
+
 #[test]
 fn killing_random_workers_never_changes_the_result() {
     let dir = Dir::new();

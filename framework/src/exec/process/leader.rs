@@ -76,6 +76,9 @@ struct State {
     next_id: Arc<AtomicUsize>,
     /// Output and report of each finished action, by action number.
     outputs: Vec<(Vec<u8>, Report)>,
+    /// The last finished action, while its output is held back (see
+    /// [`Leader::publish`]).
+    held: Option<u64>,
     respawns_left: usize,
     last_loss: Option<String>,
 }
@@ -123,6 +126,7 @@ impl Leader {
             slots: Vec::new(),
             next_id,
             outputs: Vec::new(),
+            held: None,
             respawns_left,
             last_loss: None,
         };
@@ -142,13 +146,17 @@ impl Leader {
         state.gather(action, fingerprint, plan, on_partial)
     }
 
-    /// Records an action's output and sends it to the workers waiting for it.
+    /// Records an action's output for the workers waiting for it, who get
+    /// it when the next action starts: a worker runs the code after an
+    /// action only to reach the next one, so after the program's last
+    /// action the workers exit without decoding (or waiting for) a result
+    /// that only the leader uses.
     pub(crate) fn publish(&self, action: u64, output: Vec<u8>, report: Report) -> Result<()> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         debug_assert_eq!(state.outputs.len() as u64, action);
         state.outputs.push((output, report));
-        state.scheduler.finished(action);
-        state.carry_out(None)
+        state.held = Some(action);
+        Ok(())
     }
 }
 
@@ -229,6 +237,9 @@ impl State {
     }
 
     fn gather(&mut self, action: u64, fingerprint: u64, plan: &Plan, on_partial: &mut OnPartial<'_>) -> Result<Report> {
+        if let Some(held) = self.held.take() {
+            self.scheduler.finished(held);
+        }
         let plan_msg = protocol::encode(&ToWorker::Plan { action, plan: plan.clone() })
             .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode the plan").with_source(e))?;
         let mut round = Round::new(action, fingerprint, plan, plan_msg);

@@ -47,7 +47,7 @@ fn leader_pid(name: &str) -> Option<i32> {
 }
 
 /// Whether a process with this pid exists (any user's).
-fn process_exists(pid: i32) -> bool {
+pub(crate) fn process_exists(pid: i32) -> bool {
     let pid = nix::unistd::Pid::from_raw(pid);
     !matches!(nix::sys::signal::kill(pid, None), Err(nix::errno::Errno::ESRCH))
 }

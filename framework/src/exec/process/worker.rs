@@ -197,8 +197,14 @@ fn spawn_reader(
                 }
                 // The leader is gone or closed the job: a worker never
                 // outlives its leader.
-                Ok(None) => std::process::exit(0),
-                Err(_) => std::process::exit(1),
+                Ok(None) => {
+                    crate::signals::remove_doomed_dirs();
+                    std::process::exit(0)
+                }
+                Err(_) => {
+                    crate::signals::remove_doomed_dirs();
+                    std::process::exit(1)
+                }
             }
         }
     });

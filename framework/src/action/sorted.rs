@@ -1,0 +1,526 @@
+//! Keyed results in key order, streamed: [`Sorted`] and [`SortedGroups`].
+//!
+//! A report over millions of keys is usually printed in key order. Building
+//! a `HashMap` of every group and sorting a copy of it holds the result two
+//! or three times over and sorts it on one table; instead, each radix
+//! partition ([`Partitioned`]) is aggregated and sorted on its own, in
+//! parallel, and the sorted partitions are merged as the caller iterates.
+//! Under `--memory-limit` the sorted partitions that would not fit go to
+//! the spill directory and are read back a block at a time, so iterating
+//! holds one block per partition, not the result.
+//!
+//! Invariant: each key is in exactly one partition (the partition of its
+//! hash), so the merge never meets a key twice across partitions; within a
+//! partition, equal keys (two encodings of one key) are folded after the
+//! sort, where they are neighbours.
+
+use super::bytes::{ByteBuf, Bytes};
+use super::radix::Partitioned;
+use super::spill::{Spilled, Spiller};
+use super::{Absorb, Action};
+use crate::error::Result;
+use serde::de::DeserializeOwned;
+use serde::ser::{SerializeSeq, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+
+/// A keyed action whose partial is a [`Partitioned`]: what [`Sorted`]
+/// needs to finish it in key order.
+pub trait Keyed: Action<Partial = Partitioned<Self::Key, Self::Value>> {
+    /// The key type.
+    type Key;
+    /// The value type.
+    type Value;
+    /// Folds `other` into `into`, as the action merges values of one key.
+    fn fold(&self, into: &mut Self::Value, other: Self::Value);
+    /// The threads that finish the action.
+    fn finish_threads(&self) -> usize;
+}
+
+/// A keyed action ([`AggregateByKey`](super::AggregateByKey),
+/// [`ReduceByKey`](super::ReduceByKey), [`CountByValue`](super::CountByValue))
+/// whose result is a [`SortedGroups`] in key order instead of a map.
+#[derive(Debug)]
+pub struct Sorted<A>(pub A);
+
+impl<A> Action for Sorted<A>
+where
+    A: Keyed,
+    A::Key: Ord + Hash + Eq + Send + Serialize + DeserializeOwned,
+    A::Value: Send + Serialize + DeserializeOwned,
+{
+    type Partial = A::Partial;
+    type Output = SortedGroups<A::Key, A::Value>;
+
+    fn identity(&self) -> Self::Partial {
+        self.0.identity()
+    }
+
+    fn merge(&self, into: &mut Self::Partial, other: Self::Partial) {
+        self.0.merge(into, other);
+    }
+
+    fn merge_encoded(&self, into: &mut Self::Partial, bytes: &[u8]) -> Result<()> {
+        self.0.merge_encoded(into, bytes)
+    }
+
+    fn reset(&self, partial: &mut Self::Partial) {
+        self.0.reset(partial);
+    }
+
+    fn finish(&self, partial: Self::Partial) -> Result<Self::Output> {
+        let fold = |a: &mut A::Value, b: A::Value| self.0.fold(a, b);
+        let budget = OutputBudget::new(partial.spiller().cloned());
+        let runs = partial.aggregate_each(self.0.finish_threads(), &fold, |mut pairs| {
+            pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let pairs = fold_neighbours(pairs, &fold);
+            budget.keep_or_spill(pairs)
+        })?;
+        Ok(SortedGroups::from_runs(runs))
+    }
+}
+
+impl<T, A> Absorb<T> for Sorted<A>
+where
+    A: Keyed + Absorb<T>,
+    A::Key: Ord + Hash + Eq + Send + Serialize + DeserializeOwned,
+    A::Value: Send + Serialize + DeserializeOwned,
+{
+    #[inline(always)]
+    fn absorb(&self, acc: &mut Self::Partial, item: T) -> Result<()> {
+        self.0.absorb(acc, item)
+    }
+}
+
+/// Folds neighbours with equal keys in a sorted list.
+fn fold_neighbours<K: Ord, V>(pairs: Vec<(K, V)>, fold: &impl Fn(&mut V, V)) -> Vec<(K, V)> {
+    let mut out: Vec<(K, V)> = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        match out.last_mut() {
+            Some(last) if last.0 == key => fold(&mut last.1, value),
+            _ => out.push((key, value)),
+        }
+    }
+    out
+}
+
+/// Decides which sorted partitions stay in memory: while the ones kept
+/// fit in a quarter of the memory limit (the rest is the partials' and the
+/// caller's); the others go to the spill directory.
+struct OutputBudget {
+    spiller: Option<std::sync::Arc<Spiller>>,
+    kept: AtomicU64,
+}
+
+impl OutputBudget {
+    fn new(spiller: Option<std::sync::Arc<Spiller>>) -> Self {
+        OutputBudget { spiller, kept: AtomicU64::new(0) }
+    }
+
+    /// Encodes one sorted partition (postcard pairs, back to back: a
+    /// fifth of the room its keys and values take as values, and its keys
+    /// are then allocated and freed by the thread that iterates, which the
+    /// allocator serves from its cache) and keeps it or spills it.
+    fn keep_or_spill<K: Serialize, V: Serialize>(&self, pairs: Vec<(K, V)>) -> Result<SortedRun> {
+        let len = pairs.len();
+        let mut bytes = Vec::with_capacity(len * 16);
+        for pair in &pairs {
+            postcard::to_io(pair, &mut bytes).map_err(|e| {
+                crate::Error::new(crate::ErrorKind::Transport, "cannot encode a key or value").with_source(e)
+            })?;
+        }
+        drop(pairs);
+        let Some(spiller) = &self.spiller else { return Ok(SortedRun::Memory { bytes, len }) };
+        let size = bytes.len() as u64;
+        let kept = self.kept.fetch_add(size, AtomicOrdering::Relaxed) + size;
+        if kept <= spiller.limit() / 4 {
+            return Ok(SortedRun::Memory { bytes, len });
+        }
+        self.kept.fetch_sub(size, AtomicOrdering::Relaxed);
+        let mut parts = [(vec![bytes], len as u64)];
+        Ok(match spiller.dir()?.write_round(&mut parts)?.pop().flatten() {
+            Some(range) => SortedRun::Spilled { range, len },
+            None => SortedRun::Memory { bytes: Vec::new(), len: 0 },
+        })
+    }
+}
+
+/// One sorted partition: encoded `(key, value)` pairs in key order, in
+/// memory or in a spill file, and their number.
+enum SortedRun {
+    Memory { bytes: Vec<u8>, len: usize },
+    Spilled { range: Spilled, len: usize },
+}
+
+impl SortedRun {
+    fn len(&self) -> usize {
+        match self {
+            SortedRun::Memory { len, .. } | SortedRun::Spilled { len, .. } => *len,
+        }
+    }
+
+    /// Its pairs, decoded as they are read.
+    fn source(&self) -> Source {
+        match self {
+            SortedRun::Memory { .. } => Source::Memory { pos: 0 },
+            SortedRun::Spilled { range, .. } => Source::Disk(DiskRun { range: range.clone(), at: 0, buf: Vec::new(), pos: 0 }),
+        }
+    }
+}
+
+/// The groups of a keyed action in key order: iterate it (each item a
+/// `Result`, since spilled groups are read back from disk as they come) or
+/// [`for_each`](SortedGroups::for_each) over it. Built by
+/// [`aggregate_by_key_sorted`](crate::Pipeline::aggregate_by_key_sorted) and
+/// its siblings.
+pub struct SortedGroups<K, V> {
+    runs: Vec<SortedRun>,
+    len: usize,
+    _pairs: std::marker::PhantomData<fn() -> (K, V)>,
+}
+
+impl<K, V> fmt::Debug for SortedGroups<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SortedGroups").field("len", &self.len).field("runs", &self.runs.len()).finish()
+    }
+}
+
+impl<K, V> SortedGroups<K, V> {
+    fn from_runs(runs: Vec<SortedRun>) -> Self {
+        let len = runs.iter().map(SortedRun::len).sum();
+        SortedGroups { runs, len, _pairs: std::marker::PhantomData }
+    }
+
+    /// The number of groups.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<K: Ord + DeserializeOwned, V: DeserializeOwned> SortedGroups<K, V> {
+    /// Calls `f` with each group in key order.
+    ///
+    /// # Errors
+    /// The first error of `f`, or a spilled group that cannot be read back.
+    pub fn for_each<E: From<crate::Error>>(
+        self,
+        mut f: impl FnMut(K, V) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        for group in self {
+            let (key, value) = group?;
+            f(key, value)?;
+        }
+        Ok(())
+    }
+
+    /// Every group, in key order, in a `Vec`.
+    ///
+    /// # Errors
+    /// A spilled group that cannot be read back.
+    pub fn into_vec(self) -> Result<Vec<(K, V)>> {
+        let mut out = Vec::with_capacity(self.len);
+        for group in self {
+            out.push(group?);
+        }
+        Ok(out)
+    }
+}
+
+impl<K: Ord + DeserializeOwned, V: DeserializeOwned> IntoIterator for SortedGroups<K, V> {
+    type Item = Result<(K, V)>;
+    type IntoIter = SortedIter<K, V>;
+
+    /// A merge of the sorted partitions through a tree of losers: one
+    /// comparison per level (8 for 256 partitions) for each group.
+    fn into_iter(self) -> SortedIter<K, V> {
+        let mut sources: Vec<Source> = self.runs.iter().map(SortedRun::source).collect();
+        let mut failed = None;
+        let heads: Vec<Option<(K, V)>> = sources
+            .iter_mut()
+            .zip(&self.runs)
+            .map(|(source, run)| match source.next(run) {
+                Some(Ok(pair)) => Some(pair),
+                Some(Err(e)) => {
+                    failed.get_or_insert(e);
+                    None
+                }
+                None => None,
+            })
+            .collect();
+        let k = heads.len();
+        let mut merge = SortedIter { runs: self.runs, sources, heads, tree: vec![0; k.max(1)], failed };
+        if k > 0 {
+            let winner = merge.build(1);
+            merge.tree[0] = winner;
+        }
+        merge
+    }
+}
+
+/// The iterator of [`SortedGroups`].
+pub struct SortedIter<K, V> {
+    runs: Vec<SortedRun>,
+    sources: Vec<Source>,
+    /// The next group of each run; `None` once it is done.
+    heads: Vec<Option<(K, V)>>,
+    /// The tree of losers: `tree[0]` is the run with the smallest head,
+    /// `tree[n]` (`1 <= n < k`) the loser of the match at node `n`, whose
+    /// children are nodes `2n` and `2n + 1`; run `i` is leaf `k + i`.
+    tree: Vec<usize>,
+    failed: Option<crate::Error>,
+}
+
+impl<K, V> fmt::Debug for SortedIter<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SortedIter").field("runs", &self.runs.len()).finish()
+    }
+}
+
+impl<K: Ord, V> SortedIter<K, V> {
+    /// Whether run `a`'s head comes before run `b`'s (a finished run comes
+    /// last; ties go to the lower run).
+    #[inline]
+    fn before(&self, a: usize, b: usize) -> bool {
+        match (&self.heads[a], &self.heads[b]) {
+            (Some(x), Some(y)) => match x.0.cmp(&y.0) {
+                Ordering::Less => true,
+                Ordering::Equal => a < b,
+                Ordering::Greater => false,
+            },
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => a < b,
+        }
+    }
+
+    /// Plays the matches below node `n`; returns their winner.
+    fn build(&mut self, n: usize) -> usize {
+        let k = self.heads.len();
+        if n >= k {
+            return n - k;
+        }
+        let (l, r) = (self.build(2 * n), self.build(2 * n + 1));
+        let (winner, loser) = if self.before(l, r) { (l, r) } else { (r, l) };
+        self.tree[n] = loser;
+        winner
+    }
+
+    /// Run `run`'s head changed: replays its matches up to the root.
+    fn replay(&mut self, run: usize) {
+        let k = self.heads.len();
+        let mut winner = run;
+        let mut n = (run + k) / 2;
+        while n >= 1 {
+            if self.before(self.tree[n], winner) {
+                std::mem::swap(&mut self.tree[n], &mut winner);
+            }
+            n /= 2;
+        }
+        self.tree[0] = winner;
+    }
+}
+
+impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for SortedIter<K, V> {
+    type Item = Result<(K, V)>;
+
+    fn next(&mut self) -> Option<Result<(K, V)>> {
+        if let Some(e) = self.failed.take() {
+            self.heads.iter_mut().for_each(|h| *h = None);
+            return Some(Err(e));
+        }
+        let run = *self.tree.first()?;
+        let pair = self.heads.get_mut(run)?.take()?;
+        match self.sources[run].next(&self.runs[run]) {
+            Some(Ok(next)) => self.heads[run] = Some(next),
+            Some(Err(e)) => self.failed = Some(e),
+            None => {}
+        }
+        self.replay(run);
+        Some(Ok(pair))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, None)
+    }
+}
+
+/// Where one run's groups are read from.
+enum Source {
+    /// The position in the run's bytes.
+    Memory { pos: usize },
+    Disk(DiskRun),
+}
+
+impl Source {
+    fn next<T: DeserializeOwned>(&mut self, run: &SortedRun) -> Option<Result<T>> {
+        match (self, run) {
+            (Source::Memory { pos }, SortedRun::Memory { bytes, .. }) => {
+                let rest = bytes.get(*pos..).filter(|r| !r.is_empty())?;
+                match postcard::take_from_bytes::<T>(rest) {
+                    Ok((item, tail)) => {
+                        *pos = bytes.len() - tail.len();
+                        Some(Ok(item))
+                    }
+                    Err(e) => {
+                        *pos = bytes.len();
+                        Some(Err(crate::plumbing::undecodable(e)))
+                    }
+                }
+            }
+            (Source::Disk(disk), _) => disk.next(),
+            (Source::Memory { .. }, SortedRun::Spilled { .. }) => None,
+        }
+    }
+}
+
+/// A spilled run read a block at a time.
+struct DiskRun {
+    range: Spilled,
+    /// Bytes of the range read so far.
+    at: u64,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+/// The bytes a spilled run reads at a time.
+const BLOCK: usize = 64 << 10;
+
+impl DiskRun {
+    fn next<T: DeserializeOwned>(&mut self) -> Option<Result<T>> {
+        loop {
+            if self.pos < self.buf.len() {
+                match postcard::take_from_bytes::<T>(&self.buf[self.pos..]) {
+                    Ok((item, rest)) => {
+                        self.pos = self.buf.len() - rest.len();
+                        return Some(Ok(item));
+                    }
+                    Err(postcard::Error::DeserializeUnexpectedEnd) if self.at < self.range.len() => {}
+                    Err(e) => {
+                        self.pos = self.buf.len();
+                        self.at = self.range.len();
+                        return Some(Err(crate::plumbing::undecodable(e)));
+                    }
+                }
+            } else if self.at >= self.range.len() {
+                return None;
+            }
+            // Keep the unread tail, append the next block.
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+            match self.range.read_at(self.at, BLOCK) {
+                Ok(block) => {
+                    self.at += block.len() as u64;
+                    self.buf.extend_from_slice(&block);
+                }
+                Err(e) => {
+                    self.at = self.range.len();
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+/// Sent to workers as its runs' encoded bytes (spilled ones read back):
+/// no group is decoded on the way.
+impl<K, V> Serialize for SortedGroups<K, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.runs.len()))?;
+        for run in &self.runs {
+            match run {
+                SortedRun::Memory { bytes, len } => seq.serialize_element(&(*len as u64, Bytes(bytes)))?,
+                SortedRun::Spilled { range, len } => {
+                    let bytes = range.read().map_err(serde::ser::Error::custom)?;
+                    seq.serialize_element(&(*len as u64, Bytes(&bytes)))?;
+                }
+            }
+        }
+        seq.end()
+    }
+}
+
+/// Rebuilt as runs in memory. The runs' pairs are checked only as they are
+/// iterated (a run that does not decode is an error then).
+impl<'de, K, V> Deserialize<'de> for SortedGroups<K, V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let runs: Vec<(u64, ByteBuf)> = Vec::deserialize(deserializer)?;
+        let runs = runs
+            .into_iter()
+            .map(|(len, bytes)| SortedRun::Memory { bytes: bytes.0, len: usize::try_from(len).unwrap_or(usize::MAX) })
+            .collect();
+        Ok(SortedGroups::from_runs(runs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{AggregateByKey, CountByValue};
+    use super::*;
+    use std::sync::Arc;
+
+    /// Counts `n` keys (some repeated) with and without a tight memory
+    /// limit and through a serde round trip: always the `BTreeMap`'s
+    /// groups in its order, and the spill files are gone at the end.
+    #[test]
+    fn sorted_groups_come_in_key_order_at_every_size() {
+        let parent = tempfile::tempdir().unwrap();
+        for n in [0u64, 5, 20_000, 200_000] {
+            for limited in [false, true] {
+                let mut action = CountByValue::<String>::new().threads(2);
+                if limited {
+                    action = action.spill(Arc::new(Spiller::new(4 << 20, 2, parent.path().to_path_buf())));
+                }
+                let sorted = Sorted(action);
+                let mut reference = std::collections::BTreeMap::new();
+                let mut partials = vec![sorted.identity(), sorted.identity()];
+                for i in 0..(2 * n) {
+                    let key = format!("key {:07}", (i * 7919) % n.max(1));
+                    *reference.entry(key.clone()).or_insert(0u64) += 1;
+                    sorted.absorb(&mut partials[(i % 2) as usize], key.as_str()).unwrap();
+                }
+                let mut merged = sorted.identity();
+                for p in partials {
+                    sorted.merge(&mut merged, p);
+                }
+                let groups = sorted.finish(merged).unwrap();
+                assert_eq!(groups.len(), reference.len());
+                let bytes = postcard::to_allocvec(&groups).unwrap();
+                let got = groups.into_vec().unwrap();
+                let want: Vec<(String, u64)> = reference.into_iter().collect();
+                assert!(got == want, "n={n} limited={limited}");
+                let shipped: SortedGroups<String, u64> = postcard::from_bytes(&bytes).unwrap();
+                assert!(shipped.into_vec().unwrap() == want, "n={n} limited={limited}: round trip");
+            }
+        }
+        let left: Vec<_> = std::fs::read_dir(parent.path()).unwrap().flatten().collect();
+        assert!(left.is_empty(), "spill directories left: {left:?}");
+    }
+
+    /// A tight limit does spill sorted partitions, and an aggregation of
+    /// values gives the same groups as without it.
+    #[test]
+    fn spilled_sorted_partitions_equal_kept_ones() {
+        let parent = tempfile::tempdir().unwrap();
+        let spiller = Arc::new(Spiller::new(1 << 20, 1, parent.path().to_path_buf()));
+        let run = |action: AggregateByKey<String, u64>| {
+            let sorted = Sorted(action);
+            let mut p = sorted.identity();
+            for i in 0..100_000u64 {
+                sorted.absorb(&mut p, (format!("k{}", i % 60_000), i)).unwrap();
+            }
+            sorted.finish(p).unwrap()
+        };
+        let kept = run(AggregateByKey::new());
+        let spilled = run(AggregateByKey::new().spill(spiller.clone()));
+        assert!(spilled.runs.iter().any(|r| matches!(r, SortedRun::Spilled { .. })), "nothing spilled");
+        assert!(kept.into_vec().unwrap() == spilled.into_vec().unwrap());
+    }
+}
