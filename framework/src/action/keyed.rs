@@ -1,9 +1,9 @@
 //! Keyed aggregation: combine values per key inside each split, then merge.
 
 use super::groups::ShortKey;
+use super::hash::{KeyState, is_short, short_words};
 use super::radix::Partitioned;
 use super::spill::Spiller;
-use super::hash::{KeyState, is_short, short_words};
 use super::{Absorb, Action};
 use crate::error::Result;
 use crate::merge::Merge;
@@ -385,7 +385,6 @@ where
         into.merge_with(other, V::merge);
     }
 
-
     fn reset(&self, partial: &mut Partitioned<K, V>) {
         partial.clear();
     }
@@ -461,7 +460,6 @@ where
     fn merge(&self, into: &mut Partitioned<K, V>, other: Partitioned<K, V>) {
         into.merge_with(other, &self.op);
     }
-
 
     fn reset(&self, partial: &mut Partitioned<K, V>) {
         partial.clear();
@@ -539,7 +537,6 @@ impl<K: Hash + Eq + Send + Serialize + DeserializeOwned> Action for CountByValue
     fn merge(&self, into: &mut Partitioned<K, u64>, other: Partitioned<K, u64>) {
         into.merge_with(other, |a, b| *a += b);
     }
-
 
     fn reset(&self, partial: &mut Partitioned<K, u64>) {
         partial.clear();

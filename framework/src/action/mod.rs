@@ -25,8 +25,8 @@ pub use basic::{Count, Fold, ForEach, MergeAll, Reduce, TopKAction};
 pub use collect::{Collect, CollectPartial};
 pub use groups::{Groups, ShortKey};
 pub use hash::{KeyHasher, KeyState};
+pub use keyed::{AggregateByKey, AsKey, CountByValue, GroupKey, HashMap, ReduceByKey, SliceKeyElem};
 pub use radix::Partitioned;
 pub use sorted::{Keyed, Sorted, SortedGroups, SortedIter};
-pub use keyed::{AggregateByKey, AsKey, CountByValue, GroupKey, HashMap, ReduceByKey, SliceKeyElem};
 
 pub use crate::plumbing::{Absorb, Action};

@@ -272,7 +272,9 @@ impl<K: Hash + Eq, V> Partitioned<K, V> {
             }
             Err(e) => {
                 chunk.truncate(before);
-                self.fail(crate::Error::new(crate::ErrorKind::Transport, "cannot encode a key or value").with_source(e));
+                self.fail(
+                    crate::Error::new(crate::ErrorKind::Transport, "cannot encode a key or value").with_source(e),
+                );
             }
         }
         self.spill_if_over();
@@ -454,7 +456,8 @@ where
 /// more partitions would not help a single key's pairs, and reading it
 /// anyway could exhaust memory.
 fn check_partition_size(p: usize, run: &Run, spiller: &Spiller, threads: usize) -> crate::Result<()> {
-    let bytes = run.chunks.iter().map(|c| c.len() as u64).sum::<u64>() + run.spilled.iter().map(Spilled::len).sum::<u64>();
+    let bytes =
+        run.chunks.iter().map(|c| c.len() as u64).sum::<u64>() + run.spilled.iter().map(Spilled::len).sum::<u64>();
     if bytes <= spiller.partition_bytes() as u64 {
         return Ok(());
     }
@@ -522,9 +525,11 @@ impl<K: Serialize + Hash + Eq, V: Serialize> Serialize for Partitioned<K, V> {
             .flat_map(|(p, run)| {
                 let last = run.chunks.len().saturating_sub(1);
                 // The run's pair count rides on its last chunk.
-                run.chunks.iter().enumerate().filter(|(_, c)| !c.is_empty()).map(move |(i, c)| {
-                    (p as u16, if i == last { run.pairs } else { 0 }, Bytes(c))
-                })
+                run.chunks
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| !c.is_empty())
+                    .map(move |(i, c)| (p as u16, if i == last { run.pairs } else { 0 }, Bytes(c)))
             })
             .chain(read_back.iter().map(|(p, pairs, bytes)| (*p, *pairs, Bytes(bytes))))
             .collect();

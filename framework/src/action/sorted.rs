@@ -166,7 +166,9 @@ impl SortedRun {
     fn source(&self) -> Source {
         match self {
             SortedRun::Memory { .. } => Source::Memory { pos: 0 },
-            SortedRun::Spilled { range, .. } => Source::Disk(DiskRun { range: range.clone(), at: 0, buf: Vec::new(), pos: 0 }),
+            SortedRun::Spilled { range, .. } => {
+                Source::Disk(DiskRun { range: range.clone(), at: 0, buf: Vec::new(), pos: 0 })
+            }
         }
     }
 }
@@ -355,7 +357,9 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for SortedIter<K, 
 /// Where one run's groups are read from.
 enum Source {
     /// The position in the run's bytes.
-    Memory { pos: usize },
+    Memory {
+        pos: usize,
+    },
     Disk(DiskRun),
 }
 
@@ -519,7 +523,7 @@ mod tests {
             sorted.finish(p).unwrap()
         };
         let kept = run(AggregateByKey::new());
-        let spilled = run(AggregateByKey::new().spill(spiller.clone()));
+        let spilled = run(AggregateByKey::new().spill(spiller));
         assert!(spilled.runs.iter().any(|r| matches!(r, SortedRun::Spilled { .. })), "nothing spilled");
         assert!(kept.into_vec().unwrap() == spilled.into_vec().unwrap());
     }
