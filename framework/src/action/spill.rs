@@ -3,7 +3,7 @@
 //! A [`Partitioned`](super::Partitioned) partial whose encoded pairs grow
 //! past its share of the memory limit writes them out in one *round*: one
 //! file holding every partition's pairs, partition after partition, and
-//! keeps for each partition the byte range it wrote ([`Spilled`]). Nothing
+//! keeps for each partition the byte range it wrote (`Spilled`). Nothing
 //! is sorted or merged on the way out; each partition is read back, alone,
 //! when the result is finished, and aggregated like one held in memory, so
 //! the result equals an unbounded run's.
@@ -11,7 +11,7 @@
 //! The files live in one directory per process and action, created under
 //! `--spill-dir` (default: the system's temporary directory) and named
 //! `shoal-spill-<pid>-<random>`. It is removed when the action ends, on
-//! `SIGINT`/`SIGTERM` (see [`crate::signals::remove_on_interrupt`]), and, if
+//! `SIGINT`/`SIGTERM` (see `signals::remove_on_interrupt`), and, if
 //! a `SIGKILL` left it behind, by the next run that spills into the same
 //! parent (its pid is gone).
 
