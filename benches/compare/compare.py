@@ -131,6 +131,8 @@ WORKLOADS = {
         reference="shoal",
         contenders=[
             rust("shoal", "weather", "--threads", "2", "{data}", note="Shoal weather example, 2 threads"),
+            rust("shoal-1g", "weather", "--threads", "2", "--memory-limit", "1G", "{data}",
+                 note="Shoal weather example, 2 threads, --memory-limit 1G"),
             rust("shoal-2p1t", "weather", "--processes", "2", "--threads", "1", "{data}",
                  note="Shoal weather example, 2 worker processes x 1 thread"),
             py("duckdb", "keys_duckdb.py", "{data}", note="DuckDB SQL (sorted and written by DuckDB), all cores"),

@@ -160,10 +160,10 @@ enum InSlots {
     Full,
 }
 
-/// The hash state shared by every [`Groups`] of this process.
+/// The hash state shared by every [`Groups`] of this process (and, in a
+/// job with workers, of every process of the job).
 fn state() -> &'static KeyState {
-    static STATE: std::sync::OnceLock<KeyState> = std::sync::OnceLock::new();
-    STATE.get_or_init(KeyState::default)
+    super::hash::groups_state()
 }
 
 /// The most slots a [`Groups`] keeps (see the module docs).

@@ -12,7 +12,6 @@
 //! (output sinks) implement their own.
 
 mod basic;
-mod bytes;
 mod collect;
 mod groups;
 mod hash;
@@ -24,6 +23,7 @@ pub mod spill;
 pub use basic::{Count, Fold, ForEach, MergeAll, Reduce, TopKAction};
 pub use collect::{Collect, CollectPartial};
 pub use groups::{Groups, ShortKey};
+pub(crate) use hash::set_job_seed;
 pub use hash::{KeyHasher, KeyState};
 pub use keyed::{AggregateByKey, AsKey, CountByValue, GroupKey, HashMap, ReduceByKey, SliceKeyElem};
 pub use radix::Partitioned;

@@ -42,9 +42,9 @@
 //!   keyed partial.
 
 use super::GroupKey;
-use super::bytes::{ByteBuf, Bytes};
 use super::groups::Groups;
 use super::spill::{Spilled, Spiller};
+use crate::transport::bytes::{ByteBuf, Bytes};
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeTuple, Serializer};
 use serde::{Deserialize, Serialize};

@@ -14,11 +14,11 @@
 //! partition, equal keys (two encodings of one key) are folded after the
 //! sort, where they are neighbours.
 
-use super::bytes::{ByteBuf, Bytes};
 use super::radix::Partitioned;
 use super::spill::{Spilled, Spiller};
 use super::{Absorb, Action};
 use crate::error::Result;
+use crate::transport::bytes::{ByteBuf, Bytes};
 use serde::de::DeserializeOwned;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Deserializer, Serialize};

@@ -6,6 +6,7 @@
 //! traits only, so workers started by a cluster launcher on other machines
 //! join a leader over TCP exactly as local workers do over a Unix socket.
 
+pub(crate) mod bytes;
 pub(crate) mod frame;
 
 use serde::{Deserialize, Serialize};

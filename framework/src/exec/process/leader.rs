@@ -76,9 +76,6 @@ struct State {
     next_id: Arc<AtomicUsize>,
     /// Output and report of each finished action, by action number.
     outputs: Vec<(Vec<u8>, Report)>,
-    /// The last finished action, while its output is held back (see
-    /// [`Leader::publish`]).
-    held: Option<u64>,
     respawns_left: usize,
     last_loss: Option<String>,
 }
@@ -96,6 +93,7 @@ impl Leader {
     pub(crate) fn start(options: ProcessOptions) -> Result<Leader> {
         let secret =
             protocol::new_secret().map_err(|e| Error::new(ErrorKind::Io, "cannot make a job secret").with_source(e))?;
+        crate::action::set_job_seed(&secret);
         stale::remove_stale_socket_dirs(&std::env::temp_dir());
         let (tx, events) = std::sync::mpsc::channel();
         let next_id = Arc::new(AtomicUsize::new(1));
@@ -126,7 +124,6 @@ impl Leader {
             slots: Vec::new(),
             next_id,
             outputs: Vec::new(),
-            held: None,
             respawns_left,
             last_loss: None,
         };
@@ -146,16 +143,13 @@ impl Leader {
         state.gather(action, fingerprint, plan, on_partial)
     }
 
-    /// Records an action's output for the workers waiting for it, who get
-    /// it when the next action starts: a worker runs the code after an
-    /// action only to reach the next one, so after the program's last
-    /// action the workers exit without decoding (or waiting for) a result
-    /// that only the leader uses.
+    /// Records an action's output; workers get it when the next action
+    /// starts (see `Scheduler::hold`).
     pub(crate) fn publish(&self, action: u64, output: Vec<u8>, report: Report) -> Result<()> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         debug_assert_eq!(state.outputs.len() as u64, action);
         state.outputs.push((output, report));
-        state.held = Some(action);
+        state.scheduler.hold(action);
         Ok(())
     }
 }
@@ -237,9 +231,7 @@ impl State {
     }
 
     fn gather(&mut self, action: u64, fingerprint: u64, plan: &Plan, on_partial: &mut OnPartial<'_>) -> Result<Report> {
-        if let Some(held) = self.held.take() {
-            self.scheduler.finished(held);
-        }
+        self.scheduler.release_held();
         let plan_msg = protocol::encode(&ToWorker::Plan { action, plan: plan.clone() })
             .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode the plan").with_source(e))?;
         let mut round = Round::new(action, fingerprint, plan, plan_msg);

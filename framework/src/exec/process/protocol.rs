@@ -32,12 +32,39 @@ pub(crate) const MAGIC: u64 = 0x5348_4f41_4c21_0001;
 /// Worker to leader.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ToLeader {
-    Hello { magic: u64, protocol: u32, program: u64, secret: String, worker: Option<usize>, pid: u32, threads: usize },
-    Ready { action: u64, fingerprint: u64 },
-    Partial { action: u64, split: usize, partial: Vec<u8>, report: Report },
-    Failed { action: u64, split: usize, error: WireError },
-    Acquire { limit: String, capacity: usize, token: u64 },
-    Release { limit: String },
+    Hello {
+        magic: u64,
+        protocol: u32,
+        program: u64,
+        secret: String,
+        worker: Option<usize>,
+        pid: u32,
+        threads: usize,
+    },
+    Ready {
+        action: u64,
+        fingerprint: u64,
+    },
+    Partial {
+        action: u64,
+        split: usize,
+        #[serde(with = "crate::transport::bytes::as_bytes")]
+        partial: Vec<u8>,
+        report: Report,
+    },
+    Failed {
+        action: u64,
+        split: usize,
+        error: WireError,
+    },
+    Acquire {
+        limit: String,
+        capacity: usize,
+        token: u64,
+    },
+    Release {
+        limit: String,
+    },
     Heartbeat,
     Goodbye,
 }
@@ -45,12 +72,29 @@ pub(crate) enum ToLeader {
 /// Leader to worker.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ToWorker {
-    Welcome { worker: usize },
-    Refused { reason: String },
-    Plan { action: u64, plan: Plan },
-    Run { action: u64, split: usize },
-    Done { action: u64, output: Vec<u8>, report: Report },
-    Granted { token: u64 },
+    Welcome {
+        worker: usize,
+    },
+    Refused {
+        reason: String,
+    },
+    Plan {
+        action: u64,
+        plan: Plan,
+    },
+    Run {
+        action: u64,
+        split: usize,
+    },
+    Done {
+        action: u64,
+        #[serde(with = "crate::transport::bytes::as_bytes")]
+        output: Vec<u8>,
+        report: Report,
+    },
+    Granted {
+        token: u64,
+    },
 }
 
 /// Serializes a value with postcard.

@@ -113,6 +113,8 @@ pub(crate) struct Scheduler {
     limits: Limits,
     /// How many actions have finished (their outputs are stored).
     finished_actions: u64,
+    /// The last finished action while its output is held ([`Scheduler::hold`]).
+    held: Option<u64>,
     commands: VecDeque<Command>,
 }
 
@@ -124,6 +126,7 @@ impl Scheduler {
             workers: Vec::new(),
             limits: Limits::default(),
             finished_actions: 0,
+            held: None,
             commands: VecDeque::new(),
         }
     }
@@ -389,6 +392,22 @@ impl Scheduler {
                 report::count_into(&mut round.skipped, "shoal.splits_skipped", 1);
                 Ok(())
             }
+        }
+    }
+
+    /// An action finished, but its output is held back until
+    /// [`release_held`](Scheduler::release_held) (the next action starts):
+    /// after the program's last action no worker waits for, or decodes, a
+    /// result that only the leader uses.
+    pub(crate) fn hold(&mut self, action: u64) {
+        self.held = Some(action);
+    }
+
+    /// Hands the held output to the workers waiting for it (see
+    /// [`finished`](Scheduler::finished)).
+    pub(crate) fn release_held(&mut self) {
+        if let Some(action) = self.held.take() {
+            self.finished(action);
         }
     }
 

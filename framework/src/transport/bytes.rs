@@ -1,0 +1,69 @@
+//! Byte buffers in serde as one length and a copy ([`Bytes`] out,
+//! [`ByteBuf`] in), not as a sequence of single bytes: how protocol
+//! messages carry partials and outputs ([`as_bytes`], for
+//! `#[serde(with = ...)]`), and how keyed partials and sorted results ship
+//! their encoded pairs. Postcard writes both forms alike, so the change is
+//! only in speed.
+
+use serde::de::{Deserialize, Deserializer, Error, Visitor};
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// Borrowed bytes, serialized with `serialize_bytes`.
+pub(crate) struct Bytes<'a>(pub(crate) &'a [u8]);
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.0)
+    }
+}
+
+/// Owned bytes, deserialized from `bytes` with one copy.
+pub(crate) struct ByteBuf(pub(crate) Vec<u8>);
+
+impl<'de> Deserialize<'de> for ByteBuf {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BytesVisitor;
+        impl Visitor<'_> for BytesVisitor {
+            type Value = ByteBuf;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<ByteBuf, E> {
+                Ok(ByteBuf(v.to_vec()))
+            }
+            fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<ByteBuf, E> {
+                Ok(ByteBuf(v))
+            }
+        }
+        deserializer.deserialize_byte_buf(BytesVisitor)
+    }
+}
+
+/// `#[serde(with = "crate::transport::bytes::as_bytes")]` for a `Vec<u8>`
+/// field.
+pub(crate) mod as_bytes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        super::Bytes(bytes).serialize(serializer)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        super::ByteBuf::deserialize(deserializer).map(|b| b.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Bytes encode exactly as the `Vec<u8>` they replace, both ways.
+    #[test]
+    fn bytes_encode_like_a_vec_of_u8() {
+        for bytes in [vec![], vec![0u8, 1, 255], vec![7u8; 300]] {
+            let fast = postcard::to_allocvec(&super::Bytes(&bytes)).unwrap();
+            assert_eq!(fast, postcard::to_allocvec(&bytes).unwrap());
+            let back: super::ByteBuf = postcard::from_bytes(&fast).unwrap();
+            assert_eq!(back.0, bytes);
+        }
+    }
+}
