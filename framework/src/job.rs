@@ -83,7 +83,12 @@ impl Config {
 
     /// How one keyed action of this process spills, on `threads` threads.
     pub(crate) fn spiller(&self) -> std::sync::Arc<crate::action::spill::Spiller> {
-        std::sync::Arc::new(crate::action::spill::Spiller::new(self.memory_limit(), self.threads, self.spill_dir()))
+        std::sync::Arc::new(crate::action::spill::Spiller::with_finish_threads(
+            self.memory_limit(),
+            self.threads,
+            self.total_threads(),
+            self.spill_dir(),
+        ))
     }
 
     /// All threads of the job, over all processes: what plans aim to keep busy.

@@ -468,6 +468,30 @@ impl<K: Hash + Eq, V> Groups<K, V> {
         *self = big;
     }
 
+    /// Merges `other` into `self` like [`merge_with`](Groups::merge_with),
+    /// but adds new keys only while there are fewer than `cap` groups: the
+    /// other new keys come back with their hashes and values (for the radix
+    /// partitions of [`super::radix`]).
+    pub(crate) fn merge_within(
+        &mut self,
+        other: Groups<K, V>,
+        mut op: impl FnMut(&mut V, V),
+        cap: usize,
+    ) -> Vec<(u64, K, V)> {
+        let mut over = Vec::new();
+        for entry in other.into_entries() {
+            let hash = self.state.hash_one(&entry.key);
+            let probe = entry.short.to_probe();
+            let full = self.len() >= cap;
+            match self.find(hash, &probe, |stored| *stored == entry.key) {
+                Some(into) => op(into, entry.value),
+                None if full => over.push((hash, entry.key, entry.value)),
+                None => self.insert_absent(hash, entry),
+            }
+        }
+        over
+    }
+
     /// Adds one group of another partial: merged into the group of the same
     /// key with `op`, or added.
     fn add_group(&mut self, entry: Entry<K, V>, op: impl FnOnce(&mut V, V)) {

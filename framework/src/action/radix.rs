@@ -66,6 +66,9 @@ pub(crate) const PARTS: usize = 1024;
 /// that partitions of a few pairs waste little.
 const CHUNK: usize = 64 << 10;
 
+/// The room a partition's first chunk starts with.
+const FIRST_CHUNK: usize = 1 << 10;
+
 /// The partition of a key hash: bits 32 to 41, which hashbrown's bucket
 /// index (the low bits) and control byte (the top seven) do not use, so
 /// the keys of one partition still spread over a table's buckets.
@@ -95,7 +98,11 @@ impl Run {
     #[inline]
     fn tail(&mut self) -> &mut Vec<u8> {
         if self.chunks.last().is_none_or(|c| c.len() >= CHUNK) {
-            self.chunks.push(Vec::with_capacity(CHUNK + 64));
+            // A partition's first chunk starts small and grows: with 1024
+            // partitions, full-size first chunks would reserve 64 MiB per
+            // partial for a few pairs each.
+            let room = if self.chunks.is_empty() { FIRST_CHUNK } else { CHUNK + 64 };
+            self.chunks.push(Vec::with_capacity(room));
         }
         // Just pushed, or there already.
         let last = self.chunks.len() - 1;
@@ -319,10 +326,21 @@ impl<K: Hash + Eq, V> Partitioned<K, V> {
         self.runs.iter().map(|r| r.pairs + r.spilled.iter().map(|s| s.pairs).sum::<u64>()).sum()
     }
 
-    /// Merges `other` into `self`: hot tables merge, partition chunks move
-    /// over without being decoded.
-    pub(crate) fn merge_with(&mut self, mut other: Partitioned<K, V>, op: impl FnMut(&mut V, V)) {
-        self.hot.merge_with(std::mem::take(&mut other.hot), op);
+    /// Merges `other` into `self`: hot tables merge (the larger kept) up to
+    /// [`HOT_KEYS`] keys, the other side's further new keys join their
+    /// partitions; partition chunks move over without being decoded.
+    pub(crate) fn merge_with(&mut self, mut other: Partitioned<K, V>, op: impl FnMut(&mut V, V))
+    where
+        K: Serialize,
+        V: Serialize,
+    {
+        if other.hot.len() > self.hot.len() {
+            std::mem::swap(&mut self.hot, &mut other.hot);
+        }
+        let over = self.hot.merge_within(std::mem::take(&mut other.hot), op, HOT_KEYS);
+        for (hash, key, value) in over {
+            self.append(hash, &key, &value);
+        }
         if let Some(err) = other.failed.take() {
             self.fail(err);
         }
@@ -334,7 +352,7 @@ impl<K: Hash + Eq, V> Partitioned<K, V> {
         } else {
             for (mine, theirs) in self.runs.iter_mut().zip(other.runs) {
                 mine.chunks.extend(theirs.chunks.into_iter().filter(|c| !c.is_empty()));
-                mine.pairs += theirs.pairs;
+                mine.pairs = mine.pairs.saturating_add(theirs.pairs);
                 mine.spilled.extend(theirs.spilled);
             }
         }
@@ -523,13 +541,12 @@ impl<K: Serialize + Hash + Eq, V: Serialize> Serialize for Partitioned<K, V> {
             .iter()
             .enumerate()
             .flat_map(|(p, run)| {
-                let last = run.chunks.len().saturating_sub(1);
-                // The run's pair count rides on its last chunk.
+                // The run's pair count rides on its first chunk sent.
                 run.chunks
                     .iter()
+                    .filter(|c| !c.is_empty())
                     .enumerate()
-                    .filter(|(_, c)| !c.is_empty())
-                    .map(move |(i, c)| (p as u16, if i == last { run.pairs } else { 0 }, Bytes(c)))
+                    .map(move |(i, c)| (p as u16, if i == 0 { run.pairs } else { 0 }, Bytes(c)))
             })
             .chain(read_back.iter().map(|(p, pairs, bytes)| (*p, *pairs, Bytes(bytes))))
             .collect();
@@ -609,7 +626,7 @@ where
             for chunk in chunks {
                 let run = &mut partial.runs[usize::from(chunk.part)];
                 partial.bytes += chunk.bytes.len();
-                run.pairs += chunk.pairs;
+                run.pairs = run.pairs.saturating_add(chunk.pairs);
                 run.chunks.push(chunk.bytes);
             }
         } else {
@@ -703,8 +720,9 @@ mod tests {
         merged.merge_with(decoded, |a, b| *a += b);
         let map = merged.into_map(2, |a, b| *a += b).unwrap();
         assert_eq!(map.len(), 2 * HOT_KEYS);
-        assert_eq!(map["k0"], 2);
-        assert!(map.values().all(|&v| v >= 1));
+        for (key, &n) in &map {
+            assert_eq!(n, if key == "k0" { 2 } else { 1 }, "{key}");
+        }
     }
 
     /// Under a small memory limit the partials spill round after round
@@ -752,6 +770,24 @@ mod tests {
         }
         let err = p.into_map(1, |a, b| *a += b).unwrap_err().to_string();
         assert!(err.contains(&format!("partition 0 of {PARTS}")) && err.contains("--memory-limit"), "{err}");
+    }
+
+    /// Merging many full partials (a leader merging split after split)
+    /// keeps the hot table at its size: the other new keys are partitioned.
+    #[test]
+    fn merged_hot_tables_stay_small() {
+        let mut merged: Partitioned<String, u64> = Partitioned::new();
+        for part in 0..8u64 {
+            let mut p = Partitioned::new();
+            for i in 0..HOT_KEYS as u64 {
+                add(&mut p, &format!("p{part} k{i}"), 1);
+            }
+            merged.merge_with(p, |a, b| *a += b);
+            assert!(merged.hot.len() <= HOT_KEYS, "hot table of {} keys", merged.hot.len());
+        }
+        let map = merged.into_map(2, |a, b| *a += b).unwrap();
+        assert_eq!(map.len(), 8 * HOT_KEYS);
+        assert!(map.values().all(|&n| n == 1));
     }
 
     /// Bad chunk bytes are an error, not a panic.

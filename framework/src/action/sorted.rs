@@ -192,7 +192,7 @@ impl<K, V> fmt::Debug for SortedGroups<K, V> {
 
 impl<K, V> SortedGroups<K, V> {
     fn from_runs(runs: Vec<SortedRun>) -> Self {
-        let len = runs.iter().map(SortedRun::len).sum();
+        let len = runs.iter().map(SortedRun::len).fold(0usize, usize::saturating_add);
         SortedGroups { runs, len, _pairs: std::marker::PhantomData }
     }
 
@@ -228,7 +228,8 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> SortedGroups<K, V> {
     /// # Errors
     /// A spilled group that cannot be read back.
     pub fn into_vec(self) -> Result<Vec<(K, V)>> {
-        let mut out = Vec::with_capacity(self.len);
+        // The stated length of a shipped result is not trusted for room.
+        let mut out = Vec::with_capacity(self.len.min(1 << 20));
         for group in self {
             out.push(group?);
         }
@@ -496,6 +497,8 @@ mod tests {
                 }
                 let groups = sorted.finish(merged).unwrap();
                 assert_eq!(groups.len(), reference.len());
+                let spilled = groups.runs.iter().any(|r| matches!(r, SortedRun::Spilled { .. }));
+                assert_eq!(spilled, limited && n >= 200_000, "n={n} limited={limited}: spilled={spilled}");
                 let bytes = postcard::to_allocvec(&groups).unwrap();
                 let got = groups.into_vec().unwrap();
                 let want: Vec<(String, u64)> = reference.into_iter().collect();

@@ -10,10 +10,11 @@
 //!
 //! The files live in one directory per process and action, created under
 //! `--spill-dir` (default: the system's temporary directory) and named
-//! `shoal-spill-<pid>-<random>`. It is removed when the action ends, on
-//! `SIGINT`/`SIGTERM` (see `signals::remove_on_interrupt`), and, if
-//! a `SIGKILL` left it behind, by the next run that spills into the same
-//! parent (its pid is gone).
+//! `shoal-spill-<host>-<pid>-<random>`. It is removed when the action ends,
+//! on `SIGINT`/`SIGTERM` (see `signals::remove_on_interrupt`), and, if a
+//! `SIGKILL` left it behind, by the next run on the same host that spills
+//! into the same parent (its pid is gone there). Directories of other
+//! hosts (a spill directory on a shared file system) are never touched.
 
 use crate::error::{Error, ErrorKind, Result};
 use std::fs::File;
@@ -39,7 +40,7 @@ impl SpillDir {
     pub(crate) fn create(parent: &Path) -> Result<Arc<SpillDir>> {
         remove_stale(parent);
         let dir = tempfile::Builder::new()
-            .prefix(&format!("shoal-spill-{}-", std::process::id()))
+            .prefix(&format!("shoal-spill-{}-{}-", host(), std::process::id()))
             .tempdir_in(parent)
             .map_err(|e| Error::io(parent, e).context("cannot create a spill directory (--spill-dir)"))?;
         crate::signals::remove_on_interrupt(dir.path());
@@ -113,12 +114,19 @@ impl Spiller {
     /// partial per thread and the merged one), the rest for the hot tables
     /// and for the tables that aggregate `threads` partitions at a time.
     pub fn new(limit: u64, threads: usize, parent: PathBuf) -> Spiller {
+        Spiller::with_finish_threads(limit, threads, threads, parent)
+    }
+
+    /// [`Spiller::new`] for an action whose partials fold on `threads`
+    /// threads and whose result is finished on `finish_threads` (a leader
+    /// finishes on all of the job's threads while its workers wait).
+    pub fn with_finish_threads(limit: u64, threads: usize, finish_threads: usize, parent: PathBuf) -> Spiller {
         let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
-        let threads = threads.max(1);
+        let (threads, finish_threads) = (threads.max(1), finish_threads.max(1));
         Spiller {
             parent,
             partial_bytes: (limit_usize / (2 * (threads + 1))).max(MIN_PARTIAL_BYTES),
-            partition_bytes: (limit_usize / (4 * threads)).max(MIN_PARTITION_BYTES),
+            partition_bytes: (limit_usize / (4 * finish_threads)).max(MIN_PARTITION_BYTES),
             limit,
             dir: std::sync::Mutex::new(None),
         }
@@ -226,7 +234,7 @@ fn remove_stale(parent: &Path) {
     let uid = unsafe { libc::geteuid() };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(spill_pid) else { continue };
+        let Some(pid) = name.to_str().and_then(|n| spill_pid(n, &host())) else { continue };
         let path = entry.path();
         let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
         if meta.is_dir() && meta.uid() == uid && !crate::exec::process::stale::process_exists(pid) {
@@ -235,9 +243,18 @@ fn remove_stale(parent: &Path) {
     }
 }
 
-/// The pid in a spill directory's name, `shoal-spill-<pid>-<random>`.
-fn spill_pid(name: &str) -> Option<i32> {
-    let (pid, _) = name.strip_prefix("shoal-spill-")?.split_once('-')?;
+/// This host's name as it goes into spill directory names (no `-`).
+fn host() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let name: String = name.trim().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    if name.is_empty() { "host".to_string() } else { name }
+}
+
+/// The pid in the name of a spill directory of `host`,
+/// `shoal-spill-<host>-<pid>-<random>`.
+fn spill_pid(name: &str, host: &str) -> Option<i32> {
+    let rest = name.strip_prefix("shoal-spill-")?.strip_prefix(host)?.strip_prefix('-')?;
+    let (pid, _) = rest.split_once('-')?;
     (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then(|| pid.parse().ok()).flatten().filter(|&p| p > 0)
 }
 
@@ -266,12 +283,14 @@ mod tests {
         drop(dir);
         assert!(!path.exists(), "the spill directory outlived its action");
 
-        let dead = parent.path().join("shoal-spill-999999999-abc");
-        let live = parent.path().join(format!("shoal-spill-{}-abc", std::process::id()));
-        std::fs::create_dir_all(dead.join("x")).unwrap();
-        std::fs::create_dir_all(&live).unwrap();
+        let dead = parent.path().join(format!("shoal-spill-{}-999999999-abc", host()));
+        let live = parent.path().join(format!("shoal-spill-{}-{}-abc", host(), std::process::id()));
+        let elsewhere = parent.path().join("shoal-spill-otherhost-999999999-abc");
+        for dir in [&dead, &live, &elsewhere] {
+            std::fs::create_dir_all(dir.join("x")).unwrap();
+        }
         let again = SpillDir::create(parent.path()).unwrap();
-        assert!(!dead.exists() && live.exists());
+        assert!(!dead.exists() && live.exists() && elsewhere.exists());
         drop(again);
     }
 
