@@ -207,7 +207,11 @@ impl<K, V> SortedGroups<K, V> {
     }
 }
 
-impl<K: Ord + DeserializeOwned, V: DeserializeOwned> SortedGroups<K, V> {
+impl<K, V> SortedGroups<K, V>
+where
+    K: Ord + Serialize + DeserializeOwned + Send + 'static,
+    V: Serialize + DeserializeOwned + Send + 'static,
+{
     /// Calls `f` with each group in key order.
     ///
     /// # Errors
@@ -237,13 +241,75 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> SortedGroups<K, V> {
     }
 }
 
-impl<K: Ord + DeserializeOwned, V: DeserializeOwned> IntoIterator for SortedGroups<K, V> {
+impl<K, V> IntoIterator for SortedGroups<K, V>
+where
+    K: Ord + Serialize + DeserializeOwned + Send + 'static,
+    V: Serialize + DeserializeOwned + Send + 'static,
+{
     type Item = Result<(K, V)>;
     type IntoIter = SortedIter<K, V>;
 
-    /// A merge of the sorted partitions through a tree of losers: one
-    /// comparison per level (8 for 256 partitions) for each group.
+    /// A merge of the sorted partitions through a tree of losers (one
+    /// comparison per level for each group). A large result is merged on a
+    /// thread of its own, a batch ahead of the caller, so the comparisons
+    /// overlap what the caller does with each group; the batches carry the
+    /// groups encoded, so each key is allocated and freed by one thread
+    /// (the merging one for its comparisons, the caller for its copy),
+    /// which the allocator serves from its per-thread cache.
     fn into_iter(self) -> SortedIter<K, V> {
+        let ahead = self.len >= MERGE_AHEAD_FROM;
+        let mut merge = self.merge();
+        if !ahead {
+            return SortedIter { inner: Inner::Here(merge) };
+        }
+        let (tx, batches) = std::sync::mpsc::sync_channel::<Result<Vec<u8>>>(4);
+        let spawned = std::thread::Builder::new().name("shoal-merge".into()).spawn(move || {
+            loop {
+                let mut batch = Vec::with_capacity(BATCH + 256);
+                let mut failed = None;
+                while batch.len() < BATCH {
+                    match merge.next() {
+                        Some(Ok(pair)) => {
+                            if let Err(e) = postcard::to_io(&pair, &mut batch) {
+                                failed = Some(crate::plumbing::undecodable(e));
+                                break;
+                            }
+                        }
+                        Some(Err(e)) => {
+                            failed = Some(e);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                let last = failed.is_some() || batch.len() < BATCH;
+                // A send fails when the caller stopped iterating: stop too.
+                if !batch.is_empty() && tx.send(Ok(batch)).is_err() {
+                    return;
+                }
+                if let Some(e) = failed {
+                    let _ = tx.send(Err(e));
+                }
+                if last {
+                    return;
+                }
+            }
+        });
+        match spawned {
+            Ok(_) => SortedIter { inner: Inner::Ahead { batches, batch: Vec::new(), pos: 0 } },
+            Err(e) => {
+                let err = crate::Error::new(crate::ErrorKind::Io, "cannot start a merging thread").with_source(e);
+                let (tx, batches) = std::sync::mpsc::sync_channel(1);
+                let _ = tx.send(Err(err));
+                SortedIter { inner: Inner::Ahead { batches, batch: Vec::new(), pos: 0 } }
+            }
+        }
+    }
+}
+
+impl<K: Ord + DeserializeOwned, V: DeserializeOwned> SortedGroups<K, V> {
+    /// The merge of the runs, on the calling thread.
+    fn merge(self) -> Merge<K, V> {
         let mut sources: Vec<Source> = self.runs.iter().map(SortedRun::source).collect();
         let mut failed = None;
         let heads: Vec<Option<(K, V)>> = sources
@@ -259,7 +325,7 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> IntoIterator for SortedGrou
             })
             .collect();
         let k = heads.len();
-        let mut merge = SortedIter { runs: self.runs, sources, heads, tree: vec![0; k.max(1)], failed };
+        let mut merge = Merge { runs: self.runs, sources, heads, tree: vec![0; k.max(1)], failed };
         if k > 0 {
             let winner = merge.build(1);
             merge.tree[0] = winner;
@@ -268,8 +334,56 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> IntoIterator for SortedGrou
     }
 }
 
+/// Groups from which the merge runs ahead on its own thread.
+const MERGE_AHEAD_FROM: usize = 1 << 16;
+
+/// Bytes of encoded groups per batch from the merging thread.
+const BATCH: usize = 256 << 10;
+
 /// The iterator of [`SortedGroups`].
 pub struct SortedIter<K, V> {
+    inner: Inner<K, V>,
+}
+
+enum Inner<K, V> {
+    /// Merged on the calling thread.
+    Here(Merge<K, V>),
+    /// Merged on a thread of its own: batches of encoded groups.
+    Ahead { batches: std::sync::mpsc::Receiver<Result<Vec<u8>>>, batch: Vec<u8>, pos: usize },
+}
+
+impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for SortedIter<K, V> {
+    type Item = Result<(K, V)>;
+
+    fn next(&mut self) -> Option<Result<(K, V)>> {
+        match &mut self.inner {
+            Inner::Here(merge) => merge.next(),
+            Inner::Ahead { batches, batch, pos } => {
+                while *pos >= batch.len() {
+                    // The merging thread ends (and drops its sender) after
+                    // the last batch or an error.
+                    match batches.recv().ok()? {
+                        Ok(next) => (*batch, *pos) = (next, 0),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+                match postcard::take_from_bytes::<(K, V)>(&batch[*pos..]) {
+                    Ok((pair, rest)) => {
+                        *pos = batch.len() - rest.len();
+                        Some(Ok(pair))
+                    }
+                    Err(e) => {
+                        *pos = batch.len();
+                        Some(Err(crate::plumbing::undecodable(e)))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A merge of sorted runs through a tree of losers.
+struct Merge<K, V> {
     runs: Vec<SortedRun>,
     sources: Vec<Source>,
     /// The next group of each run; `None` once it is done.
@@ -283,11 +397,11 @@ pub struct SortedIter<K, V> {
 
 impl<K, V> fmt::Debug for SortedIter<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SortedIter").field("runs", &self.runs.len()).finish()
+        f.write_str("SortedIter")
     }
 }
 
-impl<K: Ord, V> SortedIter<K, V> {
+impl<K: Ord, V> Merge<K, V> {
     /// Whether run `a`'s head comes before run `b`'s (a finished run comes
     /// last; ties go to the lower run).
     #[inline]
@@ -331,7 +445,7 @@ impl<K: Ord, V> SortedIter<K, V> {
     }
 }
 
-impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for SortedIter<K, V> {
+impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for Merge<K, V> {
     type Item = Result<(K, V)>;
 
     fn next(&mut self) -> Option<Result<(K, V)>> {
