@@ -49,8 +49,8 @@ pub struct Sorted<A>(pub A);
 impl<A> Action for Sorted<A>
 where
     A: Keyed,
-    A::Key: Ord + Hash + Eq + Send + Serialize + DeserializeOwned,
-    A::Value: Send + Serialize + DeserializeOwned,
+    A::Key: Ord + Hash + Eq + Send + Serialize + DeserializeOwned + 'static,
+    A::Value: Send + Serialize + DeserializeOwned + 'static,
 {
     type Partial = A::Partial;
     type Output = SortedGroups<A::Key, A::Value>;
@@ -71,6 +71,17 @@ where
         self.0.reset(partial);
     }
 
+    /// A leader shares the runs (spilled ones stay on disk) and encodes
+    /// them only if a worker needs the result.
+    fn defer_output(&self, output: &Self::Output) -> Option<crate::plumbing::Deferred> {
+        let shared: SortedGroups<A::Key, A::Value> =
+            SortedGroups { runs: output.runs.clone(), len: output.len, _pairs: std::marker::PhantomData };
+        Some(Box::new(move || {
+            crate::exec::process::protocol::encode(&shared)
+                .map_err(|e| crate::Error::new(crate::ErrorKind::Transport, "cannot encode a result").with_source(e))
+        }))
+    }
+
     fn finish(&self, partial: Self::Partial) -> Result<Self::Output> {
         let fold = |a: &mut A::Value, b: A::Value| self.0.fold(a, b);
         let budget = OutputBudget::new(partial.spiller().cloned());
@@ -86,8 +97,8 @@ where
 impl<T, A> Absorb<T> for Sorted<A>
 where
     A: Keyed + Absorb<T>,
-    A::Key: Ord + Hash + Eq + Send + Serialize + DeserializeOwned,
-    A::Value: Send + Serialize + DeserializeOwned,
+    A::Key: Ord + Hash + Eq + Send + Serialize + DeserializeOwned + 'static,
+    A::Value: Send + Serialize + DeserializeOwned + 'static,
 {
     #[inline(always)]
     fn absorb(&self, acc: &mut Self::Partial, item: T) -> Result<()> {
@@ -179,7 +190,9 @@ impl SortedRun {
 /// [`aggregate_by_key_sorted`](crate::Pipeline::aggregate_by_key_sorted) and
 /// its siblings.
 pub struct SortedGroups<K, V> {
-    runs: Vec<SortedRun>,
+    /// Shared with the leader's deferred copy for its workers
+    /// ([`Action::defer_output`]).
+    runs: std::sync::Arc<Vec<SortedRun>>,
     len: usize,
     _pairs: std::marker::PhantomData<fn() -> (K, V)>,
 }
@@ -193,7 +206,7 @@ impl<K, V> fmt::Debug for SortedGroups<K, V> {
 impl<K, V> SortedGroups<K, V> {
     fn from_runs(runs: Vec<SortedRun>) -> Self {
         let len = runs.iter().map(SortedRun::len).fold(0usize, usize::saturating_add);
-        SortedGroups { runs, len, _pairs: std::marker::PhantomData }
+        SortedGroups { runs: std::sync::Arc::new(runs), len, _pairs: std::marker::PhantomData }
     }
 
     /// The number of groups.
@@ -314,7 +327,7 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> SortedGroups<K, V> {
         let mut failed = None;
         let heads: Vec<Option<(K, V)>> = sources
             .iter_mut()
-            .zip(&self.runs)
+            .zip(self.runs.iter())
             .map(|(source, run)| match source.next(run) {
                 Some(Ok(pair)) => Some(pair),
                 Some(Err(e)) => {
@@ -384,7 +397,7 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for SortedIter<K, 
 
 /// A merge of sorted runs through a tree of losers.
 struct Merge<K, V> {
-    runs: Vec<SortedRun>,
+    runs: std::sync::Arc<Vec<SortedRun>>,
     sources: Vec<Source>,
     /// The next group of each run; `None` once it is done.
     heads: Vec<Option<(K, V)>>,
@@ -553,7 +566,7 @@ impl DiskRun {
 impl<K, V> Serialize for SortedGroups<K, V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.runs.len()))?;
-        for run in &self.runs {
+        for run in self.runs.iter() {
             match run {
                 SortedRun::Memory { bytes, len } => seq.serialize_element(&(*len as u64, Bytes(bytes)))?,
                 SortedRun::Spilled { range, len } => {

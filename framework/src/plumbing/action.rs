@@ -55,6 +55,16 @@ pub trait Action: Sync {
         let _ = (acc, split);
     }
 
+    /// How a leader hands `output` to its workers, who get it when the
+    /// next action starts: `None` (the default) encodes it now; an action
+    /// whose output is cheap to share and costly to encode (a sorted
+    /// result with groups on disk) returns an encoder, run only if a
+    /// worker needs the output.
+    fn defer_output(&self, output: &Self::Output) -> Option<super::Deferred> {
+        let _ = output;
+        None
+    }
+
     /// Turns the merged partial into the result. Runs once per action, in
     /// the leader process.
     ///

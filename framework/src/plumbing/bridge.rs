@@ -12,6 +12,7 @@
 use super::{Absorb, Sink, Source};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::process::leader::Leader;
+use crate::exec::process::outputs::Published;
 use crate::exec::process::protocol;
 use crate::exec::process::worker::WorkerLink;
 use crate::exec::runtime::Role;
@@ -97,11 +98,16 @@ where
     let action_report = report.clone();
     job.absorb_report(report)?;
     let output = action.finish(merged)?;
-    let bytes = protocol::encode(&output)
-        .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode a result").with_source(e))?;
+    let published = match action.defer_output(&output) {
+        Some(encode) => Published::Deferred(encode),
+        None => Published::Encoded(
+            protocol::encode(&output)
+                .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode a result").with_source(e))?,
+        ),
+    };
     let mut shipped = action_report;
     shipped.rejects.quarantine.clear();
-    leader.publish(number, bytes, shipped)?;
+    leader.publish(number, published, shipped)?;
     Ok(output)
 }
 

@@ -32,6 +32,7 @@ mod options;
 mod pool;
 mod source;
 
+pub use crate::exec::process::outputs::Deferred;
 pub use action::{Absorb, Action};
 pub(crate) use action::{Sink, undecodable};
 pub use options::{FileSource, ReadOptions};

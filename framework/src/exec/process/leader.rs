@@ -9,6 +9,7 @@
 //! filesystem are touched here only.
 
 use super::ProcessOptions;
+use super::outputs::{Outputs, Published};
 use super::peer::{Event, serve_peer, spawn_acceptor};
 use super::protocol::{self, ToLeader, ToWorker};
 use super::round::Round;
@@ -75,7 +76,7 @@ struct State {
     slots: Vec<Slot>,
     next_id: Arc<AtomicUsize>,
     /// Output and report of each finished action, by action number.
-    outputs: Vec<(Vec<u8>, Report)>,
+    outputs: Outputs,
     respawns_left: usize,
     last_loss: Option<String>,
 }
@@ -123,7 +124,7 @@ impl Leader {
             scheduler,
             slots: Vec::new(),
             next_id,
-            outputs: Vec::new(),
+            outputs: Outputs::default(),
             respawns_left,
             last_loss: None,
         };
@@ -145,10 +146,10 @@ impl Leader {
 
     /// Records an action's output; workers get it when the next action
     /// starts (see `Scheduler::hold`).
-    pub(crate) fn publish(&self, action: u64, output: Vec<u8>, report: Report) -> Result<()> {
+    pub(crate) fn publish(&self, action: u64, output: Published, report: Report) -> Result<()> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         debug_assert_eq!(state.outputs.len() as u64, action);
-        state.outputs.push((output, report));
+        state.outputs.push(output, report);
         state.scheduler.hold(action);
         Ok(())
     }
@@ -340,7 +341,7 @@ impl State {
                     (worker, self.send(worker, &ToWorker::Run { action, split })?, "a split")
                 }
                 Command::SendOutput { worker, action } => {
-                    let (output, report) = self.outputs.get(action as usize).cloned().unwrap_or_default();
+                    let (output, report) = self.outputs.get(action)?;
                     (worker, self.send(worker, &ToWorker::Done { action, output, report })?, "an action's output")
                 }
                 Command::Grant { worker, token } => {

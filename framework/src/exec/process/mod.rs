@@ -24,6 +24,7 @@
 
 pub(crate) mod leader;
 pub(crate) mod limits;
+pub(crate) mod outputs;
 pub(crate) mod peer;
 pub(crate) mod protocol;
 pub(crate) mod round;
