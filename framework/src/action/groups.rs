@@ -37,39 +37,14 @@
 //!   [`GroupKey::short_key`] of its key. Groups read from a serialized
 //!   partial have none until a lookup finds them by key and records it.
 
-use super::GroupKey;
-use super::hash::{KeyState, is_short, short_words};
+use super::hash::{HashMap, KeyState, ShortKey};
+use super::key::GroupKey;
 use hashbrown::HashTable;
 use serde::de::{self, DeserializeOwned, Deserializer, Error as _};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
-use std::num::NonZeroU64;
-
-/// An exact fixed-size form of a short byte-string key: its length and the
-/// two words that cover its bytes (four 4-byte loads at offsets clamped to
-/// the string). Two byte strings with short forms are equal
-/// exactly when their short forms are.
-///
-/// The length is never zero, so `Option<ShortKey>` takes no more room than
-/// `ShortKey` (24 bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ShortKey {
-    len: NonZeroU64,
-    lo: u64,
-    hi: u64,
-}
-
-impl ShortKey {
-    /// The short form of `bytes`, for 4 to 16 bytes.
-    #[inline(always)]
-    pub fn of(bytes: &[u8]) -> Option<ShortKey> {
-        let len = NonZeroU64::new(bytes.len() as u64).filter(|_| is_short(bytes.len()))?;
-        let (lo, hi) = short_words(bytes);
-        Some(ShortKey { len, lo, hi })
-    }
-}
 
 /// A short form as three plain words, so that a lookup's hit test is one
 /// comparison of three words with no test for "none" first: a stored entry
@@ -266,14 +241,14 @@ impl<K: Hash + Eq, V> Groups<K, V> {
         Self::default()
     }
 
-    /// The groups as a [`HashMap`](super::HashMap).
+    /// The groups as a [`HashMap`].
     ///
     /// The map hashes with the groups' own state: walking the table in
     /// bucket order, the map is then filled in (nearly) its own bucket
     /// order too, one cache line after the next, rather than at random
     /// places (with millions of keys, most of the time of the copy).
-    pub fn into_map(self) -> super::HashMap<K, V> {
-        let mut map = super::HashMap::with_capacity_and_hasher(self.len(), self.state);
+    pub fn into_map(self) -> HashMap<K, V> {
+        let mut map = HashMap::with_capacity_and_hasher(self.len(), self.state);
         map.extend(self.into_entries().map(|e| (e.key, e.value)));
         map
     }

@@ -63,6 +63,35 @@ pub(crate) fn is_short(len: usize) -> bool {
     len.wrapping_sub(4) <= 12
 }
 
+/// The hash map of keyed results: hashbrown with Shoal's [`KeyState`] hasher,
+/// fast for the short keys of grouping. Its iteration order is arbitrary:
+/// sort for output.
+pub type HashMap<K, V> = hashbrown::HashMap<K, V, KeyState>;
+
+/// An exact fixed-size form of a short byte-string key: its length and the
+/// two words that cover its bytes (four 4-byte loads at offsets clamped to
+/// the string). Two byte strings with short forms are equal
+/// exactly when their short forms are.
+///
+/// The length is never zero, so `Option<ShortKey>` takes no more room than
+/// `ShortKey` (24 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShortKey {
+    pub(crate) len: std::num::NonZeroU64,
+    pub(crate) lo: u64,
+    pub(crate) hi: u64,
+}
+
+impl ShortKey {
+    /// The short form of `bytes`, for 4 to 16 bytes.
+    #[inline(always)]
+    pub fn of(bytes: &[u8]) -> Option<ShortKey> {
+        let len = std::num::NonZeroU64::new(bytes.len() as u64).filter(|_| is_short(bytes.len()))?;
+        let (lo, hi) = short_words(bytes);
+        Some(ShortKey { len, lo, hi })
+    }
+}
+
 /// The seed every process of a job shares, if it was set before the first
 /// keyed partial of this process.
 static JOB_SEED: OnceLock<u64> = OnceLock::new();

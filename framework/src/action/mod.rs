@@ -15,6 +15,7 @@ mod basic;
 mod collect;
 mod groups;
 mod hash;
+mod key;
 mod keyed;
 mod radix;
 mod sorted;
@@ -22,10 +23,11 @@ pub mod spill;
 
 pub use basic::{Count, Fold, ForEach, MergeAll, Reduce, TopKAction};
 pub use collect::{Collect, CollectPartial};
-pub use groups::{Groups, ShortKey};
+pub use groups::Groups;
 pub(crate) use hash::set_job_seed;
-pub use hash::{KeyHasher, KeyState};
-pub use keyed::{AggregateByKey, AsKey, CountByValue, GroupKey, HashMap, ReduceByKey, SliceKeyElem};
+pub use hash::{HashMap, KeyHasher, KeyState, ShortKey};
+pub use key::{AsKey, GroupKey, SliceKeyElem};
+pub use keyed::{AggregateByKey, CountByValue, ReduceByKey};
 pub use radix::Partitioned;
 pub use sorted::{Keyed, Sorted, SortedGroups, SortedIter};
 

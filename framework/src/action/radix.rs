@@ -41,8 +41,9 @@
 //!   merge operation that is associative and commutative, as for every
 //!   keyed partial.
 
-use super::GroupKey;
 use super::groups::Groups;
+use super::hash::{HashMap, KeyState};
+use super::key::{GroupKey, bytes_eq};
 use super::spill::{Spilled, Spiller};
 use crate::transport::bytes::{ByteBuf, Bytes};
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
@@ -231,7 +232,7 @@ impl Hash for Encoded<'_> {
 impl PartialEq for Encoded<'_> {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
-        super::keyed::bytes_eq(self.0, other.0)
+        bytes_eq(self.0, other.0)
     }
 }
 
@@ -382,7 +383,7 @@ where
     K: Hash + Eq + Send + DeserializeOwned,
     V: Send + DeserializeOwned,
 {
-    /// The groups as one [`HashMap`](super::HashMap): each partition is
+    /// The groups as one [`HashMap`]: each partition is
     /// aggregated on its own, on up to `threads` threads, then all are
     /// gathered (see the module docs).
     ///
@@ -390,11 +391,7 @@ where
     /// A pair that could not be encoded when it was appended, a spill file
     /// that cannot be read back, a partition past the memory limit, or a
     /// chunk that does not decode.
-    pub(crate) fn into_map(
-        mut self,
-        threads: usize,
-        op: impl Fn(&mut V, V) + Sync,
-    ) -> crate::Result<super::HashMap<K, V>>
+    pub(crate) fn into_map(mut self, threads: usize, op: impl Fn(&mut V, V) + Sync) -> crate::Result<HashMap<K, V>>
     where
         K: Serialize,
         V: Serialize,
@@ -405,7 +402,7 @@ where
         }
         let groups = self.aggregate_each(threads, &op, Ok)?;
         let total = groups.iter().map(Vec::len).sum();
-        let mut map = super::HashMap::with_capacity_and_hasher(total, super::KeyState::default());
+        let mut map = HashMap::with_capacity_and_hasher(total, KeyState::default());
         for part in groups {
             for (key, value) in part {
                 // Two encodings of one key (a `Serialize` that writes equal
@@ -501,8 +498,8 @@ where
     // The pairs are an upper bound of the keys that a skewed input would
     // overshoot: start at half, grow as they come.
     let cap = (run.pairs as usize / 2).min(1 << 22);
-    let mut table: hashbrown::HashMap<Encoded<'_>, V, super::KeyState> =
-        hashbrown::HashMap::with_capacity_and_hasher(cap, super::KeyState::default());
+    let mut table: hashbrown::HashMap<Encoded<'_>, V, KeyState> =
+        hashbrown::HashMap::with_capacity_and_hasher(cap, KeyState::default());
     for chunk in &run.chunks {
         let mut rest: &[u8] = chunk;
         while !rest.is_empty() {
@@ -655,7 +652,7 @@ mod tests {
         p.upsert(key, n, |a, b| *a += b);
     }
 
-    fn sorted(map: super::super::HashMap<String, u64>) -> Vec<(String, u64)> {
+    fn sorted(map: HashMap<String, u64>) -> Vec<(String, u64)> {
         let mut pairs: Vec<_> = map.into_iter().collect();
         pairs.sort();
         pairs

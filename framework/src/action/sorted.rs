@@ -14,6 +14,7 @@
 //! partition, equal keys (two encodings of one key) are folded after the
 //! sort, where they are neighbours.
 
+use super::keyed::{AggregateByKey, CountByValue, ReduceByKey};
 use super::radix::Partitioned;
 use super::spill::{Spilled, Spiller};
 use super::{Absorb, Action};
@@ -38,6 +39,54 @@ pub trait Keyed: Action<Partial = Partitioned<Self::Key, Self::Value>> {
     fn fold(&self, into: &mut Self::Value, other: Self::Value);
     /// The threads that finish the action.
     fn finish_threads(&self) -> usize;
+}
+
+impl<K, V> Keyed for AggregateByKey<K, V>
+where
+    K: Hash + Eq + Send + Serialize + DeserializeOwned,
+    V: crate::merge::Merge + Send + Serialize + DeserializeOwned,
+{
+    type Key = K;
+    type Value = V;
+
+    fn fold(&self, into: &mut V, other: V) {
+        into.merge(other);
+    }
+
+    fn finish_threads(&self) -> usize {
+        self.threads
+    }
+}
+
+impl<K, V, F> Keyed for ReduceByKey<K, V, F>
+where
+    K: Hash + Eq + Send + Serialize + DeserializeOwned,
+    V: Send + Serialize + DeserializeOwned,
+    F: Fn(&mut V, V) + Sync,
+{
+    type Key = K;
+    type Value = V;
+
+    fn fold(&self, into: &mut V, other: V) {
+        (self.op)(into, other);
+    }
+
+    fn finish_threads(&self) -> usize {
+        self.threads
+    }
+}
+
+impl<K: Hash + Eq + Send + Serialize + DeserializeOwned> Keyed for CountByValue<K> {
+    type Key = K;
+    type Value = u64;
+
+    fn fold(&self, into: &mut u64, other: u64) {
+        *into += other;
+    }
+
+    fn finish_threads(&self) -> usize {
+        self.threads
+    }
 }
 
 /// A keyed action ([`AggregateByKey`](super::AggregateByKey),

@@ -144,8 +144,7 @@ impl Leader {
         state.gather(action, fingerprint, plan, on_partial)
     }
 
-    /// Records an action's output; workers get it when the next action
-    /// starts (see `Scheduler::hold`).
+    /// Records an action's output; workers get it when the next action starts.
     pub(crate) fn publish(&self, action: u64, output: Published, report: Report) -> Result<()> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         debug_assert_eq!(state.outputs.len() as u64, action);
