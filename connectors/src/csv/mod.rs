@@ -58,6 +58,7 @@
 mod blocks;
 mod decode;
 mod dialect;
+mod first;
 mod header;
 mod locator;
 mod nulls;

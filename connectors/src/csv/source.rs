@@ -1,6 +1,7 @@
 //! The CSV source: options, planning, and reading a split.
 
-use super::header::{self, Reference};
+use super::first;
+use super::header::Reference;
 use super::locator::{Locator, trim_terminator};
 use super::nulls::NullValues;
 use super::options::{Columns, FieldCount, Header, Options, Trim};
@@ -241,7 +242,7 @@ impl<'j> Csv<'j> {
         if let Some(r) = cached.as_ref().filter(|r| r.first == files.first().map(|f| f.path.clone())) {
             return Ok(Arc::clone(r));
         }
-        let r = Arc::new(header::reference(files, &self.options, self.max_record())?);
+        let r = Arc::new(first::reference(files, &self.options, self.max_record())?);
         *cached = Some(Arc::clone(&r));
         Ok(r)
     }
@@ -345,7 +346,7 @@ impl<'j> Csv<'j> {
                 First::Empty | First::More { .. } => return Ok(()),
             }
         } else {
-            match header::first_record(input, &self.options, self.max_record())? {
+            match first::first_record(input, &self.options, self.max_record())? {
                 Some((rec, span)) => {
                     // Blank lines may come before the header: a part that
                     // starts before the header's first byte holds it.

@@ -167,7 +167,7 @@ pub(crate) enum Start {
 /// Reads the first record of a stream into `w` (filled from `reader`),
 /// dropping the blank and comment lines before it, with the rules of a
 /// mapped file's first record: the stream driver and the plan-time header
-/// read ([`super::header::first_record`]) both use it. `*pos` is where
+/// read ([`super::first::first_record`]) both use it. `*pos` is where
 /// reading goes on.
 ///
 /// # Errors
