@@ -60,6 +60,7 @@ mod quarantine;
 pub mod read;
 mod rejected;
 pub mod report;
+mod seed;
 mod signals;
 pub mod source;
 pub(crate) mod transport;

@@ -14,7 +14,7 @@
 //! Seeds are random per process and per map, so inputs chosen to collide
 //! (hash flooding) cannot be prepared in advance. The one exception is the
 //! state of keyed partials ([`groups_state`]): in a job with worker
-//! processes it is seeded from the job's random secret ([`set_job_seed`]),
+//! processes it is seeded from the job's random secret (`crate::seed`),
 //! so every process of the job puts a key in the same radix partition and
 //! a leader appends its workers' partitions without rehashing a pair. It
 //! is still unknown outside the job. Hashes themselves are never shipped.
@@ -92,31 +92,12 @@ impl ShortKey {
     }
 }
 
-/// The seed every process of a job shares, if it was set before the first
-/// keyed partial of this process.
-static JOB_SEED: OnceLock<u64> = OnceLock::new();
-
-/// Seeds the keyed partials of this process with `secret`, the job's
-/// secret that the leader made and its workers were given. Call it before
-/// the first keyed partial: afterwards it changes nothing (the partials
-/// then hash apart from the leader's, which a leader detects and mends by
-/// re-partitioning their pairs).
-pub(crate) fn set_job_seed(secret: &str) {
-    let mut seed = 0x5140_u64;
-    for chunk in secret.as_bytes().chunks(8) {
-        let mut word = [0u8; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        seed = fold(seed ^ u64::from_le_bytes(word), PI[1]);
-    }
-    let _ = JOB_SEED.set(seed);
-}
-
 /// The state of every keyed partial ([`Groups`](super::Groups)) of this
-/// process: seeded by [`set_job_seed`] in a job with worker processes,
+/// process: seeded by `crate::seed::set_job_seed` in a job with worker processes,
 /// else at random.
 pub(crate) fn groups_state() -> &'static KeyState {
     static STATE: OnceLock<KeyState> = OnceLock::new();
-    STATE.get_or_init(|| JOB_SEED.get().map_or_else(KeyState::default, |&seed| KeyState::with_seed(seed)))
+    STATE.get_or_init(|| crate::seed::job_seed().map_or_else(KeyState::default, KeyState::with_seed))
 }
 
 /// Builds [`KeyHasher`]s: the hasher of [`HashMap`](crate::HashMap).

@@ -24,7 +24,6 @@ pub mod spill;
 pub use basic::{Count, Fold, ForEach, MergeAll, Reduce, TopKAction};
 pub use collect::{Collect, CollectPartial};
 pub use groups::Groups;
-pub(crate) use hash::set_job_seed;
 pub use hash::{HashMap, KeyHasher, KeyState, ShortKey};
 pub use key::{AsKey, GroupKey, SliceKeyElem};
 pub use keyed::{AggregateByKey, CountByValue, ReduceByKey};

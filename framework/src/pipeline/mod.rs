@@ -512,7 +512,7 @@ pub trait Pipeline: Source + Sized {
     where
         action::AggregateByKey<K, V>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, V>>,
     {
-        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
+        let (threads, spiller) = keyed_budget(self.job());
         self.run(&action::AggregateByKey::new().threads(threads).spill(spiller))
     }
 
@@ -536,7 +536,7 @@ pub trait Pipeline: Source + Sized {
         action::ReduceByKey<K, V, F>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, V>>,
         F: Fn(&mut V, V) + Sync,
     {
-        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
+        let (threads, spiller) = keyed_budget(self.job());
         self.run(&action::ReduceByKey::new(op).threads(threads).spill(spiller))
     }
 
@@ -555,7 +555,7 @@ pub trait Pipeline: Source + Sized {
     where
         action::CountByValue<K>: for<'a> Absorb<Self::Item<'a>, Output = HashMap<K, u64>>,
     {
-        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
+        let (threads, spiller) = keyed_budget(self.job());
         self.run(&action::CountByValue::new().threads(threads).spill(spiller))
     }
 
@@ -580,7 +580,7 @@ pub trait Pipeline: Source + Sized {
             for<'a> Absorb<Self::Item<'a>, Output = action::SortedGroups<K, V>>,
         action::AggregateByKey<K, V>: action::Keyed<Key = K, Value = V>,
     {
-        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
+        let (threads, spiller) = keyed_budget(self.job());
         self.run(&action::Sorted(action::AggregateByKey::new().threads(threads).spill(spiller)))
     }
 
@@ -593,7 +593,7 @@ pub trait Pipeline: Source + Sized {
         action::ReduceByKey<K, V, F>: action::Keyed<Key = K, Value = V>,
         F: Fn(&mut V, V) + Sync,
     {
-        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
+        let (threads, spiller) = keyed_budget(self.job());
         self.run(&action::Sorted(action::ReduceByKey::new(op).threads(threads).spill(spiller)))
     }
 
@@ -604,7 +604,7 @@ pub trait Pipeline: Source + Sized {
         action::Sorted<action::CountByValue<K>>: for<'a> Absorb<Self::Item<'a>, Output = action::SortedGroups<K, u64>>,
         action::CountByValue<K>: action::Keyed<Key = K, Value = u64>,
     {
-        let (threads, spiller) = (self.job().config().total_threads(), self.job().config().spiller());
+        let (threads, spiller) = keyed_budget(self.job());
         self.run(&action::Sorted(action::CountByValue::new().threads(threads).spill(spiller)))
     }
 
@@ -650,3 +650,9 @@ pub(crate) use delegate_to_base;
 
 #[allow(unused_imports)]
 use GroupKey as _;
+
+/// The threads that finish a keyed action of `job` (all of the job's: in a
+/// leader the workers wait meanwhile) and how its partials spill.
+fn keyed_budget(job: &crate::Job) -> (usize, std::sync::Arc<crate::action::spill::Spiller>) {
+    (job.config().total_threads(), job.config().spiller())
+}

@@ -94,7 +94,7 @@ impl Leader {
     pub(crate) fn start(options: ProcessOptions) -> Result<Leader> {
         let secret =
             protocol::new_secret().map_err(|e| Error::new(ErrorKind::Io, "cannot make a job secret").with_source(e))?;
-        crate::action::set_job_seed(&secret);
+        crate::seed::set_job_seed(&secret);
         stale::remove_stale_socket_dirs(&std::env::temp_dir());
         let (tx, events) = std::sync::mpsc::channel();
         let next_id = Arc::new(AtomicUsize::new(1));

@@ -61,7 +61,7 @@ impl WorkerLink {
         signals::die_with_parent(leader_pid);
         let named = std::env::var(ENV_LEADER).unwrap_or_default();
         let secret = std::env::var(ENV_SECRET).unwrap_or_default();
-        crate::action::set_job_seed(&secret);
+        crate::seed::set_job_seed(&secret);
         let worker = std::env::var(ENV_WORKER).ok().and_then(|w| w.parse().ok());
         let transport_err = |what: &str, e: std::io::Error| {
             Error::new(ErrorKind::Transport, format!("{what} the leader at {named}")).with_source(e)
