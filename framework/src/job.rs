@@ -81,16 +81,6 @@ impl Config {
         self.spill_dir.clone().unwrap_or_else(std::env::temp_dir)
     }
 
-    /// How one keyed action of this process spills, on `threads` threads.
-    pub(crate) fn spiller(&self) -> std::sync::Arc<crate::action::spill::Spiller> {
-        std::sync::Arc::new(crate::action::spill::Spiller::with_finish_threads(
-            self.memory_limit(),
-            self.threads,
-            self.total_threads(),
-            self.spill_dir(),
-        ))
-    }
-
     /// All threads of the job, over all processes: what plans aim to keep busy.
     pub fn total_threads(&self) -> usize {
         self.threads * self.process.processes.max(1)

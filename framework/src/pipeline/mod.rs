@@ -654,5 +654,12 @@ use GroupKey as _;
 /// The threads that finish a keyed action of `job` (all of the job's: in a
 /// leader the workers wait meanwhile) and how its partials spill.
 fn keyed_budget(job: &crate::Job) -> (usize, std::sync::Arc<crate::action::spill::Spiller>) {
-    (job.config().total_threads(), job.config().spiller())
+    let config = job.config();
+    let spiller = crate::action::spill::Spiller::with_finish_threads(
+        config.memory_limit(),
+        config.threads(),
+        config.total_threads(),
+        config.spill_dir(),
+    );
+    (config.total_threads(), std::sync::Arc::new(spiller))
 }

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::report::Report;
 
 /// Encodes an action's output when a worker first needs it (see
-/// [`Action::defer_output`](crate::plumbing::Action::defer_output)).
+/// `Action::defer_output`).
 pub type Deferred = Box<dyn FnOnce() -> Result<Vec<u8>> + Send>;
 
 /// An action's output as the leader publishes it for its workers.
