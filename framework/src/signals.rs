@@ -39,6 +39,37 @@ pub(crate) fn remove_on_interrupt(dir: &std::path::Path) {
     DOOMED_DIRS.lock().unwrap_or_else(|p| p.into_inner()).push(dir.to_path_buf());
 }
 
+/// Where worker processes may keep spill directories, and the name prefix
+/// before their pid (`shoal-spill-<host>-`): on interrupt the leader kills
+/// its workers with `SIGKILL`, so it removes their directories itself.
+static CHILD_DIRS: Mutex<Vec<(std::path::PathBuf, String)>> = Mutex::new(Vec::new());
+
+/// Notes that worker processes may create directories named
+/// `<prefix><pid>-*` under `parent`, to remove on interrupt.
+pub(crate) fn remove_child_dirs_on_interrupt(parent: &std::path::Path, prefix: &str) {
+    let mut dirs = CHILD_DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    if !dirs.iter().any(|(p, x)| p == parent && x == prefix) {
+        dirs.push((parent.to_path_buf(), prefix.to_string()));
+    }
+}
+
+/// Removes the directories of [`remove_child_dirs_on_interrupt`] of the
+/// worker processes `children`.
+fn remove_child_dirs(children: &[u32]) {
+    let dirs = CHILD_DIRS.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for (parent, prefix) in dirs {
+        let Ok(entries) = std::fs::read_dir(&parent) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix.as_str())) else { continue };
+            let Some((pid, _)) = rest.split_once('-') else { continue };
+            if pid.parse::<u32>().is_ok_and(|pid| children.contains(&pid)) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
 /// Forgets a directory of [`remove_on_interrupt`] (its owner removes it).
 pub(crate) fn keep_on_interrupt(dir: &std::path::Path) {
     DOOMED_DIRS.lock().unwrap_or_else(|p| p.into_inner()).retain(|d| d != dir);
@@ -83,9 +114,11 @@ pub(crate) fn register_child(pid: u32) {
     CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).push(pid);
 }
 
-/// Forgets a worker process that has exited.
+/// Forgets a worker process that has exited, and removes the spill
+/// directories it left (a worker killed, or lost, cannot remove them).
 pub(crate) fn forget_child(pid: u32) {
     CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).retain(|&c| c != pid);
+    remove_child_dirs(&[pid]);
 }
 
 /// Sends `SIGKILL` to a process, ignoring one that is already gone.
@@ -117,11 +150,14 @@ pub(crate) fn watch_interrupts() {
         if let Some(sig) = signals.forever().next() {
             SIGNAL.store(sig, Ordering::SeqCst);
             INTERRUPTED.store(true, Ordering::SeqCst);
+            let children = CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).clone();
             kill_children();
             // A second pass catches a worker spawned while we were killing.
             std::thread::sleep(std::time::Duration::from_millis(50));
+            let late = CHILDREN.lock().unwrap_or_else(|p| p.into_inner()).clone();
             kill_children();
             remove_doomed_dirs();
+            remove_child_dirs(&[children, late].concat());
             std::process::exit(128 + sig);
         }
     });

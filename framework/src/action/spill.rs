@@ -13,7 +13,8 @@
 //! `shoal-spill-<host>-<pid>-<random>`. It is removed when the action ends,
 //! on `SIGINT`/`SIGTERM` (see `signals::remove_on_interrupt`), and, if a
 //! `SIGKILL` left it behind, by the next run on the same host that spills
-//! into the same parent (its pid is gone there). Directories of other
+//! into the same parent (its pid is gone there). The directories of worker
+//! processes killed by their leader's interrupt are removed by the leader. Directories of other
 //! hosts (a spill directory on a shared file system) are never touched.
 
 use crate::error::{Error, ErrorKind, Result};
@@ -121,6 +122,9 @@ impl Spiller {
     /// threads and whose result is finished on `finish_threads` (a leader
     /// finishes on all of the job's threads while its workers wait).
     pub fn with_finish_threads(limit: u64, threads: usize, finish_threads: usize, parent: PathBuf) -> Spiller {
+        // Workers of this process spill under the same parent: on an
+        // interrupt, which kills them, their directories go too.
+        crate::signals::remove_child_dirs_on_interrupt(&parent, &format!("shoal-spill-{}-", host()));
         let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
         let (threads, finish_threads) = (threads.max(1), finish_threads.max(1));
         Spiller {

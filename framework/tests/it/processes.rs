@@ -181,6 +181,48 @@ fn issue_15_3_spilled_keyed_actions_equal_the_unbounded_run() {
     }
 }
 
+/// Issue 15.3: an interrupt (SIGINT to the leader, which kills its
+/// workers) while the leader and its workers spill leaves no spill
+/// directory behind, neither the leader's nor its killed workers'.
+#[test]
+fn issue_15_3_an_interrupt_leaves_no_spill_directory() {
+    let dir = Dir::new();
+    let mut text = String::new();
+    for i in 0..120_000usize {
+        text.push_str(&format!("a key long enough to fill the partitions {}\n", i * 7919 % 100_003));
+    }
+    let path = dir.write("keys.txt", text);
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let args = [
+        "-p",
+        "2",
+        "-t",
+        "1",
+        "--distinct",
+        "--memory-limit",
+        "3M",
+        "--chunk-size",
+        "2M",
+        "--sleep-ms",
+        "20",
+        "--sleep-every",
+        "500",
+        "--spill-dir",
+        spill.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ];
+    let mut child = command(&args).spawn().unwrap();
+    let spilling = wait_for(|| std::fs::read_dir(&spill).is_ok_and(|d| d.count() > 0), Duration::from_secs(60));
+    assert!(spilling, "no spill directory appeared");
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    let gone = wait_for(|| std::fs::read_dir(&spill).is_ok_and(|d| d.count() == 0), Duration::from_secs(5));
+    let left: Vec<_> = std::fs::read_dir(&spill).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(gone, "spill directories left after the interrupt: {left:?}");
+}
+
 #[test]
 fn killing_random_workers_never_changes_the_result() {
     let dir = Dir::new();
