@@ -142,13 +142,9 @@ fn issue_18_9_many_distinct_keys_agree_with_a_plain_count() {
     }
 }
 
-/// Issue 15.3: under a memory limit small enough for several spill rounds
-/// (in the threads, in the workers and in the leader's merge), every
-/// keyed action gives the unbounded run's result, the report counts the
-/// spilled bytes, and the spill directory is left empty.
-#[test]
-fn issue_15_3_spilled_keyed_actions_equal_the_unbounded_run() {
-    let dir = Dir::new();
+/// 120,000 lines over 100,003 distinct keys (enough to spill under a
+/// memory limit of a few MiB) and an empty spill directory, in `dir`.
+fn spilling_input(dir: &Dir) -> (PathBuf, PathBuf) {
     let mut text = String::new();
     for i in 0..120_000usize {
         text.push_str(&format!("a key long enough to fill the partitions {}\n", i * 7919 % 100_003));
@@ -156,6 +152,17 @@ fn issue_15_3_spilled_keyed_actions_equal_the_unbounded_run() {
     let path = dir.write("keys.txt", text);
     let spill = dir.path().join("spill");
     std::fs::create_dir(&spill).unwrap();
+    (path, spill)
+}
+
+/// Issue 15.3: under a memory limit small enough for several spill rounds
+/// (in the threads, in the workers and in the leader's merge), every
+/// keyed action gives the unbounded run's result, the report counts the
+/// spilled bytes, and the spill directory is left empty.
+#[test]
+fn issue_15_3_spilled_keyed_actions_equal_the_unbounded_run() {
+    let dir = Dir::new();
+    let (path, spill) = spilling_input(&dir);
     let distinct = |out: &Output| -> String {
         stdout(out).lines().filter(|l| l.starts_with("distinct,")).map(|l| format!("{l}\n")).collect()
     };
@@ -187,13 +194,7 @@ fn issue_15_3_spilled_keyed_actions_equal_the_unbounded_run() {
 #[test]
 fn issue_15_3_an_interrupt_leaves_no_spill_directory() {
     let dir = Dir::new();
-    let mut text = String::new();
-    for i in 0..120_000usize {
-        text.push_str(&format!("a key long enough to fill the partitions {}\n", i * 7919 % 100_003));
-    }
-    let path = dir.write("keys.txt", text);
-    let spill = dir.path().join("spill");
-    std::fs::create_dir(&spill).unwrap();
+    let (path, spill) = spilling_input(&dir);
     let args = [
         "-p",
         "2",
