@@ -26,23 +26,6 @@ impl<K, V> AggregateByKey<K, V> {
     pub fn new() -> Self {
         AggregateByKey { threads: 1, spiller: None, _pair: PhantomData }
     }
-
-    /// The threads that [`finish`](Action::finish) merges the partitions
-    /// of a large result on (default 1; the pipeline methods pass all the
-    /// job's threads: in a leader the workers wait while it finishes).
-    #[must_use]
-    pub fn threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
-        self
-    }
-
-    /// Spills partials to disk as `spiller` says (default: never; the
-    /// pipeline methods pass the job's `--memory-limit` and `--spill-dir`).
-    #[must_use]
-    pub fn spill(mut self, spiller: Arc<Spiller>) -> Self {
-        self.spiller = Some(spiller);
-        self
-    }
 }
 
 impl<K, V> Default for AggregateByKey<K, V> {
@@ -108,22 +91,6 @@ impl<K, V, F> ReduceByKey<K, V, F> {
     pub fn new(op: F) -> Self {
         ReduceByKey { op, threads: 1, spiller: None, _pair: PhantomData }
     }
-
-    /// The threads that [`finish`](Action::finish) merges on (see
-    /// [`AggregateByKey::threads`]).
-    #[must_use]
-    pub fn threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
-        self
-    }
-
-    /// Spills partials to disk as `spiller` says (default: never; the
-    /// pipeline methods pass the job's `--memory-limit` and `--spill-dir`).
-    #[must_use]
-    pub fn spill(mut self, spiller: Arc<Spiller>) -> Self {
-        self.spiller = Some(spiller);
-        self
-    }
 }
 
 impl<K, V, F> fmt::Debug for ReduceByKey<K, V, F> {
@@ -184,22 +151,6 @@ impl<K> CountByValue<K> {
     pub fn new() -> Self {
         CountByValue { threads: 1, spiller: None, _key: PhantomData }
     }
-
-    /// The threads that [`finish`](Action::finish) merges on (see
-    /// [`AggregateByKey::threads`]).
-    #[must_use]
-    pub fn threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
-        self
-    }
-
-    /// Spills partials to disk as `spiller` says (default: never; the
-    /// pipeline methods pass the job's `--memory-limit` and `--spill-dir`).
-    #[must_use]
-    pub fn spill(mut self, spiller: Arc<Spiller>) -> Self {
-        self.spiller = Some(spiller);
-        self
-    }
 }
 
 impl<K> Default for CountByValue<K> {
@@ -246,6 +197,34 @@ where
         Ok(())
     }
 }
+
+/// The builder methods every keyed action has: the threads that finish
+/// it and how its partials spill.
+macro_rules! keyed_builders {
+    ($($action:ident<$($g:ident),+>),+) => {$(
+        impl<$($g),+> $action<$($g),+> {
+            /// The threads that [`finish`](Action::finish) merges the
+            /// partitions of a large result on (default 1; the pipeline
+            /// methods pass all the job's threads: in a leader the workers
+            /// wait while it finishes).
+            #[must_use]
+            pub fn threads(mut self, threads: usize) -> Self {
+                self.threads = threads.max(1);
+                self
+            }
+
+            /// Spills partials to disk as `spiller` says (default: never;
+            /// the pipeline methods pass the job's `--memory-limit` and
+            /// `--spill-dir`).
+            #[must_use]
+            pub fn spill(mut self, spiller: Arc<Spiller>) -> Self {
+                self.spiller = Some(spiller);
+                self
+            }
+        }
+    )+};
+}
+keyed_builders!(AggregateByKey<K, V>, ReduceByKey<K, V, F>, CountByValue<K>);
 
 #[cfg(test)]
 mod tests {
