@@ -192,6 +192,21 @@ fn wordcount_ranks_words() {
 
 const SALES_HEADER: &str = "order_id,date,region,product,quantity,unit_price,note\n";
 
+/// Row `i` of a generated sales file (valid for the sales example), with
+/// `note` as its last field.
+fn sales_row(i: u32, note: &str) -> String {
+    format!(
+        "{i},2025-0{}-1{},Region {},Item {},{},{}.{:02},{note}\n",
+        1 + i % 9,
+        i % 10,
+        i % 7,
+        i % 13,
+        1 + i % 5,
+        i % 300,
+        i % 100
+    )
+}
+
 #[test]
 fn sales_sums_exact_money_over_quoted_csv() {
     let dir = tempfile::tempdir().unwrap();
@@ -266,16 +281,7 @@ fn issue_15_1_sales_over_gzip_and_a_pipe_matches_the_file() {
     let mut csv = SALES_HEADER.to_owned();
     for i in 0..60_000u32 {
         let note = if i % 101 == 0 { "\"two\r\nlines, \"\"quoted\"\"\"" } else { "" };
-        csv.push_str(&format!(
-            "{i},2025-0{}-1{},Region {},Item {},{},{}.{:02},{note}\n",
-            1 + i % 9,
-            i % 10,
-            i % 7,
-            i % 13,
-            1 + i % 5,
-            i % 300,
-            i % 100
-        ));
+        csv.push_str(&sales_row(i, note));
     }
     let plain = write(dir.path(), "s.csv", csv.as_bytes());
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -689,17 +695,7 @@ fn streamed_gzip_peak_memory_is_bounded() {
     let rows = 8_000_000u32;
     let mut chunk = String::new();
     for i in 0..rows {
-        chunk.push_str(&format!(
-            "{i},2025-0{}-1{},Region {},Item {},{},{}.{:02},note {}\n",
-            1 + i % 9,
-            i % 10,
-            i % 7,
-            i % 13,
-            1 + i % 5,
-            i % 300,
-            i % 100,
-            i % 1000
-        ));
+        chunk.push_str(&sales_row(i, &format!("note {}", i % 1000)));
         if chunk.len() > 1 << 20 {
             gz.write_all(chunk.as_bytes()).unwrap();
             chunk.clear();

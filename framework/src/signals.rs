@@ -61,13 +61,17 @@ fn remove_child_dirs(children: &[u32]) {
         let Ok(entries) = std::fs::read_dir(&parent) else { continue };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(prefix.as_str())) else { continue };
-            let Some((pid, _)) = rest.split_once('-') else { continue };
-            if pid.parse::<u32>().is_ok_and(|pid| children.contains(&pid)) {
+            if name.to_str().and_then(|n| pid_after(n, &prefix)).is_some_and(|pid| children.contains(&pid)) {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
     }
+}
+
+/// The pid in a directory name `<prefix><pid>-<anything>`.
+pub(crate) fn pid_after(name: &str, prefix: &str) -> Option<u32> {
+    let (pid, _) = name.strip_prefix(prefix)?.split_once('-')?;
+    (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then(|| pid.parse().ok()).flatten().filter(|&p| p > 0)
 }
 
 /// Forgets a directory of [`remove_on_interrupt`] (its owner removes it).

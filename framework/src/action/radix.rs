@@ -570,7 +570,7 @@ where
 
 struct PartialVisitor<K, V>(std::marker::PhantomData<fn() -> (K, V)>);
 
-/// One shipped chunk, its bytes borrowed from the input where it can.
+/// One shipped chunk: its partition, its pair count and its bytes.
 struct ChunkIn {
     part: u16,
     pairs: u64,

@@ -429,16 +429,7 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for SortedIter<K, 
                         Err(e) => return Some(Err(e)),
                     }
                 }
-                match postcard::take_from_bytes::<(K, V)>(&batch[*pos..]) {
-                    Ok((pair, rest)) => {
-                        *pos = batch.len() - rest.len();
-                        Some(Ok(pair))
-                    }
-                    Err(e) => {
-                        *pos = batch.len();
-                        Some(Err(crate::plumbing::undecodable(e)))
-                    }
-                }
+                Some(take_or_end(batch, pos))
             }
         }
     }
@@ -544,22 +535,28 @@ impl Source {
     fn next<T: DeserializeOwned>(&mut self, run: &SortedRun) -> Option<Result<T>> {
         match (self, run) {
             (Source::Memory { pos }, SortedRun::Memory { bytes, .. }) => {
-                let rest = bytes.get(*pos..).filter(|r| !r.is_empty())?;
-                match postcard::take_from_bytes::<T>(rest) {
-                    Ok((item, tail)) => {
-                        *pos = bytes.len() - tail.len();
-                        Some(Ok(item))
-                    }
-                    Err(e) => {
-                        *pos = bytes.len();
-                        Some(Err(crate::plumbing::undecodable(e)))
-                    }
-                }
+                (*pos < bytes.len()).then(|| take_or_end(bytes, pos))
             }
             (Source::Disk(disk), _) => disk.next(),
             (Source::Memory { .. }, SortedRun::Spilled { .. }) => None,
         }
     }
+}
+
+/// Decodes the item at `bytes[*pos..]` and moves `*pos` past it.
+fn take_at<T: DeserializeOwned>(bytes: &[u8], pos: &mut usize) -> postcard::Result<T> {
+    let (item, rest) = postcard::take_from_bytes::<T>(bytes.get(*pos..).unwrap_or_default())?;
+    *pos = bytes.len() - rest.len();
+    Ok(item)
+}
+
+/// [`take_at`] of bytes held whole: a bad item ends them (`*pos` moves to
+/// the end) and is an error.
+fn take_or_end<T: DeserializeOwned>(bytes: &[u8], pos: &mut usize) -> Result<T> {
+    take_at(bytes, pos).map_err(|e| {
+        *pos = bytes.len();
+        crate::plumbing::undecodable(e)
+    })
 }
 
 /// A spilled run read a block at a time.
@@ -578,11 +575,8 @@ impl DiskRun {
     fn next<T: DeserializeOwned>(&mut self) -> Option<Result<T>> {
         loop {
             if self.pos < self.buf.len() {
-                match postcard::take_from_bytes::<T>(&self.buf[self.pos..]) {
-                    Ok((item, rest)) => {
-                        self.pos = self.buf.len() - rest.len();
-                        return Some(Ok(item));
-                    }
+                match take_at::<T>(&self.buf, &mut self.pos) {
+                    Ok(item) => return Some(Ok(item)),
                     Err(postcard::Error::DeserializeUnexpectedEnd) if self.at < self.range.len() => {}
                     Err(e) => {
                         self.pos = self.buf.len();

@@ -41,7 +41,7 @@ impl SpillDir {
     pub(crate) fn create(parent: &Path) -> Result<Arc<SpillDir>> {
         remove_stale(parent);
         let dir = tempfile::Builder::new()
-            .prefix(&format!("shoal-spill-{}-{}-", host(), std::process::id()))
+            .prefix(&format!("{}{}-", dir_prefix(), std::process::id()))
             .tempdir_in(parent)
             .map_err(|e| Error::io(parent, e).context("cannot create a spill directory (--spill-dir)"))?;
         crate::signals::remove_on_interrupt(dir.path());
@@ -124,7 +124,7 @@ impl Spiller {
     pub fn with_finish_threads(limit: u64, threads: usize, finish_threads: usize, parent: PathBuf) -> Spiller {
         // Workers of this process spill under the same parent: on an
         // interrupt, which kills them, their directories go too.
-        crate::signals::remove_child_dirs_on_interrupt(&parent, &format!("shoal-spill-{}-", host()));
+        crate::signals::remove_child_dirs_on_interrupt(&parent, &dir_prefix());
         let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
         let (threads, finish_threads) = (threads.max(1), finish_threads.max(1));
         Spiller {
@@ -232,19 +232,18 @@ impl Spilled {
 /// Removes the spill directories under `parent` of this user's processes
 /// that no longer exist.
 fn remove_stale(parent: &Path) {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(entries) = std::fs::read_dir(parent) else { return };
-    // SAFETY: `geteuid` has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| spill_pid(n, &host())) else { continue };
-        let path = entry.path();
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-        if meta.is_dir() && meta.uid() == uid && !crate::exec::process::stale::process_exists(pid) {
-            let _ = std::fs::remove_dir_all(&path);
-        }
+    let prefix = dir_prefix();
+    for path in crate::exec::process::stale::dead_processes_dirs(parent, |name| {
+        crate::signals::pid_after(name, &prefix).and_then(|pid| i32::try_from(pid).ok())
+    }) {
+        let _ = std::fs::remove_dir_all(&path);
     }
+}
+
+/// The start of this host's spill directory names, before the pid:
+/// `shoal-spill-<host>-`.
+fn dir_prefix() -> String {
+    format!("shoal-spill-{}-", host())
 }
 
 /// This host's name as it goes into spill directory names (no `-`).
@@ -252,14 +251,6 @@ fn host() -> String {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let name: String = name.trim().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     if name.is_empty() { "host".to_string() } else { name }
-}
-
-/// The pid in the name of a spill directory of `host`,
-/// `shoal-spill-<host>-<pid>-<random>`.
-fn spill_pid(name: &str, host: &str) -> Option<i32> {
-    let rest = name.strip_prefix("shoal-spill-")?.strip_prefix(host)?.strip_prefix('-')?;
-    let (pid, _) = rest.split_once('-')?;
-    (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then(|| pid.parse().ok()).flatten().filter(|&p| p > 0)
 }
 
 #[cfg(test)]
