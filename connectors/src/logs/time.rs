@@ -220,9 +220,11 @@ impl fmt::Display for LogTime {
     }
 }
 
+/// RFC 3339 text, marked as a timestamp column for columnar outputs (see
+/// [`columns`](crate::sink::columns)).
 impl Serialize for LogTime {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        crate::sink::columns::serialize_timestamp(self, serializer)
     }
 }
 

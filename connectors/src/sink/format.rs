@@ -3,7 +3,7 @@
 use serde::Serialize;
 use shoal::{Error, ErrorKind, Result};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// An output format. Rows are encoded in parallel, per split, into chunks of
 /// bytes; the leader then writes each output file from its chunks in input
@@ -36,6 +36,17 @@ pub trait Format: Sync {
     /// # Errors
     /// I/O errors naming `path`; data the format cannot store.
     fn write_file(&self, path: &Path, header: Option<&[u8]>, chunks: &[&[u8]]) -> Result<()>;
+
+    /// Writes the files of a partitioned output, one per partition, each
+    /// from its chunks. The default writes each with
+    /// [`write_file`](Format::write_file); a format with a schema gives
+    /// every partition the same one.
+    ///
+    /// # Errors
+    /// As [`write_file`](Format::write_file).
+    fn write_partitions(&self, header: Option<&[u8]>, files: &[(PathBuf, Vec<&[u8]>)]) -> Result<()> {
+        files.iter().try_for_each(|(path, chunks)| self.write_file(path, header, chunks))
+    }
 }
 
 /// Writes `header` and `chunks` to a new file at `path`.

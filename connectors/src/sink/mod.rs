@@ -53,10 +53,11 @@
 //! # polars
 //! With the `polars` feature, `Output::parquet` writes Parquet, and
 //! `SinkExt::to_dataframe` returns a pipeline's rows as a polars
-//! `DataFrame`. Rows go through JSON (`serde_json`) on their way to
-//! polars, so columns get JSON's types: integers as `i64`, floats as `f64`,
-//! strings, booleans, nested structs and lists; times as RFC 3339 strings.
+//! `DataFrame`. Both have the row type's columns: integers of their width,
+//! floats, booleans, strings, nested structs and lists, and timestamps,
+//! dates and decimals where the row type marks them (see [`columns`]).
 
+pub mod columns;
 mod format;
 mod output;
 pub mod partition;
@@ -65,9 +66,9 @@ mod polars;
 
 pub use format::{Csv, Format, JsonLines};
 pub use output::{Output, SinkPartial, Written};
-pub use partition::{ByKey, Layout, Partitioner, Unpartitioned};
+pub use partition::{ByKey, Layout, Nested, Partitioner, Unpartitioned};
 #[cfg(feature = "polars")]
-pub use polars::{Parquet, ToDataFrame};
+pub use polars::{Parquet, Table, ToDataFrame};
 
 use shoal::Pipeline;
 use shoal::plumbing::Absorb;
@@ -96,10 +97,9 @@ pub trait SinkExt: Pipeline {
     #[cfg(feature = "polars")]
     fn to_dataframe(self) -> shoal::Result<::polars::prelude::DataFrame>
     where
-        ToDataFrame: for<'a> Absorb<Self::Item<'a>, Output = Vec<u8>>,
+        ToDataFrame: for<'a> Absorb<Self::Item<'a>, Output = Table>,
     {
-        let json = self.run(&ToDataFrame::default())?;
-        polars::frame_from_json_lines(&json)
+        self.run(&ToDataFrame::default())?.into_data_frame()
     }
 }
 

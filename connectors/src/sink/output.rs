@@ -1,7 +1,7 @@
 //! [`Output`]: the sink action.
 
 use super::format::{Csv, Format, JsonLines};
-use super::partition::{ByKey, Layout, Partitioner, Unpartitioned};
+use super::partition::{ByKey, Layout, Nested, Partitioner, Unpartitioned};
 use serde::{Deserialize, Serialize};
 use shoal::commit::{Parent, Staging, sync_file};
 use shoal::merge::{Merge, Ordered};
@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 ///
 /// * Unpartitioned, the output is one file at the path (`out.csv`).
 /// * [`partition_by`](Output::partition_by) makes the path a folder of
-///   Hive-style partitions: `out/status=404/part-00000.csv`.
+///   Hive-style partitions: `out/status=404/part-00000.csv`; calling it
+///   again nests them: `out/year=2024/month=03/part-00000.csv`.
 ///
 /// Rows keep their input order within each file. The output is committed
 /// atomically (see [atomic commits](super#atomic-commits)).
@@ -52,6 +53,21 @@ impl<F: Format> Output<F> {
     /// path; names and values are escaped (see [`super::partition`]).
     pub fn partition_by<G>(self, name: &str, key: G) -> Output<F, ByKey<G>> {
         Output { path: self.path, format: self.format, partition: ByKey::new(name, key) }
+    }
+}
+
+impl<F: Format, P> Output<F, ByKey<P>> {
+    /// Partitions each partition again, by `key(row)`, into nested folders
+    /// `outer=value/name=value`.
+    pub fn partition_by<G>(self, name: &str, key: G) -> Output<F, Nested<ByKey<P>, ByKey<G>>> {
+        Output { path: self.path, format: self.format, partition: Nested::new(self.partition, ByKey::new(name, key)) }
+    }
+}
+
+impl<F: Format, A, B> Output<F, Nested<A, B>> {
+    /// Partitions each partition again, one level deeper.
+    pub fn partition_by<G>(self, name: &str, key: G) -> Output<F, Nested<Nested<A, B>, ByKey<G>>> {
+        Output { path: self.path, format: self.format, partition: Nested::new(self.partition, ByKey::new(name, key)) }
     }
 }
 
@@ -193,16 +209,18 @@ impl<F: Format, K: Layout> Output<F, K> {
             staging.commit_file(&name)?;
             return Ok(Written { files: vec![self.path.clone()], rows });
         }
+        let mut staged = Vec::with_capacity(parts.len());
         let mut files = Vec::with_capacity(parts.len());
         for (folder, chunks) in &parts {
             let dir = staging.dir().join(folder);
-            std::fs::create_dir(&dir)
+            std::fs::create_dir_all(&dir)
                 .map_err(|e| Error::io(&dir, e).context(format!("cannot create partition folder `{folder}`")))?;
-            let file = dir.join(part_file(self.format.extension()));
-            let chunks: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
-            self.format.write_file(&file, header.as_deref(), &chunks)?;
-            sync_file(&file)?;
+            staged.push((dir.join(part_file(self.format.extension())), chunks.iter().map(Vec::as_slice).collect()));
             files.push(self.path.join(folder).join(part_file(self.format.extension())));
+        }
+        self.format.write_partitions(header.as_deref(), &staged)?;
+        for (file, _) in &staged {
+            sync_file(file)?;
         }
         staging.commit_dir()?;
         Ok(Written { files, rows })

@@ -1,4 +1,5 @@
-//! Partitioning rows by a key into Hive-style folders, `name=value/`.
+//! Partitioning rows by a key into Hive-style folders, `name=value/`, and
+//! by several keys into nested folders, `year=2024/month=03/`.
 //!
 //! Names and values are escaped like Hive's `FileUtils.escapePathName`: the
 //! bytes `"`, `#`, `%`, `'`, `*`, `/`, `:`, `=`, `?`, `\`, `{`, `[`, `]`, `^`,
@@ -81,6 +82,34 @@ where
         folder.push_str(&self.name);
         folder.push('=');
         push_value(&mut folder, value.as_ref());
+        Some(folder)
+    }
+}
+
+/// Nested partitions: the outer partitioner's folder, then the inner's
+/// (`year=2024/month=03`), made by calling
+/// [`Output::partition_by`](super::Output::partition_by) again.
+#[derive(Debug, Clone)]
+pub struct Nested<A, B> {
+    outer: A,
+    inner: B,
+}
+
+impl<A, B> Nested<A, B> {
+    pub(crate) fn new(outer: A, inner: B) -> Self {
+        Nested { outer, inner }
+    }
+}
+
+impl<A: Sync, B: Sync> Layout for Nested<A, B> {
+    const PARTITIONED: bool = true;
+}
+
+impl<T, A: Partitioner<T>, B: Partitioner<T>> Partitioner<T> for Nested<A, B> {
+    fn folder(&self, row: &T) -> Option<String> {
+        let mut folder = self.outer.folder(row)?;
+        folder.push('/');
+        folder.push_str(&self.inner.folder(row)?);
         Some(folder)
     }
 }

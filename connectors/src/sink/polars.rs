@@ -1,36 +1,26 @@
 //! polars: Parquet files and `DataFrame` results (the `polars` feature).
 //!
-//! Rows reach polars as JSON lines (encoded in parallel, per split, with
-//! `serde_json`), read by polars' JSON-lines reader with the schema inferred
-//! from all rows.
+//! Rows are serialized straight into typed columns (see [`columns`](super::columns)), per
+//! split and in parallel; a split's columns cross the process protocol as
+//! postcard bytes, and the leader appends them in input order into one
+//! `DataFrame`, which polars writes as Parquet.
 
-use super::format::{Format, JsonLines, encode_json};
+use super::columns::{frame, serialize, values::Values};
+use super::format::Format;
 use super::output::{Output, SinkPartial};
-use ::polars::prelude::{DataFrame, JsonFormat, JsonReader, ParquetWriter, SerReader};
-use serde::Serialize;
+use ::polars::prelude::{DataFrame, ParquetWriter, PolarsError};
+use serde::{Deserialize, Serialize};
 use shoal::plumbing::Split;
 use shoal::plumbing::{Absorb, Action};
 use shoal::{Error, ErrorKind, Result};
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-fn polars_error(what: &str, e: ::polars::prelude::PolarsError) -> Error {
+fn polars_error(what: &str, e: PolarsError) -> Error {
     Error::new(ErrorKind::InvalidInput, what.to_string()).with_source(e)
 }
 
-/// Reads JSON lines into a `DataFrame` (no rows: an empty frame).
-pub(crate) fn frame_from_json_lines(json: &[u8]) -> Result<DataFrame> {
-    if json.is_empty() {
-        return Ok(DataFrame::empty());
-    }
-    JsonReader::new(Cursor::new(json))
-        .with_json_format(JsonFormat::JsonLines)
-        .infer_schema_len(None)
-        .finish()
-        .map_err(|e| polars_error("polars cannot read the rows", e))
-}
-
-/// Parquet files written by polars (one row group per file part).
+/// Parquet files written by polars, with the columns of the row type (see
+/// [`columns`](super::columns)).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Parquet {
     _private: (),
@@ -43,44 +33,113 @@ impl Output<Parquet> {
     }
 }
 
+/// Rows as typed columns, not yet a `DataFrame`: a split's rows while they
+/// are encoded, and the result of [`ToDataFrame`], made a frame by
+/// [`Table::into_data_frame`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Table(Values);
+
+impl Default for Table {
+    fn default() -> Self {
+        Table(Values::Null(0))
+    }
+}
+
+impl Table {
+    /// The rows as a `DataFrame` (no rows: an empty frame).
+    ///
+    /// # Errors
+    /// Columns polars refuses.
+    pub fn into_data_frame(self) -> Result<DataFrame> {
+        frame::data_frame(self.0).map_err(|e| polars_error("polars cannot hold the columns", e))
+    }
+
+    /// No rows, with this table's columns and types.
+    fn schema(&self) -> Table {
+        Table(self.0.empty_like())
+    }
+
+    /// Appends `other`'s rows (its columns matched by name).
+    fn append_table(&mut self, other: Table) -> Result<()> {
+        self.0.append(other.0).map_err(|e| Error::new(ErrorKind::InvalidInput, e))
+    }
+
+    /// Appends the rows of encoded chunks, in order.
+    fn append_chunks<'a>(&mut self, chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<()> {
+        for chunk in chunks {
+            let values: Values = postcard::from_bytes(chunk)
+                .map_err(|e| Error::new(ErrorKind::Transport, "a corrupt column chunk").with_source(e))?;
+            self.append_table(Table(values))?;
+        }
+        Ok(())
+    }
+}
+
 impl Format for Parquet {
-    type Encoder = Vec<u8>;
+    type Encoder = Table;
 
     fn extension(&self) -> &'static str {
         "parquet"
     }
 
-    fn encoder(&self) -> Vec<u8> {
-        Vec::new()
+    fn encoder(&self) -> Table {
+        Table::default()
     }
 
     #[inline]
-    fn encode<T: Serialize>(&self, enc: &mut Vec<u8>, _header: &mut Option<Vec<u8>>, row: &T) -> Result<()> {
-        encode_json(enc, row)
+    fn encode<T: Serialize>(&self, enc: &mut Table, _header: &mut Option<Vec<u8>>, row: &T) -> Result<()> {
+        serialize::push_row(&mut enc.0, row)
+            .map_err(|e| Error::new(ErrorKind::InvalidInput, format!("cannot write a row as columns: {e}")))
     }
 
-    fn finish(&self, enc: Vec<u8>) -> Result<Vec<u8>> {
-        Ok(enc)
+    fn finish(&self, enc: Table) -> Result<Vec<u8>> {
+        postcard::to_stdvec(&enc.0)
+            .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode a column chunk").with_source(e))
     }
 
     fn write_file(&self, path: &Path, _header: Option<&[u8]>, chunks: &[&[u8]]) -> Result<()> {
-        let mut frame = frame_from_json_lines(&chunks.concat())?;
-        let file = std::fs::File::create(path).map_err(|e| Error::io(path, e).context("cannot write output"))?;
-        ParquetWriter::new(&file).finish(&mut frame).map_err(|e| polars_error("cannot write Parquet", e))?;
-        file.sync_all().map_err(|e| Error::io(path, e).context("cannot write output"))
+        let mut table = Table::default();
+        table.append_chunks(chunks.iter().copied())?;
+        write_parquet(path, table)
+    }
+
+    /// Every partition gets the schema of all of them: a column that is
+    /// null (or a list that is empty) throughout one partition still has the
+    /// type the others give it. Two passes over the chunks, so that only one
+    /// partition's rows are decoded at a time.
+    fn write_partitions(&self, _header: Option<&[u8]>, files: &[(PathBuf, Vec<&[u8]>)]) -> Result<()> {
+        let mut schema = Table::default();
+        for (_, chunks) in files {
+            let mut table = Table::default();
+            table.append_chunks(chunks.iter().copied())?;
+            schema.append_table(table.schema())?;
+        }
+        for (path, chunks) in files {
+            let mut table = schema.schema();
+            table.append_chunks(chunks.iter().copied())?;
+            write_parquet(path, table)?;
+        }
+        Ok(())
     }
 }
 
+fn write_parquet(path: &Path, table: Table) -> Result<()> {
+    let mut frame = table.into_data_frame()?;
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e).context("cannot write output"))?;
+    ParquetWriter::new(&file).finish(&mut frame).map_err(|e| polars_error("cannot write Parquet", e))?;
+    file.sync_all().map_err(|e| Error::io(path, e).context("cannot write output"))
+}
+
 /// The action behind [`SinkExt::to_dataframe`](super::SinkExt::to_dataframe):
-/// rows as JSON lines, in input order.
+/// rows as typed columns, in input order.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ToDataFrame {
-    format: JsonLines,
+    format: Parquet,
 }
 
 impl Action for ToDataFrame {
-    type Partial = SinkPartial<JsonLines>;
-    type Output = Vec<u8>;
+    type Partial = SinkPartial<Parquet>;
+    type Output = Table;
 
     fn identity(&self) -> Self::Partial {
         SinkPartial::default()
@@ -94,9 +153,11 @@ impl Action for ToDataFrame {
         acc.end_split(&self.format, split);
     }
 
-    fn finish(&self, partial: Self::Partial) -> Result<Vec<u8>> {
+    fn finish(&self, partial: Self::Partial) -> Result<Table> {
         let encoded = partial.into_encoded()?;
-        Ok(encoded.parts.into_iter().flat_map(|(_, chunks)| chunks).flatten().collect())
+        let mut table = Table::default();
+        table.append_chunks(encoded.parts.iter().flat_map(|(_, chunks)| chunks.iter().map(Vec::as_slice)))?;
+        Ok(table)
     }
 }
 

@@ -102,3 +102,34 @@ fn empty_output_and_unwritable_rows() {
     assert!(!nested.exists());
     assert_eq!(names(dir.path()), ["none.csv"]);
 }
+
+#[test]
+fn nested_partitions_write_one_folder_per_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for (label, job) in jobs() {
+        let written = job
+            .iter(rows())
+            .map(|r: &Row| r.clone())
+            .write(
+                Output::csv(&out)
+                    .partition_by("parity", |r: &Row| if r.id.is_multiple_of(2) { "even" } else { "odd" })
+                    .partition_by("tens", |r: &Row| (r.id / 10).to_string())
+                    .partition_by("key", |r: &Row| r.key.clone()),
+            )
+            .unwrap();
+        assert_eq!(written.rows, 40, "{label}");
+        let files = tree(&out);
+        assert_eq!(files.len(), written.files.len(), "{label}");
+        assert!(files.iter().all(|(p, _)| p.matches('/').count() == 3), "{label}: three levels");
+        let mut back: Vec<Row> = written
+            .files
+            .iter()
+            .flat_map(|f| csv::Reader::from_path(f).unwrap().deserialize().map(Result::unwrap).collect::<Vec<Row>>())
+            .collect();
+        back.sort_by_key(|r| r.id);
+        assert_eq!(back, rows(), "{label}: every row once");
+        let first = &written.files[0];
+        assert!(first.starts_with(out.join("parity=even/tens=0")), "{label}: {}", first.display());
+    }
+}

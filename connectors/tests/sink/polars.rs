@@ -10,7 +10,7 @@ use shoal_connectors::sink::{Output, SinkExt};
 fn expected() -> DataFrame {
     let rows = rows();
     df!(
-        "id" => rows.iter().map(|r| r.id as i64).collect::<Vec<_>>(),
+        "id" => rows.iter().map(|r| r.id).collect::<Vec<_>>(),
         "key" => rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>(),
         "note" => rows.iter().map(|r| r.note.clone()).collect::<Vec<_>>(),
     )
@@ -52,8 +52,8 @@ fn partitioned_parquet_of_log_records() {
     assert_eq!(ok.height(), 125);
     let frame = job.access_log(samples).on_malformed(shoal::OnMalformed::Skip).to_dataframe().unwrap();
     assert_eq!(frame.height(), 146);
-    let bytes = frame.column("bytes").unwrap().as_materialized_series().i64().unwrap().sum().unwrap();
+    let bytes = frame.column("bytes").unwrap().as_materialized_series().u64().unwrap().sum().unwrap();
     let want: u64 =
         job.access_log(samples).on_malformed(shoal::OnMalformed::Skip).map(|r| r.bytes.unwrap_or(0)).sum().unwrap();
-    assert_eq!(bytes as u64, want);
+    assert_eq!(bytes, want);
 }
