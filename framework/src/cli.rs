@@ -82,6 +82,18 @@ pub struct Flags {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "30")]
     pub heartbeat_timeout: Duration,
 
+    /// Write a report of the run when it ends: FILE.json (outcome, counters, actions, one entry per split attempt) or FILE.trace.json (the split attempts as a Chrome trace, for Perfetto); repeat for several
+    #[arg(long, value_name = "FILE")]
+    pub report: Vec<std::path::PathBuf>,
+
+    /// Hold an exclusive lock on FILE for the whole run: a second run finding it held exits with status 4 (a lock of a killed run is free)
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<std::path::PathBuf>,
+
+    /// With --lock, wait up to this many seconds for another run to finish [default: do not wait]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, requires = "lock")]
+    pub lock_wait: Option<Duration>,
+
     /// Also accept workers at this address (tcp:HOST:PORT), for launchers on other machines
     #[arg(long, value_name = "ADDR", hide = true)]
     pub listen: Option<Address>,
@@ -98,6 +110,11 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 impl Flags {
     /// The id of one of these flags, to tell whether a parser has them.
     pub(crate) const MARKER: &'static str = "processes";
+
+    /// How long `--lock` waits.
+    pub(crate) fn lock_wait(&self) -> crate::run::LockWait {
+        self.lock_wait.map_or(crate::run::LockWait::No, crate::run::LockWait::For)
+    }
 
     /// The job these flags describe.
     ///

@@ -17,6 +17,7 @@ use crate::exec::process::worker::is_worker_process;
 use crate::exec::runtime::Runtime;
 use crate::exit::{LeftOut, Status, status_of};
 use crate::job::Job;
+use crate::run::session::Session;
 use crate::signals;
 use clap::{Args, FromArgMatches};
 use std::process::ExitCode;
@@ -66,27 +67,44 @@ where
             return Status::Usage.into();
         }
     };
-    match Runtime::start(job.config().process(), job.config().threads()) {
-        Ok(runtime) => job.set_runtime(runtime),
-        Err(err) => return report(err.into()),
+    // The leader's run: its lock, and the reports it writes at the end.
+    let session = match worker {
+        true => None,
+        false => match Session::begin(&flags.report, flags.lock.as_ref(), flags.lock_wait()) {
+            Ok(session) => Some(session),
+            Err(err) => return ExitCode::from(report(err.into()).0),
+        },
+    };
+    if let Err(err) = Runtime::start(job.config().process(), job.config().threads()).map(|r| job.set_runtime(r)) {
+        let (code, outcome, message) = report(err.into());
+        if let Some(session) = session {
+            session.finish(None, code, outcome, message);
+        }
+        return ExitCode::from(code);
     }
     let outcome = program(&job, args);
     job.runtime().goodbye();
-    let (code, left_out) = match outcome {
+    let (code, outcome, message, left_out) = match outcome {
         Ok(()) if job.is_leader() => match LeftOut::of(&job) {
-            Some(left_out) => (Status::Incomplete.into(), Some(left_out)),
-            None => (Status::Success.into(), None),
+            Some(left_out) => (Status::Incomplete as u8, "incomplete", None, Some(left_out)),
+            None => (Status::Success as u8, "success", None, None),
         },
-        Ok(()) => (Status::Success.into(), None),
-        Err(err) => (report(err), None),
+        Ok(()) => (Status::Success as u8, "success", None, None),
+        Err(err) => {
+            let (code, outcome, message) = report(err);
+            (code, outcome, message, None)
+        }
     };
+    if let Some(session) = session {
+        session.finish(Some(&job), code, outcome, message);
+    }
     // Shuts the workers down (leader) before the process exits, so what they
     // still print comes before the summary, the last line of stderr.
     drop(job);
     if let Some(left_out) = left_out {
         diag!("{left_out}");
     }
-    code
+    ExitCode::from(code)
 }
 
 /// Parses the command line into the program's arguments and the standard
@@ -104,13 +122,14 @@ fn parse_args<A: clap::Parser>() -> (A, Flags) {
     (args, flags)
 }
 
-/// Prints an error and picks the exit status.
-fn report(err: BoxError) -> ExitCode {
+/// Prints an error and picks the exit status; returns it, the outcome in a
+/// word, and the error's message for the run report.
+fn report(err: BoxError) -> (u8, &'static str, Option<String>) {
     if is_broken_pipe(&*err) {
-        return Status::Success.into();
+        return (Status::Success as u8, "success", None);
     }
     if let Some(status) = signals::interrupted() {
-        return ExitCode::from(status as u8);
+        return (status as u8, "interrupted", Some(err.to_string()));
     }
     diag!("error: {err}");
     // Show causes the message does not already include.
@@ -124,7 +143,9 @@ fn report(err: BoxError) -> ExitCode {
         }
         source = cause.source();
     }
-    status_of(&err).into()
+    let status = status_of(&err);
+    let outcome = if status == Status::Locked { "locked" } else { "failed" };
+    (status as u8, outcome, Some(shown))
 }
 
 fn is_broken_pipe(err: &(dyn std::error::Error + 'static)) -> bool {

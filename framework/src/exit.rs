@@ -7,7 +7,7 @@
 //! | 1 | the job failed |
 //! | 2 | usage error (flags) |
 //! | 3 | finished, but records were skipped or quarantined, or splits left out |
-//! | 4 | another run holds a lock this run needs (a quarantine file) |
+//! | 4 | another run holds a lock this run needs (`--lock`, a quarantine file) |
 //! | 130, 143 | interrupted (`SIGINT`, `SIGTERM`) |
 
 use crate::error::{BoxError, Error, ErrorKind};
@@ -24,7 +24,7 @@ Exit status:
   2        usage error
   3        finished, but records were skipped or quarantined, or splits left out
            (the last line of stderr says how many)
-  4        another run holds a lock this run needs (a quarantine file)
+  4        another run holds a lock this run needs (--lock, a quarantine file)
   130/143  interrupted (SIGINT/SIGTERM)";
 
 /// A Shoal program's exit status (the interrupted ones come from `signals`).

@@ -197,6 +197,7 @@ impl JobBuilder {
             runtime: Runtime::local(),
             actions: AtomicU64::new(0),
             limits: Mutex::new(HashMap::new()),
+            run_log: Mutex::default(),
         })
     }
 }
@@ -215,6 +216,9 @@ pub struct Job {
     /// runs the same actions in the same order, so numbers match.
     actions: AtomicU64,
     limits: Mutex<HashMap<String, Arc<LocalLimit>>>,
+    /// What the run report needs: each action's summary and split attempts
+    /// (leader or single process only).
+    run_log: Mutex<(Vec<crate::run::ActionRun>, Vec<crate::run::SplitRun>)>,
 }
 
 impl std::fmt::Debug for Job {
@@ -254,6 +258,18 @@ impl Job {
         let mut report = self.report.lock().unwrap_or_else(|p| p.into_inner());
         report.merge(report::take_outside());
         report.clone()
+    }
+
+    /// Records a finished action for the run report.
+    pub(crate) fn log_action(&self, action: crate::run::ActionRun, splits: Vec<crate::run::SplitRun>) {
+        let mut log = self.run_log.lock().unwrap_or_else(|p| p.into_inner());
+        log.0.push(action);
+        log.1.extend(splits);
+    }
+
+    /// The actions and split attempts logged so far.
+    pub(crate) fn run_log(&self) -> (Vec<crate::run::ActionRun>, Vec<crate::run::SplitRun>) {
+        self.run_log.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Adds an action's report to the job's; in the leader, stages the

@@ -60,6 +60,7 @@ mod quarantine;
 pub mod read;
 mod rejected;
 pub mod report;
+pub mod run;
 mod seed;
 mod signals;
 pub mod source;

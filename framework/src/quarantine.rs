@@ -164,16 +164,9 @@ fn canonical(path: &Path) -> Result<PathBuf> {
 fn lock(key: &Path, shown: &Path) -> Result<File> {
     let (parent, name) = split_target(key)?;
     let lock_path = parent.join(format!(".{name}.shoal-lock"));
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::io(&lock_path, e).context("cannot create the quarantine lock file"))?;
-    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => Ok(file),
-        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(Error::new(
+    match crate::run::lock::try_lock(&lock_path).map_err(|e| e.context("cannot lock the quarantine file"))? {
+        Some(file) => Ok(file),
+        None => Err(Error::new(
             ErrorKind::Locked,
             format!(
                 "another run is writing this quarantine file (it holds {}); wait for it or choose another path",
@@ -181,27 +174,12 @@ fn lock(key: &Path, shown: &Path) -> Result<File> {
             ),
         )
         .with_path(shown)),
-        Err(e) => Err(Error::io(&lock_path, e.into()).context("cannot lock the quarantine file")),
     }
 }
 
 /// `{"file":..,"line":..,"offset":..,"reason":..,"record":..}` plus `\n`.
 pub(crate) fn json_line(r: &Rejected) -> String {
-    fn esc(s: &str, out: &mut String) {
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-    }
+    let esc = crate::run::json::string;
     let mut s = String::from("{\"file\":");
     esc(&r.path.to_string_lossy(), &mut s);
     s.push_str(",\"line\":");

@@ -246,6 +246,10 @@ pub struct Report {
     /// Records read (good and rejected) by sources with a malformed-record
     /// policy: what [`MaxMalformed`] shares are of.
     pub records_read: u64,
+    /// The split attempts behind these counts, for the run report's
+    /// timeline (moved out into the run's log after each action).
+    #[serde(default)]
+    pub splits: Vec<crate::run::SplitRun>,
 }
 
 impl Report {
@@ -265,6 +269,7 @@ impl Merge for Report {
         Merge::merge(&mut self.counters, other.counters);
         self.rejects.merge(other.rejects);
         self.records_read += other.records_read;
+        self.splits.extend(other.splits);
     }
 }
 

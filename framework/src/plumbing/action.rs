@@ -89,11 +89,14 @@ pub trait Absorb<T>: Action {
 pub(crate) struct Sink<'r, A: Action> {
     pub(crate) action: &'r A,
     pub(crate) acc: &'r mut A::Partial,
+    /// Items pushed (the split's records out, for the run report).
+    pub(crate) records: u64,
 }
 
 impl<T, A: Absorb<T>> Consumer<T> for Sink<'_, A> {
     #[inline]
     fn push(&mut self, item: T) -> Result<()> {
+        self.records += 1;
         self.action.absorb(self.acc, item)
     }
 }

@@ -20,6 +20,7 @@ use crate::exec::{threads, unwind};
 use crate::merge::Merge;
 use crate::plan::{Plan, Split};
 use crate::report::{self, Report};
+use crate::run::timeline::{ActionLog, Outcome, SplitRun};
 use crate::signals;
 
 /// Runs `action` over `source` in its job and returns the finished result.
@@ -31,7 +32,7 @@ where
     let job = source.job();
     let number = job.next_action();
     match job.runtime().role() {
-        Role::Local => run_local(source, action),
+        Role::Local => run_local(number, source, action),
         Role::Leader(leader) => run_leader(leader, number, source, action),
         Role::Worker(link) => run_worker(link, number, source, action),
     }
@@ -42,38 +43,64 @@ where
 fn planned<S: Source, A>(source: &S) -> Result<Plan> {
     let plan = source.plan()?;
     if source.job().config().explain() {
-        let mut stages = Vec::new();
-        source.describe(&mut stages);
-        let action = super::source::short_type_name(std::any::type_name::<A>());
-        crate::diag::print(format_args!("{plan}  pipeline: {}\n  action: {action}\n", stages.join(" -> ")));
+        let (action, pipeline) = names::<S, A>(source);
+        crate::diag::print(format_args!("{plan}  pipeline: {pipeline}\n  action: {action}\n"));
     }
     Ok(plan)
 }
 
+/// The action's short type name and the pipeline's stages (`lines(data/) -> map`).
+fn names<S: Source, A>(source: &S) -> (String, String) {
+    let mut stages = Vec::new();
+    source.describe(&mut stages);
+    (super::source::short_type_name(std::any::type_name::<A>()), stages.join(" -> "))
+}
+
+/// Starts the run log's entry for action `number`.
+fn log_start<S: Source, A>(number: u64, source: &S, plan: &Plan) -> ActionLog {
+    let (action, pipeline) = names::<S, A>(source);
+    ActionLog::start(number, action, pipeline, plan)
+}
+
 /// One process: the work-stealing thread pool, one partial per thread.
-fn run_local<S, A>(source: &S, action: &A) -> Result<A::Output>
+fn run_local<S, A>(number: u64, source: &S, action: &A) -> Result<A::Output>
 where
     S: Source,
     A: for<'a> Absorb<S::Item<'a>>,
 {
     let job = source.job();
     let plan = planned::<S, A>(source)?;
+    let log = log_start::<S, A>(number, source, &plan);
+    // The attempts of failed splits, for the run report of a failed run.
+    let failed = std::sync::Mutex::new(Vec::new());
     let partials = threads::run_splits(
         job.config().threads(),
         &plan,
         || (action.identity(), Report::default()),
         |(acc, report), split| {
-            let (outcome, split_report) = run_split(source, &plan, split, action, acc);
+            let (outcome, mut split_report) = run_split(number, source, &plan, split, action, acc);
+            if outcome.is_err() {
+                failed.lock().unwrap_or_else(|p| p.into_inner()).append(&mut split_report.splits);
+            }
             report.merge(split_report);
             outcome
         },
-    )?;
+    );
+    let partials = match partials {
+        Ok(partials) => partials,
+        Err(err) => {
+            let splits = failed.into_inner().unwrap_or_else(|p| p.into_inner());
+            log.end(job, &mut Report { splits, ..Report::default() });
+            return Err(err);
+        }
+    };
     let mut merged = action.identity();
     let mut report = report::take_outside();
     for (p, r) in partials {
         action.merge(&mut merged, p);
         report.merge(r);
     }
+    log.end(job, &mut report);
     job.absorb_report(report)?;
     action.finish(merged)
 }
@@ -87,6 +114,7 @@ where
     let job = source.job();
     let plan = planned::<S, A>(source)?;
     let fingerprint = protocol::pipeline_fingerprint::<S, A>();
+    let log = log_start::<S, A>(number, source, &plan);
     let mut merged = action.identity();
     let mut report = report::take_outside();
     let skipped = leader.gather(number, fingerprint, &plan, &mut |split, bytes, split_report| {
@@ -95,6 +123,7 @@ where
         Ok(())
     })?;
     report.merge(skipped);
+    log.end(job, &mut report);
     let action_report = report.clone();
     job.absorb_report(report)?;
     let output = action.finish(merged)?;
@@ -107,6 +136,7 @@ where
     };
     let mut shipped = action_report;
     shipped.rejects.quarantine.clear();
+    shipped.splits.clear();
     leader.publish(number, published, shipped)?;
     Ok(output)
 }
@@ -125,7 +155,7 @@ where
     let run = |plan: &Plan, split: &Split| -> Result<(Vec<u8>, Report)> {
         let reused = spent.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut acc = reused.unwrap_or_else(|| action.identity());
-        let (outcome, split_report) = run_split(source, plan, split, action, &mut acc);
+        let (outcome, split_report) = run_split(number, source, plan, split, action, &mut acc);
         outcome?;
         let bytes = protocol::encode(&acc)
             .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode a partial result").with_source(e))?;
@@ -148,6 +178,7 @@ where
 // time for the same instructions).
 #[inline(never)]
 pub(crate) fn run_split<S, A>(
+    number: u64,
     source: &S,
     plan: &Plan,
     split: &Split,
@@ -159,12 +190,19 @@ where
     A: for<'a> Absorb<S::Item<'a>>,
 {
     let _guard = signals::SplitGuard::new(plan.describe(split));
+    let attempt = SplitRun::start(plan, split, number);
     report::begin_split();
+    let mut records = 0;
     let outcome = unwind::catch_panic(|| {
-        source.drive(plan, split, &mut Sink { action, acc })?;
+        let mut sink = Sink { action, acc, records: 0 };
+        let driven = source.drive(plan, split, &mut sink);
+        records = sink.records;
+        driven?;
         action.end_split(acc, split);
         Ok(())
     });
-    let split_report = report::end_split();
+    let mut split_report = report::end_split();
+    let how = if outcome.is_ok() { Outcome::Ok } else { Outcome::Failed };
+    split_report.splits.push(attempt.end(records, how));
     (outcome.map_err(|err| err.with_split(plan.describe(split))), split_report)
 }

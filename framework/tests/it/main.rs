@@ -6,6 +6,7 @@ mod errors;
 mod options;
 mod processes;
 mod records;
+mod runs;
 mod splits;
 mod stdin;
 mod util;

@@ -283,8 +283,8 @@ impl State {
     fn handle(&mut self, round: &mut Round<'_>, event: Event, on_partial: &mut OnPartial<'_>) -> Result<()> {
         let now = Instant::now();
         match event {
-            Event::Joined { id, writer, threads } => {
-                if self.scheduler.joined(id, threads, now) {
+            Event::Joined { id, writer, threads, pid } => {
+                if self.scheduler.joined(id, threads, pid, now) {
                     self.slot(id).writer = Some(writer);
                 } else {
                     let _ = writer.shutdown();
@@ -301,7 +301,7 @@ impl State {
                     }
                     ToLeader::Partial { action, split, partial, report } if action == round.action => {
                         if self.scheduler.partial(round, id, split, now) {
-                            on_partial(split, &partial, report)?;
+                            on_partial(split, &partial, round.stamp(split, report))?;
                         }
                     }
                     ToLeader::Failed { action, split, error } if action == round.action => {

@@ -12,7 +12,7 @@ use std::time::Duration;
 /// What the connection threads tell the leader.
 pub(crate) enum Event {
     /// A worker shook hands; `writer` sends to it.
-    Joined { id: WorkerId, writer: Box<dyn Transport>, threads: usize },
+    Joined { id: WorkerId, writer: Box<dyn Transport>, threads: usize, pid: u32 },
     /// A worker sent a message.
     Message { id: WorkerId, msg: ToLeader },
     /// A worker's connection ended or failed.
@@ -42,8 +42,8 @@ pub(crate) fn spawn_acceptor(
 pub(crate) fn serve_peer(mut conn: Box<dyn Transport>, secret: &str, tx: &Sender<Event>, next_id: &AtomicUsize) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
     let hello = protocol::recv::<ToLeader, _>(&mut conn, frame::MAX_HELLO);
-    let (id, threads) = match hello {
-        Ok(Some(ToLeader::Hello { magic, protocol: version, program, secret: theirs, worker, pid: _, threads })) => {
+    let (id, threads, pid) = match hello {
+        Ok(Some(ToLeader::Hello { magic, protocol: version, program, secret: theirs, worker, pid, threads })) => {
             let refusal = if magic != protocol::MAGIC {
                 Some("not a Shoal worker".to_string())
             } else if version != protocol::PROTOCOL {
@@ -61,7 +61,7 @@ pub(crate) fn serve_peer(mut conn: Box<dyn Transport>, secret: &str, tx: &Sender
                 let _ = conn.shutdown();
                 return;
             }
-            (worker.unwrap_or_else(|| next_id.fetch_add(1, Ordering::SeqCst)), threads)
+            (worker.unwrap_or_else(|| next_id.fetch_add(1, Ordering::SeqCst)), threads, pid)
         }
         _ => {
             let _ = conn.shutdown();
@@ -76,7 +76,7 @@ pub(crate) fn serve_peer(mut conn: Box<dyn Transport>, secret: &str, tx: &Sender
         return;
     }
     let _ = conn.set_read_timeout(None);
-    if tx.send(Event::Joined { id, writer, threads }).is_err() {
+    if tx.send(Event::Joined { id, writer, threads, pid }).is_err() {
         return;
     }
     loop {

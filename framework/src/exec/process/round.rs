@@ -5,6 +5,7 @@
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::report::Report;
+use crate::run::timeline::{Outcome, SplitRun};
 use std::collections::VecDeque;
 
 /// The state of one action's round of splits.
@@ -72,6 +73,27 @@ impl<'p> Round<'p> {
     }
 
     /// Puts a split back at the front of the queue, to run again.
+    /// Stamps a split's report with the attempt it answers (1 + the worker
+    /// deaths the split caused so far).
+    pub(crate) fn stamp(&self, split: usize, mut report: Report) -> Report {
+        let attempt = self.failures.get(split).map_or(1, |f| f + 1);
+        for run in &mut report.splits {
+            run.attempt = attempt;
+        }
+        report
+    }
+
+    /// Records an attempt at `split`, sent at `sent` to the worker `pid`,
+    /// that ended with the worker's loss.
+    pub(crate) fn lost_attempt(&mut self, split: usize, pid: u32, sent: std::time::Instant) {
+        let Some(s) = self.plan.splits.get(split) else { return };
+        let mut run = SplitRun::start(self.plan, s, self.action);
+        run.start_us = crate::run::timeline::wall_us(sent);
+        run.process = pid;
+        run.attempt = self.failures.get(split).map_or(1, |f| f + 1);
+        self.skipped.splits.push(run.end(0, Outcome::Lost));
+    }
+
     pub(crate) fn requeue(&mut self, split: usize) {
         self.queue.push_front(split);
     }

@@ -85,6 +85,8 @@ struct Worker {
     last_heard: Instant,
     /// Job-wide limit permits it holds, by limit name.
     permits: HashMap<String, usize>,
+    /// Its process id, once it said hello (0 before).
+    pid: u32,
 }
 
 impl Worker {
@@ -96,6 +98,7 @@ impl Worker {
             in_flight: BTreeMap::new(),
             last_heard: now,
             permits: HashMap::new(),
+            pid: 0,
         }
     }
 
@@ -155,13 +158,15 @@ impl Scheduler {
         self.slot_for(id, Life::Starting, now);
     }
 
-    /// A worker connected with `threads` threads; `false` if it was already
-    /// lost (or its id is refused): the shell closes its socket.
-    pub(crate) fn joined(&mut self, id: WorkerId, threads: usize, now: Instant) -> bool {
+    /// A worker (process `pid`) connected with `threads` threads; `false`
+    /// if it was already lost (or its id is refused): the shell closes its
+    /// socket.
+    pub(crate) fn joined(&mut self, id: WorkerId, threads: usize, pid: u32, now: Instant) -> bool {
         match self.slot_for(id, Life::Connected, now) {
             Some(w) if !w.gone() => {
                 w.life = Life::Connected;
                 w.threads = threads.max(1);
+                w.pid = pid;
                 w.last_heard = now;
                 true
             }
@@ -347,7 +352,9 @@ impl Scheduler {
         let Some(w) = self.worker(id) else { return Ok(()) };
         let finished = w.life == Life::Finished;
         w.life = Life::Lost;
-        let lost: Vec<usize> = std::mem::take(&mut w.in_flight).into_keys().collect();
+        let pid = w.pid;
+        let in_flight = std::mem::take(&mut w.in_flight);
+        let lost: Vec<usize> = in_flight.keys().copied().collect();
         let permits: Vec<(String, usize)> = w.permits.drain().collect();
         if !finished && stopping == Stopping::No && !lost.is_empty() {
             self.commands.push_back(Command::Warn(format!("{how}; rerunning its {} split(s)", lost.len())));
@@ -360,7 +367,11 @@ impl Scheduler {
         if let Some(round) = round
             && stopping == Stopping::No
         {
-            for split in lost {
+            if !finished {
+                report::count_into(&mut round.skipped, "shoal.worker_restarts", 1);
+            }
+            for (split, sent) in in_flight {
+                round.lost_attempt(split, pid, sent);
                 self.failed_attempt(round, split, how)?;
             }
             self.dispatch_all(round, now);
@@ -375,6 +386,7 @@ impl Scheduler {
         round.failures[split] += 1;
         let n = round.failures[split];
         if n < self.policy.max_split_failures {
+            report::count_into(&mut round.skipped, "shoal.split_retries", 1);
             round.requeue(split);
             return Ok(());
         }
@@ -490,7 +502,7 @@ mod tests {
     fn ready_workers(s: &mut Scheduler, round: &mut Round<'_>, n: usize, threads: usize, now: Instant) {
         for id in 1..=n {
             s.started(id, now);
-            assert!(s.joined(id, threads, now));
+            assert!(s.joined(id, threads, 0, now));
             s.ready(round, id, round.action, round.fingerprint, now).unwrap();
         }
     }
@@ -550,7 +562,7 @@ mod tests {
         ready_workers(&mut s, &mut round, 1, 1, now);
         assert_eq!(runs(&drain(&mut s), 1), vec![0, 1]);
         s.started(2, now);
-        assert!(s.joined(2, 1, now));
+        assert!(s.joined(2, 1, 0, now));
         s.ready(&mut round, 2, 0, 7, now).unwrap();
         assert_eq!(runs(&drain(&mut s), 2), vec![2]);
         s.lose(Some(&mut round), 1, "worker 1 was killed by SIGKILL", Stopping::No, now).unwrap();
@@ -567,7 +579,7 @@ mod tests {
         assert_eq!(rerun, vec![0, 1]);
         assert_eq!(round.failures, vec![1, 1, 0]);
         assert!(!s.is_known(1) && s.live() == 1);
-        assert!(!s.joined(1, 1, now), "a lost worker cannot come back");
+        assert!(!s.joined(1, 1, 0, now), "a lost worker cannot come back");
         assert!(!s.heard(1, now));
     }
 
@@ -581,7 +593,7 @@ mod tests {
             let mut outcome = Ok(());
             for id in 1..=2 {
                 s.started(id, now);
-                assert!(s.joined(id, 1, now));
+                assert!(s.joined(id, 1, 0, now));
                 s.ready(&mut round, id, 0, 7, now).unwrap();
                 assert_eq!(runs(&drain(&mut s), id), vec![0], "attempt {id}");
                 outcome =
@@ -627,7 +639,7 @@ mod tests {
         let t0 = Instant::now();
         ready_workers(&mut s, &mut round, 1, 1, t0);
         s.started(2, t0);
-        assert!(s.joined(2, 1, t0));
+        assert!(s.joined(2, 1, 0, t0));
         s.started(3, t0);
         drain(&mut s);
         assert_eq!(s.overdue(t0 + Duration::from_secs(4)), Vec::new());
@@ -667,7 +679,7 @@ mod tests {
         let now = Instant::now();
         s.finished(0);
         s.started(1, now);
-        assert!(s.joined(1, 1, now));
+        assert!(s.joined(1, 1, 0, now));
         s.ready(&mut round, 1, 0, 99, now).unwrap();
         assert_eq!(drain(&mut s), vec![Command::SendOutput { worker: 1, action: 0 }]);
         let err = s.ready(&mut round, 1, 1, 8, now).unwrap_err();
@@ -695,7 +707,7 @@ mod tests {
         let now = Instant::now();
         for id in 1..=3 {
             s.started(id, now);
-            assert!(s.joined(id, 1, now));
+            assert!(s.joined(id, 1, 0, now));
         }
         s.acquire(1, "api", 2, 10);
         s.acquire(2, "api", 2, 20);
@@ -719,8 +731,8 @@ mod tests {
     #[test]
     fn a_far_fetched_worker_id_is_refused() {
         let mut s = Scheduler::new(policy());
-        assert!(!s.joined(usize::MAX, 1, Instant::now()));
-        assert!(s.joined(5, 1, Instant::now()));
+        assert!(!s.joined(usize::MAX, 1, 0, Instant::now()));
+        assert!(s.joined(5, 1, 0, Instant::now()));
         assert_eq!(s.live(), 1);
     }
 }

@@ -1,0 +1,17 @@
+//! A run of a program, as a scheduled job sees it: its report
+//! (`--report`), its lock (`--lock`), and the task timeline behind both.
+//!
+//! The data plane records what the report needs as it goes (each split's
+//! [`SplitRun`] travels in its [`Report`](crate::report::Report), each
+//! action's summary is kept by the job); this module turns that into files
+//! when the program ends, in the leader only.
+
+pub(crate) mod json;
+pub(crate) mod lock;
+pub(crate) mod report;
+pub(crate) mod session;
+pub(crate) mod timeline;
+
+pub use lock::LockWait;
+pub use report::{ActionRun, ReportFormat};
+pub use timeline::{Outcome, SplitRun};

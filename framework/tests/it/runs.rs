@@ -1,0 +1,189 @@
+//! The run of a program as a scheduled job sees it (issue 16): `--report`
+//! files and `--lock`.
+
+use crate::util::Dir;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The probe program, built by `cargo test` next to this test binary.
+fn probe() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join("examples/probe")
+}
+
+fn lines_file(dir: &Dir, lines: usize) -> std::path::PathBuf {
+    let text: String = (0..lines).map(|i| format!("{}line {i}\n", (b'a' + (i % 26) as u8) as char)).collect();
+    dir.write("in.txt", text)
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(probe()).args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The report's split attempts of action 0.
+fn attempts(report: &Value) -> Vec<&Value> {
+    report["splits"].as_array().unwrap().iter().filter(|s| s["action"] == 0).collect()
+}
+
+#[test]
+fn the_json_report_has_the_counters_and_one_entry_per_split_for_every_executor_shape() {
+    let dir = Dir::new();
+    let input = lines_file(&dir, 20_000);
+    let input = input.to_str().unwrap();
+    for shape in [&["-t", "1"][..], &["-t", "2"], &["-p", "2", "-t", "1"]] {
+        let report = dir.path().join("run.json");
+        let trace = dir.path().join("run.trace.json");
+        let mut args = shape.to_vec();
+        args.extend(["--split-size", "16K", "--report", report.to_str().unwrap(), "--report", trace.to_str().unwrap()]);
+        args.push(input);
+        let out = run(&args);
+        assert!(out.status.success(), "{shape:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let r = json(&report);
+        assert_eq!(r["outcome"], "success", "{shape:?}");
+        assert_eq!(r["exit_code"], 0);
+        assert_eq!(r["arguments"].as_array().unwrap().len(), args.len());
+        let action = &r["actions"][0];
+        assert!(action["action"].as_str().unwrap().starts_with("AggregateByKey<"), "{shape:?}: {}", action["action"]);
+        assert_eq!(action["records_out"], 20_000, "{shape:?}: every line reached the action");
+        let size = std::fs::metadata(input).unwrap().len();
+        assert_eq!(action["bytes"], size);
+        let splits = action["splits"].as_u64().unwrap() as usize;
+        assert!(splits > 5, "{shape:?}: {splits} splits");
+        let runs = attempts(&r);
+        assert_eq!(runs.len(), splits, "{shape:?}: one attempt per split");
+        for (i, s) in runs.iter().enumerate() {
+            assert_eq!(s["split"], i, "{shape:?}: sorted by split");
+            assert_eq!(s["outcome"], "ok");
+            assert_eq!(s["attempt"], 1);
+            assert!(s["end_us"].as_u64() >= s["start_us"].as_u64());
+            assert_eq!(s["file"].as_str().unwrap(), input);
+        }
+        let covered: u64 = runs.iter().map(|s| s["bytes"].as_u64().unwrap()).sum();
+        assert_eq!(covered, size, "{shape:?}: the splits cover the file");
+        let records: u64 = runs.iter().map(|s| s["records"].as_u64().unwrap()).sum();
+        assert_eq!(records, 20_000);
+        assert_eq!(r["counters"]["records_out"], 20_000);
+        assert_eq!(r["user_counters"]["probe.lines"], 20_000, "{shape:?}: user counters from every process");
+        let leader = r["pid"].as_u64().unwrap();
+        let processes: std::collections::BTreeSet<u64> = runs.iter().map(|s| s["process"].as_u64().unwrap()).collect();
+        if shape.contains(&"-p") {
+            assert!(!processes.contains(&leader), "{shape:?}: workers ran the splits");
+        } else {
+            assert_eq!(processes, [leader].into(), "{shape:?}");
+        }
+        let t = json(&trace);
+        let bars: Vec<&Value> = t["traceEvents"].as_array().unwrap().iter().filter(|e| e["ph"] == "X").collect();
+        assert_eq!(bars.len(), r["splits"].as_array().unwrap().len(), "{shape:?}: one bar per attempt");
+        assert!(t["traceEvents"].as_array().unwrap().iter().any(|e| e["name"] == "thread_name"));
+    }
+}
+
+#[test]
+fn lost_attempts_and_failures_are_in_the_report() {
+    let dir = Dir::new();
+    let input = lines_file(&dir, 3_000);
+    let report = dir.path().join("run.json");
+    let out = run(&[
+        "-p",
+        "2",
+        "-t",
+        "1",
+        "--split-size",
+        "4K",
+        "--abort-on",
+        "bline 1",
+        "--on-failed-split",
+        "skip",
+        "--report",
+        report.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = json(&report);
+    assert_eq!((r["outcome"].as_str(), r["exit_code"].as_u64()), (Some("incomplete"), Some(3)));
+    // Split 0 kills its worker each time; splits queued on a dying worker
+    // are lost with it and run again elsewhere.
+    let runs = attempts(&r);
+    let of = |split: u64| runs.iter().filter(move |s| s["split"] == split);
+    let lost: Vec<&&Value> = of(0).collect();
+    assert_eq!(lost.len(), 3, "the default of three worker deaths: {lost:?}");
+    assert!(lost.iter().all(|s| s["outcome"] == "lost"));
+    assert_eq!(lost.iter().map(|s| s["attempt"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+    let splits = r["actions"][0]["splits"].as_u64().unwrap();
+    for split in 1..splits {
+        let tries: Vec<&&Value> = of(split).collect();
+        let last = tries.last().unwrap();
+        assert_eq!(last["outcome"], "ok", "split {split} ends merged: {tries:?}");
+        assert_eq!(last["attempt"].as_u64().unwrap() as usize, tries.len(), "split {split}: attempts counted");
+    }
+    let retries = runs.iter().filter(|s| s["outcome"] == "lost").count() as u64 - 1;
+    assert_eq!(r["counters"]["split_retries"], retries, "every lost attempt but the last of split 0 was retried");
+    assert_eq!(r["counters"]["splits_skipped"], 1);
+    assert!(r["counters"]["worker_restarts"].as_u64().unwrap() >= 3);
+
+    let failed =
+        run(&["-t", "2", "--fail-on", "cline 2", "--report", report.to_str().unwrap(), input.to_str().unwrap()]);
+    assert_eq!(failed.status.code(), Some(1));
+    let r = json(&report);
+    assert_eq!((r["outcome"].as_str(), r["exit_code"].as_u64()), (Some("failed"), Some(1)));
+    assert!(r["error"].as_str().unwrap().contains("probe rejects \"cline 2\""), "{}", r["error"]);
+    assert!(attempts(&r).iter().any(|s| s["outcome"] == "failed"));
+}
+
+#[test]
+fn a_report_folder_that_does_not_exist_is_a_usage_error_before_the_run() {
+    let dir = Dir::new();
+    let input = lines_file(&dir, 10);
+    let report = dir.path().join("missing/run.json");
+    let out = run(&["--report", report.to_str().unwrap(), input.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the report's folder does not exist"));
+    assert!(out.stdout.is_empty(), "nothing ran");
+    let out = run(&["--report", "run.txt", input.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ends in .json or .trace.json"));
+}
+
+#[test]
+fn a_second_run_on_the_lock_exits_with_4_or_waits_and_a_killed_holders_lock_is_free() {
+    let dir = Dir::new();
+    let input = lines_file(&dir, 200);
+    let lock = dir.path().join("job.lock");
+    let (input, lock) = (input.to_str().unwrap(), lock.to_str().unwrap());
+    let slow = |extra: &[&str]| {
+        let mut args = vec!["-t", "1", "--sleep-ms", "20", "--sleep-every", "1", "--lock", lock];
+        args.extend_from_slice(extra);
+        args.push(input);
+        Command::new(probe()).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+    };
+    let wait_for_holder = || {
+        let started = Instant::now();
+        while std::fs::read_to_string(lock).map_or(true, |t| t.is_empty()) {
+            assert!(started.elapsed() < Duration::from_secs(20), "the first run never took the lock");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let mut holder = slow(&[]);
+    wait_for_holder();
+    let second = run(&["--lock", lock, input]);
+    assert_eq!(second.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains(&format!("another run of this job holds the lock (pid {})", holder.id())), "{err}");
+    assert!(second.stdout.is_empty());
+    let waited = run(&["--lock", lock, "--lock-wait", "60", input]);
+    assert!(waited.status.success(), "{}", String::from_utf8_lossy(&waited.stderr));
+    assert!(holder.wait().unwrap().success(), "the waiting run went after the holder ended");
+
+    let mut killed = slow(&[]);
+    std::fs::write(lock, "").unwrap();
+    wait_for_holder();
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let after = run(&["--lock", lock, input]);
+    assert!(after.status.success(), "{}", String::from_utf8_lossy(&after.stderr));
+}
