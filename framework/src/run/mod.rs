@@ -6,6 +6,7 @@
 //! action's summary is kept by the job); this module turns that into files
 //! when the program ends, in the leader only.
 
+pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod lock;
 pub(crate) mod report;

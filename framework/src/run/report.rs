@@ -5,7 +5,8 @@
 //!   ([`SplitRun`]);
 //! * `FILE.trace.json`: the split attempts as Chrome Trace Event JSON (one
 //!   track per process and thread), which Perfetto and `chrome://tracing`
-//!   open.
+//!   open;
+//! * `FILE.html`: one self-contained page (`html.rs`).
 //!
 //! Files are written to a temporary name beside the target and renamed, so
 //! a reader never sees half a report.
@@ -25,6 +26,8 @@ pub enum ReportFormat {
     Json,
     /// `*.trace.json`: Chrome Trace Event JSON of the split attempts.
     Trace,
+    /// `*.html`: one self-contained page with the task timeline.
+    Html,
 }
 
 impl ReportFormat {
@@ -38,8 +41,10 @@ impl ReportFormat {
             Ok(ReportFormat::Trace)
         } else if name.ends_with(".json") {
             Ok(ReportFormat::Json)
+        } else if name.ends_with(".html") {
+            Ok(ReportFormat::Html)
         } else {
-            Err(format!("`{}`: a report file ends in .json or .trace.json", path.display()))
+            Err(format!("`{}`: a report file ends in .json, .trace.json or .html", path.display()))
         }
     }
 }
@@ -77,6 +82,8 @@ pub(crate) struct RunReport {
     pub(crate) pid: u32,
     pub(crate) start: String,
     pub(crate) end: String,
+    pub(crate) start_us: u64,
+    pub(crate) end_us: u64,
     pub(crate) seconds: f64,
     pub(crate) outcome: String,
     pub(crate) exit_code: u8,
@@ -143,6 +150,8 @@ impl RunReport {
             pid: std::process::id(),
             start: rfc3339(start_us),
             end: rfc3339(end_us),
+            start_us,
+            end_us,
             seconds: end_us.saturating_sub(start_us) as f64 / 1e6,
             outcome: outcome.to_string(),
             exit_code: status,
@@ -164,6 +173,7 @@ impl RunReport {
         let text = match format {
             ReportFormat::Json => json::to_string(self),
             ReportFormat::Trace => self.trace(),
+            ReportFormat::Html => super::html::page(self, self.start_us, self.end_us),
         };
         write_atomically(path, text.as_bytes())
     }
@@ -278,6 +288,8 @@ impl ToJson for RunReport {
             .field("pid", &self.pid)
             .field("start", &self.start)
             .field("end", &self.end)
+            .field("start_us", &self.start_us)
+            .field("end_us", &self.end_us)
             .field("seconds", &self.seconds)
             .field("outcome", &self.outcome)
             .field("exit_code", &self.exit_code)
@@ -302,6 +314,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |e| Error::io(path, e).context("cannot write the report");
     let mut tmp = tempfile::Builder::new().prefix(".shoal-report-").tempfile_in(&parent).map_err(io)?;
     std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
+    // Readable like any file the program writes (a temporary file is 0600).
+    let readable: std::fs::Permissions = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+    tmp.as_file().set_permissions(readable).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
@@ -366,6 +381,7 @@ mod tests {
     fn report_formats_come_from_the_name() {
         assert_eq!(ReportFormat::of(Path::new("r.json")), Ok(ReportFormat::Json));
         assert_eq!(ReportFormat::of(Path::new("out/r.trace.json")), Ok(ReportFormat::Trace));
+        assert_eq!(ReportFormat::of(Path::new("r.html")), Ok(ReportFormat::Html));
         assert!(ReportFormat::of(Path::new("r.txt")).is_err());
     }
 }

@@ -146,7 +146,7 @@ fn a_report_folder_that_does_not_exist_is_a_usage_error_before_the_run() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("the report's folder does not exist"));
     assert!(out.stdout.is_empty(), "nothing ran");
     let out = run(&["--report", "run.txt", input.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("ends in .json or .trace.json"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ends in .json, .trace.json or .html"));
 }
 
 #[test]
@@ -186,4 +186,60 @@ fn a_second_run_on_the_lock_exits_with_4_or_waits_and_a_killed_holders_lock_is_f
     killed.wait().unwrap();
     let after = run(&["--lock", lock, input]);
     assert!(after.status.success(), "{}", String::from_utf8_lossy(&after.stderr));
+}
+
+/// The headless browser for the HTML report's test: Debian's `chromium`.
+/// `.ci/run` installs it and sets `SHOAL_REQUIRE_BROWSER=1`, so there a
+/// missing browser fails the test; elsewhere the test says it skipped.
+fn browser() -> Option<std::path::PathBuf> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("SHOAL_REQUIRE_BROWSER").is_none(),
+            "SHOAL_REQUIRE_BROWSER is set but chromium is missing"
+        );
+        eprintln!("skipped: no chromium (apt-get install chromium)");
+    }
+    found
+}
+
+#[test]
+fn the_html_report_renders_in_a_browser_with_one_bar_per_split() {
+    let Some(chromium) = browser() else { return };
+    let dir = Dir::new();
+    let input = lines_file(&dir, 20_000);
+    let page = dir.path().join("run.html");
+    let json_report = dir.path().join("run.json");
+    let out = run(&[
+        "-p",
+        "2",
+        "-t",
+        "1",
+        "--split-size",
+        "16K",
+        "--report",
+        page.to_str().unwrap(),
+        "--report",
+        json_report.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let splits = json(&json_report)["actions"][0]["splits"].as_u64().unwrap() as usize;
+    let profile = dir.path().join("profile");
+    let rendered = Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&rendered.stdout);
+    let log = String::from_utf8_lossy(&rendered.stderr);
+    assert!(dom.contains("data-ready=\"1\""), "the page's script ran to its end: {log}");
+    assert!(!log.contains("Uncaught"), "no script errors: {log}");
+    assert_eq!(dom.matches("<rect class=\"bar\"").count(), splits, "one bar per split");
+    assert!(dom.contains("id=\"utilisation\"") && dom.contains("id=\"straggler\""));
 }
