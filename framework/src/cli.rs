@@ -58,6 +58,10 @@ pub struct Flags {
     #[arg(long)]
     pub explain: bool,
 
+    /// Show each action's progress on stderr: auto (a bar on a terminal, else a line every 5 s once an action runs that long), always (lines at once and at each action's end), never
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto", env = "SHOAL_PROGRESS")]
+    pub progress: crate::run::ProgressMode,
+
     /// Worker processes, each with --threads threads; 1 runs in this process only
     #[arg(short = 'p', long, value_name = "P", default_value_t = 1, env = "SHOAL_PROCESSES")]
     pub processes: usize,
@@ -124,6 +128,7 @@ impl Flags {
         let mut builder = Job::builder()
             .threads(self.threads.unwrap_or_else(default_threads))
             .explain(self.explain)
+            .progress(self.progress)
             .max_record_size(self.max_record_size)
             .mmap(if self.no_mmap { MmapChoice::Never } else { MmapChoice::Auto })
             .max_malformed(self.max_malformed.unwrap_or_default())

@@ -20,6 +20,7 @@ pub struct Config {
     split_size: Option<u64>,
     mmap: MmapChoice,
     explain: bool,
+    progress: crate::run::ProgressMode,
     process: ProcessOptions,
     max_malformed: MaxMalformed,
     max_record_size: u64,
@@ -46,6 +47,11 @@ impl Config {
     /// Whether each action's plan is printed to stderr before it runs.
     pub fn explain(&self) -> bool {
         self.explain
+    }
+
+    /// When each action's progress is drawn on stderr.
+    pub fn progress(&self) -> crate::run::ProgressMode {
+        self.progress
     }
 
     /// Worker processes and their fault handling.
@@ -126,6 +132,13 @@ impl JobBuilder {
     /// Print each action's plan to stderr.
     pub fn explain(mut self, yes: bool) -> Self {
         self.config.explain = yes;
+        self
+    }
+
+    /// Draw each action's progress on stderr (default: never; `shoal::main`
+    /// takes `--progress`, whose default is `auto`).
+    pub fn progress(mut self, mode: crate::run::ProgressMode) -> Self {
+        self.config.progress = mode;
         self
     }
 
@@ -236,6 +249,7 @@ impl Job {
                 split_size: None,
                 mmap: MmapChoice::Auto,
                 explain: false,
+                progress: crate::run::ProgressMode::Never,
                 process: ProcessOptions::default(),
                 max_malformed: MaxMalformed::Default,
                 max_record_size: crate::read::DEFAULT_MAX_RECORD,

@@ -20,6 +20,7 @@ use crate::exec::{threads, unwind};
 use crate::merge::Merge;
 use crate::plan::{Plan, Split};
 use crate::report::{self, Report};
+use crate::run::progress;
 use crate::run::timeline::{ActionLog, Outcome, SplitRun};
 use crate::signals;
 
@@ -56,10 +57,13 @@ fn names<S: Source, A>(source: &S) -> (String, String) {
     (super::source::short_type_name(std::any::type_name::<A>()), stages.join(" -> "))
 }
 
-/// Starts the run log's entry for action `number`.
-fn log_start<S: Source, A>(number: u64, source: &S, plan: &Plan) -> ActionLog {
+/// Starts the run log's entry for action `number`, and its progress display.
+fn log_start<S: Source, A>(number: u64, source: &S, plan: &Plan) -> (ActionLog, Option<progress::Display>) {
     let (action, pipeline) = names::<S, A>(source);
-    ActionLog::start(number, action, pipeline, plan)
+    let short = action.split('<').next().unwrap_or(&action).to_string();
+    let log = ActionLog::start(number, action, pipeline, plan);
+    let (total, bytes) = (log.planned(), plan.unit == crate::plan::Unit::Bytes);
+    (log, progress::Display::start(source.job().config().progress(), number, &short, total, bytes))
 }
 
 /// One process: the work-stealing thread pool, one partial per thread.
@@ -70,7 +74,7 @@ where
 {
     let job = source.job();
     let plan = planned::<S, A>(source)?;
-    let log = log_start::<S, A>(number, source, &plan);
+    let (log, display) = log_start::<S, A>(number, source, &plan);
     // The attempts of failed splits, for the run report of a failed run.
     let failed = std::sync::Mutex::new(Vec::new());
     let partials = threads::run_splits(
@@ -91,6 +95,7 @@ where
         Err(err) => {
             let splits = failed.into_inner().unwrap_or_else(|p| p.into_inner());
             log.end(job, &mut Report { splits, ..Report::default() });
+            drop(display);
             return Err(err);
         }
     };
@@ -101,6 +106,7 @@ where
         report.merge(r);
     }
     log.end(job, &mut report);
+    drop(display);
     job.absorb_report(report)?;
     action.finish(merged)
 }
@@ -114,16 +120,20 @@ where
     let job = source.job();
     let plan = planned::<S, A>(source)?;
     let fingerprint = protocol::pipeline_fingerprint::<S, A>();
-    let log = log_start::<S, A>(number, source, &plan);
+    let (log, display) = log_start::<S, A>(number, source, &plan);
     let mut merged = action.identity();
     let mut report = report::take_outside();
     let skipped = leader.gather(number, fingerprint, &plan, &mut |split, bytes, split_report| {
         action.merge_encoded(&mut merged, bytes).map_err(|e| e.with_split(plan.describe(&plan.splits[split])))?;
+        for s in split_report.splits.iter().filter(|s| s.outcome == Outcome::Ok) {
+            progress::split_done(s.bytes, s.records);
+        }
         report.merge(split_report);
         Ok(())
     })?;
     report.merge(skipped);
     log.end(job, &mut report);
+    drop(display);
     let action_report = report.clone();
     job.absorb_report(report)?;
     let output = action.finish(merged)?;
@@ -191,6 +201,7 @@ where
 {
     let _guard = signals::SplitGuard::new(plan.describe(split));
     let attempt = SplitRun::start(plan, split, number);
+    let progress = progress::split_started();
     report::begin_split();
     let mut records = 0;
     let outcome = unwind::catch_panic(|| {
@@ -203,6 +214,7 @@ where
     });
     let mut split_report = report::end_split();
     let how = if outcome.is_ok() { Outcome::Ok } else { Outcome::Failed };
+    progress.done(attempt.bytes, records);
     split_report.splits.push(attempt.end(records, how));
     (outcome.map_err(|err| err.with_split(plan.describe(split))), split_report)
 }

@@ -11,6 +11,7 @@ use super::super::plan::{FileKind, InputFile};
 use super::bounded::{DEFAULT_MAX_RECORD, TOO_LONG_PREFIX, TooLong};
 use super::prefetch::ReadAhead;
 use crate::error::{Error, ErrorKind, Result};
+use crate::run::progress::Counted;
 use std::io::{BufRead, BufReader, Read};
 
 const BUF: usize = 256 << 10;
@@ -26,9 +27,10 @@ const BUF: usize = 256 << 10;
 pub fn open(input: &InputFile) -> Result<Box<dyn BufRead + Send>> {
     let path = &input.path;
     let source: Box<dyn Read + Send> = if input.kind == FileKind::Stdin {
-        Box::new(std::io::stdin())
+        Box::new(Counted::new(std::io::stdin()))
     } else {
-        let file = input.open()?;
+        // Counted as stored (compressed bytes), for --progress.
+        let file = Counted::new(input.open()?);
         match input.kind {
             // A zero-byte compressed file holds nothing (some tools leave them behind).
             _ if input.len == Some(0) => return Ok(Box::new(std::io::empty())),

@@ -9,10 +9,12 @@
 pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod lock;
+pub(crate) mod progress;
 pub(crate) mod report;
 pub(crate) mod session;
 pub(crate) mod timeline;
 
 pub use lock::LockWait;
+pub use progress::ProgressMode;
 pub use report::{ActionRun, ReportFormat};
 pub use timeline::{Outcome, SplitRun};

@@ -58,7 +58,7 @@ pub struct ActionRun {
     pub action: String,
     /// The stages (`byte_lines(data/) -> try_key_by`).
     pub pipeline: String,
-    /// Input files, splits and bytes planned.
+    /// Input files, splits and bytes planned (items for in-memory sources).
     pub files: u64,
     /// See `files`.
     pub splits: u64,

@@ -127,10 +127,7 @@ impl ActionLog {
     /// Action `number` (`action`, over the stages `pipeline`) starts with
     /// `plan`.
     pub(crate) fn start(number: u64, action: String, pipeline: String, plan: &crate::plan::Plan) -> ActionLog {
-        let bytes = match plan.unit {
-            crate::plan::Unit::Bytes => plan.splits.iter().flat_map(|s| &s.parts).map(|p| p.end - p.start).sum(),
-            crate::plan::Unit::Items => 0,
-        };
+        let bytes = plan.splits.iter().flat_map(|s| &s.parts).map(|p| p.end - p.start).sum();
         ActionLog {
             run: super::ActionRun {
                 number,
@@ -143,6 +140,11 @@ impl ActionLog {
                 ..super::ActionRun::default()
             },
         }
+    }
+
+    /// What the plan covers, in its unit (bytes or items).
+    pub(crate) fn planned(&self) -> u64 {
+        self.run.bytes
     }
 
     /// The action ended with `report` (its merged split reports): moves the

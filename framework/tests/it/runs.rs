@@ -243,3 +243,30 @@ fn the_html_report_renders_in_a_browser_with_one_bar_per_split() {
     assert_eq!(dom.matches("<rect class=\"bar\"").count(), splits, "one bar per split");
     assert!(dom.contains("id=\"utilisation\"") && dom.contains("id=\"straggler\""));
 }
+
+#[test]
+fn progress_lines_reach_every_record_in_every_shape_and_are_off_with_never() {
+    let dir = Dir::new();
+    let input = lines_file(&dir, 20_000);
+    let input = input.to_str().unwrap();
+    for shape in [&["-t", "2"][..], &["-p", "2", "-t", "1"]] {
+        let mut args = shape.to_vec();
+        args.extend(["--split-size", "16K", "--progress", "always", input]);
+        let out = run(&args);
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("shoal: action 0 AggregateByKey: ")).collect();
+        assert!(lines.len() >= 2, "{shape:?}: a line at the start and one at the end: {err}");
+        let last = lines.last().unwrap();
+        assert!(last.contains("(100%)") && last.contains(" 20000 records"), "{shape:?}: {last}");
+        let at = args.len() - 2;
+        args[at] = "never";
+        let quiet = run(&args);
+        assert!(!String::from_utf8_lossy(&quiet.stderr).contains("shoal: action"), "{shape:?}");
+    }
+    let short = run(&["-t", "2", input]);
+    assert!(
+        !String::from_utf8_lossy(&short.stderr).contains("shoal: action"),
+        "auto: a short action without a terminal says nothing"
+    );
+}

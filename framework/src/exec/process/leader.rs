@@ -310,7 +310,7 @@ impl State {
                     ToLeader::Partial { .. } | ToLeader::Failed { .. } => {}
                     ToLeader::Acquire { limit, capacity, token } => self.scheduler.acquire(id, &limit, capacity, token),
                     ToLeader::Release { limit } => self.scheduler.release(id, &limit),
-                    ToLeader::Heartbeat => {}
+                    ToLeader::Heartbeat { streaming } => crate::run::progress::worker_streaming(id, streaming),
                     ToLeader::Goodbye => self.scheduler.goodbye(id),
                     ToLeader::Hello { .. } => {}
                 }

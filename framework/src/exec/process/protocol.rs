@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 
 /// Bumped whenever a message changes shape.
-pub(crate) const PROTOCOL: u32 = 1;
+pub(crate) const PROTOCOL: u32 = 2;
 /// Identifies a Shoal peer before anything else is trusted.
 pub(crate) const MAGIC: u64 = 0x5348_4f41_4c21_0001;
 
@@ -65,7 +65,11 @@ pub(crate) enum ToLeader {
     Release {
         limit: String,
     },
-    Heartbeat,
+    /// Alive; the bytes its running splits' streams have read so far (for
+    /// the leader's progress).
+    Heartbeat {
+        streaming: u64,
+    },
     Goodbye,
 }
 

@@ -216,7 +216,7 @@ fn spawn_heartbeat(writer: Arc<Mutex<Box<dyn Transport>>>) {
         loop {
             std::thread::sleep(HEARTBEAT);
             let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
-            if protocol::send(&mut *w, &ToLeader::Heartbeat).is_err() {
+            if protocol::send(&mut *w, &ToLeader::Heartbeat { streaming: crate::run::progress::streaming() }).is_err() {
                 std::process::exit(1);
             }
         }

@@ -1,0 +1,295 @@
+//! `--progress`: how far the running action is, across every process.
+//!
+//! What counts is input consumed, in the plan's unit (bytes of the files as
+//! stored, so compressed bytes for `.gz` and `.zst`; items for in-memory
+//! sources):
+//!
+//! * a split adds its whole size when it ends ([`split_done`]); the leader
+//!   adds the size of each split whose partial it merges, so a worker's
+//!   finished splits count once, when they count for the result;
+//! * a stream (compressed file, pipe) also counts as it is read: its reader
+//!   ([`Counted`]) adds each block read to the running split's own counter,
+//!   registered while the split runs, so a long compressed file moves the
+//!   bar instead of jumping at its end. At the split's end its counter
+//!   leaves the registry as its whole size joins the finished total;
+//! * a worker's heartbeat carries the bytes its running splits' streams
+//!   have read so far ([`streaming`]); the leader adds every worker's latest.
+//!
+//! The record path never touches any of this: the counters move per split
+//! and per 256 KiB block read. A thread of the leader draws every 200 ms
+//! (indicatif on a terminal, one plain line every 5 s otherwise).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// When to show progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// A bar when stderr is a terminal; otherwise a plain line every few
+    /// seconds, once an action has run that long.
+    #[default]
+    Auto,
+    /// Like `auto`, but plain lines start at once and each action ends with
+    /// one (a line per action even for short ones, for logs).
+    Always,
+    /// Nothing.
+    Never,
+}
+
+/// Input of finished splits, in this process (plan units).
+static DONE: AtomicU64 = AtomicU64::new(0);
+/// Records given to actions by finished splits, in this process.
+static RECORDS: AtomicU64 = AtomicU64::new(0);
+/// The stream counters of the splits running in this process.
+static RUNNING: Mutex<Vec<Arc<AtomicU64>>> = Mutex::new(Vec::new());
+/// The latest streamed bytes each worker reported.
+static WORKERS: Mutex<Option<HashMap<usize, u64>>> = Mutex::new(None);
+
+thread_local! {
+    /// The running split's stream counter, for the streams it opens.
+    static CURRENT: RefCell<Option<Arc<AtomicU64>>> = const { RefCell::new(None) };
+}
+
+/// A split running on this thread.
+#[derive(Debug)]
+pub(crate) struct SplitProgress {
+    streamed: Arc<AtomicU64>,
+}
+
+/// Starts counting a split on this thread.
+pub(crate) fn split_started() -> SplitProgress {
+    let streamed = Arc::new(AtomicU64::new(0));
+    RUNNING.lock().unwrap_or_else(|p| p.into_inner()).push(streamed.clone());
+    CURRENT.with(|c| *c.borrow_mut() = Some(streamed.clone()));
+    SplitProgress { streamed }
+}
+
+impl SplitProgress {
+    /// The split ended, having covered `size` and given `records`.
+    pub(crate) fn done(self, size: u64, records: u64) {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+        RUNNING.lock().unwrap_or_else(|p| p.into_inner()).retain(|r| !Arc::ptr_eq(r, &self.streamed));
+        // What its stream counted leaves the running total as the whole
+        // split joins the finished one.
+        DONE.fetch_add(size, Ordering::Relaxed);
+        RECORDS.fetch_add(records, Ordering::Relaxed);
+    }
+}
+
+/// The leader merged a worker's split of `size` with `records`.
+pub(crate) fn split_done(size: u64, records: u64) {
+    DONE.fetch_add(size, Ordering::Relaxed);
+    RECORDS.fetch_add(records, Ordering::Relaxed);
+}
+
+/// What the streams of this process's running splits have read so far
+/// (a worker sends it with its heartbeats).
+pub(crate) fn streaming() -> u64 {
+    RUNNING.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|r| r.load(Ordering::Relaxed)).sum()
+}
+
+/// A worker's heartbeat said its streams have read `bytes`.
+pub(crate) fn worker_streaming(worker: usize, bytes: u64) {
+    WORKERS.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(HashMap::new).insert(worker, bytes);
+}
+
+/// Input consumed and records out, job-wide as this process sees it.
+fn totals() -> (u64, u64) {
+    let workers: u64 = WORKERS.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, |w| w.values().sum());
+    (DONE.load(Ordering::Relaxed) + streaming() + workers, RECORDS.load(Ordering::Relaxed))
+}
+
+/// A reader that counts what it reads for the split that opened it.
+pub(crate) struct Counted<R> {
+    inner: R,
+    counter: Option<Arc<AtomicU64>>,
+}
+
+impl<R> Counted<R> {
+    /// Wraps `inner`, counting for the split running on this thread (if any).
+    pub(crate) fn new(inner: R) -> Counted<R> {
+        Counted { inner, counter: CURRENT.with(|c| c.borrow().clone()) }
+    }
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(c) = &self.counter {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if let Some(c) = &self.counter {
+            c.fetch_add(amt as u64, Ordering::Relaxed);
+        }
+        self.inner.consume(amt);
+    }
+}
+
+/// How an action's progress is drawn.
+enum Draw {
+    Bar(indicatif::ProgressBar),
+    Lines { last: Option<Instant>, eager: bool },
+}
+
+/// The drawing of one action's progress; dropping it stops and clears it.
+#[derive(Debug)]
+pub(crate) struct Display {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How often the drawing thread looks at the counters.
+const TICK: Duration = Duration::from_millis(200);
+/// How often a plain line is written when stderr is not a terminal.
+const LINE_EVERY: Duration = Duration::from_secs(5);
+
+impl Display {
+    /// Starts drawing action `number` (`label`) of `total` plan units
+    /// (`bytes`: whether units are bytes), as `mode` says.
+    pub(crate) fn start(mode: ProgressMode, number: u64, label: &str, total: u64, bytes: bool) -> Option<Display> {
+        use std::io::IsTerminal;
+        let terminal = std::io::stderr().is_terminal();
+        let draw = match mode {
+            ProgressMode::Never => return None,
+            ProgressMode::Auto | ProgressMode::Always if terminal => {
+                let unit = if bytes {
+                    "{binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}"
+                } else {
+                    "{human_pos}/{human_len} items {per_sec}"
+                };
+                let template = format!("{{prefix}} [{{bar:30}}] {unit} · {{msg}} records · {{eta}} left");
+                let style = indicatif::ProgressStyle::with_template(&template)
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+                let target = indicatif::ProgressDrawTarget::stderr_with_hz(5);
+                let bar = indicatif::ProgressBar::with_draw_target(Some(total), target).with_style(style);
+                bar.set_prefix(format!("action {number} {label}"));
+                Draw::Bar(bar)
+            }
+            ProgressMode::Auto => Draw::Lines { last: None, eager: false },
+            ProgressMode::Always => Draw::Lines { last: None, eager: true },
+        };
+        let (base, base_records) = totals();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let label = label.to_string();
+        let started = Instant::now();
+        let thread = std::thread::Builder::new()
+            .name("shoal-progress".into())
+            .spawn(move || {
+                let mut draw = draw;
+                let report = |done: u64, records: u64| {
+                    crate::diag::diag!("{}", line(number, &label, done, total, records, bytes, started.elapsed()));
+                };
+                loop {
+                    let stopping = stopped.load(Ordering::Relaxed);
+                    let (done, records) = totals();
+                    let (done, records) = (done.saturating_sub(base).min(total), records.saturating_sub(base_records));
+                    match &mut draw {
+                        Draw::Bar(bar) => {
+                            bar.set_position(done);
+                            bar.set_message(records.to_string());
+                        }
+                        Draw::Lines { last, eager } => {
+                            let due = match last {
+                                Some(at) => at.elapsed() >= LINE_EVERY || stopping,
+                                None => *eager || started.elapsed() >= LINE_EVERY,
+                            };
+                            if due {
+                                *last = Some(Instant::now());
+                                report(done, records);
+                            }
+                        }
+                    }
+                    if stopping {
+                        break;
+                    }
+                    std::thread::park_timeout(TICK);
+                }
+                if let Draw::Bar(bar) = draw {
+                    bar.finish_and_clear();
+                }
+            })
+            .ok()?;
+        Some(Display { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+/// `shoal: action 0 aggregate_by_key: 512.0 MiB of 1.3 GiB (38%), 420.0 MiB/s, 1234 records, about 2 s left`
+fn line(number: u64, label: &str, done: u64, total: u64, records: u64, bytes: bool, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64().max(1e-3);
+    let rate = done as f64 / secs;
+    let left = if rate > 0.0 { (total.saturating_sub(done)) as f64 / rate } else { f64::INFINITY };
+    let pct = if total > 0 { done as f64 * 100.0 / total as f64 } else { 0.0 };
+    let (d, t, r) = if bytes {
+        (size(done as f64), size(total as f64), format!("{}/s", size(rate)))
+    } else {
+        (format!("{done} items"), format!("{total}"), format!("{rate:.0} items/s"))
+    };
+    let left = if left.is_finite() { format!("about {left:.0} s left") } else { "time left unknown".to_string() };
+    format!("shoal: action {number} {label}: {d} of {t} ({pct:.0}%), {r}, {records} records, {left}")
+}
+
+fn size(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_split_counts_its_stream_as_it_reads_and_the_rest_at_its_end() {
+        let before = totals().0;
+        let split = split_started();
+        let mut r = Counted::new(&b"0123456789"[..]);
+        let mut buf = [0u8; 4];
+        r.read_exact(&mut buf).unwrap();
+        assert!(streaming() >= 4);
+        split.done(25, 3);
+        // Other tests of this binary may count at the same time: at least ours.
+        assert!(totals().0 >= before + 25);
+    }
+
+    #[test]
+    fn plain_lines_say_how_far_and_how_long() {
+        let l = line(0, "aggregate_by_key", 512 << 20, 1 << 30, 12, true, Duration::from_secs(2));
+        assert_eq!(
+            l,
+            "shoal: action 0 aggregate_by_key: 512.0 MiB of 1.0 GiB (50%), 256.0 MiB/s, 12 records, about 2 s left"
+        );
+        let l = line(1, "count", 0, 10, 0, false, Duration::from_secs(1));
+        assert!(l.ends_with("time left unknown"), "{l}");
+    }
+}
