@@ -102,11 +102,11 @@ pub(crate) fn page(report: &RunReport, start_us: u64, end_us: u64) -> String {
         let _ = writeln!(out, "<pre class=\"error\">{}</pre>", esc(error));
     }
     let _ = writeln!(out, "<p class=\"args\"><code>{}</code></p>", esc(&report.arguments.join(" ")));
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<div class=\"cards\"><div><b id=\"utilisation\">{:.0}%</b>utilisation (busy thread time over {} thread(s) × wall time)</div>\
          <div><b id=\"straggler\">{:.2}</b>straggler ratio (slowest split over the median)</div>\
-         <div><b>{}</b>split attempts</div><div><b>{}</b>records given to actions</div></div>\n",
+         <div><b>{}</b>split attempts</div><div><b>{}</b>records given to actions</div></div>",
         fig.utilisation * 100.0,
         report.threads * report.processes.max(1),
         fig.straggler_ratio,
