@@ -98,9 +98,17 @@ pub struct Flags {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, requires = "lock")]
     pub lock_wait: Option<Duration>,
 
+    /// Stay in the foreground and run the job on this cron schedule ("*/15 * * * *"; six fields start with seconds), one run at a time, each a fresh process with the other flags; SIGTERM stops
+    #[arg(long, value_name = "CRON", value_parser = parse_schedule)]
+    pub schedule: Option<String>,
+
     /// Also accept workers at this address (tcp:HOST:PORT), for launchers on other machines
     #[arg(long, value_name = "ADDR", hide = true)]
     pub listen: Option<Address>,
+}
+
+fn parse_schedule(text: &str) -> Result<String, String> {
+    crate::run::schedule::parse(text).map(|_| text.to_string())
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

@@ -56,10 +56,19 @@ where
 {
     signals::report_bus_errors();
     let worker = is_worker_process();
+    let (args, flags) = parse_args::<A>();
+    if let Some(pattern) = flags.schedule.as_deref().filter(|_| !worker) {
+        return match crate::run::schedule::parse(pattern) {
+            Ok(cron) => crate::run::schedule::serve(&cron, pattern),
+            Err(e) => {
+                diag!("error: {e}");
+                Status::Usage.into()
+            }
+        };
+    }
     if !worker {
         signals::watch_interrupts();
     }
-    let (args, flags) = parse_args::<A>();
     let mut job = match flags.job() {
         Ok(job) => job,
         Err(err) => {

@@ -11,6 +11,7 @@ pub(crate) mod json;
 pub(crate) mod lock;
 pub(crate) mod progress;
 pub(crate) mod report;
+pub(crate) mod schedule;
 pub(crate) mod session;
 pub(crate) mod timeline;
 

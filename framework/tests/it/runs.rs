@@ -270,3 +270,91 @@ fn progress_lines_reach_every_record_in_every_shape_and_are_off_with_never() {
         "auto: a short action without a terminal says nothing"
     );
 }
+
+/// Starts the probe on a schedule, with stderr piped.
+fn scheduled(args: &[&str]) -> std::process::Child {
+    Command::new(probe()).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+fn terminate(child: &std::process::Child) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+}
+
+#[test]
+fn a_schedule_runs_the_job_once_per_slot_and_sigterm_between_runs_exits_at_once() {
+    let dir = Dir::new();
+    let input = lines_file(&dir, 100);
+    let report = dir.path().join("run.json");
+    let child =
+        scheduled(&["--schedule", "* * * * * *", "--report", report.to_str().unwrap(), input.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(3500));
+    terminate(&child);
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "between runs SIGTERM ends it at once");
+    assert_eq!(out.status.code(), Some(143));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let runs = err.lines().filter(|l| l.contains("ended: success (exit status 0)")).count();
+    assert!((2..=5).contains(&runs), "one run per second: {err}");
+    let results = String::from_utf8_lossy(&out.stdout).lines().filter(|l| *l == "lines,100").count();
+    assert_eq!(results, runs, "each run printed its result: {err}");
+    assert_eq!(json(&report)["outcome"], "success", "the last run wrote its report");
+}
+
+#[test]
+fn sigterm_during_a_scheduled_run_stops_the_run_cleanly_and_the_scheduler_with_it() {
+    let dir = Dir::new();
+    let input = lines_file(&dir, 100);
+    let child = scheduled(&[
+        "--schedule",
+        "* * * * * *",
+        "--sleep-ms",
+        "200",
+        "--sleep-every",
+        "1",
+        "-t",
+        "1",
+        input.to_str().unwrap(),
+    ]);
+    std::thread::sleep(Duration::from_millis(2500));
+    terminate(&child);
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "the run stopped");
+    assert_eq!(out.status.code(), Some(143), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ended: interrupted (exit status 143)"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("lines,"), "the run printed no result");
+}
+
+#[test]
+fn a_run_that_overruns_its_slot_is_followed_by_one_catch_up_run() {
+    let dir = Dir::new();
+    let input = lines_file(&dir, 30);
+    // Each run takes about 2.4 s; the schedule fires every 2 s.
+    let child = scheduled(&[
+        "--schedule",
+        "*/2 * * * * *",
+        "--sleep-ms",
+        "80",
+        "--sleep-every",
+        "1",
+        "-t",
+        "1",
+        input.to_str().unwrap(),
+    ]);
+    std::thread::sleep(Duration::from_millis(6500));
+    terminate(&child);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("catching up once"), "{err}");
+    let starts = err.lines().filter(|l| l.contains("ended:")).count();
+    assert!(starts <= 3, "runs never overlap and missed slots are not all replayed: {err}");
+}
+
+#[test]
+fn a_bad_schedule_is_a_usage_error() {
+    let out = run(&["--schedule", "every hour", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a cron schedule"));
+}
