@@ -724,3 +724,143 @@ fn streamed_gzip_peak_memory_is_bounded() {
     eprintln!("sales over a 200 MiB header: peak {} MiB", peak >> 20);
     assert!(peak < LIMIT, "a 200 MiB header peaked at {} MiB", peak >> 20);
 }
+
+/// Issue 16.3: a rerun with `--state` reads only new and changed files and
+/// prints exactly what a full run prints, byte for byte, for every example
+/// (aggregations with floating-point means, top-k, counts, exact money,
+/// malformed records), after files are added, changed and removed; a run
+/// with nothing changed reuses everything; the state holds one partial per
+/// live file and action.
+#[test]
+fn issue_16_3_reruns_with_state_print_what_a_full_run_prints() {
+    use std::io::Write as _;
+    type Files = Vec<(&'static str, Vec<u8>)>;
+    let weather = |seed: u64| -> Vec<u8> {
+        (0..400u64)
+            .map(|i| {
+                let x = (i * 7919 + seed * 104_729) % 1999;
+                format!("Station {};{}.{}\n", x % 37, x as i64 / 10 - 99, x % 10)
+            })
+            .collect::<String>()
+            .into_bytes()
+    };
+    let sales = |seed: u32| -> Vec<u8> {
+        let rows: String = (0..300).map(|i| sales_row(i * 3 + seed, "n")).collect();
+        format!("{SALES_HEADER}{rows}").into_bytes()
+    };
+    let words = |seed: usize| -> Vec<u8> {
+        let w = ["the", "cat", "dog", "and", "a", "life", "end", "big"];
+        (0..500).map(|i| w[(i * 7 + seed) % w.len()]).collect::<Vec<_>>().join(" ").into_bytes()
+    };
+    let logs = |seed: u32| -> Vec<u8> {
+        let mut out = String::new();
+        for i in 0..200u32 {
+            let status = [200, 404, 500, 301][((i + seed) % 4) as usize];
+            out.push_str(&format!(
+                "10.0.0.{} - - [10/Oct/2025:1{}:{:02}:00 +0000] \"GET /p{} HTTP/1.1\" {status} {} \"-\" \"curl\"\n",
+                i % 9,
+                (i + seed) % 10,
+                i % 60,
+                (i * 3 + seed) % 17,
+                i * 11 + seed
+            ));
+            if i % 50 == 7 {
+                out.push_str("garbage\n");
+            }
+        }
+        out.into_bytes()
+    };
+    let gz = |bytes: Vec<u8>| -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let cases: Vec<(&str, Vec<&str>, Files, Files)> = vec![
+        (
+            "weather",
+            vec![],
+            vec![("a.txt", weather(1)), ("b.txt", weather(2)), ("sub/c.txt", weather(3))],
+            vec![("b.txt", weather(4)), ("d.txt", weather(5))],
+        ),
+        (
+            "sales",
+            vec![],
+            vec![("a.csv", sales(1)), ("b.csv", sales(2)), ("sub/c.csv", sales(3))],
+            vec![("b.csv", sales(5)), ("d.csv", sales(7))],
+        ),
+        (
+            "wordcount",
+            vec!["--top", "5"],
+            vec![("a.txt", words(1)), ("b.txt", words(2)), ("sub/c.txt", words(3))],
+            vec![("b.txt", words(5)), ("d.txt", words(6))],
+        ),
+        (
+            "access_logs",
+            vec!["--on-malformed", "skip"],
+            vec![("a.log", logs(1)), ("b.log", logs(2)), ("sub/c.log.gz", gz(logs(3)))],
+            vec![("b.log", logs(5)), ("d.log.gz", gz(logs(6)))],
+        ),
+    ];
+    for (name, extra, first, changes) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        for (file, bytes) in &first {
+            write(&data, file, bytes);
+        }
+        let state = dir.path().join("state");
+        let run_with = |state: Option<&Path>, shape: &[&str]| -> Output {
+            let mut args: Vec<String> = shape.iter().map(|s| s.to_string()).collect();
+            args.extend(extra.iter().map(|s| s.to_string()));
+            if let Some(s) = state {
+                args.extend(["--state".to_string(), s.to_str().unwrap().to_string(), "--explain".to_string()]);
+            }
+            args.extend(["--split-size".to_string(), "2K".to_string(), data.to_str().unwrap().to_string()]);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(name, &args)
+        };
+        let full = run_with(None, &["-t", "2"]);
+        let first_state = run_with(Some(&state), &["-t", "2"]);
+        assert_eq!(
+            text(&first_state.stdout),
+            text(&full.stdout),
+            "{name}: a first run with --state prints the full run's"
+        );
+        assert_eq!(first_state.status.code(), full.status.code(), "{name}");
+
+        // A file changes, one comes, one goes.
+        for (file, bytes) in &changes {
+            write(&data, file, bytes);
+        }
+        std::fs::remove_file(data.join(first[0].0)).unwrap();
+        for shape in [&["-t", "1"][..], &["-p", "2", "-t", "1"]] {
+            let rerun = run_with(Some(&state), shape);
+            let explained = text(&rerun.stderr);
+            let fresh = run_with(Some(&dir.path().join(format!("fresh-{}", shape.len()))), &["-t", "2"]);
+            let plain = run_with(None, &["-t", "3"]);
+            assert_eq!(text(&rerun.stdout), text(&fresh.stdout), "{name} {shape:?}: the rerun equals a full run");
+            assert_eq!(text(&rerun.stdout), text(&plain.stdout), "{name} {shape:?}: and a run without state");
+            assert_eq!(rerun.status.code(), plain.status.code(), "{name} {shape:?}: {explained}");
+            let summary = |out: &Output| {
+                text(&out.stderr).lines().filter(|l| l.starts_with("shoal: finished")).collect::<Vec<_>>().join("\n")
+            };
+            assert_eq!(summary(&rerun), summary(&plain), "{name} {shape:?}: the same summary");
+            if shape.len() == 2 {
+                assert!(
+                    explained.contains("state: action 0: 1 reused, 1 new, 1 changed, 1 removed"),
+                    "{name}: {explained}"
+                );
+            } else {
+                assert!(
+                    explained.contains("state: action 0: 3 reused, 0 new, 0 changed, 0 removed"),
+                    "{name}: {explained}"
+                );
+            }
+        }
+        let parts = std::fs::read_dir(&state)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension() == Some("part".as_ref()))
+            .count();
+        let actions = text(&run_with(Some(&state), &["-t", "1"]).stderr).matches("state: action").count();
+        assert_eq!(parts, 3 * actions, "{name}: one kept partial per live file and action");
+    }
+}

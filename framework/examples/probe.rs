@@ -43,6 +43,10 @@ struct Cli {
     /// `again,lines,N`.
     #[arg(long)]
     twice: bool,
+    /// Also collect every line in input order and print
+    /// `collect,COUNT,FIRST,LAST,HASH` (HASH over the lines in order).
+    #[arg(long)]
+    collect: bool,
     /// Also group by the whole line, with each keyed action (high
     /// cardinality), and print `distinct,LINE,COUNT,BYTES,TIMES` sorted.
     #[arg(long)]
@@ -112,6 +116,14 @@ fn main() -> ExitCode {
                 writeln!(out, "distinct,{line},{n},{},{times}", bytes.get(&line).copied().unwrap_or(0))?;
             }
         }
+        if cli.collect {
+            let lines: Vec<String> = job.lines(&cli.inputs).map(str::to_string).collect()?;
+            let hash = lines.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, l| {
+                l.bytes().chain([b'\n']).fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+            });
+            let (first, last) = (lines.first().cloned().unwrap_or_default(), lines.last().cloned().unwrap_or_default());
+            writeln!(out, "collect,{},{first},{last},{hash:016x}", lines.len())?;
+        }
         if cli.twice {
             writeln!(out, "again,lines,{}", job.lines(&cli.inputs).count()?)?;
         }
@@ -135,7 +147,7 @@ fn main() -> ExitCode {
             writeln!(out, "limit_max_holders,{most}")?;
         }
         // Worker deaths vary from run to run; the results must not.
-        let varies = ["shoal.split_retries", "shoal.worker_restarts"];
+        let varies = ["shoal.split_retries", "shoal.worker_restarts", "shoal.files_reused"];
         for (name, n) in job.report().counters.into_iter().filter(|(name, _)| !varies.contains(&name.as_str())) {
             writeln!(out, "counter,{name},{n}")?;
         }

@@ -98,6 +98,14 @@ pub struct Flags {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, requires = "lock")]
     pub lock_wait: Option<Duration>,
 
+    /// Keep each input file's partial results in DIR, so that a rerun reads only new and changed files and prints exactly what a full run prints (the directory is locked for the run)
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<std::path::PathBuf>,
+
+    /// How --state tells an input file is unchanged: metadata (path, size, modification time) or hash (also a CRC-32 of its bytes)
+    #[arg(long, value_enum, value_name = "HOW", default_value = "metadata", requires = "state")]
+    pub state_verify: crate::run::StateVerify,
+
     /// Stay in the foreground and run the job on this cron schedule ("*/15 * * * *"; six fields start with seconds), one run at a time, each a fresh process with the other flags; SIGTERM stops
     #[arg(long, value_name = "CRON", value_parser = parse_schedule)]
     pub schedule: Option<String>,

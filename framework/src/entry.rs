@@ -84,6 +84,15 @@ where
             Err(err) => return ExitCode::from(report(err.into()).0),
         },
     };
+    if let (Some(dir), false) = (&flags.state, worker) {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+        let opened = crate::run::state::fingerprint(&args)
+            .and_then(|fp| crate::run::state::State::open(dir, flags.state_verify, fp, flags.lock_wait()));
+        match opened {
+            Ok(state) => job.set_state(state),
+            Err(err) => return ExitCode::from(report(err.into()).0),
+        }
+    }
     if let Err(err) = Runtime::start(job.config().process(), job.config().threads()).map(|r| job.set_runtime(r)) {
         let (code, outcome, message) = report(err.into());
         if let Some(session) = session {
@@ -104,6 +113,15 @@ where
             (code, outcome, message, None)
         }
     };
+    // A run that finished keeps what it read for the next one.
+    let (code, outcome, message) =
+        match job.take_state().filter(|_| code == Status::Success as u8 || code == Status::Incomplete as u8) {
+            Some(state) => match state.commit() {
+                Ok(()) => (code, outcome, message),
+                Err(err) => report(err.into()),
+            },
+            None => (code, outcome, message),
+        };
     if let Some(session) = session {
         session.finish(Some(&job), code, outcome, message);
     }

@@ -211,6 +211,7 @@ impl JobBuilder {
             actions: AtomicU64::new(0),
             limits: Mutex::new(HashMap::new()),
             run_log: Mutex::default(),
+            state: Mutex::new(None),
         })
     }
 }
@@ -232,6 +233,8 @@ pub struct Job {
     /// What the run report needs: each action's summary and split attempts
     /// (leader or single process only).
     run_log: Mutex<(Vec<crate::run::ActionRun>, Vec<crate::run::SplitRun>)>,
+    /// `--state`: what reruns reuse (leader or single process only).
+    state: Mutex<Option<crate::run::state::State>>,
 }
 
 impl std::fmt::Debug for Job {
@@ -272,6 +275,26 @@ impl Job {
         let mut report = self.report.lock().unwrap_or_else(|p| p.into_inner());
         report.merge(report::take_outside());
         report.clone()
+    }
+
+    /// Gives the job its `--state`.
+    pub(crate) fn set_state(&self, state: crate::run::state::State) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(state);
+    }
+
+    /// Runs `f` on the job's state, if it has one (`None` otherwise).
+    pub(crate) fn with_state<R>(&self, f: impl FnOnce(&mut crate::run::state::State) -> R) -> Option<R> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut().map(f)
+    }
+
+    /// Whether the job keeps a `--state`.
+    pub(crate) fn has_state(&self) -> bool {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// Takes the state out, to commit it at the end of a successful run.
+    pub(crate) fn take_state(&self) -> Option<crate::run::state::State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// Records a finished action for the run report.

@@ -143,6 +143,12 @@ impl<F: Format> SinkPartial<F> {
         }
     }
 
+    pub(crate) fn rebase(&mut self, from: u64, to: u64) {
+        for chunks in self.done.values_mut() {
+            chunks.rebase(from, to);
+        }
+    }
+
     pub(crate) fn end_split(&mut self, format: &F, split: &Split) {
         for (folder, enc) in std::mem::take(&mut self.current) {
             match format.finish(enc) {
@@ -241,6 +247,10 @@ impl<F: Format, K: Layout> Action for Output<F, K> {
 
     fn end_split(&self, acc: &mut SinkPartial<F>, split: &Split) {
         acc.end_split(&self.format, split);
+    }
+
+    fn rebase(&self, partial: &mut SinkPartial<F>, from: u64, to: u64) {
+        partial.rebase(from, to);
     }
 
     fn finish(&self, partial: SinkPartial<F>) -> Result<Written> {

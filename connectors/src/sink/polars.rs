@@ -153,6 +153,10 @@ impl Action for ToDataFrame {
         acc.end_split(&self.format, split);
     }
 
+    fn rebase(&self, partial: &mut Self::Partial, from: u64, to: u64) {
+        partial.rebase(from, to);
+    }
+
     fn finish(&self, partial: Self::Partial) -> Result<Table> {
         let encoded = partial.into_encoded()?;
         let mut table = Table::default();

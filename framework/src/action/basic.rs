@@ -277,6 +277,11 @@ impl<F: Sync> Action for ForEach<F> {
 
     fn merge(&self, _into: &mut (), _other: ()) {}
 
+    /// Its work is the effect: every run sees every record.
+    fn keeps_state(&self) -> bool {
+        false
+    }
+
     fn finish(&self, _partial: ()) -> Result<()> {
         Ok(())
     }

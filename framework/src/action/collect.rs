@@ -61,6 +61,10 @@ impl<T: Send + Serialize + for<'de> Deserialize<'de>> Action for Collect<T> {
         acc.done.push_run(split.index as u64, run);
     }
 
+    fn rebase(&self, partial: &mut CollectPartial<T>, from: u64, to: u64) {
+        partial.done.rebase(from, to);
+    }
+
     fn finish(&self, partial: CollectPartial<T>) -> Result<Vec<T>> {
         Ok(partial.done.into_vec())
     }

@@ -120,6 +120,14 @@ where
         self.0.reset(partial);
     }
 
+    fn rebase(&self, partial: &mut Self::Partial, from: u64, to: u64) {
+        self.0.rebase(partial, from, to);
+    }
+
+    fn keeps_state(&self) -> bool {
+        self.0.keeps_state()
+    }
+
     /// A leader shares the runs (spilled ones stay on disk) and encodes
     /// them only if a worker needs the result.
     fn defer_output(&self, output: &Self::Output) -> Option<crate::plumbing::Deferred> {

@@ -40,6 +40,17 @@ impl<T> Ordered<T> {
         self.runs.iter().all(|(_, r)| r.is_empty())
     }
 
+    /// Moves every tag `t` to `t - from + to` (see
+    /// [`Action::rebase`](crate::plumbing::Action::rebase)); tags below
+    /// `from` stay put.
+    pub fn rebase(&mut self, from: u64, to: u64) {
+        for (tag, _) in &mut self.runs {
+            if *tag >= from {
+                *tag = *tag - from + to;
+            }
+        }
+    }
+
     /// The records in input order.
     pub fn into_vec(mut self) -> Vec<T> {
         self.runs.sort_unstable_by_key(|(tag, _)| *tag);

@@ -65,6 +65,24 @@ pub trait Action: Sync {
         None
     }
 
+    /// Moves the input positions `partial` carries (split indices, as
+    /// [`crate::merge::Ordered`] tags its runs): position `p` becomes
+    /// `p - from + to`. Incremental runs (`--state`) keep each file's
+    /// partial with positions from 0 and move them to the file's place in
+    /// the current input before merging. The default does nothing: right
+    /// for every action whose partial does not depend on input order.
+    fn rebase(&self, partial: &mut Self::Partial, from: u64, to: u64) {
+        let _ = (partial, from, to);
+    }
+
+    /// Whether a partial of this action may be kept and reused by a later
+    /// run (`--state`). `false` for actions whose work is an effect
+    /// ([`for_each`](crate::Pipeline::for_each)), which must see every record
+    /// each run.
+    fn keeps_state(&self) -> bool {
+        true
+    }
+
     /// Turns the merged partial into the result. Runs once per action, in
     /// the leader process.
     ///

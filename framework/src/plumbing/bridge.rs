@@ -9,6 +9,7 @@
 //! emptied by [`Action::reset`](super::Action::reset) and reused).
 //! [`run_split`] is the one per-split step all three share.
 
+use super::incremental::{self, SplitPartials};
 use super::{Absorb, Sink, Source};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::process::leader::Leader;
@@ -75,23 +76,52 @@ where
     let job = source.job();
     let plan = planned::<S, A>(source)?;
     let (log, display) = log_start::<S, A>(number, source, &plan);
+    let threads = job.config().threads();
+    let mut report = report::take_outside();
     // The attempts of failed splits, for the run report of a failed run.
     let failed = std::sync::Mutex::new(Vec::new());
-    let partials = threads::run_splits(
-        job.config().threads(),
-        &plan,
-        || (action.identity(), Report::default()),
-        |(acc, report), split| {
-            let (outcome, mut split_report) = run_split(number, source, &plan, split, action, acc);
-            if outcome.is_err() {
-                failed.lock().unwrap_or_else(|p| p.into_inner()).append(&mut split_report.splits);
+    let keep_failed = |split_report: &mut Report| {
+        failed.lock().unwrap_or_else(|p| p.into_inner()).append(&mut split_report.splits);
+    };
+    let merged = if incremental::applies(job, &plan, action) {
+        incremental::run(number, source, action, &plan, &mut report, |sub| {
+            let per_thread = threads::run_splits(threads, sub, Vec::new, |out, split| {
+                let mut acc = action.identity();
+                let (outcome, mut split_report) = run_split(number, source, sub, split, action, &mut acc);
+                if outcome.is_err() {
+                    keep_failed(&mut split_report);
+                }
+                outcome?;
+                out.push((split.index, acc, split_report));
+                Ok(())
+            })?;
+            Ok(per_thread.into_iter().flatten().collect())
+        })
+    } else {
+        threads::run_splits(
+            threads,
+            &plan,
+            || (action.identity(), Report::default()),
+            |(acc, report), split| {
+                let (outcome, mut split_report) = run_split(number, source, &plan, split, action, acc);
+                if outcome.is_err() {
+                    keep_failed(&mut split_report);
+                }
+                report.merge(split_report);
+                outcome
+            },
+        )
+        .map(|partials| {
+            let mut merged = action.identity();
+            for (p, r) in partials {
+                action.merge(&mut merged, p);
+                report.merge(r);
             }
-            report.merge(split_report);
-            outcome
-        },
-    );
-    let partials = match partials {
-        Ok(partials) => partials,
+            merged
+        })
+    };
+    let merged = match merged {
+        Ok(merged) => merged,
         Err(err) => {
             let splits = failed.into_inner().unwrap_or_else(|p| p.into_inner());
             log.end(job, &mut Report { splits, ..Report::default() });
@@ -99,12 +129,6 @@ where
             return Err(err);
         }
     };
-    let mut merged = action.identity();
-    let mut report = report::take_outside();
-    for (p, r) in partials {
-        action.merge(&mut merged, p);
-        report.merge(r);
-    }
     log.end(job, &mut report);
     drop(display);
     job.absorb_report(report)?;
@@ -121,16 +145,39 @@ where
     let plan = planned::<S, A>(source)?;
     let fingerprint = protocol::pipeline_fingerprint::<S, A>();
     let (log, display) = log_start::<S, A>(number, source, &plan);
-    let mut merged = action.identity();
     let mut report = report::take_outside();
-    let skipped = leader.gather(number, fingerprint, &plan, &mut |split, bytes, split_report| {
-        action.merge_encoded(&mut merged, bytes).map_err(|e| e.with_split(plan.describe(&plan.splits[split])))?;
-        for s in split_report.splits.iter().filter(|s| s.outcome == Outcome::Ok) {
-            progress::split_done(s.bytes, s.records);
-        }
-        report.merge(split_report);
-        Ok(())
-    })?;
+    let mut skipped = Report::default();
+    // Each split's partial as it arrives: folded into `into` (its report
+    // into `reports`), or (`None`) kept apart for an incremental run.
+    let mut gather = |plan: &Plan, mut into: Option<(&mut A::Partial, &mut Report)>| {
+        let mut apart: SplitPartials<A::Partial> = Vec::new();
+        skipped = leader.gather(number, fingerprint, plan, &mut |split, bytes, split_report| {
+            for s in split_report.splits.iter().filter(|s| s.outcome == Outcome::Ok) {
+                progress::split_done(s.bytes, s.records);
+            }
+            let named = |e: Error| e.with_split(plan.describe(&plan.splits[split]));
+            match into.as_mut() {
+                Some((merged, reports)) => {
+                    action.merge_encoded(merged, bytes).map_err(named)?;
+                    reports.merge(split_report);
+                }
+                None => {
+                    let mut partial = action.identity();
+                    action.merge_encoded(&mut partial, bytes).map_err(named)?;
+                    apart.push((split, partial, split_report));
+                }
+            }
+            Ok(())
+        })?;
+        Ok(apart)
+    };
+    let merged = if incremental::applies(job, &plan, action) {
+        incremental::run(number, source, action, &plan, &mut report, |sub| gather(sub, None))?
+    } else {
+        let mut merged = action.identity();
+        gather(&plan, Some((&mut merged, &mut report)))?;
+        merged
+    };
     report.merge(skipped);
     log.end(job, &mut report);
     drop(display);

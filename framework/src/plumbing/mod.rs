@@ -28,6 +28,7 @@
 
 mod action;
 pub(crate) mod bridge;
+mod incremental;
 mod options;
 mod pool;
 mod source;

@@ -13,9 +13,11 @@ pub(crate) mod progress;
 pub(crate) mod report;
 pub(crate) mod schedule;
 pub(crate) mod session;
+pub(crate) mod state;
 pub(crate) mod timeline;
 
 pub use lock::LockWait;
 pub use progress::ProgressMode;
 pub use report::{ActionRun, ReportFormat};
+pub use state::StateVerify;
 pub use timeline::{Outcome, SplitRun};

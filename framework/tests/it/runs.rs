@@ -358,3 +358,167 @@ fn a_bad_schedule_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a cron schedule"));
 }
+
+/// A folder of line files for the state tests.
+fn folder(dir: &Dir, files: &[(&str, usize)]) -> std::path::PathBuf {
+    for (name, lines) in files {
+        let text: String = (0..*lines).map(|i| format!("{}{name} {i}\n", (b'a' + (i % 26) as u8) as char)).collect();
+        dir.write(&format!("data/{name}"), text);
+    }
+    dir.path().join("data")
+}
+
+fn with_state(state: &Path, extra: &[&str], data: &Path) -> Output {
+    let mut args = vec!["--collect", "--twice", "--split-size", "1K", "--state", state.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push(data.to_str().unwrap());
+    run(&args)
+}
+
+#[test]
+fn state_reruns_equal_full_runs_for_ordered_results_and_survive_corruption_and_kills() {
+    let dir = Dir::new();
+    let data = folder(&dir, &[("a.txt", 300), ("b.txt", 500), ("c.txt", 40)]);
+    let state = dir.path().join("state");
+    let full = |extra: &[&str]| {
+        let mut args = vec!["--collect", "--twice", "--split-size", "1K"];
+        args.extend_from_slice(extra);
+        args.push(data.to_str().unwrap());
+        String::from_utf8_lossy(&run(&args).stdout).into_owned()
+    };
+    let first = with_state(&state, &["-t", "2"], &data);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(String::from_utf8_lossy(&first.stdout), full(&[]));
+    // A new file sorts first: kept files move back in the input order.
+    dir.write("data/0.txt", "zzz first\n".repeat(10));
+    dir.write("data/b.txt", "b changed\n".repeat(7));
+    let rerun = with_state(&state, &["-p", "2", "-t", "1", "--explain"], &data);
+    let err = String::from_utf8_lossy(&rerun.stderr);
+    assert!(err.contains("state: action 0: 2 reused, 1 new, 1 changed, 0 removed"), "{err}");
+    assert!(err.contains("new: ") && err.contains("0.txt"), "--explain names the files: {err}");
+    assert_eq!(String::from_utf8_lossy(&rerun.stdout), full(&[]), "collect keeps the input order");
+
+    // A corrupt kept partial is reported and its file read again.
+    let part = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension() == Some("part".as_ref()))
+        .unwrap();
+    let mut bytes = std::fs::read(&part).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&part, bytes).unwrap();
+    let healed = with_state(&state, &["-t", "2"], &data);
+    assert!(String::from_utf8_lossy(&healed.stderr).contains("is missing or corrupt: reading the file again"));
+    assert_eq!(String::from_utf8_lossy(&healed.stdout), full(&[]));
+    // So is a corrupt manifest.
+    std::fs::write(state.join("manifest"), b"SHOALST1 garbage").unwrap();
+    let rebuilt = with_state(&state, &["-t", "2"], &data);
+    assert!(
+        String::from_utf8_lossy(&rebuilt.stderr).contains("rebuilding the state"),
+        "{}",
+        String::from_utf8_lossy(&rebuilt.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&rebuilt.stdout), full(&[]));
+    // Other arguments invalidate it, and say so.
+    let other = with_state(&state, &["-t", "2", "--fail-on", "no such line"], &data);
+    assert!(String::from_utf8_lossy(&other.stderr).contains("other arguments: starting over"));
+
+    // A run killed mid-way leaves a state the next run uses.
+    for i in 0..30 {
+        dir.write(&format!("data/more-{i:02}.txt"), format!("m{i}\n").repeat(200));
+    }
+    let mut slow = Command::new(probe())
+        .args([
+            "--collect",
+            "--twice",
+            "--split-size",
+            "1K",
+            "--sleep-ms",
+            "3",
+            "--sleep-every",
+            "20",
+            "-t",
+            "2",
+            "--state",
+        ])
+        .arg(&state)
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    slow.kill().unwrap();
+    slow.wait().unwrap();
+    let after = with_state(&state, &["-t", "2"], &data);
+    assert!(after.status.success(), "{}", String::from_utf8_lossy(&after.stderr));
+    assert_eq!(String::from_utf8_lossy(&after.stdout), full(&[]));
+    let parts = std::fs::read_dir(&state)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("part".as_ref()))
+        .count();
+    assert_eq!(parts, 34 * 3, "one part per live file and action, nothing left from the killed run");
+}
+
+#[test]
+fn a_file_that_changes_while_it_is_read_is_reported_not_half_counted() {
+    let dir = Dir::new();
+    let data = folder(&dir, &[("a.txt", 200)]);
+    let state = dir.path().join("state");
+    let mut child = Command::new(probe())
+        .args(["--sleep-ms", "10", "--sleep-every", "2", "-t", "1", "--split-size", "1K", "--explain", "--state"])
+        .arg(&state)
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the run has planned (and looked at its state), the file grows.
+    let mut err = String::new();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        err.push_str(&line);
+        err.push('\n');
+        if line.contains("state: action 0") {
+            break;
+        }
+    }
+    let mut file = std::fs::OpenOptions::new().append(true).open(data.join("a.txt")).unwrap();
+    std::io::Write::write_all(&mut file, b"zlate line\n").unwrap();
+    drop(file);
+    for line in lines {
+        err.push_str(&line.unwrap());
+        err.push('\n');
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the file changed while it was read"), "{err}");
+    assert!(err.contains("a.txt"), "{err}");
+    assert!(out.stdout.is_empty(), "no result was printed");
+}
+
+#[test]
+fn a_second_run_on_a_state_in_use_exits_with_4() {
+    let dir = Dir::new();
+    let data = folder(&dir, &[("a.txt", 100)]);
+    let state = dir.path().join("state");
+    let mut holder = Command::new(probe())
+        .args(["--sleep-ms", "20", "--sleep-every", "1", "-t", "1", "--state"])
+        .arg(&state)
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !state.join("lock").exists() || std::fs::read_to_string(state.join("lock")).unwrap_or_default().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = with_state(&state, &[], &data);
+    assert_eq!(second.status.code(), Some(4), "{}", String::from_utf8_lossy(&second.stderr));
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+}

@@ -1,0 +1,147 @@
+//! Incremental runs (`--state`): an action over files whose partials a
+//! previous run kept reads only the new and changed files.
+//!
+//! One record's way through a rerun: its file is new, so the file's splits
+//! run (each into a fresh partial, on threads or workers as usual); the
+//! split partials fold in split order into the file's partial, which is
+//! kept in the state with the file's identity; then every file's partial —
+//! kept or just made — folds into the result in file order, and the action
+//! finishes as in a full run.
+//!
+//! # Invariants
+//! * Merges happen in a canonical order, never completion order: splits by
+//!   position within their file, files by their place in the plan. A full
+//!   run with `--state` and any rerun add the same numbers in the same
+//!   order, so even floating-point results are equal bit for bit.
+//! * A split reads one file only (grouped small files are split apart), so
+//!   every partial belongs to one file.
+//! * Input positions (split tags of ordered actions) are kept from 0 per
+//!   file and moved to `file index << 32` when merged ([`Action::rebase`]),
+//!   so order follows the current plan whatever files came and went.
+//! * A file is kept only when all its splits ran and it did not change
+//!   while it was read.
+
+use super::{Absorb, Action, Source};
+use crate::error::{Error, ErrorKind, Result};
+use crate::exec::process::protocol;
+use crate::merge::Merge;
+use crate::plan::{Plan, Split, Unit};
+use crate::report::Report;
+
+/// Per-split partials of a sub-plan, with each split's report, in any order.
+pub(crate) type SplitPartials<P> = Vec<(usize, P, Report)>;
+
+/// Whether action `A` over `plan` runs incrementally in `job`.
+pub(crate) fn applies<A: Action>(job: &crate::Job, plan: &Plan, action: &A) -> bool {
+    plan.unit == Unit::Bytes
+        && action.keeps_state()
+        && !plan.files.iter().any(|f| f.spool.is_some() || f.kind == crate::plan::FileKind::Stdin)
+        && !plan.files.is_empty()
+        && job.has_state()
+}
+
+/// The plan of the files to run: their splits, one file each, renumbered;
+/// and for each new split its file and position within the file.
+fn sub_plan(plan: &Plan, run: &[bool]) -> (Plan, Vec<(usize, u64)>) {
+    let mut splits = Vec::new();
+    let mut place = Vec::new();
+    let mut seen = vec![0u64; plan.files.len()];
+    for split in &plan.splits {
+        for part in &split.parts {
+            if !run.get(part.file).copied().unwrap_or(false) {
+                continue;
+            }
+            place.push((part.file, seen[part.file]));
+            seen[part.file] += 1;
+            let cost = if split.parts.len() == 1 { split.cost } else { part.end - part.start };
+            splits.push(Split { index: splits.len(), parts: vec![*part], cost });
+        }
+    }
+    (Plan { splits, ..plan.clone() }, place)
+}
+
+/// Runs `action` over `plan` incrementally. `run_splits` runs a sub-plan
+/// into one partial per split (threads or worker processes).
+///
+/// # Errors
+/// The action's errors; an input that changed while it was read.
+pub(crate) fn run<S, A>(
+    number: u64,
+    source: &S,
+    action: &A,
+    plan: &Plan,
+    report: &mut Report,
+    run_splits: impl FnOnce(&Plan) -> Result<SplitPartials<A::Partial>>,
+) -> Result<A::Partial>
+where
+    S: Source,
+    A: for<'a> Absorb<S::Item<'a>>,
+{
+    let job = source.job();
+    let pipeline = protocol::pipeline_fingerprint::<S, A>();
+    let paths: Vec<_> = plan.files.iter().map(|f| f.path.clone()).collect();
+    let found = job.with_state(|state| state.lookup(number, pipeline, &paths));
+    let (found, reuse) = found.ok_or_else(|| Error::new(ErrorKind::Config, "no state"))??;
+    if job.config().explain() {
+        crate::diag::print(format_args!("  state: action {number}: {reuse}\n"));
+    }
+    crate::report::count_into(report, "shoal.files_reused", reuse.reused.len() as u64);
+    let run: Vec<bool> = found.iter().map(|(_, stored)| stored.is_none()).collect();
+    let (sub, place) = sub_plan(plan, &run);
+
+    // Each file's splits, folded in split order into the file's partial.
+    let mut results = if sub.splits.is_empty() { Vec::new() } else { run_splits(&sub)? };
+    results.sort_by_key(|(index, _, _)| *index);
+    let mut made: Vec<Option<(A::Partial, Report, u64)>> = (0..plan.files.len()).map(|_| None).collect();
+    for (index, mut partial, mut split_report) in results {
+        let Some(&(file, local)) = place.get(index) else { continue };
+        action.rebase(&mut partial, index as u64, local);
+        report.splits.append(&mut split_report.splits);
+        let slot = made[file].get_or_insert_with(|| (action.identity(), Report::default(), 0));
+        action.merge(&mut slot.0, partial);
+        slot.1.merge(split_report);
+        slot.2 += 1;
+    }
+    let expected: Vec<u64> =
+        (0..plan.files.len()).map(|f| place.iter().filter(|(file, _)| *file == f).count() as u64).collect();
+
+    // Every file in plan order: its kept partial, or the one just made.
+    let mut merged = action.identity();
+    for (file, (identity, stored)) in found.into_iter().enumerate() {
+        let (mut partial, file_report) = match stored {
+            Some(bytes) => decode(action, &bytes)?,
+            None => match made[file].take() {
+                Some((partial, file_report, ran)) => {
+                    if ran == expected[file] {
+                        let bytes = encode(&partial, &file_report)?;
+                        job.with_state(|state| state.store(number, pipeline, identity, &bytes)).transpose()?;
+                    }
+                    (partial, file_report)
+                }
+                // No split of the file ran (skipped by `--on-failed-split`).
+                None => continue,
+            },
+        };
+        action.rebase(&mut partial, 0, (file as u64) << 32);
+        action.merge(&mut merged, partial);
+        report.merge(file_report);
+    }
+    Ok(merged)
+}
+
+/// A file's partial and report, as kept.
+fn encode<P: serde::Serialize>(partial: &P, report: &Report) -> Result<Vec<u8>> {
+    let partial = protocol::encode(partial)
+        .map_err(|e| Error::new(ErrorKind::Io, "cannot encode a kept partial").with_source(e))?;
+    protocol::encode(&(partial, report))
+        .map_err(|e| Error::new(ErrorKind::Io, "cannot encode a kept partial").with_source(e))
+}
+
+fn decode<A: Action>(action: &A, bytes: &[u8]) -> Result<(A::Partial, Report)> {
+    let (partial, report): (Vec<u8>, Report) = protocol::decode(bytes).map_err(|e| {
+        Error::new(ErrorKind::InvalidInput, "a kept partial does not decode (another version?)").with_source(e)
+    })?;
+    let mut out = action.identity();
+    action.merge_encoded(&mut out, &partial)?;
+    Ok((out, report))
+}
