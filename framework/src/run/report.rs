@@ -134,6 +134,7 @@ impl RunReport {
             ("records_read", job.records_read),
             ("records_out", actions.iter().map(|a| a.records_out).sum()),
             ("malformed", job.rejects.count),
+            ("skipped", job.rejects.count.saturating_sub(quarantined)),
             ("quarantined", quarantined),
             ("split_attempts", splits.len() as u64),
         ] {
@@ -163,6 +164,15 @@ impl RunReport {
             actions,
             splits,
         }
+    }
+
+    /// Sets how many of the malformed records went to quarantine files (the
+    /// rest were skipped): the job's report gives its quarantined records
+    /// to the files as each action ends.
+    pub(crate) fn set_quarantined(&mut self, n: u64) {
+        let malformed = self.counters.get("malformed").copied().unwrap_or(0);
+        self.counters.insert("quarantined".into(), n);
+        self.counters.insert("skipped".into(), malformed.saturating_sub(n));
     }
 
     /// Writes the report in `format` to `path`, atomically.

@@ -51,7 +51,7 @@ impl Session {
             Some(job) => (job.report(), job.run_log(), job.config().threads(), job.config().process().processes),
             None => Default::default(),
         };
-        let run = RunReport::new(
+        let mut run = RunReport::new(
             self.start_us,
             now_us(),
             status,
@@ -63,6 +63,9 @@ impl Session {
             threads,
             processes,
         );
+        if let Some(job) = job {
+            run.set_quarantined(job.quarantined().iter().map(|(_, n)| n).sum());
+        }
         for (path, format) in &self.reports {
             if let Err(e) = run.write(path, *format) {
                 diag!("shoal: {e}");
