@@ -40,6 +40,50 @@ impl<'de> Deserialize<'de> for ByteBuf {
     }
 }
 
+/// Bytes inside a received frame: the frame itself and the range they
+/// take, so a large payload (a split's partial) is used where it was read,
+/// not copied out. Serialized as plain bytes, like `Vec<u8>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Payload {
+    frame: Vec<u8>,
+    range: std::ops::Range<usize>,
+}
+
+impl Payload {
+    /// The bytes `range` of `frame` (clamped to it).
+    pub(crate) fn within(frame: Vec<u8>, range: std::ops::Range<usize>) -> Payload {
+        let end = range.end.min(frame.len());
+        let start = range.start.min(end);
+        Payload { frame, range: start..end }
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(bytes: Vec<u8>) -> Payload {
+        let len = bytes.len();
+        Payload { frame: bytes, range: 0..len }
+    }
+}
+
+impl std::ops::Deref for Payload {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.frame[self.range.clone()]
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ByteBuf::deserialize(deserializer).map(|b| Payload::from(b.0))
+    }
+}
+
 /// `#[serde(with = "crate::transport::bytes::as_bytes")]` for a `Vec<u8>`
 /// field.
 pub(crate) mod as_bytes {

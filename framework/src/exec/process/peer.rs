@@ -80,7 +80,7 @@ pub(crate) fn serve_peer(mut conn: Box<dyn Transport>, secret: &str, tx: &Sender
         return;
     }
     loop {
-        match protocol::recv::<ToLeader, _>(&mut conn, frame::MAX_FRAME) {
+        match protocol::recv_to_leader(&mut conn, frame::MAX_FRAME) {
             Ok(Some(msg)) => {
                 if tx.send(Event::Message { id, msg }).is_err() {
                     return;

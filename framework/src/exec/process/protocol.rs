@@ -19,6 +19,7 @@
 use crate::error::WireError;
 use crate::plan::Plan;
 use crate::report::Report;
+use crate::transport::bytes::Payload;
 use crate::transport::frame;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -45,11 +46,12 @@ pub(crate) enum ToLeader {
         action: u64,
         fingerprint: u64,
     },
+    /// Sent by [`send_partial`] and read by [`recv_to_leader`] without
+    /// copying the partial (variant [`PARTIAL_VARIANT`]).
     Partial {
         action: u64,
         split: usize,
-        #[serde(with = "crate::transport::bytes::as_bytes")]
-        partial: Vec<u8>,
+        partial: Payload,
         report: Report,
     },
     Failed {
@@ -101,9 +103,56 @@ pub(crate) enum ToWorker {
     },
 }
 
-/// Serializes a value with postcard.
+/// Serializes a value with postcard, into a buffer of exactly its size (a
+/// split's partial can be tens of MB: growing the buffer would copy it
+/// again and again).
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> io::Result<Vec<u8>> {
-    postcard::to_allocvec(value).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
+    let size = postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default()).map_err(invalid)?;
+    postcard::to_extend(value, Vec::with_capacity(size)).map_err(invalid)
+}
+
+/// The postcard variant index of [`ToLeader::Partial`].
+pub(crate) const PARTIAL_VARIANT: u32 = 2;
+
+/// Sends `ToLeader::Partial` as one frame written in pieces: the head, the
+/// partial's bytes as they are, and the report, so the partial is never
+/// copied into a message first. The bytes equal `send` of the message.
+pub(crate) fn send_partial<W: Write + ?Sized>(
+    w: &mut W,
+    action: u64,
+    split: usize,
+    partial: &[u8],
+    report: &Report,
+) -> io::Result<()> {
+    let head = encode(&(PARTIAL_VARIANT, action, split, partial.len()))?;
+    let tail = encode(report)?;
+    let len = (head.len() + partial.len() + tail.len()) as u64;
+    w.write_all(&len.to_be_bytes())?;
+    w.write_all(&head)?;
+    w.write_all(partial)?;
+    w.write_all(&tail)?;
+    w.flush()
+}
+
+/// Receives one message from a worker; a `Partial` keeps its bytes in the
+/// frame they came in ([`Payload`]).
+pub(crate) fn recv_to_leader<R: Read + ?Sized>(r: &mut R, max: u64) -> io::Result<Option<ToLeader>> {
+    let Some(frame) = frame::read_frame(r, max)? else { return Ok(None) };
+    let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
+    let (variant, _) = postcard::take_from_bytes::<u32>(&frame).map_err(invalid)?;
+    if variant != PARTIAL_VARIANT {
+        return decode(&frame).map(Some);
+    }
+    let ((_, action, split, len), rest) =
+        postcard::take_from_bytes::<(u32, u64, usize, usize)>(&frame).map_err(invalid)?;
+    let start = frame.len() - rest.len();
+    let end = start
+        .checked_add(len)
+        .filter(|&e| e <= frame.len())
+        .ok_or_else(|| invalid(postcard::Error::DeserializeUnexpectedEnd))?;
+    let report: Report = postcard::from_bytes(&frame[end..]).map_err(invalid)?;
+    Ok(Some(ToLeader::Partial { action, split, partial: Payload::within(frame, start..end), report }))
 }
 
 /// Deserializes a postcard value.
@@ -206,5 +255,43 @@ mod tests {
         assert!(!same_secret("abc", "abd"));
         assert!(!same_secret("abc", "ab"));
         assert_eq!(new_secret().unwrap().len(), 32);
+    }
+}
+
+#[cfg(test)]
+mod partial_frames {
+    use super::*;
+
+    /// The piecewise frame of `send_partial` is the frame `send` writes for
+    /// the same message, and `recv_to_leader` reads both.
+    #[test]
+    fn a_partial_sent_in_pieces_is_the_message_and_reads_back_without_a_copy() {
+        let mut report = Report::default();
+        report.records_read = 42;
+        let partial: Vec<u8> = (0..100_000u32).map(|i| (i * 31) as u8).collect();
+        let mut pieces = Vec::new();
+        send_partial(&mut pieces, 7, 3, &partial, &report).unwrap();
+        let mut whole = Vec::new();
+        let msg =
+            ToLeader::Partial { action: 7, split: 3, partial: Payload::from(partial.clone()), report: report.clone() };
+        send(&mut whole, &msg).unwrap();
+        assert_eq!(pieces, whole);
+        for frame in [&pieces[..], &whole[..]] {
+            match recv_to_leader(&mut &frame[..], frame::MAX_FRAME).unwrap() {
+                Some(ToLeader::Partial { action: 7, split: 3, partial: p, report: r }) => {
+                    assert_eq!(&*p, &partial[..]);
+                    assert_eq!(r, report);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let mut beat = Vec::new();
+        send(&mut beat, &ToLeader::Heartbeat { streaming: 5 }).unwrap();
+        assert!(matches!(
+            recv_to_leader(&mut &beat[..], frame::MAX_FRAME).unwrap(),
+            Some(ToLeader::Heartbeat { streaming: 5 })
+        ));
+        let cut = &pieces[..pieces.len() - 10];
+        assert!(recv_to_leader(&mut &cut[..], frame::MAX_FRAME).is_err());
     }
 }

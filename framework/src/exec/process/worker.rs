@@ -111,6 +111,13 @@ impl WorkerLink {
             .map_err(|e| Error::new(ErrorKind::Transport, "lost the connection to the leader").with_source(e))
     }
 
+    /// Sends a split's partial without copying it into a message.
+    fn send_partial(&self, action: u64, split: usize, partial: &[u8], report: &Report) -> Result<()> {
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        protocol::send_partial(&mut *w, action, split, partial, report)
+            .map_err(|e| Error::new(ErrorKind::Transport, "lost the connection to the leader").with_source(e))
+    }
+
     /// Serves one action: says `Ready`, runs the splits the leader sends on
     /// `threads` threads with `run`, and returns the action's output and
     /// report when the leader sends `Done`.
@@ -130,12 +137,11 @@ impl WorkerLink {
         let work = |_: &mut (), index: usize| -> Result<()> {
             let Some(plan) = plan.get() else { return Ok(()) };
             let Some(split) = plan.splits.get(index) else { return Ok(()) };
-            let msg = match run(plan, split) {
-                Ok((partial, report)) => ToLeader::Partial { action, split: index, partial, report },
-                Err(err) => ToLeader::Failed { action, split: index, error: err.to_wire() },
-            };
             // On a lost connection the reader thread ends the process.
-            self.send(&msg)
+            match run(plan, split) {
+                Ok((partial, report)) => self.send_partial(action, index, &partial, &report),
+                Err(err) => self.send(&ToLeader::Failed { action, split: index, error: err.to_wire() }),
+            }
         };
         std::thread::scope(|scope| {
             let pool = scope.spawn(|| threads::run_queue(threads, &queue, || (), work));
