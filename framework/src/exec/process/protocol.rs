@@ -266,8 +266,7 @@ mod partial_frames {
     /// the same message, and `recv_to_leader` reads both.
     #[test]
     fn a_partial_sent_in_pieces_is_the_message_and_reads_back_without_a_copy() {
-        let mut report = Report::default();
-        report.records_read = 42;
+        let report = Report { records_read: 42, ..Report::default() };
         let partial: Vec<u8> = (0..100_000u32).map(|i| (i * 31) as u8).collect();
         let mut pieces = Vec::new();
         send_partial(&mut pieces, 7, 3, &partial, &report).unwrap();
