@@ -276,6 +276,12 @@ fn scheduled(args: &[&str]) -> std::process::Child {
     Command::new(probe()).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
+/// The probe on `pattern`, each run sleeping `sleep_ms` per line.
+fn slow_schedule(pattern: &str, sleep_ms: &str, input: &Path) -> std::process::Child {
+    let input = input.to_str().unwrap();
+    scheduled(&["--schedule", pattern, "--sleep-ms", sleep_ms, "--sleep-every", "1", "-t", "1", input])
+}
+
 fn terminate(child: &std::process::Child) {
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
 }
@@ -305,17 +311,7 @@ fn a_schedule_runs_the_job_once_per_slot_and_sigterm_between_runs_exits_at_once(
 fn sigterm_during_a_scheduled_run_stops_the_run_cleanly_and_the_scheduler_with_it() {
     let dir = Dir::new();
     let input = lines_file(&dir, 100);
-    let child = scheduled(&[
-        "--schedule",
-        "* * * * * *",
-        "--sleep-ms",
-        "200",
-        "--sleep-every",
-        "1",
-        "-t",
-        "1",
-        input.to_str().unwrap(),
-    ]);
+    let child = slow_schedule("* * * * * *", "200", &input);
     std::thread::sleep(Duration::from_millis(2500));
     terminate(&child);
     let started = Instant::now();
@@ -332,17 +328,7 @@ fn a_run_that_overruns_its_slot_is_followed_by_one_catch_up_run() {
     let dir = Dir::new();
     let input = lines_file(&dir, 30);
     // Each run takes about 2.4 s; the schedule fires every 2 s.
-    let child = scheduled(&[
-        "--schedule",
-        "*/2 * * * * *",
-        "--sleep-ms",
-        "80",
-        "--sleep-every",
-        "1",
-        "-t",
-        "1",
-        input.to_str().unwrap(),
-    ]);
+    let child = slow_schedule("*/2 * * * * *", "80", &input);
     std::thread::sleep(Duration::from_millis(6500));
     terminate(&child);
     let out = child.wait_with_output().unwrap();
