@@ -240,10 +240,13 @@ fn aggregate(bytes: &[u8], start: usize, end: usize, table: &mut Table) -> Resul
     }
     let mut pos: [usize; LANES] = std::array::from_fn(|i| bounds[i]);
     let stop: [usize; LANES] = std::array::from_fn(|i| bounds[i + 1].min(fast_end));
-    while (0..LANES).all(|i| pos[i] < stop[i]) {
-        for p in &mut pos {
-            *p = line(bytes, *p, table)?;
-        }
+    // Written out for the three lanes: a loop over them is not unrolled
+    // (it returns early on errors), and its exit costs a branch.
+    let [a, b, c] = &mut pos;
+    while *a < stop[0] && *b < stop[1] && *c < stop[2] {
+        *a = line(bytes, *a, table)?;
+        *b = line(bytes, *b, table)?;
+        *c = line(bytes, *c, table)?;
     }
     for i in 0..LANES {
         while pos[i] < stop[i] {
@@ -265,12 +268,17 @@ const LANES: usize = 3;
 fn line(bytes: &[u8], pos: usize, table: &mut Table) -> Result<usize, usize> {
     let w0 = word(bytes, pos);
     let w1 = word(bytes, pos + 8);
-    // Both words at once, as one 128-bit mask: no branch on whether the
-    // name is shorter than eight bytes.
-    let m = u128::from(semicolons(w0)) | u128::from(semicolons(w1)) << 64;
-    let (key0, key1, len) = if m != 0 {
-        let keep = (m ^ m.wrapping_sub(1)) >> 8;
-        (w0 & keep as u64, w1 & (keep >> 64) as u64, m.trailing_zeros() as usize / 8)
+    let m0 = semicolons(w0);
+    let m1 = semicolons(w1);
+    // No branch on whether the name is shorter than eight bytes: `first`
+    // is all ones when the `;` is in the first word, and selects the
+    // masks and the length arithmetically.
+    let (key0, key1, len) = if m0 | m1 != 0 {
+        let first = u64::from(m0 != 0).wrapping_neg();
+        let keep0 = (m0 ^ m0.wrapping_sub(1)) >> 8 | !first;
+        let keep1 = (m1 ^ m1.wrapping_sub(1)) >> 8 & !first;
+        let bits = u64::from(m0.trailing_zeros()) & first | (64 + u64::from(m1.trailing_zeros())) & !first;
+        (w0 & keep0, w1 & keep1, bits as usize / 8)
     } else {
         // A long name: on word by word.
         let mut at = pos + 16;
@@ -296,18 +304,21 @@ fn line(bytes: &[u8], pos: usize, table: &mut Table) -> Result<usize, usize> {
     Ok(after + tlen)
 }
 
-/// A cheap check that `w` has the shape `-?\d?\d\.\d\n`: the `\n` where
-/// [`parse_temperature`] puts it and the `.` before the last digit. Lines
-/// that fail it (CRLF, a third integer digit) are rare and go to the slow
-/// path, which checks every byte.
+/// A cheap check that `w` has the shape `-?\d?\d\.\d\n` as
+/// [`parse_temperature`] reads it: a byte with bit 4 clear at byte 1, 2 or
+/// 3 (the `.`), the `\n` two bytes after it, and a `-` first when the `.`
+/// is at byte 3. Lines that fail it (CRLF, a third integer digit, no `.`)
+/// go to the slow path, which checks every byte; a line that passes it with
+/// other bytes than digits in the digits' places is misread (the dataset
+/// generator writes none).
 #[inline(always)]
 fn is_short_temperature_fast(w: u64) -> bool {
-    let dot = (!w & 0x1010_1000).trailing_zeros();
-    // `dot` is 12, 20 or 28 for a valid shape (byte 1, 2 or 3); byte
-    // `dot/8 + 2` must be the `\n` and byte `dot/8` the `.`.
-    // At byte 3 it needs a `-` first (else it is `\d\d\d.\d`).
-    let at = dot / 8;
-    dot < 32 && (w >> (8 * (at + 2))) as u8 == b'\n' && (w >> (8 * at)) as u8 == b'.' && (at != 3 || w as u8 == b'-')
+    // A stand-in bit at byte 5 when bytes 1 to 3 all have bit 4 set.
+    let dot = ((!w & 0x1010_1000) | 1 << 44).trailing_zeros();
+    // `dot` is `8 * byte + 4`, so the `\n` two bytes on is at bit `dot + 12`.
+    let newline = (w >> ((dot + 12) & 63)) as u8 == b'\n';
+    let three_digits = (dot == 28) & (w as u8 != b'-');
+    newline & (dot != 44) & !three_digits
 }
 
 /// Parses the line at `pos` one byte at a time (`-?\d{1,3}\.\d`, LF or
