@@ -92,7 +92,7 @@ pub(crate) struct Sink<'r, A: Action> {
 }
 
 impl<T, A: Absorb<T>> Consumer<T> for Sink<'_, A> {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, item: T) -> Result<()> {
         self.action.absorb(self.acc, item)
     }
