@@ -320,16 +320,58 @@ mod tests {
             text.push(0x8a); // high bytes must not look like `\n`
             text.push(0x0b);
         }
+        check_newlines(&text);
+    }
+
+    /// Every prefix of `text`: `for_each_newline` reports each `\n`, as a
+    /// byte scan does, and never says "no `\r`" for one that has a `\r`
+    /// right before it.
+    fn check_newlines(text: &[u8]) {
         for len in 0..text.len() {
             let bytes = &text[..len];
             let want: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect();
             let mut got = Vec::new();
-            for_each_newline::<()>(bytes, |i, _| {
+            for_each_newline::<()>(bytes, |i, maybe_cr| {
                 got.push(i);
+                assert!(maybe_cr || i == 0 || bytes[i - 1] != b'\r', "len {len}: the \\r before byte {i} missed");
                 Ok(())
             })
             .unwrap();
             assert_eq!(got, want, "len {len}");
+        }
+    }
+
+    /// `\r` before `\n`, alone, doubled and at every place relative to the
+    /// 64-byte blocks (bytes 62 to 65 and 126 to 129 among them), and in
+    /// text where only some blocks have one.
+    #[test]
+    fn carriage_returns_before_newlines_are_seen() {
+        let mut text = Vec::new();
+        for i in 0..400u32 {
+            text.push(match i % 13 {
+                0 | 5 if i < 200 => b'\r',
+                1 | 6 | 9 => b'\n',
+                _ if i % 31 == 0 => b'\r',
+                _ => b'a',
+            });
+        }
+        check_newlines(&text);
+        for at in 60..70 {
+            let mut t = vec![b'x'; 140];
+            t[at] = b'\r';
+            t[at + 1] = b'\n';
+            t[at + 64] = b'\r';
+            t[at + 65] = b'\n';
+            t[at + 10] = b'\n';
+            check_newlines(&t);
+            let text = String::from_utf8(t.clone()).unwrap();
+            let mut lines = Vec::new();
+            for_each_line::<()>(&t, |_, l| {
+                lines.push(String::from_utf8(l.to_vec()).unwrap());
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(lines, text.lines().collect::<Vec<_>>(), "\\r at {at}");
         }
     }
 
