@@ -191,19 +191,23 @@ unsafe fn line_end(bytes: &[u8], start: usize, nl: usize) -> usize {
 #[inline]
 pub fn for_each_line<E>(region: &[u8], mut f: impl FnMut(usize, &[u8]) -> Result<(), E>) -> Result<(), E> {
     let mut pos = 0;
-    for_each_newline(region, |nl, maybe_cr| {
-        let start = pos;
-        pos = nl + 1;
-        // SAFETY: `start` is 0 or one past the previous `\n`, and `nl` is the
-        // next `\n`, so `start <= nl < region.len()` (the invariant of
-        // `for_each_newline`); `line_end` returns a value in `start..=nl`,
-        // and so does `nl`.
-        let line = unsafe {
-            let end = if maybe_cr { line_end(region, start, nl) } else { nl };
-            region.get_unchecked(start..end)
-        };
-        f(start, line)
-    })?;
+    for_each_newline(
+        region,
+        #[inline(always)]
+        |nl, maybe_cr| {
+            let start = pos;
+            pos = nl + 1;
+            // SAFETY: `start` is 0 or one past the previous `\n`, and `nl` is the
+            // next `\n`, so `start <= nl < region.len()` (the invariant of
+            // `for_each_newline`); `line_end` returns a value in `start..=nl`,
+            // and so does `nl`.
+            let line = unsafe {
+                let end = if maybe_cr { line_end(region, start, nl) } else { nl };
+                region.get_unchecked(start..end)
+            };
+            f(start, line)
+        },
+    )?;
     if pos < region.len() {
         f(pos, &region[pos..])?;
     }
