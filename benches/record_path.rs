@@ -17,6 +17,12 @@
 //!   count with no branch per line, to tell a stage's cost from a
 //!   mispredicted branch (the predicate keeps about half the lines).
 //!
+//! * `line_framing_256MiB`: `shoal::read::lines::for_each_line` alone,
+//!   summing line lengths, over the weather file (LF) and the same lines
+//!   with CRLF: the per-line cost of finding and handing on lines, which
+//!   every line source pays (issue 15.7: in LF text no line reads the byte
+//!   before its `\n`).
+//!
 //! Every iteration checks its result; before timing, the framework's and the
 //! plain loop's weather reports are compared byte for byte.
 
@@ -30,6 +36,7 @@ mod weather_data;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use shoal::prelude::*;
+use shoal::read::lines::for_each_line;
 use shoal::read::{FileRange, MmapChoice};
 use std::fs::File;
 use std::hint::black_box;
@@ -98,6 +105,33 @@ fn report<'a>(rows: impl Iterator<Item = (&'a [u8], &'a Stats<i64>)>) -> String 
     out
 }
 
+/// The lines of `bytes` and the sum of their lengths, by `for_each_line`.
+fn frame(bytes: &[u8]) -> (u64, u64) {
+    let (mut lines, mut len) = (0u64, 0u64);
+    let framed = for_each_line::<()>(bytes, |_, line| {
+        lines += 1;
+        len += line.len() as u64;
+        Ok(())
+    });
+    assert!(framed.is_ok());
+    (lines, len)
+}
+
+/// `bytes` with every `\n` written as `\r\n`.
+fn to_crlf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        match line.strip_suffix(b"\n") {
+            Some(body) => {
+                out.extend_from_slice(body);
+                out.extend_from_slice(b"\r\n");
+            }
+            None => out.extend_from_slice(line),
+        }
+    }
+    out
+}
+
 /// The fused stages under test, shared by the pipeline and the plain loop.
 fn stage_map(line: &str) -> usize {
     line.len()
@@ -159,6 +193,20 @@ fn bench_record_path(c: &mut Criterion) {
         b.iter(|| check(plain_aggregate(black_box(&mapped)).iter().map(|(_, v)| v), summary));
     });
     group.finish();
+
+    // Framing alone, on the mapped LF file and on its CRLF copy: the same
+    // lines and lengths.
+    let want = frame(&mapped);
+    assert_eq!(want.0, summary.lines);
+    let crlf = to_crlf(&mapped);
+    assert_eq!(frame(&crlf), want, "CRLF framing drops the \\r");
+    let mut group = c.benchmark_group("line_framing_256MiB");
+    group.throughput(Throughput::Elements(summary.lines));
+    group.sample_size(10);
+    group.bench_function("for_each_line/lf", |b| b.iter(|| assert_eq!(frame(black_box(&mapped)), want)));
+    group.bench_function("for_each_line/crlf", |b| b.iter(|| assert_eq!(frame(black_box(&crlf)), want)));
+    group.finish();
+    drop(crlf);
 
     // Stage fusion, all on one thread. The expected counts come from std.
     let text = std::str::from_utf8(&mapped).expect("generated text is UTF-8");

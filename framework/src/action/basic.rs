@@ -30,7 +30,7 @@ impl Action for Count {
 }
 
 impl<T> Absorb<T> for Count {
-    #[inline]
+    #[inline(always)]
     fn absorb(&self, acc: &mut u64, _item: T) -> Result<()> {
         *acc += 1;
         Ok(())
@@ -87,7 +87,7 @@ where
     T: Send + Serialize + DeserializeOwned,
     F: Fn(T, T) -> T + Sync,
 {
-    #[inline]
+    #[inline(always)]
     fn absorb(&self, acc: &mut Option<T>, item: T) -> Result<()> {
         self.merge(acc, Some(item));
         Ok(())
@@ -150,7 +150,7 @@ where
     F: Fn(A, T) -> A + Sync,
     C: Fn(A, A) -> A + Sync,
 {
-    #[inline]
+    #[inline(always)]
     fn absorb(&self, acc: &mut Option<A>, item: T) -> Result<()> {
         let a = acc.take().unwrap_or_else(&self.identity);
         *acc = Some((self.fold)(a, item));
@@ -200,7 +200,7 @@ impl<T: Merge + Send + Serialize + DeserializeOwned> Action for MergeAll<T> {
 }
 
 impl<T: Merge + Send + Serialize + DeserializeOwned> Absorb<T> for MergeAll<T> {
-    #[inline]
+    #[inline(always)]
     fn absorb(&self, acc: &mut T, item: T) -> Result<()> {
         acc.merge(item);
         Ok(())
@@ -244,7 +244,7 @@ impl<T: Ord + Send + Serialize + DeserializeOwned> Action for TopKAction<T> {
 }
 
 impl<T: Ord + Send + Serialize + DeserializeOwned> Absorb<T> for TopKAction<T> {
-    #[inline]
+    #[inline(always)]
     fn absorb(&self, acc: &mut TopK<T>, item: T) -> Result<()> {
         acc.add(item);
         Ok(())
@@ -288,7 +288,7 @@ impl<F: Sync> Action for ForEach<F> {
 }
 
 impl<T, F: Fn(T) + Sync> Absorb<T> for ForEach<F> {
-    #[inline]
+    #[inline(always)]
     fn absorb(&self, _acc: &mut (), item: T) -> Result<()> {
         (self.f)(item);
         Ok(())

@@ -71,7 +71,7 @@ impl<T: Send + Serialize + for<'de> Deserialize<'de>> Action for Collect<T> {
 }
 
 impl<T: Send + Serialize + for<'de> Deserialize<'de>> Absorb<T> for Collect<T> {
-    #[inline]
+    #[inline(always)]
     fn absorb(&self, acc: &mut CollectPartial<T>, item: T) -> Result<()> {
         acc.current.push(item);
         Ok(())

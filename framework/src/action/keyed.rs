@@ -71,7 +71,7 @@ where
     K: Hash + Eq + Send + Serialize + DeserializeOwned,
     V: Merge + Send + Serialize + DeserializeOwned,
 {
-    #[inline]
+    #[inline(always)]
     fn absorb(&self, acc: &mut Partitioned<K, V>, (key, value): (G, V)) -> Result<()> {
         acc.upsert(key, value, V::merge);
         Ok(())
@@ -132,7 +132,7 @@ where
     V: Send + Serialize + DeserializeOwned,
     F: Fn(&mut V, V) + Sync,
 {
-    #[inline]
+    #[inline(always)]
     fn absorb(&self, acc: &mut Partitioned<K, V>, (key, value): (G, V)) -> Result<()> {
         acc.upsert(key, value, &self.op);
         Ok(())
@@ -191,7 +191,7 @@ where
     G: GroupKey<Owned = K> + Serialize,
     K: Hash + Eq + Send + Serialize + DeserializeOwned,
 {
-    #[inline]
+    #[inline(always)]
     fn absorb(&self, acc: &mut Partitioned<K, u64>, key: G) -> Result<()> {
         acc.upsert(key, 1, |a, b| *a += b);
         Ok(())

@@ -32,7 +32,7 @@ where
     F: Fn(&T) -> bool,
     C: Consumer<T>,
 {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, item: T) -> Result<()> {
         if (self.f)(&item) { self.next.push(item) } else { Ok(()) }
     }

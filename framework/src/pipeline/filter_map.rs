@@ -32,7 +32,7 @@ where
     F: Fn(T) -> Option<U>,
     C: Consumer<U>,
 {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, item: T) -> Result<()> {
         match (self.f)(item) {
             Some(u) => self.next.push(u),

@@ -33,7 +33,7 @@ where
     I: IntoIterator,
     C: Consumer<I::Item>,
 {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, item: T) -> Result<()> {
         for u in (self.f)(item) {
             self.next.push(u)?;

@@ -32,7 +32,7 @@ where
     F: Fn(&T),
     C: Consumer<T>,
 {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, item: T) -> Result<()> {
         (self.f)(&item);
         self.next.push(item)

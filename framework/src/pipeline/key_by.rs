@@ -87,7 +87,7 @@ where
     F: Fn(&'x R) -> (K, V),
     C: Consumer<(K, V)>,
 {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, item: &'x R) -> Result<()> {
         self.next.push((self.f)(item))
     }
@@ -105,7 +105,7 @@ where
     E: Into<BoxError>,
     C: Consumer<(K, V)>,
 {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, item: &'x R) -> Result<()> {
         match (self.f)(item) {
             Ok(pair) => self.next.push(pair),

@@ -32,7 +32,7 @@ where
     F: Fn(T) -> U,
     C: Consumer<U>,
 {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, item: T) -> Result<()> {
         self.next.push((self.f)(item))
     }

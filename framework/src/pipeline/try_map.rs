@@ -33,7 +33,7 @@ where
     E: Into<BoxError>,
     C: Consumer<U>,
 {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, item: T) -> Result<()> {
         match (self.f)(item) {
             Ok(u) => self.next.push(u),

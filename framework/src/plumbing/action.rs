@@ -112,7 +112,7 @@ pub(crate) struct Sink<'r, A: Action> {
 }
 
 impl<T, A: Absorb<T>> Consumer<T> for Sink<'_, A> {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, item: T) -> Result<()> {
         self.records += 1;
         self.action.absorb(self.acc, item)

@@ -63,7 +63,9 @@ pub fn owned_lines(window: &[u8], window_start: u64, start: u64, end: u64, at_eo
     Owned::Lines(first..last)
 }
 
-/// Calls `f(line_end)` for the position of every `\n` in `bytes`, in order.
+/// Calls `f(line_end, maybe_cr)` for the position of every `\n` in
+/// `bytes`, in order; `maybe_cr` is false only when the byte before
+/// `line_end` is known not to be `\r`.
 ///
 /// **Invariant** (the unchecked slicing in [`for_each_line`] relies on it):
 /// every `line_end` passed to `f` is `< bytes.len()`, `bytes[line_end] ==
@@ -76,25 +78,60 @@ pub fn owned_lines(window: &[u8], window_start: u64, start: u64, end: u64, at_eo
 /// (how many lines end in a block varies), so blocks are as large as one
 /// mask word allows: 64-byte blocks mispredict half as often as 32-byte
 /// ones (BENCHMARKS.md, "Figures behind design choices").
+///
+/// Each block is also tested once for a `\r` ([`cr_in`]), and so is the
+/// last byte of the block before it: in a block without one (every block of
+/// an LF file) no line needs the byte before its `\n` read, which would
+/// otherwise be a load on the way from each line's end to its consumer
+/// (BENCHMARKS.md, issue 15.7).
 #[inline]
-fn for_each_newline<E>(bytes: &[u8], mut f: impl FnMut(usize) -> Result<(), E>) -> Result<(), E> {
+fn for_each_newline<E>(bytes: &[u8], mut f: impl FnMut(usize, bool) -> Result<(), E>) -> Result<(), E> {
     const BLOCK: usize = 64;
     let (blocks, rest) = bytes.as_chunks::<BLOCK>();
     let mut base = 0;
+    // Whether the byte before the current block is `\r`.
+    let mut cr_before = false;
     for block in blocks {
         let mut mask = newline_mask(block);
+        let maybe_cr = cr_before || cr_in(block);
         while mask != 0 {
-            f(base + mask.trailing_zeros() as usize)?;
+            f(base + mask.trailing_zeros() as usize, maybe_cr)?;
             mask &= mask - 1;
         }
+        cr_before = block[BLOCK - 1] == b'\r';
         base += BLOCK;
     }
     for (i, &b) in rest.iter().enumerate() {
         if b == b'\n' {
-            f(base + i)?;
+            f(base + i, true)?;
         }
     }
     Ok(())
+}
+
+/// Whether `block` holds a `\r`: four SSE2 compares, or-ed, and one
+/// movemask.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn cr_in(block: &[u8; 64]) -> bool {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
+    let at = block.as_ptr();
+    // SAFETY: SSE2 only, part of every x86-64 target's baseline. Each load
+    // reads the 16 bytes at `at + i` for `i` in {0, 16, 32, 48}: inside the
+    // 64-byte array `block` borrows; `loadu` needs no alignment.
+    unsafe {
+        let cr = _mm_set1_epi8(b'\r' as i8);
+        let lane = |i: usize| _mm_cmpeq_epi8(_mm_loadu_si128(at.add(i).cast::<__m128i>()), cr);
+        let any = _mm_or_si128(_mm_or_si128(lane(0), lane(16)), _mm_or_si128(lane(32), lane(48)));
+        _mm_movemask_epi8(any) != 0
+    }
+}
+
+/// Whether `block` holds a `\r` (portable fallback).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn cr_in(block: &[u8; 64]) -> bool {
+    block.contains(&b'\r')
 }
 
 /// Bit `i` is set iff `block[i]` is `\n`: four SSE2 compares and movemasks
@@ -154,18 +191,23 @@ unsafe fn line_end(bytes: &[u8], start: usize, nl: usize) -> usize {
 #[inline]
 pub fn for_each_line<E>(region: &[u8], mut f: impl FnMut(usize, &[u8]) -> Result<(), E>) -> Result<(), E> {
     let mut pos = 0;
-    for_each_newline(region, |nl| {
-        let start = pos;
-        pos = nl + 1;
-        // SAFETY: `start` is 0 or one past the previous `\n`, and `nl` is the
-        // next `\n`, so `start <= nl < region.len()` (the invariant of
-        // `for_each_newline`); `line_end` returns a value in `start..=nl`.
-        let line = unsafe {
-            let end = line_end(region, start, nl);
-            region.get_unchecked(start..end)
-        };
-        f(start, line)
-    })?;
+    for_each_newline(
+        region,
+        #[inline(always)]
+        |nl, maybe_cr| {
+            let start = pos;
+            pos = nl + 1;
+            // SAFETY: `start` is 0 or one past the previous `\n`, and `nl` is the
+            // next `\n`, so `start <= nl < region.len()` (the invariant of
+            // `for_each_newline`); `line_end` returns a value in `start..=nl`,
+            // and so does `nl`.
+            let line = unsafe {
+                let end = if maybe_cr { line_end(region, start, nl) } else { nl };
+                region.get_unchecked(start..end)
+            };
+            f(start, line)
+        },
+    )?;
     if pos < region.len() {
         f(pos, &region[pos..])?;
     }
@@ -282,16 +324,58 @@ mod tests {
             text.push(0x8a); // high bytes must not look like `\n`
             text.push(0x0b);
         }
+        check_newlines(&text);
+    }
+
+    /// Every prefix of `text`: `for_each_newline` reports each `\n`, as a
+    /// byte scan does, and never says "no `\r`" for one that has a `\r`
+    /// right before it.
+    fn check_newlines(text: &[u8]) {
         for len in 0..text.len() {
             let bytes = &text[..len];
             let want: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect();
             let mut got = Vec::new();
-            for_each_newline::<()>(bytes, |i| {
+            for_each_newline::<()>(bytes, |i, maybe_cr| {
                 got.push(i);
+                assert!(maybe_cr || i == 0 || bytes[i - 1] != b'\r', "len {len}: the \\r before byte {i} missed");
                 Ok(())
             })
             .unwrap();
             assert_eq!(got, want, "len {len}");
+        }
+    }
+
+    /// `\r` before `\n`, alone, doubled and at every place relative to the
+    /// 64-byte blocks (bytes 62 to 65 and 126 to 129 among them), and in
+    /// text where only some blocks have one.
+    #[test]
+    fn carriage_returns_before_newlines_are_seen() {
+        let mut text = Vec::new();
+        for i in 0..400u32 {
+            text.push(match i % 13 {
+                0 | 5 if i < 200 => b'\r',
+                1 | 6 | 9 => b'\n',
+                _ if i % 31 == 0 => b'\r',
+                _ => b'a',
+            });
+        }
+        check_newlines(&text);
+        for at in 60..70 {
+            let mut t = vec![b'x'; 140];
+            t[at] = b'\r';
+            t[at + 1] = b'\n';
+            t[at + 64] = b'\r';
+            t[at + 65] = b'\n';
+            t[at + 10] = b'\n';
+            check_newlines(&t);
+            let text = String::from_utf8(t.clone()).unwrap();
+            let mut lines = Vec::new();
+            for_each_line::<()>(&t, |_, l| {
+                lines.push(String::from_utf8(l.to_vec()).unwrap());
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(lines, text.lines().collect::<Vec<_>>(), "\\r at {at}");
         }
     }
 
