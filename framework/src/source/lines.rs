@@ -211,6 +211,34 @@ impl<D: LineDecoder> Source for LineSource<'_, D> {
     where
         C: for<'a> Consumer<D::Item<'a>>,
     {
+        // Lines read, for the report's `records_read` (one add per line, in
+        // a register; told once per split).
+        let mut counted = Counting { inner: consumer, lines: 0 };
+        let outcome = self.drive_parts(plan, split, &mut counted);
+        crate::report::records_read(counted.lines);
+        outcome
+    }
+}
+
+/// A consumer that counts what passes through it.
+struct Counting<'c, C> {
+    inner: &'c mut C,
+    lines: u64,
+}
+
+impl<T, C: Consumer<T>> Consumer<T> for Counting<'_, C> {
+    #[inline(always)]
+    fn push(&mut self, item: T) -> Result<()> {
+        self.lines += 1;
+        self.inner.push(item)
+    }
+}
+
+impl<D: LineDecoder> LineSource<'_, D> {
+    fn drive_parts<C>(&self, plan: &Plan, split: &crate::plan::Split, consumer: &mut C) -> Result<()>
+    where
+        C: for<'a> Consumer<D::Item<'a>>,
+    {
         for part in &split.parts {
             let input = &plan.files[part.file];
             match input.kind {

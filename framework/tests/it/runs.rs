@@ -69,6 +69,7 @@ fn the_json_report_has_the_counters_and_one_entry_per_split_for_every_executor_s
         let records: u64 = runs.iter().map(|s| s["records"].as_u64().unwrap()).sum();
         assert_eq!(records, 20_000);
         assert_eq!(r["counters"]["records_out"], 20_000);
+        assert_eq!(r["counters"]["records_read"], 20_000, "{shape:?}: lines read, from every process");
         assert_eq!(r["user_counters"]["probe.lines"], 20_000, "{shape:?}: user counters from every process");
         let leader = r["pid"].as_u64().unwrap();
         let processes: std::collections::BTreeSet<u64> = runs.iter().map(|s| s["process"].as_u64().unwrap()).collect();
