@@ -51,6 +51,8 @@ pub mod error;
 pub(crate) mod exec;
 mod exit;
 pub mod job;
+mod json;
+mod lock;
 mod memory;
 pub mod merge;
 pub mod pipeline;

@@ -164,7 +164,7 @@ fn canonical(path: &Path) -> Result<PathBuf> {
 fn lock(key: &Path, shown: &Path) -> Result<File> {
     let (parent, name) = split_target(key)?;
     let lock_path = parent.join(format!(".{name}.shoal-lock"));
-    match crate::run::lock::try_lock(&lock_path).map_err(|e| e.context("cannot lock the quarantine file"))? {
+    match crate::lock::try_lock(&lock_path).map_err(|e| e.context("cannot lock the quarantine file"))? {
         Some(file) => Ok(file),
         None => Err(Error::new(
             ErrorKind::Locked,
@@ -179,7 +179,7 @@ fn lock(key: &Path, shown: &Path) -> Result<File> {
 
 /// `{"file":..,"line":..,"offset":..,"reason":..,"record":..}` plus `\n`.
 pub(crate) fn json_line(r: &Rejected) -> String {
-    let esc = crate::run::json::string;
+    let esc = crate::json::string;
     let mut s = String::from("{\"file\":");
     esc(&r.path.to_string_lossy(), &mut s);
     s.push_str(",\"line\":");

@@ -7,8 +7,6 @@
 //! when the program ends, in the leader only.
 
 pub(crate) mod html;
-pub(crate) mod json;
-pub(crate) mod lock;
 pub(crate) mod progress;
 pub(crate) mod report;
 pub(crate) mod schedule;
@@ -16,7 +14,7 @@ pub(crate) mod session;
 pub(crate) mod state;
 pub(crate) mod timeline;
 
-pub use lock::LockWait;
+pub use crate::lock::LockWait;
 pub use progress::ProgressMode;
 pub use report::{ActionRun, ReportFormat};
 pub use state::StateVerify;

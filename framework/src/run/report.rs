@@ -11,7 +11,7 @@
 //! Files are written to a temporary name beside the target and renamed, so
 //! a reader never sees half a report.
 
-use super::json::{self, Object, ToJson};
+use crate::json::{self, Object, ToJson};
 use super::timeline::{Outcome, SplitRun};
 use crate::error::{Error, Result};
 use crate::report::Report;

@@ -1,7 +1,7 @@
 //! One run of a program from the leader's side: the lock it holds and the
 //! reports it writes when it ends.
 
-use super::lock::{LockWait, RunLock};
+use crate::lock::{LockWait, RunLock};
 use super::report::{ReportFormat, RunReport};
 use super::timeline::now_us;
 use crate::diag::diag;

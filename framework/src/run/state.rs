@@ -20,7 +20,7 @@
 //! (path, size, modification time, and with `--state-verify hash` a CRC-32
 //! of its bytes) are the same.
 
-use super::lock::{LockWait, RunLock};
+use crate::lock::{LockWait, RunLock};
 use crate::error::{Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
