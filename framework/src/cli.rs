@@ -86,8 +86,8 @@ pub struct Flags {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "30")]
     pub heartbeat_timeout: Duration,
 
-    /// Write a report of the run when it ends: FILE.json (outcome, counters, actions, one entry per split attempt) or FILE.trace.json (the split attempts as a Chrome trace, for Perfetto); repeat for several
-    #[arg(long, value_name = "FILE")]
+    /// Write a report of the run when it ends (also on failure or a stop signal), by its name's ending: FILE.json (outcome, counters, actions, one entry per split attempt), FILE.html (one page: task timeline, throughput, utilisation, counters) or FILE.trace.json (a Chrome trace, for Perfetto); repeat for several
+    #[arg(long, value_name = "FILE", value_parser = parse_report)]
     pub report: Vec<std::path::PathBuf>,
 
     /// Hold an exclusive lock on FILE for the whole run: a second run finding it held exits with status 4 (a lock of a killed run is free)
@@ -113,6 +113,14 @@ pub struct Flags {
     /// Also accept workers at this address (tcp:HOST:PORT), for launchers on other machines
     #[arg(long, value_name = "ADDR", hide = true)]
     pub listen: Option<Address>,
+}
+
+/// The split size of runs with `--state` and no `--split-size`.
+pub(crate) const STATE_SPLIT_SIZE: u64 = 8 << 20;
+
+fn parse_report(text: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(text);
+    crate::run::session::check_report(&path).map(|_| path)
 }
 
 fn parse_schedule(text: &str) -> Result<String, String> {
@@ -158,6 +166,10 @@ impl Flags {
             });
         if let Some(size) = self.split_size {
             builder = builder.split_size(size);
+        } else if self.state.is_some() {
+            // With a state, a file is cut the same way whatever else the
+            // input holds, so a rerun folds the same splits a full run does.
+            builder = builder.split_size(STATE_SPLIT_SIZE);
         }
         if let Some(bytes) = self.memory_limit {
             builder = builder.memory_limit(bytes);

@@ -79,7 +79,13 @@ where
     // The leader's run: its lock, and the reports it writes at the end.
     let session = match worker {
         true => None,
-        false => match Session::begin(&flags.report, flags.lock.as_ref(), flags.lock_wait()) {
+        false => match Session::begin(
+            &flags.report,
+            flags.lock.as_ref(),
+            flags.lock_wait(),
+            job.config().threads(),
+            job.config().process().processes,
+        ) {
             Ok(session) => Some(session),
             Err(err) => return ExitCode::from(report(err.into()).0),
         },
@@ -123,7 +129,7 @@ where
             None => (code, outcome, message),
         };
     if let Some(session) = session {
-        session.finish(Some(&job), code, outcome, message);
+        session.finish(Some(job.facts()), code, outcome, message);
     }
     // Shuts the workers down (leader) before the process exits, so what they
     // still print comes before the summary, the last line of stderr.
@@ -141,7 +147,18 @@ fn parse_args<A: clap::Parser>() -> (A, Flags) {
     let mut command = A::command();
     let has_flags = command.get_arguments().any(|arg| arg.get_id() == Flags::MARKER);
     if !has_flags {
+        // The program's own description stays on top of its help, not the
+        // docs of `Flags` that clap would put there.
+        let (about, long_about) = (command.get_about().cloned(), command.get_long_about().cloned());
         command = Flags::augment_args(command);
+        command = match about {
+            Some(about) => command.about(about),
+            None => command.about(None::<&'static str>),
+        };
+        command = match long_about {
+            Some(long) => command.long_about(long),
+            None => command.long_about(None::<&'static str>),
+        };
     }
     let mut matches = command.get_matches();
     let flags = Flags::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());

@@ -232,7 +232,7 @@ pub struct Job {
     limits: Mutex<HashMap<String, Arc<LocalLimit>>>,
     /// What the run report needs: each action's summary and split attempts
     /// (leader or single process only).
-    run_log: Mutex<(Vec<crate::run::ActionRun>, Vec<crate::run::SplitRun>)>,
+    run_log: Mutex<(Vec<crate::run::ActionRun>, Vec<crate::attempt::SplitRun>)>,
     /// `--state`: what reruns reuse (leader or single process only).
     state: Mutex<Option<crate::run::state::State>>,
 }
@@ -298,15 +298,29 @@ impl Job {
     }
 
     /// Records a finished action for the run report.
-    pub(crate) fn log_action(&self, action: crate::run::ActionRun, splits: Vec<crate::run::SplitRun>) {
+    pub(crate) fn log_action(
+        &self,
+        action: crate::run::ActionRun,
+        splits: Vec<crate::attempt::SplitRun>,
+        report: &Report,
+    ) {
+        crate::run::session::note_action(&action, &splits, report);
         let mut log = self.run_log.lock().unwrap_or_else(|p| p.into_inner());
         log.0.push(action);
         log.1.extend(splits);
     }
 
-    /// The actions and split attempts logged so far.
-    pub(crate) fn run_log(&self) -> (Vec<crate::run::ActionRun>, Vec<crate::run::SplitRun>) {
-        self.run_log.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    /// What the run did so far, for its report.
+    pub(crate) fn facts(&self) -> crate::run::session::Facts {
+        let (actions, splits) = self.run_log.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        crate::run::session::Facts {
+            report: self.report(),
+            actions,
+            splits,
+            threads: self.config.threads(),
+            processes: self.config.process().processes,
+            quarantined: self.quarantined().iter().map(|(_, n)| n).sum(),
+        }
     }
 
     /// Adds an action's report to the job's; in the leader, stages the

@@ -43,6 +43,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod action;
+mod attempt;
 mod cli;
 pub mod commit;
 mod diag;

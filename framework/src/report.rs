@@ -249,7 +249,7 @@ pub struct Report {
     /// The split attempts behind these counts, for the run report's
     /// timeline (moved out into the run's log after each action).
     #[serde(default)]
-    pub splits: Vec<crate::run::SplitRun>,
+    pub splits: Vec<crate::attempt::SplitRun>,
 }
 
 impl Report {

@@ -141,6 +141,15 @@ fn kill_children() {
 
 /// On `SIGINT` or `SIGTERM`: mark the job interrupted, kill every worker
 /// process, and exit with 128 + the signal number.
+/// What the process does with its last breath after a stop signal, before
+/// it exits (the run report's: `run::session`).
+static ON_INTERRUPT: std::sync::OnceLock<fn(i32)> = std::sync::OnceLock::new();
+
+/// Sets what to do on a stop signal before exiting (once per process).
+pub(crate) fn on_interrupt(last_words: fn(i32)) {
+    let _ = ON_INTERRUPT.set(last_words);
+}
+
 pub(crate) fn watch_interrupts() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let delivered = DELIVERED.get_or_init(Default::default);
@@ -162,6 +171,9 @@ pub(crate) fn watch_interrupts() {
             kill_children();
             remove_doomed_dirs();
             remove_child_dirs(&[children, late].concat());
+            if let Some(last_words) = ON_INTERRUPT.get() {
+                last_words(sig);
+            }
             std::process::exit(128 + sig);
         }
     });

@@ -74,7 +74,7 @@ where
             let (stealers, partials, failure) = (&stealers, &partials, &failure);
             let (identity, run_one) = (&identity, &run_one);
             let spawned = std::thread::Builder::new().name(format!("shoal-{id}")).spawn_scoped(scope, move || {
-                crate::run::timeline::set_lane(id);
+                crate::attempt::set_lane(id);
                 let mut acc = identity();
                 while let Some(index) = queue.next(&local, stealers) {
                     run_one(&mut acc, index);

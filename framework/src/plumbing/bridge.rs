@@ -11,6 +11,7 @@
 
 use super::incremental::{self, SplitPartials};
 use super::{Absorb, Sink, Source};
+use crate::attempt::{Outcome, SplitRun};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::process::leader::Leader;
 use crate::exec::process::outputs::Published;
@@ -22,7 +23,7 @@ use crate::merge::Merge;
 use crate::plan::{Plan, Split};
 use crate::report::{self, Report};
 use crate::run::progress;
-use crate::run::timeline::{ActionLog, Outcome, SplitRun};
+use crate::run::timeline::ActionLog;
 use crate::signals;
 
 /// Runs `action` over `source` in its job and returns the finished result.
@@ -124,12 +125,15 @@ where
         Ok(merged) => merged,
         Err(err) => {
             let splits = failed.into_inner().unwrap_or_else(|p| p.into_inner());
-            log.end(job, &mut Report { splits, ..Report::default() });
+            let mut failed = Report { splits, ..Report::default() };
+            let (summary, splits) = log.end(&mut failed);
+            job.log_action(summary, splits, &failed);
             drop(display);
             return Err(err);
         }
     };
-    log.end(job, &mut report);
+    let (summary, splits) = log.end(&mut report);
+    job.log_action(summary, splits, &report);
     drop(display);
     job.absorb_report(report)?;
     action.finish(merged)
@@ -179,7 +183,8 @@ where
         merged
     };
     report.merge(skipped);
-    log.end(job, &mut report);
+    let (summary, splits) = log.end(&mut report);
+    job.log_action(summary, splits, &report);
     drop(display);
     let action_report = report.clone();
     job.absorb_report(report)?;

@@ -22,6 +22,7 @@
 //!   while it was read.
 
 use super::{Absorb, Action, Source};
+use crate::attempt::Outcome;
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::process::protocol;
 use crate::merge::Merge;
@@ -92,15 +93,22 @@ where
     // Each file's splits, folded in split order into the file's partial.
     let mut results = if sub.splits.is_empty() { Vec::new() } else { run_splits(&sub)? };
     results.sort_by_key(|(index, _, _)| *index);
-    let mut made: Vec<Option<(A::Partial, Report, u64)>> = (0..plan.files.len()).map(|_| None).collect();
+    let mut made: Vec<Option<Made<A::Partial>>> = (0..plan.files.len()).map(|_| None).collect();
     for (index, mut partial, mut split_report) in results {
         let Some(&(file, local)) = place.get(index) else { continue };
         action.rebase(&mut partial, index as u64, local);
+        let records: u64 = split_report.splits.iter().filter(|s| s.outcome == Outcome::Ok).map(|s| s.records).sum();
         report.splits.append(&mut split_report.splits);
-        let slot = made[file].get_or_insert_with(|| (action.identity(), Report::default(), 0));
-        action.merge(&mut slot.0, partial);
-        slot.1.merge(split_report);
-        slot.2 += 1;
+        let slot = made[file].get_or_insert_with(|| Made {
+            partial: action.identity(),
+            report: Report::default(),
+            ran: 0,
+            records: 0,
+        });
+        action.merge(&mut slot.partial, partial);
+        slot.report.merge(split_report);
+        slot.ran += 1;
+        slot.records += records;
     }
     let expected: Vec<u64> =
         (0..plan.files.len()).map(|f| place.iter().filter(|(file, _)| *file == f).count() as u64).collect();
@@ -111,9 +119,12 @@ where
         let (mut partial, file_report) = match stored {
             Some(bytes) => decode(action, &bytes)?,
             None => match made[file].take() {
-                Some((partial, file_report, ran)) => {
+                Some(Made { partial, report: file_report, ran, records }) => {
                     if ran == expected[file] {
-                        let bytes = encode(&partial, &file_report)?;
+                        // A rerun that reuses the file counts its records as given.
+                        let mut kept = file_report.clone();
+                        crate::report::count_into(&mut kept, "shoal.records_reused", records);
+                        let bytes = encode(&partial, &kept)?;
                         job.with_state(|state| state.store(number, pipeline, identity, &bytes)).transpose()?;
                     }
                     (partial, file_report)
@@ -127,6 +138,15 @@ where
         report.merge(file_report);
     }
     Ok(merged)
+}
+
+/// A file's partial made in this run, from the splits that ran.
+struct Made<P> {
+    partial: P,
+    report: Report,
+    /// Splits that ran, and the records they gave.
+    ran: u64,
+    records: u64,
 }
 
 /// A file's partial and report, as kept.

@@ -8,7 +8,7 @@
 //! scripts; a few lines of script only add highlighting on hover.
 
 use super::report::RunReport;
-use super::timeline::{Outcome, SplitRun};
+use crate::attempt::{Outcome, SplitRun};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

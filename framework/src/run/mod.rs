@@ -14,8 +14,8 @@ pub(crate) mod session;
 pub(crate) mod state;
 pub(crate) mod timeline;
 
+pub use crate::attempt::{Outcome, SplitRun};
 pub use crate::lock::LockWait;
 pub use progress::ProgressMode;
 pub use report::{ActionRun, ReportFormat};
 pub use state::StateVerify;
-pub use timeline::{Outcome, SplitRun};

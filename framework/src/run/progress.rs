@@ -176,7 +176,8 @@ impl Display {
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
                     .progress_chars("=> ");
                 let target = indicatif::ProgressDrawTarget::stderr_with_hz(5);
-                let bar = indicatif::ProgressBar::with_draw_target(Some(total), target).with_style(style);
+                let bar =
+                    indicatif::ProgressBar::with_draw_target((total > 0).then_some(total), target).with_style(style);
                 bar.set_prefix(format!("action {number} {label}"));
                 Draw::Bar(bar)
             }
@@ -198,7 +199,10 @@ impl Display {
                 loop {
                     let stopping = stopped.load(Ordering::Relaxed);
                     let (done, records) = totals();
-                    let (done, records) = (done.saturating_sub(base).min(total), records.saturating_sub(base_records));
+                    // An unknown total (a pipe) does not cap what was read.
+                    let done = done.saturating_sub(base);
+                    let done = if total > 0 { done.min(total) } else { done };
+                    let records = records.saturating_sub(base_records);
                     match &mut draw {
                         Draw::Bar(bar) => {
                             bar.set_position(done);
@@ -244,12 +248,16 @@ fn line(number: u64, label: &str, done: u64, total: u64, records: u64, bytes: bo
     let secs = elapsed.as_secs_f64().max(1e-3);
     let rate = done as f64 / secs;
     let left = if rate > 0.0 { (total.saturating_sub(done)) as f64 / rate } else { f64::INFINITY };
-    let pct = if total > 0 { done as f64 * 100.0 / total as f64 } else { 0.0 };
     let (d, t, r) = if bytes {
         (size(done as f64), size(total as f64), format!("{}/s", size(rate)))
     } else {
         (format!("{done} items"), format!("{total}"), format!("{rate:.0} items/s"))
     };
+    if total == 0 {
+        // A pipe: how much is coming is not known.
+        return format!("shoal: action {number} {label}: {d} read, {r}, {records} records");
+    }
+    let pct = done as f64 * 100.0 / total as f64;
     let left = if left.is_finite() { format!("about {left:.0} s left") } else { "time left unknown".to_string() };
     format!("shoal: action {number} {label}: {d} of {t} ({pct:.0}%), {r}, {records} records, {left}")
 }
@@ -291,5 +299,7 @@ mod tests {
         );
         let l = line(1, "count", 0, 10, 0, false, Duration::from_secs(1));
         assert!(l.ends_with("time left unknown"), "{l}");
+        let l = line(0, "count", 3 << 20, 0, 7, true, Duration::from_secs(1));
+        assert_eq!(l, "shoal: action 0 count: 3.0 MiB read, 3.0 MiB/s, 7 records");
     }
 }

@@ -11,9 +11,9 @@
 //! Files are written to a temporary name beside the target and renamed, so
 //! a reader never sees half a report.
 
-use crate::json::{self, Object, ToJson};
-use super::timeline::{Outcome, SplitRun};
+use crate::attempt::{Outcome, SplitRun};
 use crate::error::{Error, Result};
+use crate::json::{self, Object, ToJson};
 use crate::report::Report;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -68,6 +68,8 @@ pub struct ActionRun {
     pub records_out: u64,
     /// Records rejected by a malformed-record policy.
     pub rejected: u64,
+    /// Input files whose kept partial (`--state`) was reused.
+    pub files_reused: u64,
     /// Start and end, in microseconds since the Unix epoch.
     pub start_us: u64,
     /// See `start_us`.
@@ -137,6 +139,7 @@ impl RunReport {
             ("skipped", job.rejects.count.saturating_sub(quarantined)),
             ("quarantined", quarantined),
             ("split_attempts", splits.len() as u64),
+            ("files_reused", actions.iter().map(|a| a.files_reused).sum()),
         ] {
             counters.insert(name.to_string(), n);
         }
@@ -175,23 +178,23 @@ impl RunReport {
         self.counters.insert("skipped".into(), malformed.saturating_sub(n));
     }
 
-    /// Writes the report in `format` to `path`, atomically.
+    /// Writes `text` (the report in some format) to `path`, atomically.
     ///
     /// # Errors
     /// I/O errors naming the path.
-    pub(crate) fn write(&self, path: &Path, format: ReportFormat) -> Result<()> {
-        let text = match format {
-            ReportFormat::Json => json::to_string(self),
-            ReportFormat::Trace => self.trace(),
-            ReportFormat::Html => super::html::page(self, self.start_us, self.end_us),
-        };
+    pub(crate) fn write(&self, path: &Path, text: &str) -> Result<()> {
         write_atomically(path, text.as_bytes())
+    }
+
+    /// The report as `FILE.json` holds it.
+    pub(crate) fn json(&self) -> String {
+        json::to_string(self)
     }
 
     /// Chrome Trace Event JSON: one complete event (`"ph": "X"`) per split
     /// attempt, on the track of its process (`pid`) and thread (`tid`),
     /// with names for both.
-    fn trace(&self) -> String {
+    pub(crate) fn trace(&self) -> String {
         let mut out = String::with_capacity(256 * (self.splits.len() + 8));
         out.push_str("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[");
         let mut lanes = std::collections::BTreeSet::new();
@@ -284,6 +287,7 @@ impl ToJson for ActionRun {
             .field("bytes", &self.bytes)
             .field("records_out", &self.records_out)
             .field("rejected", &self.rejected)
+            .field("files_reused", &self.files_reused)
             .field("start_us", &self.start_us)
             .field("end_us", &self.end_us)
             .end();

@@ -16,7 +16,9 @@
 //! * The run dies with the scheduler (`PR_SET_PDEATHSIG`).
 //!
 //! Times follow the machine's local time zone, as cron's do. The pattern
-//! has five fields (minute to day of week) or six (seconds first).
+//! has five fields (minute to day of week), six (seconds first) or seven (a
+//! year last), or is a nickname (`@hourly`, `@daily`, `@weekly`, ...): the
+//! patterns of the `croner` crate. One that never fires is refused.
 
 use crate::diag::diag;
 use chrono::{DateTime, Local};
@@ -33,7 +35,10 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// A parsed `--schedule` pattern.
 pub(crate) fn parse(pattern: &str) -> Result<Cron, String> {
-    Cron::from_str(pattern).map_err(|e| format!("`{pattern}` is not a cron schedule: {e}"))
+    let cron = Cron::from_str(pattern).map_err(|e| format!("`{pattern}` is not a cron schedule: {e}"))?;
+    // A pattern no date matches (`0 0 30 2 *`) is refused now, not at run time.
+    cron.find_next_occurrence(&Local::now(), false).map_err(|e| format!("`{pattern}` never fires ({e})"))?;
+    Ok(cron)
 }
 
 /// The command line of one run: this program's arguments without
@@ -206,5 +211,6 @@ mod tests {
         assert!(parse("*/2 * * * * *").is_ok(), "seconds first");
         let err = parse("every hour").unwrap_err();
         assert!(err.starts_with("`every hour` is not a cron schedule"), "{err}");
+        assert!(parse("0 0 30 2 *").unwrap_err().contains("never fires"));
     }
 }

@@ -1,75 +1,145 @@
 //! One run of a program from the leader's side: the lock it holds and the
-//! reports it writes when it ends.
+//! reports it writes when it ends, also when a signal ends it.
 
-use crate::lock::{LockWait, RunLock};
-use super::report::{ReportFormat, RunReport};
-use super::timeline::now_us;
+use super::report::{ActionRun, ReportFormat, RunReport};
+use crate::attempt::SplitRun;
+use crate::attempt::now_us;
 use crate::diag::diag;
 use crate::error::{Error, ErrorKind, Result};
-use crate::job::Job;
-use std::path::PathBuf;
+use crate::lock::{LockWait, RunLock};
+use crate::report::Report;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// What a run did, for its report.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Facts {
+    pub(crate) report: Report,
+    pub(crate) actions: Vec<ActionRun>,
+    pub(crate) splits: Vec<SplitRun>,
+    pub(crate) threads: usize,
+    pub(crate) processes: usize,
+    pub(crate) quarantined: u64,
+}
 
 /// A run in progress.
 #[derive(Debug)]
 pub(crate) struct Session {
-    start_us: u64,
-    reports: Vec<(PathBuf, ReportFormat)>,
     _lock: Option<RunLock>,
 }
 
+/// The reports to write and what the finished actions did, kept where the
+/// signal thread can reach them: a run ended by `SIGINT` or `SIGTERM`
+/// writes its report too (outcome `interrupted`).
+#[derive(Debug)]
+struct Active {
+    start_us: u64,
+    reports: Vec<(PathBuf, ReportFormat)>,
+    facts: Facts,
+}
+
+static ACTIVE: Mutex<Option<Active>> = Mutex::new(None);
+
+/// Checks a `--report` path: its name says the format, its folder exists.
+///
+/// # Errors
+/// A message for the usage error.
+pub(crate) fn check_report(path: &Path) -> std::result::Result<ReportFormat, String> {
+    let format = ReportFormat::of(path)?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(format!("{}: the report's folder does not exist (it is not created)", path.display()));
+    }
+    Ok(format)
+}
+
 impl Session {
-    /// Starts a run: checks the report paths (their folders must exist) and
-    /// takes `lock` if given.
+    /// Starts a run of `threads` threads in `processes` processes: checks
+    /// the report paths and takes `lock` if given.
     ///
     /// # Errors
-    /// [`ErrorKind::Config`] for a report path with no folder or a bad name;
-    /// [`ErrorKind::Locked`] when another run holds the lock.
-    pub(crate) fn begin(reports: &[PathBuf], lock: Option<&PathBuf>, wait: LockWait) -> Result<Session> {
+    /// [`ErrorKind::Config`] for a bad report path; [`ErrorKind::Locked`]
+    /// when another run holds the lock.
+    pub(crate) fn begin(
+        reports: &[PathBuf],
+        lock: Option<&PathBuf>,
+        wait: LockWait,
+        threads: usize,
+        processes: usize,
+    ) -> Result<Session> {
         let start_us = now_us();
         let mut checked = Vec::with_capacity(reports.len());
         for path in reports {
-            let format = ReportFormat::of(path).map_err(|e| Error::new(ErrorKind::Config, e))?;
-            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            if !parent.is_dir() {
-                return Err(Error::new(ErrorKind::Config, "the report's folder does not exist (it is not created)")
-                    .with_path(path));
-            }
+            let format = check_report(path).map_err(|e| Error::new(ErrorKind::Config, e))?;
             checked.push((path.clone(), format));
         }
         let lock = lock.map(|path| RunLock::acquire(path, wait)).transpose()?;
-        Ok(Session { start_us, reports: checked, _lock: lock })
+        if !checked.is_empty() {
+            let facts = Facts { threads, processes, ..Facts::default() };
+            *ACTIVE.lock().unwrap_or_else(|p| p.into_inner()) = Some(Active { start_us, reports: checked, facts });
+            crate::signals::on_interrupt(interrupted);
+        }
+        Ok(Session { _lock: lock })
     }
 
     /// Ends the run with exit status `status` (`outcome` in words, `error`
-    /// when it failed): writes the reports. A report that cannot be written
-    /// is said on stderr; it does not change the status.
-    pub(crate) fn finish(self, job: Option<&Job>, status: u8, outcome: &str, error: Option<String>) {
-        if self.reports.is_empty() {
-            return;
-        }
-        let (report, (actions, splits), threads, processes) = match job {
-            Some(job) => (job.report(), job.run_log(), job.config().threads(), job.config().process().processes),
-            None => Default::default(),
-        };
-        let mut run = RunReport::new(
-            self.start_us,
-            now_us(),
-            status,
-            outcome,
-            error,
-            &report,
-            actions,
-            splits,
-            threads,
-            processes,
-        );
-        if let Some(job) = job {
-            run.set_quarantined(job.quarantined().iter().map(|(_, n)| n).sum());
-        }
-        for (path, format) in &self.reports {
-            if let Err(e) = run.write(path, *format) {
-                diag!("shoal: {e}");
+    /// when it failed): writes the reports from `facts`. A report that
+    /// cannot be written is said on stderr; it does not change the status.
+    pub(crate) fn finish(self, facts: Option<Facts>, status: u8, outcome: &str, error: Option<String>) {
+        let active = ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut active) = active {
+            if let Some(facts) = facts {
+                active.facts = facts;
             }
+            write(&active, status, outcome, error);
+        }
+    }
+}
+
+/// Adds a finished action to what an interrupted run's report says.
+pub(crate) fn note_action(action: &ActionRun, splits: &[SplitRun], report: &Report) {
+    if let Some(active) = ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        active.facts.actions.push(action.clone());
+        active.facts.splits.extend_from_slice(splits);
+        let mut counts = report.clone();
+        counts.splits.clear();
+        counts.rejects.quarantine.clear();
+        crate::merge::Merge::merge(&mut active.facts.report, counts);
+    }
+}
+
+/// The signal thread's last words: the report of what finished.
+fn interrupted(signal: i32) {
+    let active = ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(active) = active {
+        let name = if signal == 2 { "SIGINT" } else { "SIGTERM" };
+        write(&active, (128 + signal) as u8, "interrupted", Some(format!("interrupted by {name}")));
+    }
+}
+
+fn write(active: &Active, status: u8, outcome: &str, error: Option<String>) {
+    let f = &active.facts;
+    let mut run = RunReport::new(
+        active.start_us,
+        now_us(),
+        status,
+        outcome,
+        error,
+        &f.report,
+        f.actions.clone(),
+        f.splits.clone(),
+        f.threads,
+        f.processes,
+    );
+    run.set_quarantined(f.quarantined);
+    for (path, format) in &active.reports {
+        let text = match format {
+            ReportFormat::Json => run.json(),
+            ReportFormat::Trace => run.trace(),
+            ReportFormat::Html => super::html::page(&run, run.start_us, run.end_us),
+        };
+        if let Err(e) = run.write(path, &text) {
+            diag!("shoal: {e}");
         }
     }
 }

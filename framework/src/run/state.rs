@@ -20,8 +20,8 @@
 //! (path, size, modification time, and with `--state-verify hash` a CRC-32
 //! of its bytes) are the same.
 
-use crate::lock::{LockWait, RunLock};
 use crate::error::{Error, ErrorKind, Result};
+use crate::lock::{LockWait, RunLock};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -114,7 +114,9 @@ impl std::fmt::Display for Reuse {
             self.changed.len(),
             self.removed.len()
         )?;
-        for (what, list) in [("new", &self.new), ("changed", &self.changed), ("removed", &self.removed)] {
+        for (what, list) in
+            [("new", &self.new), ("changed", &self.changed), ("removed", &self.removed), ("reused", &self.reused)]
+        {
             for p in list.iter().take(20) {
                 write!(f, "\n    {what}: {}", p.display())?;
             }
@@ -137,6 +139,8 @@ pub(crate) struct State {
     old: Vec<Entry>,
     /// What this run keeps: entries reused or stored so far.
     new: Vec<Entry>,
+    /// Whether the note about entries kept without hashes was given.
+    unhashed_said: bool,
     _lock: RunLock,
 }
 
@@ -171,7 +175,15 @@ impl State {
                 Vec::new()
             }
         };
-        Ok(State { dir: dir.to_path_buf(), verify, fingerprint, old, new: Vec::new(), _lock: lock })
+        Ok(State {
+            dir: dir.to_path_buf(),
+            verify,
+            fingerprint,
+            old,
+            new: Vec::new(),
+            unhashed_said: false,
+            _lock: lock,
+        })
     }
 
     /// Sorts an action's files into reused and to-run. Returns, per file of
@@ -216,7 +228,14 @@ impl State {
                         None
                     }
                 },
-                Some(_) => {
+                Some(e) => {
+                    if hash && e.file.crc.is_none() && !self.unhashed_said {
+                        self.unhashed_said = true;
+                        crate::diag::diag!(
+                            "shoal: the state in {} was kept without hashes (--state-verify metadata): reading its files again to hash them",
+                            self.dir.display()
+                        );
+                    }
                     reuse.changed.push(path.clone());
                     None
                 }

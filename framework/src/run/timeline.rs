@@ -1,126 +1,13 @@
-//! [`SplitRun`]: one attempt at one split, as the run report's task
-//! timeline shows it.
-//!
-//! Every executor runs a split through `plumbing::bridge::run_split`, which
-//! stamps the attempt (process, thread, wall-clock start and end, bytes,
-//! records) into the split's [`Report`](crate::report::Report); the entries
-//! travel to the leader with the partial, like the counters. A worker lost
-//! mid-split gets an entry from the leader's scheduler (`Outcome::Lost`).
+//! [`ActionLog`]: one action's summary for the run report, from its start
+//! to its end (its split attempts, [`SplitRun`]s, come with its report).
 
-use serde::{Deserialize, Serialize};
-use std::cell::Cell;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-/// How an attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The split's partial was merged.
-    Ok,
-    /// The split failed (a bad record, an error in a stage).
-    Failed,
-    /// The worker running it died or was killed; the split ran again.
-    Lost,
-}
-
-/// One attempt at one split.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SplitRun {
-    /// The action's number in the program (0 for the first).
-    pub action: u64,
-    /// The split's index in its plan (input order).
-    pub split: usize,
-    /// The first file the split reads, when it reads files.
-    pub file: Option<String>,
-    /// Its byte (or item) range: first and one past the last.
-    pub start_offset: u64,
-    /// See `start_offset`.
-    pub end_offset: u64,
-    /// The process that ran it (its pid).
-    pub process: u32,
-    /// The thread of that process (0-based lane of its pool).
-    pub thread: usize,
-    /// Start, in microseconds since the Unix epoch.
-    pub start_us: u64,
-    /// End, in microseconds since the Unix epoch.
-    pub end_us: u64,
-    /// Bytes (or items) of input the split covers.
-    pub bytes: u64,
-    /// Records the split gave the action.
-    pub records: u64,
-    /// 1 for the first attempt, more after worker deaths.
-    pub attempt: u32,
-    /// How the attempt ended.
-    pub outcome: Outcome,
-}
-
-thread_local! {
-    /// The pool lane of this thread (0 outside a pool).
-    static LANE: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Names this thread's lane in its pool.
-pub(crate) fn set_lane(lane: usize) {
-    LANE.with(|l| l.set(lane));
-}
-
-/// This thread's lane in its pool.
-pub(crate) fn lane() -> usize {
-    LANE.with(Cell::get)
-}
-
-/// Now, in microseconds since the Unix epoch.
-pub(crate) fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
-}
-
-/// An `Instant` of this process, in microseconds since the Unix epoch.
-pub(crate) fn wall_us(at: Instant) -> u64 {
-    let ago = Instant::now().saturating_duration_since(at);
-    now_us().saturating_sub(ago.as_micros() as u64)
-}
-
-impl SplitRun {
-    /// An attempt at `split` of action `action` starting now, on this
-    /// process and thread.
-    pub(crate) fn start(plan: &crate::plan::Plan, split: &crate::plan::Split, action: u64) -> SplitRun {
-        let first = split.parts.first();
-        let file = match plan.unit {
-            crate::plan::Unit::Bytes => {
-                first.and_then(|p| plan.files.get(p.file)).map(|f| f.path.display().to_string())
-            }
-            crate::plan::Unit::Items => None,
-        };
-        SplitRun {
-            action,
-            split: split.index,
-            file,
-            start_offset: first.map_or(0, |p| p.start),
-            end_offset: split.parts.last().map_or(0, |p| p.end),
-            process: std::process::id(),
-            thread: lane(),
-            start_us: now_us(),
-            end_us: 0,
-            bytes: split.parts.iter().map(|p| p.end - p.start).sum(),
-            records: 0,
-            attempt: 1,
-            outcome: Outcome::Ok,
-        }
-    }
-
-    /// Ends the attempt now, with `records` given to the action.
-    pub(crate) fn end(mut self, records: u64, outcome: Outcome) -> SplitRun {
-        self.end_us = now_us().max(self.start_us);
-        self.records = records;
-        self.outcome = outcome;
-        self
-    }
-}
+use super::ActionRun;
+use crate::attempt::{Outcome, SplitRun, now_us};
 
 /// One action while it runs: its summary, finished into the job's run log.
 #[derive(Debug)]
 pub(crate) struct ActionLog {
-    run: super::ActionRun,
+    run: ActionRun,
 }
 
 impl ActionLog {
@@ -129,7 +16,7 @@ impl ActionLog {
     pub(crate) fn start(number: u64, action: String, pipeline: String, plan: &crate::plan::Plan) -> ActionLog {
         let bytes = plan.splits.iter().flat_map(|s| &s.parts).map(|p| p.end - p.start).sum();
         ActionLog {
-            run: super::ActionRun {
+            run: ActionRun {
                 number,
                 action,
                 pipeline,
@@ -137,7 +24,7 @@ impl ActionLog {
                 splits: plan.splits.len() as u64,
                 bytes,
                 start_us: now_us(),
-                ..super::ActionRun::default()
+                ..ActionRun::default()
             },
         }
     }
@@ -147,13 +34,19 @@ impl ActionLog {
         self.run.bytes
     }
 
-    /// The action ended with `report` (its merged split reports): moves the
-    /// split attempts out of it into the job's run log, with the summary.
-    pub(crate) fn end(mut self, job: &crate::Job, report: &mut crate::report::Report) {
+    /// The action ended with `report` (its merged split reports): its
+    /// summary, and the split attempts moved out of the report.
+    pub(crate) fn end(mut self, report: &mut crate::report::Report) -> (ActionRun, Vec<SplitRun>) {
         let splits = std::mem::take(&mut report.splits);
-        self.run.records_out = splits.iter().filter(|s| s.outcome == Outcome::Ok).map(|s| s.records).sum();
+        // What a rerun reused is the run report's business, not the
+        // program's: a program printing its counters prints what a full run
+        // prints.
+        let reused = report.counters.remove("shoal.records_reused").unwrap_or(0);
+        self.run.files_reused = report.counters.remove("shoal.files_reused").unwrap_or(0);
+        self.run.records_out =
+            splits.iter().filter(|s| s.outcome == Outcome::Ok).map(|s| s.records).sum::<u64>() + reused;
         self.run.rejected = report.rejects.count;
         self.run.end_us = now_us();
-        job.log_action(self.run, splits);
+        (self.run, splits)
     }
 }

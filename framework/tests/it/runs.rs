@@ -143,7 +143,7 @@ fn a_report_folder_that_does_not_exist_is_a_usage_error_before_the_run() {
     let input = lines_file(&dir, 10);
     let report = dir.path().join("missing/run.json");
     let out = run(&["--report", report.to_str().unwrap(), input.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "a usage error: {}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the report's folder does not exist"));
     assert!(out.stdout.is_empty(), "nothing ran");
     let out = run(&["--report", "run.txt", input.to_str().unwrap()]);
@@ -508,4 +508,42 @@ fn a_second_run_on_a_state_in_use_exits_with_4() {
     assert_eq!(second.status.code(), Some(4), "{}", String::from_utf8_lossy(&second.stderr));
     holder.kill().unwrap();
     holder.wait().unwrap();
+}
+
+#[test]
+fn a_run_stopped_by_a_signal_still_writes_its_report() {
+    let dir = Dir::new();
+    let data = folder(&dir, &[("a.txt", 2000), ("b.txt", 2000)]);
+    let report = dir.path().join("run.json");
+    let child = Command::new(probe())
+        .args(["--sleep-ms", "5", "--sleep-every", "1", "-t", "1", "--split-size", "4K", "--twice", "--report"])
+        .arg(&report)
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    terminate(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    let r = json(&report);
+    assert_eq!((r["outcome"].as_str(), r["exit_code"].as_u64()), (Some("interrupted"), Some(143)), "{r}");
+    assert_eq!(r["error"], "interrupted by SIGTERM");
+}
+
+#[test]
+fn with_a_state_a_file_is_cut_the_same_whatever_else_the_input_holds() {
+    let dir = Dir::new();
+    let data = folder(&dir, &[("a.txt", 100)]);
+    let state = dir.path().join("state");
+    let explain = |data: &Path| {
+        let out = run(&["--explain", "--state", state.to_str().unwrap(), data.to_str().unwrap()]);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(explain(&data).contains("(split size 8.0 MiB)"), "{}", explain(&data));
+    dir.write("data/big.txt", "x".repeat(30 << 20));
+    let err = explain(&data);
+    assert!(err.contains("(split size 8.0 MiB)"), "{err}");
+    assert!(err.contains("reused: ") && err.contains("a.txt"), "--explain names the reused files too: {err}");
 }

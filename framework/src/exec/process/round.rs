@@ -2,10 +2,10 @@
 //! done, failing or cancelled. No sockets and no clock: the leader's I/O
 //! code asks it what to send next and tells it what came back.
 
+use crate::attempt::{Outcome, SplitRun};
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::report::Report;
-use crate::run::timeline::{Outcome, SplitRun};
 use std::collections::VecDeque;
 
 /// The state of one action's round of splits.
@@ -88,7 +88,7 @@ impl<'p> Round<'p> {
     pub(crate) fn lost_attempt(&mut self, split: usize, pid: u32, sent: std::time::Instant) {
         let Some(s) = self.plan.splits.get(split) else { return };
         let mut run = SplitRun::start(self.plan, s, self.action);
-        run.start_us = crate::run::timeline::wall_us(sent);
+        run.start_us = crate::attempt::wall_us(sent);
         run.process = pid;
         run.attempt = self.failures.get(split).map_or(1, |f| f + 1);
         self.skipped.splits.push(run.end(0, Outcome::Lost));
