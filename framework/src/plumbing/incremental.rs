@@ -83,12 +83,16 @@ where
     let paths: Vec<_> = plan.files.iter().map(|f| f.path.clone()).collect();
     let found = job.with_state(|state| state.lookup(number, pipeline, &paths));
     let (found, reuse) = found.ok_or_else(|| Error::new(ErrorKind::Config, "no state"))??;
-    if job.config().explain() {
-        crate::diag::print(format_args!("  state: action {number}: {reuse}\n"));
-    }
     crate::report::count_into(report, "shoal.files_reused", reuse.reused.len() as u64);
     let run: Vec<bool> = found.iter().map(|(_, stored)| stored.is_none()).collect();
     let (sub, place) = sub_plan(plan, &run);
+    if job.config().explain() {
+        let bytes: u64 = sub.splits.iter().flat_map(|s| &s.parts).map(|p| p.end - p.start).sum();
+        crate::diag::print(format_args!(
+            "  state: action {number}: {reuse}\n  state: action {number}: {} splits to run ({bytes} bytes)\n",
+            sub.splits.len()
+        ));
+    }
 
     // Each file's splits, folded in split order into the file's partial.
     let mut results = if sub.splits.is_empty() { Vec::new() } else { run_splits(&sub)? };
