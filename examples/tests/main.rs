@@ -860,7 +860,7 @@ fn issue_16_3_reruns_with_state_print_what_a_full_run_prints() {
             .unwrap()
             .filter(|e| e.as_ref().unwrap().path().extension() == Some("part".as_ref()))
             .count();
-        let actions = text(&run_with(Some(&state), &["-t", "1"]).stderr).matches("state: action").count();
+        let actions = text(&run_with(Some(&state), &["-t", "1"]).stderr).matches(" reused, ").count();
         assert_eq!(parts, 3 * actions, "{name}: one kept partial per live file and action");
     }
 }

@@ -92,7 +92,9 @@ where
     };
     if let (Some(dir), false) = (&flags.state, worker) {
         let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-        let opened = crate::run::state::fingerprint(&args)
+        let config = job.config();
+        let settings = format!("split={:?};record={}", config.split_size(), config.max_record_size());
+        let opened = crate::run::state::fingerprint(&args, &settings)
             .and_then(|fp| crate::run::state::State::open(dir, flags.state_verify, fp, flags.lock_wait()));
         match opened {
             Ok(state) => job.set_state(state),

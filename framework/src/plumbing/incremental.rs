@@ -42,8 +42,9 @@ pub(crate) fn applies<A: Action>(job: &crate::Job, plan: &Plan, action: &A) -> b
 }
 
 /// The plan of the files to run: their splits, one file each, renumbered;
-/// and for each new split its file and position within the file.
-fn sub_plan(plan: &Plan, run: &[bool]) -> (Plan, Vec<(usize, u64)>) {
+/// for each new split its file and position within the file; and how many
+/// splits each file has.
+fn sub_plan(plan: &Plan, run: &[bool]) -> (Plan, Vec<(usize, u64)>, Vec<u64>) {
     let mut splits = Vec::new();
     let mut place = Vec::new();
     let mut seen = vec![0u64; plan.files.len()];
@@ -58,7 +59,7 @@ fn sub_plan(plan: &Plan, run: &[bool]) -> (Plan, Vec<(usize, u64)>) {
             splits.push(Split { index: splits.len(), parts: vec![*part], cost });
         }
     }
-    (Plan { splits, ..plan.clone() }, place)
+    (Plan { splits, ..plan.clone() }, place, seen)
 }
 
 /// Runs `action` over `plan` incrementally. `run_splits` runs a sub-plan
@@ -82,10 +83,39 @@ where
     let pipeline = protocol::pipeline_fingerprint::<S, A>();
     let paths: Vec<_> = plan.files.iter().map(|f| f.path.clone()).collect();
     let found = job.with_state(|state| state.lookup(number, pipeline, &paths));
-    let (found, reuse) = found.ok_or_else(|| Error::new(ErrorKind::Config, "no state"))??;
+    let (found, mut reuse) = found.ok_or_else(|| Error::new(ErrorKind::Config, "no state"))??;
+    // Kept partials decode now: one that does not (another partial format)
+    // is read again, like a corrupt one, never an error of every rerun.
+    let mut kept: Vec<Option<(A::Partial, Report)>> = Vec::with_capacity(found.len());
+    let mut identities = Vec::with_capacity(found.len());
+    for (identity, stored) in found {
+        let decoded = stored.and_then(|bytes| match decode(action, &bytes) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                crate::diag::diag!(
+                    "shoal: the kept result of {} does not decode ({e}): reading the file again",
+                    identity.path.display()
+                );
+                reuse.reused.retain(|p| *p != identity.path);
+                reuse.changed.push(identity.path.clone());
+                None
+            }
+        });
+        kept.push(decoded);
+        identities.push(identity);
+    }
     crate::report::count_into(report, "shoal.files_reused", reuse.reused.len() as u64);
-    let run: Vec<bool> = found.iter().map(|(_, stored)| stored.is_none()).collect();
-    let (sub, place) = sub_plan(plan, &run);
+    let run: Vec<bool> = kept.iter().map(Option::is_none).collect();
+    // Kept files count as read for the progress shown.
+    let kept_bytes: u64 = plan
+        .splits
+        .iter()
+        .flat_map(|s| &s.parts)
+        .filter(|p| !run.get(p.file).copied().unwrap_or(true))
+        .map(|p| p.end - p.start)
+        .sum();
+    crate::run::progress::split_done(kept_bytes, 0);
+    let (sub, place, expected) = sub_plan(plan, &run);
     if job.config().explain() {
         let bytes: u64 = sub.splits.iter().flat_map(|s| &s.parts).map(|p| p.end - p.start).sum();
         crate::diag::print(format_args!(
@@ -114,14 +144,19 @@ where
         slot.ran += 1;
         slot.records += records;
     }
-    let expected: Vec<u64> =
-        (0..plan.files.len()).map(|f| place.iter().filter(|(file, _)| *file == f).count() as u64).collect();
 
     // Every file in plan order: its kept partial, or the one just made.
     let mut merged = action.identity();
-    for (file, (identity, stored)) in found.into_iter().enumerate() {
+    for (file, (identity, stored)) in identities.into_iter().zip(kept).enumerate() {
         let (mut partial, file_report) = match stored {
-            Some(bytes) => decode(action, &bytes)?,
+            Some(decoded) => decoded,
+            // An empty file has no split: its (empty) partial is kept too.
+            None if expected[file] == 0 => {
+                let empty = action.identity();
+                let bytes = encode(&empty, &Report::default())?;
+                job.with_state(|state| state.store(number, pipeline, identity, &bytes)).transpose()?;
+                (empty, Report::default())
+            }
             None => match made[file].take() {
                 Some(Made { partial, report: file_report, ran, records }) => {
                     if ran == expected[file] {

@@ -184,6 +184,10 @@ impl Display {
             ProgressMode::Auto => Draw::Lines { last: None, eager: false },
             ProgressMode::Always => Draw::Lines { last: None, eager: true },
         };
+        // Workers report their streams again for this action.
+        if let Some(w) = WORKERS.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            w.clear();
+        }
         let (base, base_records) = totals();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();

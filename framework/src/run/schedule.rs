@@ -30,6 +30,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// Stop signals received so far (a second one kills a run that does not stop).
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+
 /// How often the scheduler looks at the clock and the signals.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -74,6 +77,13 @@ pub(crate) fn serve(cron: &Cron, pattern: &str) -> ExitCode {
     let stop = Arc::new(AtomicUsize::new(0));
     for sig in [SIGINT, SIGTERM] {
         let _ = signal_hook::flag::register_usize(sig, stop.clone(), sig as usize);
+        // SAFETY: the handler only does an atomic add, which is
+        // async-signal-safe.
+        let _ = unsafe {
+            signal_hook::low_level::register(sig, || {
+                SIGNALS.fetch_add(1, Ordering::SeqCst);
+            })
+        };
     }
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
@@ -153,23 +163,31 @@ fn outcome(code: u8) -> &'static str {
 
 fn spawn(exe: &std::path::Path, args: &[OsString]) -> std::io::Result<Child> {
     use std::os::unix::process::CommandExt;
+    let scheduler = std::process::id();
     let mut cmd = Command::new(exe);
     cmd.args(args);
     // SAFETY: the closure runs in the child between fork and exec and only
-    // calls prctl(2), which is async-signal-safe.
+    // calls prctl(2) and getppid(2), which are async-signal-safe.
     unsafe {
-        cmd.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).map_err(std::io::Error::from)
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).map_err(std::io::Error::from)?;
+            // The scheduler died before the death signal was set: do not run.
+            if std::os::unix::process::parent_id() != scheduler {
+                return Err(std::io::Error::other("the scheduler is gone"));
+            }
+            Ok(())
         });
     }
     cmd.spawn()
 }
 
-/// Waits for a run; passes a stop signal on to it. `None` if it could not
-/// be waited for.
+/// Waits for a run; passes a stop signal on to it, and kills it at a
+/// second one (a run that does not stop). `None` if it could not be
+/// waited for.
 fn wait(mut child: Child, stop: &AtomicUsize) -> Option<u8> {
     use std::os::unix::process::ExitStatusExt;
     let mut passed_on = false;
+    let mut signals_seen = SIGNALS.load(Ordering::SeqCst);
     loop {
         match child.try_wait() {
             Ok(Some(status)) => {
@@ -184,8 +202,11 @@ fn wait(mut child: Child, stop: &AtomicUsize) -> Option<u8> {
         }
         if !passed_on && let Some(sig) = stop_signal(stop) {
             passed_on = true;
+            signals_seen = SIGNALS.load(Ordering::SeqCst);
             let signal = nix::sys::signal::Signal::try_from(sig).unwrap_or(nix::sys::signal::Signal::SIGTERM);
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal);
+        } else if passed_on && SIGNALS.load(Ordering::SeqCst) > signals_seen {
+            let _ = child.kill();
         }
         std::thread::sleep(TICK);
     }

@@ -86,12 +86,22 @@ impl Session {
     /// when it failed): writes the reports from `facts`. A report that
     /// cannot be written is said on stderr; it does not change the status.
     pub(crate) fn finish(self, facts: Option<Facts>, status: u8, outcome: &str, error: Option<String>) {
-        let active = ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(mut active) = active {
-            if let Some(facts) = facts {
-                active.facts = facts;
+        // Held while writing: a stop signal now waits for this report, and
+        // one that came first has written its own (while holding it).
+        let mut slot = ACTIVE.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.take() {
+            Some(mut active) => {
+                if let Some(facts) = facts {
+                    active.facts = facts;
+                }
+                write(&active, status, outcome, error);
             }
-            write(&active, status, outcome, error);
+            // The signal thread wrote the interrupted run's report and is
+            // ending the process: returning now could cut that short.
+            None if crate::signals::interrupted().is_some() => loop {
+                std::thread::park();
+            },
+            None => {}
         }
     }
 }
@@ -110,8 +120,9 @@ pub(crate) fn note_action(action: &ActionRun, splits: &[SplitRun], report: &Repo
 
 /// The signal thread's last words: the report of what finished.
 fn interrupted(signal: i32) {
-    let active = ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).take();
-    if let Some(active) = active {
+    // Written while the lock is held, so `finish` cannot race it.
+    let mut slot = ACTIVE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(active) = slot.take() {
         let name = if signal == 2 { "SIGINT" } else { "SIGTERM" };
         write(&active, (128 + signal) as u8, "interrupted", Some(format!("interrupted by {name}")));
     }

@@ -263,7 +263,19 @@ impl State {
             )
             .with_path(&file.path));
         }
-        let part = format!("{:016x}.part", part_name(action, pipeline, &file));
+        let name = part_name(self.fingerprint, action, pipeline, &file);
+        // Two files of one run never share a part, even if their names' hashes did.
+        let mut part = format!("{name}.part");
+        let mut n = 0;
+        while self
+            .new
+            .iter()
+            .chain(&self.old)
+            .any(|e| e.part == part && !(e.action == action && e.file.path == file.path))
+        {
+            n += 1;
+            part = format!("{name}-{n}.part");
+        }
         write_framed(&self.dir.join(&part), partial)?;
         self.new.retain(|e| !(e.action == action && e.file.path == file.path));
         self.new.push(Entry { action, pipeline, file, part });
@@ -307,15 +319,22 @@ fn same(kept: &Identity, now: &Identity) -> bool {
     kept.path == now.path && kept.size == now.size && kept.mtime_ns == now.mtime_ns && hash
 }
 
-fn part_name(action: u64, pipeline: u64, file: &Identity) -> u64 {
+/// The name of a part: 96 bits of two independent hashes (FNV-1a 64 and
+/// CRC-32) of the run's fingerprint, the action and the file's identity.
+/// The fingerprint is in it so that a run that starts the state over never
+/// writes over a part the previous manifest names.
+fn part_name(fingerprint: u64, action: u64, pipeline: u64, file: &Identity) -> String {
+    let mut bytes = Vec::with_capacity(64 + file.path.as_os_str().len());
+    for n in [fingerprint, action, pipeline, file.size] {
+        bytes.extend_from_slice(&n.to_le_bytes());
+    }
+    bytes.extend_from_slice(&file.mtime_ns.to_le_bytes());
+    bytes.extend_from_slice(&file.crc.unwrap_or(0).to_le_bytes());
+    bytes.extend_from_slice(file.path.as_os_str().as_encoded_bytes());
+    let fnv = crate::exec::process::protocol::fnv1a(&bytes, 0xcbf2_9ce4_8422_2325);
     let mut crc = flate2::Crc::new();
-    crc.update(&action.to_le_bytes());
-    crc.update(&pipeline.to_le_bytes());
-    crc.update(file.path.as_os_str().as_encoded_bytes());
-    let low = crc.sum();
-    crc.update(&file.size.to_le_bytes());
-    crc.update(&file.mtime_ns.to_le_bytes());
-    (u64::from(crc.sum()) << 32) | u64::from(low)
+    crc.update(&bytes);
+    format!("{fnv:016x}{:08x}", crc.sum())
 }
 
 /// Writes `payload` behind the header, to a temporary name, then renames.
@@ -453,11 +472,12 @@ const NEUTRAL_WITH_VALUE: [&str; 16] = [
 const NEUTRAL: [&str; 2] = ["--explain", "--no-mmap"];
 
 /// The fingerprint of this program run: a CRC-32 of every byte of the
-/// program binary, its length, and the arguments but the neutral ones.
+/// program binary, its length, the arguments but the neutral ones, and the
+/// result-changing `settings` as resolved.
 ///
 /// # Errors
 /// The binary cannot be read.
-pub(crate) fn fingerprint(args: &[std::ffi::OsString]) -> Result<u64> {
+pub(crate) fn fingerprint(args: &[std::ffi::OsString], settings: &str) -> Result<u64> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::new(ErrorKind::Io, "cannot find the program binary").with_source(e))?;
     let binary = crc_of_file(&exe)?;
@@ -483,6 +503,9 @@ pub(crate) fn fingerprint(args: &[std::ffi::OsString]) -> Result<u64> {
         crc.update(arg.as_encoded_bytes());
         crc.update(&[0]);
     }
+    // The settings as resolved (from flags or the environment) that change
+    // results: the split size fixes the order partials fold in.
+    crc.update(settings.as_bytes());
     let args = crc.sum();
     let len = std::fs::metadata(&exe).map(|m| m.len()).unwrap_or(0);
     Ok((u64::from(binary) << 32 | u64::from(args)) ^ len.rotate_left(17))
@@ -494,7 +517,7 @@ mod fingerprint_tests {
     use std::ffi::OsString;
 
     fn of(args: &[&str]) -> u64 {
-        fingerprint(&args.iter().map(OsString::from).collect::<Vec<_>>()).unwrap()
+        fingerprint(&args.iter().map(OsString::from).collect::<Vec<_>>(), "split=8M").unwrap()
     }
 
     #[test]

@@ -547,3 +547,31 @@ fn with_a_state_a_file_is_cut_the_same_whatever_else_the_input_holds() {
     assert!(err.contains("(split size 8.0 MiB)"), "{err}");
     assert!(err.contains("reused: ") && err.contains("a.txt"), "--explain names the reused files too: {err}");
 }
+
+#[test]
+fn a_run_with_other_arguments_that_dies_leaves_the_previous_state_intact() {
+    let dir = Dir::new();
+    let data = folder(&dir, &[("a.txt", 3000), ("b.txt", 3000), ("c.txt", 3000)]);
+    dir.write("data/empty.txt", "");
+    let state = dir.path().join("state");
+    let first = with_state(&state, &["-t", "2"], &data);
+    assert!(first.status.success());
+    // Other arguments start the state over; this run stores a part or two,
+    // then dies before its manifest.
+    let mut other = Command::new(probe())
+        .args(["--collect", "--twice", "--split-size", "1K", "--fail-on", "no such line", "-t", "1"])
+        .args(["--sleep-ms", "2", "--sleep-every", "1", "--state"])
+        .arg(&state)
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    other.kill().unwrap();
+    other.wait().unwrap();
+    let again = with_state(&state, &["-t", "2", "--explain"], &data);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("state: action 0: 4 reused, 0 new, 0 changed, 0 removed"), "the empty file too: {err}");
+    assert_eq!(again.stdout, first.stdout, "the kept partials are the first run's");
+}
