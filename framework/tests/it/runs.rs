@@ -355,6 +355,22 @@ fn folder(dir: &Dir, files: &[(&str, usize)]) -> std::path::PathBuf {
     dir.path().join("data")
 }
 
+/// Runs the probe with `args` on `data` and `state`, and kills it after `ms`.
+fn killed_after(args: &[&str], state: &Path, data: &Path, ms: u64) {
+    let mut child = Command::new(probe())
+        .args(args)
+        .arg("--state")
+        .arg(state)
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(ms));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 fn with_state(state: &Path, extra: &[&str], data: &Path) -> Output {
     let mut args = vec!["--collect", "--twice", "--split-size", "1K", "--state", state.to_str().unwrap()];
     args.extend_from_slice(extra);
@@ -415,29 +431,12 @@ fn state_reruns_equal_full_runs_for_ordered_results_and_survive_corruption_and_k
     for i in 0..30 {
         dir.write(&format!("data/more-{i:02}.txt"), format!("m{i}\n").repeat(200));
     }
-    let mut slow = Command::new(probe())
-        .args([
-            "--collect",
-            "--twice",
-            "--split-size",
-            "1K",
-            "--sleep-ms",
-            "3",
-            "--sleep-every",
-            "20",
-            "-t",
-            "2",
-            "--state",
-        ])
-        .arg(&state)
-        .arg(&data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(400));
-    slow.kill().unwrap();
-    slow.wait().unwrap();
+    killed_after(
+        &["--collect", "--twice", "--split-size", "1K", "--sleep-ms", "3", "--sleep-every", "20", "-t", "2"],
+        &state,
+        &data,
+        400,
+    );
     let after = with_state(&state, &["-t", "2"], &data);
     assert!(after.status.success(), "{}", String::from_utf8_lossy(&after.stderr));
     assert_eq!(String::from_utf8_lossy(&after.stdout), full(&[]));
@@ -558,18 +557,8 @@ fn a_run_with_other_arguments_that_dies_leaves_the_previous_state_intact() {
     assert!(first.status.success());
     // Other arguments start the state over; this run stores a part or two,
     // then dies before its manifest.
-    let mut other = Command::new(probe())
-        .args(["--collect", "--twice", "--split-size", "1K", "--fail-on", "no such line", "-t", "1"])
-        .args(["--sleep-ms", "2", "--sleep-every", "1", "--state"])
-        .arg(&state)
-        .arg(&data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    other.kill().unwrap();
-    other.wait().unwrap();
+    let args = ["--collect", "--twice", "--split-size", "1K", "--fail-on", "no such line", "-t", "1"];
+    killed_after(&[&args[..], &["--sleep-ms", "2", "--sleep-every", "1"]].concat(), &state, &data, 1500);
     let again = with_state(&state, &["-t", "2", "--explain"], &data);
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(err.contains("state: action 0: 4 reused, 0 new, 0 changed, 0 removed"), "the empty file too: {err}");
