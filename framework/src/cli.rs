@@ -34,7 +34,7 @@ pub struct Flags {
     #[arg(short = 't', long, value_name = "N", env = "SHOAL_THREADS")]
     pub threads: Option<usize>,
 
-    /// Target split size, like 16M or 1GiB [default: from the input size]
+    /// Target split size, like 16M or 1GiB [default: from the input size; 8M with --state]
     #[arg(long, alias = "chunk-size", value_name = "SIZE", value_parser = parse_size, env = "SHOAL_SPLIT_SIZE")]
     pub split_size: Option<u64>,
 
