@@ -100,7 +100,7 @@ WORKLOADS = {
             "cargo", "run", "--release", "-p", "shoal-datasets", "--",
             "weather", "--rows", str(rows), "--out", str(out),
         ],
-        examples=["weather", "weather_baseline"],
+        examples=["weather", "weather_baseline", "weather_tuned"],
         reference="shoal",
         contenders=[
             rust("shoal", "weather", "--threads", "2", "{data}", note="Shoal example, 2 threads"),
@@ -111,6 +111,8 @@ WORKLOADS = {
                  note="hand-written Rust, same parsing and map, mmap + std threads"),
             rust("baseline-1t", "weather_baseline", "--threads", "1", "{data}",
                  note="hand-written Rust, 1 thread"),
+            rust("tuned", "weather_tuned", "--threads", "2", "{data}",
+                 note="hand-tuned 1BRC-style Rust (issue 15.7's yardstick): SWAR, branch-free parse"),
             py("duckdb", "weather_duckdb.py", "{data}", note="DuckDB SQL, all cores"),
             py("polars", "weather_polars.py", "{data}", note="polars lazy, streaming engine"),
             py("pool", "weather_pool.py", "--processes", "2", "{data}",
