@@ -228,6 +228,29 @@ fn check_parent(parent: &Path) -> Result<()> {
     }
 }
 
+/// Writes one small file whole or not at all: `pieces`, in order, to a
+/// temporary file beside `path` (created with `mode`), synced, then renamed
+/// over `path`. What run reports and `--state` files are written with.
+///
+/// # Errors
+/// I/O errors naming `path`, with `what` as context.
+pub(crate) fn write_file_whole(path: &Path, pieces: &[&[u8]], mode: u32, what: &str) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let fail = |e| Error::io(path, e).context(what.to_string());
+    let mut tmp = tempfile::Builder::new().prefix(".tmp").tempfile_in(dir).map_err(fail)?;
+    for piece in pieces {
+        std::io::Write::write_all(&mut tmp, piece).map_err(fail)?;
+    }
+    let perms: fs::Permissions = std::os::unix::fs::PermissionsExt::from_mode(mode);
+    tmp.as_file().set_permissions(perms).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
 /// Flushes a file to disk.
 ///
 /// # Errors

@@ -89,7 +89,7 @@ where
     let mut kept: Vec<Option<(A::Partial, Report)>> = Vec::with_capacity(found.len());
     let mut identities = Vec::with_capacity(found.len());
     for (identity, stored) in found {
-        let decoded = stored.and_then(|bytes| match decode(action, &bytes) {
+        let decoded = stored.and_then(|bytes| match decode::<A>(&bytes) {
             Ok(d) => Some(d),
             Err(e) => {
                 crate::diag::diag!(
@@ -190,17 +190,14 @@ struct Made<P> {
 
 /// A file's partial and report, as kept.
 fn encode<P: serde::Serialize>(partial: &P, report: &Report) -> Result<Vec<u8>> {
-    let partial = protocol::encode(partial)
-        .map_err(|e| Error::new(ErrorKind::Io, "cannot encode a kept partial").with_source(e))?;
     protocol::encode(&(partial, report))
         .map_err(|e| Error::new(ErrorKind::Io, "cannot encode a kept partial").with_source(e))
 }
 
-fn decode<A: Action>(action: &A, bytes: &[u8]) -> Result<(A::Partial, Report)> {
-    let (partial, report): (Vec<u8>, Report) = protocol::decode(bytes).map_err(|e| {
+/// A kept partial, decoded as one from a worker is (keyed partials of
+/// another run's hash seed are re-partitioned on the way in).
+fn decode<A: Action>(bytes: &[u8]) -> Result<(A::Partial, Report)> {
+    protocol::decode(bytes).map_err(|e| {
         Error::new(ErrorKind::InvalidInput, "a kept partial does not decode (another version?)").with_source(e)
-    })?;
-    let mut out = action.identity();
-    action.merge_encoded(&mut out, &partial)?;
-    Ok((out, report))
+    })
 }

@@ -12,12 +12,12 @@
 //! a reader never sees half a report.
 
 use crate::attempt::{Outcome, SplitRun};
-use crate::error::{Error, Result};
+
 use crate::json::{self, Object, ToJson};
 use crate::report::Report;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What a `--report` path asks for, by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,14 +178,6 @@ impl RunReport {
         self.counters.insert("skipped".into(), malformed.saturating_sub(n));
     }
 
-    /// Writes `text` (the report in some format) to `path`, atomically.
-    ///
-    /// # Errors
-    /// I/O errors naming the path.
-    pub(crate) fn write(&self, path: &Path, text: &str) -> Result<()> {
-        write_atomically(path, text.as_bytes())
-    }
-
     /// The report as `FILE.json` holds it.
     pub(crate) fn json(&self) -> String {
         json::to_string(self)
@@ -317,23 +309,6 @@ impl ToJson for RunReport {
             .end();
         out.push('\n');
     }
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let io = |e| Error::io(path, e).context("cannot write the report");
-    let mut tmp = tempfile::Builder::new().prefix(".shoal-report-").tempfile_in(&parent).map_err(io)?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
-    // Readable like any file the program writes (a temporary file is 0600).
-    let readable: std::fs::Permissions = std::os::unix::fs::PermissionsExt::from_mode(0o644);
-    tmp.as_file().set_permissions(readable).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
 }
 
 /// `2026-12-04T21:00:00.123456Z`.

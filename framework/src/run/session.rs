@@ -149,7 +149,7 @@ fn write(active: &Active, status: u8, outcome: &str, error: Option<String>) {
             ReportFormat::Trace => run.trace(),
             ReportFormat::Html => super::html::page(&run, run.start_us, run.end_us),
         };
-        if let Err(e) = run.write(path, &text) {
+        if let Err(e) = crate::commit::write_file_whole(path, &[text.as_bytes()], 0o644, "cannot write the report") {
             diag!("shoal: {e}");
         }
     }

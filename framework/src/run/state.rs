@@ -39,7 +39,7 @@ pub enum StateVerify {
 
 const MAGIC: &[u8; 8] = b"SHOALST1";
 const MANIFEST: &str = "manifest";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// A file as the state knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -339,20 +339,13 @@ fn part_name(fingerprint: u64, action: u64, pipeline: u64, file: &Identity) -> S
 
 /// Writes `payload` behind the header, to a temporary name, then renames.
 fn write_framed(path: &Path, payload: &[u8]) -> Result<()> {
-    let io = |e| Error::io(path, e).context("cannot write the state");
-    let dir = path.parent().unwrap_or(Path::new("."));
     let mut crc = flate2::Crc::new();
     crc.update(payload);
-    let mut tmp = tempfile::Builder::new().prefix(".tmp").tempfile_in(dir).map_err(io)?;
     let mut header = Vec::with_capacity(20);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&crc.sum().to_le_bytes());
     header.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    std::io::Write::write_all(&mut tmp, &header).map_err(io)?;
-    std::io::Write::write_all(&mut tmp, payload).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    crate::commit::write_file_whole(path, &[&header, payload], 0o600, "cannot write the state")
 }
 
 /// The payload of a framed file: `None` when it does not exist.
