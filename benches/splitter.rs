@@ -173,6 +173,7 @@ fn file_lists() -> Vec<(&'static str, Vec<InputFile>)> {
         len: Some(len),
         kind: FileKind::Regular,
         spool: None,
+        modified: None,
     };
     // Small-file sizes from a fixed LCG: 1 byte to 64 KiB.
     let mut state = SEED;
@@ -190,6 +191,7 @@ fn file_lists() -> Vec<(&'static str, Vec<InputFile>)> {
         len: Some(1 << 20),
         kind: FileKind::Gzip,
         spool: None,
+        modified: None,
     }));
     vec![("1_big_file", vec![big]), ("20000_small_files", small), ("1_big+20000_small+100_gz", mixed)]
 }

@@ -113,6 +113,18 @@ pub struct Flags {
     /// Also accept workers at this address (tcp:HOST:PORT), for launchers on other machines
     #[arg(long, value_name = "ADDR", hide = true)]
     pub listen: Option<Address>,
+
+    /// Run as one rank of a launch when srun, mpirun or SHOAL_RANK/SHOAL_WORLD_SIZE say so (rank 0 leads; the others join it over TCP), or off
+    #[arg(long, value_enum, value_name = "MODE", default_value = "auto", env = "SHOAL_CLUSTER")]
+    pub cluster: crate::exec::cluster::ClusterMode,
+
+    /// How long a rank keeps trying to reach rank 0, and rank 0 waits for the other ranks before its first split
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, default_value = "60")]
+    pub connect_timeout: Duration,
+
+    /// Read the job's secret for cluster ranks from FILE (owned by you, mode 600) [default: SHOAL_SECRET, else rank 0 makes one]
+    #[arg(long, value_name = "FILE", env = "SHOAL_SECRET_FILE")]
+    pub secret_file: Option<std::path::PathBuf>,
 }
 
 /// The split size of runs with `--state` and no `--split-size`.
@@ -163,6 +175,9 @@ impl Flags {
                 split_timeout: self.split_timeout,
                 heartbeat_timeout: self.heartbeat_timeout,
                 listen: self.listen.clone(),
+                cluster: self.cluster,
+                connect_timeout: self.connect_timeout,
+                secret_file: self.secret_file.clone(),
             });
         if let Some(size) = self.split_size {
             builder = builder.split_size(size);

@@ -13,6 +13,7 @@
 use crate::cli::Flags;
 use crate::diag::diag;
 use crate::error::BoxError;
+use crate::exec::cluster::{self, ClusterMode};
 use crate::exec::process::worker::is_worker_process;
 use crate::exec::runtime::Runtime;
 use crate::exit::{LeftOut, Status, status_of};
@@ -55,8 +56,20 @@ where
     F: FnOnce(&Job, A) -> Result<(), BoxError>,
 {
     signals::report_bus_errors();
-    let worker = is_worker_process();
     let (args, flags) = parse_args::<A>();
+    // A cluster launch (`srun`, `mpirun`): ranks other than 0 are workers.
+    let rank = match flags.cluster {
+        ClusterMode::Off => None,
+        ClusterMode::Auto if is_worker_process() => None,
+        ClusterMode::Auto => match cluster::discover(&|name| std::env::var(name).ok()) {
+            Ok(rank) => rank,
+            Err(err) => {
+                diag!("error: {err}");
+                return Status::Usage.into();
+            }
+        },
+    };
+    let worker = is_worker_process() || rank.as_ref().is_some_and(|r| r.rank != 0);
     if let Some(pattern) = flags.schedule.as_deref().filter(|_| !worker) {
         return match crate::run::schedule::parse(pattern) {
             Ok(cron) => crate::run::schedule::serve(&cron, pattern),
@@ -101,7 +114,8 @@ where
             Err(err) => return ExitCode::from(report(err.into()).0),
         }
     }
-    if let Err(err) = Runtime::start(job.config().process(), job.config().threads()).map(|r| job.set_runtime(r)) {
+    let started = Runtime::start(job.config().process(), job.config().threads(), rank.as_ref());
+    if let Err(err) = started.map(|r| job.set_runtime(r)) {
         let (code, outcome, message) = report(err.into());
         if let Some(session) = session {
             session.finish(None, code, outcome, message);

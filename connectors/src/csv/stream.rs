@@ -371,7 +371,7 @@ mod tests {
     use shoal::plumbing::FileKind;
 
     fn input() -> InputFile {
-        InputFile { path: "t.csv.gz".into(), len: None, kind: FileKind::Gzip, spool: None }
+        InputFile { path: "t.csv.gz".into(), len: None, kind: FileKind::Gzip, spool: None, modified: None }
     }
 
     /// A pending record grows the window only up to the limit plus 3 bytes

@@ -8,6 +8,7 @@
 //! or jobs. [`runtime::Runtime`] is the opaque handle a job holds; the
 //! bridge in [`crate::plumbing`] hands it each action.
 
+pub(crate) mod cluster;
 pub(crate) mod process;
 pub(crate) mod runtime;
 pub(crate) mod threads;

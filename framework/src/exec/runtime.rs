@@ -5,6 +5,7 @@
 //! the right one for this process, and [`crate::plumbing`] hands it each
 //! action. Later kinds (a rank of a cluster step) join here as variants.
 
+use super::cluster::{self, Rank};
 use super::process::ProcessOptions;
 use super::process::leader::Leader;
 use super::process::worker::{WorkerLink, is_worker_process};
@@ -23,6 +24,10 @@ pub(crate) enum Role {
 /// The executor behind a job. See the module docs.
 pub(crate) struct Runtime {
     role: Role,
+    /// Rank 0's rendezvous file, removed with the runtime.
+    _rendezvous: Option<cluster::rendezvous::Rendezvous>,
+    /// Worker processes a rank other than 0 started beside itself.
+    _helpers: cluster::Helpers,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -34,25 +39,35 @@ impl std::fmt::Debug for Runtime {
 impl Runtime {
     /// Threads of this process only.
     pub(crate) fn local() -> Runtime {
-        Runtime { role: Role::Local }
+        Runtime { role: Role::Local, _rendezvous: None, _helpers: cluster::Helpers::default() }
     }
 
     /// The runtime this process was started for: a worker when the
-    /// environment names a leader, a leader when `options` asks for worker
-    /// processes or a listening address, else local.
+    /// environment names a leader; with a cluster `rank`, rank 0 leads and
+    /// the others join it; a leader when `options` asks for worker
+    /// processes or a listening address; else local.
     ///
     /// # Errors
-    /// A worker that cannot reach its leader; a leader that cannot listen
-    /// or spawn.
-    pub(crate) fn start(options: &ProcessOptions, threads: usize) -> Result<Runtime> {
-        let role = if is_worker_process() {
+    /// A worker or rank that cannot reach its leader; a leader that cannot
+    /// listen or spawn.
+    pub(crate) fn start(options: &ProcessOptions, threads: usize, rank: Option<&Rank>) -> Result<Runtime> {
+        let mut runtime = Runtime::local();
+        runtime.role = if is_worker_process() {
             Role::Worker(WorkerLink::connect_from_env(threads)?)
+        } else if let Some(rank) = rank.filter(|r| r.rank == 0) {
+            let (leader, rendezvous) = cluster::lead(rank, options)?;
+            runtime._rendezvous = rendezvous;
+            Role::Leader(Box::new(leader))
+        } else if let Some(rank) = rank {
+            let (link, helpers) = cluster::join(rank, options, threads)?;
+            runtime._helpers = helpers;
+            Role::Worker(link)
         } else if options.processes > 1 || options.listen.is_some() {
             Role::Leader(Box::new(Leader::start(options.clone())?))
         } else {
             Role::Local
         };
-        Ok(Runtime { role })
+        Ok(runtime)
     }
 
     pub(crate) fn role(&self) -> &Role {

@@ -59,6 +59,10 @@ pub struct InputFile {
     /// Where the bytes are when not at `path`: the spool file of standard
     /// input. Open [`InputFile::read_path`], name [`InputFile::path`].
     pub spool: Option<PathBuf>,
+    /// Its modification time as planned (nanoseconds since the Unix epoch),
+    /// when known: a worker on another machine checks it sees the same file.
+    #[serde(default)]
+    pub modified: Option<i128>,
 }
 
 impl InputFile {
@@ -277,14 +281,18 @@ impl Inputs {
 
 fn input_file(path: PathBuf, meta: &std::fs::Metadata) -> InputFile {
     if !meta.is_file() {
-        return InputFile { path, len: None, kind: FileKind::Special, spool: None };
+        return InputFile { path, len: None, kind: FileKind::Special, spool: None, modified: None };
     }
     let kind = match path.extension().and_then(|e| e.to_str()) {
         Some("gz") => FileKind::Gzip,
         Some("zst") => FileKind::Zstd,
         _ => FileKind::Regular,
     };
-    InputFile { path, len: Some(meta.len()), kind, spool: None }
+    let modified = meta.modified().ok().map(|t| match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => after.as_nanos() as i128,
+        Err(before) => -(before.duration().as_nanos() as i128),
+    });
+    InputFile { path, len: Some(meta.len()), kind, spool: None, modified }
 }
 
 fn walk_error(root: &Path, err: walkdir::Error) -> Error {
@@ -456,7 +464,13 @@ mod tests {
     #[test]
     fn issue_18_12_a_missing_spool_is_an_error_naming_it_and_standard_input() {
         let spool = PathBuf::from("/nonexistent/shoal-stdin-gone");
-        let input = InputFile { path: PathBuf::from("-"), len: Some(3), kind: FileKind::Regular, spool: Some(spool) };
+        let input = InputFile {
+            path: PathBuf::from("-"),
+            len: Some(3),
+            kind: FileKind::Regular,
+            spool: Some(spool),
+            modified: None,
+        };
         let err = input.open().unwrap_err();
         assert_eq!(err.path(), Some(Path::new("-")));
         let text = err.to_string();

@@ -139,7 +139,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn file(name: &str, len: u64, kind: FileKind) -> InputFile {
-        InputFile { path: PathBuf::from(name), len: Some(len), kind, spool: None }
+        InputFile { path: PathBuf::from(name), len: Some(len), kind, spool: None, modified: None }
     }
 
     #[test]
@@ -184,7 +184,7 @@ mod tests {
         let len = std::fs::metadata(&path).unwrap().len();
         let plain = file("b.log", text.len() as u64, FileKind::Regular);
         let plan = SplitOptions { split_size: Some(1 << 20), threads: 2 }
-            .plan(vec![InputFile { path, len: Some(len), kind: FileKind::Gzip, spool: None }, plain]);
+            .plan(vec![InputFile { path, len: Some(len), kind: FileKind::Gzip, spool: None, modified: None }, plain]);
         assert_eq!(plan.splits[0].cost, text.len() as u64 * DECOMPRESS_COST);
         assert!(plan.splits[0].cost > plan.splits[1].cost, "the stream is started first");
     }

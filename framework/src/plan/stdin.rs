@@ -66,6 +66,7 @@ pub(crate) fn input() -> Result<InputFile> {
             len: Some(*len),
             kind: FileKind::Regular,
             spool: Some(spool.clone()),
+            modified: None,
         }),
         Err(why) => Err(Error::new(
             ErrorKind::Io,

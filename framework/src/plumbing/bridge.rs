@@ -183,6 +183,9 @@ where
         merged
     };
     report.merge(skipped);
+    if job.config().explain() {
+        crate::diag::print(format_args!("  action {number} ran on:\n{}", leader.take_roster()));
+    }
     let (summary, splits) = log.end(&mut report);
     job.log_action(summary, splits, &report);
     drop(display);

@@ -219,6 +219,7 @@ mod tests {
             len: Some(text.len() as u64),
             kind: crate::plan::FileKind::Regular,
             spool: None,
+            modified: None,
         };
         let mut out = Vec::new();
         for_each_piece(&input, &part, mmap, max, |piece| {

@@ -191,7 +191,7 @@ mod tests {
         let want = vec![(0, 1, "a".into()), (3, 2, "bb".into()), (6, 3, "".into()), (7, 4, "last".into())];
         for (path, kind) in [(plain, FileKind::Special), (gz, FileKind::Gzip), (zst, FileKind::Zstd)] {
             let len = std::fs::metadata(&path).unwrap().len();
-            assert_eq!(lines_of(&InputFile { path, len: Some(len), kind, spool: None }).unwrap(), want);
+            assert_eq!(lines_of(&InputFile { path, len: Some(len), kind, spool: None, modified: None }).unwrap(), want);
         }
     }
 
@@ -203,8 +203,13 @@ mod tests {
         let bytes = enc.finish().unwrap();
         let path = dir.path().join("cut.log.gz");
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-        let input =
-            InputFile { path: path.clone(), len: Some((bytes.len() / 2) as u64), kind: FileKind::Gzip, spool: None };
+        let input = InputFile {
+            path: path.clone(),
+            len: Some((bytes.len() / 2) as u64),
+            kind: FileKind::Gzip,
+            spool: None,
+            modified: None,
+        };
         let err = lines_of(&input).unwrap_err();
         assert_eq!(err.path(), Some(path.as_path()));
         assert!(err.to_string().contains("decompress"), "{err}");
@@ -213,6 +218,7 @@ mod tests {
             len: Some(0),
             kind: FileKind::Gzip,
             spool: None,
+            modified: None,
         };
         assert!(open(&empty).is_err(), "a missing file is an error even when planned empty");
     }
@@ -249,7 +255,7 @@ mod tests {
         enc.write_all(&text).unwrap();
         enc.finish().unwrap();
         let len = std::fs::metadata(&gz).unwrap().len();
-        let input = InputFile { path: gz.clone(), len: Some(len), kind: FileKind::Gzip, spool: None };
+        let input = InputFile { path: gz.clone(), len: Some(len), kind: FileKind::Gzip, spool: None, modified: None };
         let got = records(&mut *open(&input).unwrap(), &input, 5);
         let want = vec![
             Ok("short".to_string()),

@@ -58,6 +58,9 @@ pub(crate) trait Transport: Read + Write + Send + 'static {
     fn shutdown(&self) -> io::Result<()>;
     /// Bounds how long a read may block (`None`: forever).
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Who is at the other end, for messages (`a local process` for a
+    /// Unix socket).
+    fn peer(&self) -> String;
 }
 
 impl Transport for UnixStream {
@@ -72,6 +75,10 @@ impl Transport for UnixStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         UnixStream::set_read_timeout(self, timeout)
     }
+
+    fn peer(&self) -> String {
+        "a local process".into()
+    }
 }
 
 impl Transport for TcpStream {
@@ -85,6 +92,10 @@ impl Transport for TcpStream {
 
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, timeout)
+    }
+
+    fn peer(&self) -> String {
+        self.peer_addr().map_or_else(|_| "an unknown address".into(), |a| a.to_string())
     }
 }
 
@@ -119,7 +130,7 @@ struct TcpAcceptor {
 impl Acceptor for TcpAcceptor {
     fn accept(&self) -> io::Result<Box<dyn Transport>> {
         let (stream, _) = self.listener.accept()?;
-        stream.set_nodelay(true)?;
+        tune_tcp(&stream)?;
         Ok(Box::new(stream))
     }
 
@@ -136,17 +147,40 @@ pub(crate) fn listen(address: &Address) -> io::Result<Box<dyn Acceptor>> {
     })
 }
 
-/// Connects to a leader at `address`.
-pub(crate) fn connect(address: &Address) -> io::Result<Box<dyn Transport>> {
+/// Connects to a leader at `address`, giving up on a TCP connection after
+/// `timeout`.
+pub(crate) fn connect(address: &Address, timeout: Duration) -> io::Result<Box<dyn Transport>> {
     Ok(match address {
         Address::Unix(path) => Box::new(UnixStream::connect(path)?),
         Address::Tcp(addr) => {
-            let stream = TcpStream::connect(addr)?;
-            stream.set_nodelay(true)?;
+            let stream = TcpStream::connect_timeout(addr, timeout)?;
+            tune_tcp(&stream)?;
             Box::new(stream)
         }
     })
 }
+
+/// Small messages go out at once (no Nagle delay), and a peer whose machine
+/// vanished (no FIN ever comes) is noticed by the kernel within about
+/// [`KEEPALIVE_IDLE`] plus [`KEEPALIVE_PROBES`] probes a second apart, so
+/// neither a leader nor a rank waits forever on a dead host.
+fn tune_tcp(stream: &TcpStream) -> io::Result<()> {
+    use nix::sys::socket::{setsockopt, sockopt};
+    stream.set_nodelay(true)?;
+    let tune = || -> nix::Result<()> {
+        setsockopt(stream, sockopt::KeepAlive, &true)?;
+        setsockopt(stream, sockopt::TcpKeepIdle, &KEEPALIVE_IDLE)?;
+        setsockopt(stream, sockopt::TcpKeepInterval, &1)?;
+        setsockopt(stream, sockopt::TcpKeepCount, &KEEPALIVE_PROBES)?;
+        Ok(())
+    };
+    tune().map_err(io::Error::from)
+}
+
+/// Seconds of silence before the kernel probes a TCP peer.
+const KEEPALIVE_IDLE: u32 = 3;
+/// Unanswered probes before the connection counts as broken.
+const KEEPALIVE_PROBES: u32 = 3;
 
 #[cfg(test)]
 mod tests {
@@ -172,7 +206,7 @@ mod tests {
                 frame::write_frame(&mut peer, b"pong").unwrap();
                 got
             });
-            let mut conn = connect(&target).unwrap();
+            let mut conn = connect(&target, Duration::from_secs(5)).unwrap();
             frame::write_frame(&mut conn, b"ping").unwrap();
             assert_eq!(frame::read_frame(&mut conn, frame::MAX_FRAME).unwrap().as_deref(), Some(&b"pong"[..]));
             assert_eq!(t.join().unwrap().as_deref(), Some(&b"ping"[..]));

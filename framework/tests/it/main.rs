@@ -1,6 +1,7 @@
 //! Integration tests of the `shoal` crate: one binary, one temp dir per test.
 
 mod actions;
+mod cluster;
 mod entry;
 mod errors;
 mod options;

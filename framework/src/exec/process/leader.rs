@@ -12,15 +12,17 @@ use super::ProcessOptions;
 use super::outputs::{Outputs, Published};
 use super::peer::{Event, serve_peer, spawn_acceptor};
 use super::protocol::{self, ToLeader, ToWorker};
-use super::round::Round;
+use super::roster::Roster;
+use super::round::{Round, check_not_truncated};
 use super::scheduler::{Command, Policy, Scheduler, Stopping, WorkerId};
 use super::spawn::{describe_exit, exit_within, spawn_worker};
 use super::stale;
 use crate::error::{Error, ErrorKind, Result};
-use crate::plan::{FileKind, Plan};
+use crate::plan::Plan;
 use crate::report::Report;
 use crate::signals;
-use crate::transport::{self, Transport, frame};
+use crate::transport::{self, Acceptor, Transport, frame};
+use muster::Muster;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Child;
@@ -31,6 +33,9 @@ use std::time::{Duration, Instant};
 
 /// Receives each split's serialized partial and report, exactly once.
 pub(crate) type OnPartial<'a> = dyn FnMut(usize, &[u8], Report) -> Result<()> + 'a;
+
+mod muster;
+mod shutdown;
 
 /// How long a spawned worker may take to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -79,6 +84,9 @@ struct State {
     outputs: Outputs,
     respawns_left: usize,
     last_loss: Option<String>,
+    /// The cluster ranks to wait for before the first split is handed out.
+    muster: Option<Muster>,
+    roster: Roster,
 }
 
 impl std::fmt::Debug for Leader {
@@ -94,14 +102,33 @@ impl Leader {
     pub(crate) fn start(options: ProcessOptions) -> Result<Leader> {
         let secret =
             protocol::new_secret().map_err(|e| Error::new(ErrorKind::Io, "cannot make a job secret").with_source(e))?;
+        let acceptor = match &options.listen {
+            Some(extra) => {
+                let acceptor = transport::listen(extra).map_err(|e| {
+                    Error::new(ErrorKind::Transport, format!("cannot listen on {extra}")).with_source(e)
+                })?;
+                crate::diag::diag!("shoal: leader accepting workers at {}", acceptor.address());
+                Some(acceptor)
+            }
+            None => None,
+        };
+        Leader::with(options, secret, acceptor, None)
+    }
+
+    /// Leads with the job's `secret`, accepting workers over `acceptor`;
+    /// with `ranks`, the first action waits (at most `within`) until that
+    /// many cluster ranks joined before it hands out a split.
+    pub(crate) fn with(
+        options: ProcessOptions,
+        secret: String,
+        acceptor: Option<Box<dyn Acceptor>>,
+        ranks: Option<(usize, Duration)>,
+    ) -> Result<Leader> {
         crate::seed::set_job_seed(&secret);
         stale::remove_stale_socket_dirs(&std::env::temp_dir());
         let (tx, events) = std::sync::mpsc::channel();
         let next_id = Arc::new(AtomicUsize::new(1));
-        if let Some(extra) = &options.listen {
-            let acceptor = transport::listen(extra)
-                .map_err(|e| Error::new(ErrorKind::Transport, format!("cannot listen on {extra}")).with_source(e))?;
-            crate::diag::diag!("shoal: leader accepting workers at {}", acceptor.address());
+        if let Some(acceptor) = acceptor {
             spawn_acceptor(acceptor, secret.clone(), tx.clone(), next_id.clone());
         }
         let exe = std::env::current_exe()
@@ -127,6 +154,8 @@ impl Leader {
             outputs: Outputs::default(),
             respawns_left,
             last_loss: None,
+            muster: ranks.map(|(ranks, within)| Muster { ranks, within }),
+            roster: Roster::default(),
         };
         Ok(Leader { state: Mutex::new(state) })
     }
@@ -152,54 +181,10 @@ impl Leader {
         state.scheduler.hold(action);
         Ok(())
     }
-}
 
-impl Drop for Leader {
-    fn drop(&mut self) {
-        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        // Workers whose handshake finished but was not yet seen.
-        while let Ok(event) = state.events.try_recv() {
-            if let Event::Joined { id, writer, .. } = event
-                && let Some(slot) = state.slots.get_mut(id)
-                && slot.writer.is_none()
-                && state.scheduler.is_known(id)
-            {
-                slot.writer = Some(writer);
-            }
-        }
-        // Closing a socket tells its worker to exit; give those a moment. A
-        // worker that never connected has nothing to finish: kill it now
-        // rather than wait for it to connect to a leader that is leaving.
-        let mut connected = Vec::new();
-        for slot in &mut state.slots {
-            match slot.writer.take() {
-                Some(w) => {
-                    let _ = w.shutdown();
-                    connected.push(true);
-                }
-                None => connected.push(false),
-            }
-        }
-        let deadline = Instant::now() + Duration::from_secs(2);
-        for (slot, connected) in state.slots.iter_mut().zip(connected) {
-            if let Some(child) = &mut slot.child {
-                if !connected {
-                    let _ = child.kill();
-                }
-                loop {
-                    match child.try_wait() {
-                        Ok(Some(_)) | Err(_) => break,
-                        Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-                        Ok(None) => {
-                            let _ = child.kill();
-                            let _ = child.wait();
-                            break;
-                        }
-                    }
-                }
-                signals::forget_child(child.id());
-            }
-        }
+    /// What each worker was given since the last call, one line each.
+    pub(crate) fn take_roster(&self) -> String {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).roster.take_lines()
     }
 }
 
@@ -241,9 +226,13 @@ impl State {
                 self.spawn()?;
             }
         }
+        let early = self.muster(&mut round, on_partial)?;
         // Workers that arrived at this action before the leader.
         self.scheduler.begin(&mut round, Instant::now());
         self.carry_out(Some(&mut round))?;
+        for event in early {
+            self.handle(&mut round, event, on_partial)?;
+        }
         while !round.is_over() {
             if let Some(status) = signals::interrupted() {
                 return Err(Error::new(ErrorKind::Interrupted, format!("interrupted (exit status {status})")));
@@ -283,9 +272,10 @@ impl State {
     fn handle(&mut self, round: &mut Round<'_>, event: Event, on_partial: &mut OnPartial<'_>) -> Result<()> {
         let now = Instant::now();
         match event {
-            Event::Joined { id, writer, threads, pid } => {
-                if self.scheduler.joined(id, threads, pid, now) {
+            Event::Joined { id, writer, member } => {
+                if self.scheduler.joined(id, member.threads, member.pid, now) {
                     self.slot(id).writer = Some(writer);
+                    self.roster.join(id, member);
                 } else {
                     let _ = writer.shutdown();
                 }
@@ -301,6 +291,7 @@ impl State {
                     }
                     ToLeader::Partial { action, split, partial, report } if action == round.action => {
                         if self.scheduler.partial(round, id, split, now) {
+                            self.roster.credit(id, round.plan.splits.get(split).map_or(0, |s| s.cost));
                             on_partial(split, &partial, round.stamp(split, report))?;
                         }
                     }
@@ -437,29 +428,4 @@ impl State {
         }
         self.scheduler.lose(round, id, &how, stopping, Instant::now())
     }
-}
-
-/// A shrunken input explains a worker's crash better than any retry could:
-/// an error if a file of `split` is now shorter than planned.
-fn check_not_truncated(plan: &Plan, split: usize, how: &str) -> Result<()> {
-    let Some(planned_split) = plan.splits.get(split) else { return Ok(()) };
-    for part in &planned_split.parts {
-        let Some(file) = plan.files.get(part.file) else { continue };
-        if file.kind == FileKind::Regular
-            && let (Some(planned), Ok(meta)) = (file.len, std::fs::metadata(file.read_path()))
-            && meta.len() < planned
-        {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "input was truncated while the job read it: {} bytes planned, {} now ({how})",
-                    planned,
-                    meta.len()
-                ),
-            )
-            .with_path(&file.path)
-            .with_split(plan.describe(planned_split)));
-        }
-    }
-    Ok(())
 }

@@ -27,6 +27,7 @@ pub(crate) mod limits;
 pub(crate) mod outputs;
 pub(crate) mod peer;
 pub(crate) mod protocol;
+pub(crate) mod roster;
 pub(crate) mod round;
 pub(crate) mod scheduler;
 pub(crate) mod spawn;
@@ -71,6 +72,12 @@ pub struct ProcessOptions {
     pub heartbeat_timeout: Duration,
     /// Also accept workers over TCP here (for launchers on other machines).
     pub listen: Option<Address>,
+    /// Whether a launcher's variables (`srun`, `mpirun`) make this process a rank.
+    pub cluster: crate::exec::cluster::ClusterMode,
+    /// How long a rank keeps trying to reach rank 0, and rank 0 waits for the others.
+    pub connect_timeout: Duration,
+    /// A file holding the job's secret, readable by its owner only (ranks).
+    pub secret_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ProcessOptions {
@@ -82,6 +89,9 @@ impl Default for ProcessOptions {
             split_timeout: None,
             heartbeat_timeout: Duration::from_secs(30),
             listen: None,
+            cluster: crate::exec::cluster::ClusterMode::Auto,
+            connect_timeout: Duration::from_secs(60),
+            secret_file: None,
         }
     }
 }

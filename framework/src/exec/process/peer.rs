@@ -12,11 +12,21 @@ use std::time::Duration;
 /// What the connection threads tell the leader.
 pub(crate) enum Event {
     /// A worker shook hands; `writer` sends to it.
-    Joined { id: WorkerId, writer: Box<dyn Transport>, threads: usize, pid: u32 },
+    Joined { id: WorkerId, writer: Box<dyn Transport>, member: Member },
     /// A worker sent a message.
     Message { id: WorkerId, msg: ToLeader },
     /// A worker's connection ended or failed.
     Lost { id: WorkerId, why: String },
+}
+
+/// Who a joined worker is, for `--explain` and messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Member {
+    pub(crate) threads: usize,
+    pub(crate) pid: u32,
+    /// The cluster rank it came from (`None`: a spawned worker process).
+    pub(crate) rank: Option<usize>,
+    pub(crate) host: String,
 }
 
 /// Accepts peers (workers started elsewhere, over TCP) on a thread of its
@@ -41,9 +51,20 @@ pub(crate) fn spawn_acceptor(
 /// Runs the handshake, then relays the peer's messages as events.
 pub(crate) fn serve_peer(mut conn: Box<dyn Transport>, secret: &str, tx: &Sender<Event>, next_id: &AtomicUsize) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    let from = conn.peer();
     let hello = protocol::recv::<ToLeader, _>(&mut conn, frame::MAX_HELLO);
-    let (id, threads, pid) = match hello {
-        Ok(Some(ToLeader::Hello { magic, protocol: version, program, secret: theirs, worker, pid, threads })) => {
+    let (id, member) = match hello {
+        Ok(Some(ToLeader::Hello {
+            magic,
+            protocol: version,
+            program,
+            secret: theirs,
+            worker,
+            rank,
+            host,
+            pid,
+            threads,
+        })) => {
             let refusal = if magic != protocol::MAGIC {
                 Some("not a Shoal worker".to_string())
             } else if version != protocol::PROTOCOL {
@@ -56,14 +77,20 @@ pub(crate) fn serve_peer(mut conn: Box<dyn Transport>, secret: &str, tx: &Sender
                 None
             };
             if let Some(reason) = refusal {
-                crate::diag::diag!("shoal: refused a peer: {reason}");
+                crate::diag::diag!("shoal: refused a peer from {from}: {reason}");
                 let _ = protocol::send(&mut conn, &ToWorker::Refused { reason });
                 let _ = conn.shutdown();
                 return;
             }
-            (worker.unwrap_or_else(|| next_id.fetch_add(1, Ordering::SeqCst)), threads, pid)
+            (worker.unwrap_or_else(|| next_id.fetch_add(1, Ordering::SeqCst)), Member { threads, pid, rank, host })
         }
-        _ => {
+        other => {
+            let why = match other {
+                Ok(Some(_)) => "it did not start with a handshake".to_string(),
+                Ok(None) => "it closed the connection before a handshake".to_string(),
+                Err(e) => format!("no handshake ({e})"),
+            };
+            crate::diag::diag!("shoal: refused a peer from {from}: {why}");
             let _ = conn.shutdown();
             return;
         }
@@ -76,7 +103,7 @@ pub(crate) fn serve_peer(mut conn: Box<dyn Transport>, secret: &str, tx: &Sender
         return;
     }
     let _ = conn.set_read_timeout(None);
-    if tx.send(Event::Joined { id, writer, threads, pid }).is_err() {
+    if tx.send(Event::Joined { id, writer, member }).is_err() {
         return;
     }
     loop {

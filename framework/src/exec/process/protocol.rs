@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 
 /// Bumped whenever a message changes shape.
-pub(crate) const PROTOCOL: u32 = 2;
+pub(crate) const PROTOCOL: u32 = 3;
 /// Identifies a Shoal peer before anything else is trusted.
 pub(crate) const MAGIC: u64 = 0x5348_4f41_4c21_0001;
 
@@ -39,6 +39,9 @@ pub(crate) enum ToLeader {
         program: u64,
         secret: String,
         worker: Option<usize>,
+        /// The rank of a cluster launch (`srun`, `mpirun`), and its host.
+        rank: Option<usize>,
+        host: String,
         pid: u32,
         threads: usize,
     },

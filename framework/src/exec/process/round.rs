@@ -3,8 +3,8 @@
 //! code asks it what to send next and tells it what came back.
 
 use crate::attempt::{Outcome, SplitRun};
-use crate::error::Error;
-use crate::plan::Plan;
+use crate::error::{Error, ErrorKind, Result};
+use crate::plan::{FileKind, Plan};
 use crate::report::Report;
 use std::collections::VecDeque;
 
@@ -138,6 +138,31 @@ impl<'p> Round<'p> {
             None => Ok(self.skipped),
         }
     }
+}
+
+/// A shrunken input explains a worker's crash better than any retry could:
+/// an error if a file of `split` is now shorter than planned.
+pub(crate) fn check_not_truncated(plan: &Plan, split: usize, how: &str) -> Result<()> {
+    let Some(planned_split) = plan.splits.get(split) else { return Ok(()) };
+    for part in &planned_split.parts {
+        let Some(file) = plan.files.get(part.file) else { continue };
+        if file.kind == FileKind::Regular
+            && let (Some(planned), Ok(meta)) = (file.len, std::fs::metadata(file.read_path()))
+            && meta.len() < planned
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "input was truncated while the job read it: {} bytes planned, {} now ({how})",
+                    planned,
+                    meta.len()
+                ),
+            )
+            .with_path(&file.path)
+            .with_split(plan.describe(planned_split)));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -41,12 +41,66 @@ pub(crate) struct WorkerLink {
     inbox: Mutex<Receiver<ToWorker>>,
     grants: Arc<Mutex<HashMap<u64, SyncSender<()>>>>,
     next_token: AtomicU64,
+    /// Whether the leader may be on another machine (TCP): then the inputs
+    /// it planned are checked to be the same files here.
+    remote: bool,
 }
 
 impl std::fmt::Debug for WorkerLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WorkerLink").field("id", &self.id).finish()
     }
+}
+
+/// Who joins: the id a spawned worker was given, the rank of a cluster
+/// launch, and the threads it runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Joining {
+    pub(crate) worker: Option<usize>,
+    pub(crate) rank: Option<usize>,
+    pub(crate) threads: usize,
+}
+
+/// A leader's answer to a handshake.
+#[derive(Debug)]
+pub(crate) enum Greeting {
+    /// Joined: the link to serve actions on.
+    Welcome(WorkerLink),
+    /// Refused, and why (a wrong secret, another program binary).
+    Refused(String),
+}
+
+fn transport_error(what: &str, named: &str, e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Transport, format!("{what} the leader at {named}")).with_source(e)
+}
+
+/// Checks that every regular file of `plan` has here the size and
+/// modification time the leader planned: a rank on another machine that
+/// sees another version of an input refuses it rather than mix versions.
+fn same_files(plan: &Plan) -> Result<()> {
+    for file in plan.files.iter().filter(|f| f.kind == crate::plan::FileKind::Regular && f.spool.is_none()) {
+        let meta = std::fs::metadata(&file.path)
+            .map_err(|e| Error::io(&file.path, e).context("this process cannot see an input the leader planned"))?;
+        let here = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        let here = here.map(|d| d.as_nanos() as i128);
+        let (size_differs, time_differs) =
+            (file.len.is_some_and(|len| len != meta.len()), file.modified.is_some() && here != file.modified);
+        if size_differs || time_differs {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "{} sees another version of this input than the leader: {} bytes modified at {} ns here, {}                      bytes modified at {} ns as planned (inputs must be on a filesystem every rank sees)",
+                    crate::exec::cluster::host_name(),
+                    meta.len(),
+                    here.unwrap_or_default(),
+                    file.len.unwrap_or_default(),
+                    file.modified.unwrap_or_default()
+                ),
+            )
+            .with_path(&file.path));
+        }
+    }
+    Ok(())
 }
 
 /// Whether this process was started as a worker (`SHOAL_LEADER` is set).
@@ -61,43 +115,68 @@ impl WorkerLink {
         signals::die_with_parent(leader_pid);
         let named = std::env::var(ENV_LEADER).unwrap_or_default();
         let secret = std::env::var(ENV_SECRET).unwrap_or_default();
-        crate::seed::set_job_seed(&secret);
         let worker = std::env::var(ENV_WORKER).ok().and_then(|w| w.parse().ok());
-        let transport_err = |what: &str, e: std::io::Error| {
-            Error::new(ErrorKind::Transport, format!("{what} the leader at {named}")).with_source(e)
-        };
-        let mut conn: Box<dyn Transport> = if named == spawn::INHERITED_ADDRESS {
-            Box::new(spawn::take_inherited().map_err(|e| transport_err("cannot reach", e))?)
+        let conn: Box<dyn Transport> = if named == spawn::INHERITED_ADDRESS {
+            Box::new(spawn::take_inherited().map_err(|e| transport_error("cannot reach", &named, e))?)
         } else {
             let address: Address =
                 named.parse().map_err(|e: String| Error::new(ErrorKind::Config, format!("{ENV_LEADER}: {e}")))?;
-            transport::connect(&address).map_err(|e| transport_err("cannot connect to", e))?
+            transport::connect(&address, Duration::from_secs(30))
+                .map_err(|e| transport_error("cannot connect to", &named, e))?
         };
+        match WorkerLink::join(conn, &secret, Joining { worker, rank: None, threads }, &named)? {
+            Greeting::Welcome(link) => Ok(link),
+            Greeting::Refused(reason) => {
+                Err(Error::new(ErrorKind::Transport, format!("the leader refused this worker: {reason}")))
+            }
+        }
+    }
+
+    /// Shakes hands with the leader at the other end of `conn` (`named`, for
+    /// messages) and, once welcome, starts the reader and heartbeat threads.
+    /// Seeds the job's hash state from `secret`.
+    ///
+    /// # Errors
+    /// The connection fails or closes before the leader answers.
+    pub(crate) fn join(mut conn: Box<dyn Transport>, secret: &str, who: Joining, named: &str) -> Result<Greeting> {
         let hello = ToLeader::Hello {
             magic: protocol::MAGIC,
             protocol: protocol::PROTOCOL,
             program: protocol::program_fingerprint(),
-            secret,
-            worker,
+            secret: secret.to_owned(),
+            worker: who.worker,
+            rank: who.rank,
+            host: crate::exec::cluster::host_name(),
             pid: std::process::id(),
-            threads,
+            threads: who.threads,
         };
-        protocol::send(&mut conn, &hello).map_err(|e| transport_err("cannot greet", e))?;
+        protocol::send(&mut conn, &hello).map_err(|e| transport_error("cannot greet", named, e))?;
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
         let id = match protocol::recv::<ToWorker, _>(&mut conn, frame::MAX_HELLO) {
             Ok(Some(ToWorker::Welcome { worker })) => worker,
-            Ok(Some(ToWorker::Refused { reason })) => {
-                return Err(Error::new(ErrorKind::Transport, format!("the leader refused this worker: {reason}")));
+            Ok(Some(ToWorker::Refused { reason })) => return Ok(Greeting::Refused(reason)),
+            Ok(_) => {
+                return Err(Error::new(ErrorKind::Transport, format!("the leader at {named} closed the connection")));
             }
-            Ok(_) => return Err(Error::new(ErrorKind::Transport, "the leader closed the connection")),
-            Err(e) => return Err(transport_err("no handshake from", e)),
+            Err(e) => return Err(transport_error("no handshake from", named, e)),
         };
-        let reader = conn.try_clone_box().map_err(|e| transport_err("cannot use the connection to", e))?;
+        let _ = conn.set_read_timeout(None);
+        crate::seed::set_job_seed(secret);
+        let reader = conn.try_clone_box().map_err(|e| transport_error("cannot use the connection to", named, e))?;
         let writer = Arc::new(Mutex::new(conn));
         let grants: Arc<Mutex<HashMap<u64, SyncSender<()>>>> = Arc::default();
         let (tx, inbox) = mpsc::channel();
         spawn_reader(reader, tx, grants.clone());
         spawn_heartbeat(writer.clone());
-        Ok(WorkerLink { id, writer, inbox: Mutex::new(inbox), grants, next_token: AtomicU64::new(1) })
+        let remote = named != spawn::INHERITED_ADDRESS;
+        Ok(Greeting::Welcome(WorkerLink {
+            id,
+            writer,
+            inbox: Mutex::new(inbox),
+            grants,
+            next_token: AtomicU64::new(1),
+            remote,
+        }))
     }
 
     /// This worker's id, as the leader numbers them.
@@ -131,12 +210,18 @@ impl WorkerLink {
         self.send(&ToLeader::Ready { action, fingerprint })?;
         let inbox = self.inbox.lock().unwrap_or_else(|p| p.into_inner());
         let plan: std::sync::OnceLock<Plan> = std::sync::OnceLock::new();
+        // Files this process sees otherwise than the leader planned them.
+        let differs: std::sync::OnceLock<Option<crate::error::WireError>> = std::sync::OnceLock::new();
         let queue = SplitQueue::open();
         // Each split's answer is sent as soon as it is ready: the leader
         // takes it as this worker's request for more.
         let work = |_: &mut (), index: usize| -> Result<()> {
             let Some(plan) = plan.get() else { return Ok(()) };
             let Some(split) = plan.splits.get(index) else { return Ok(()) };
+            let check = || if self.remote { same_files(plan).err().map(|e| e.to_wire()) } else { None };
+            if let Some(error) = differs.get_or_init(check) {
+                return self.send(&ToLeader::Failed { action, split: index, error: error.clone() });
+            }
             // On a lost connection the reader thread ends the process.
             match run(plan, split) {
                 Ok((partial, report)) => self.send_partial(action, index, &partial, &report),

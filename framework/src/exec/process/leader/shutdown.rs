@@ -1,0 +1,55 @@
+//! Ending a leader: its workers are told to exit (their sockets close) and
+//! reaped, and ones that never connected are killed.
+
+use super::{Event, Leader};
+use crate::signals;
+use std::time::{Duration, Instant};
+
+impl Drop for Leader {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        // Workers whose handshake finished but was not yet seen.
+        while let Ok(event) = state.events.try_recv() {
+            if let Event::Joined { id, writer, .. } = event
+                && let Some(slot) = state.slots.get_mut(id)
+                && slot.writer.is_none()
+                && state.scheduler.is_known(id)
+            {
+                slot.writer = Some(writer);
+            }
+        }
+        // Closing a socket tells its worker to exit; give those a moment. A
+        // worker that never connected has nothing to finish: kill it now
+        // rather than wait for it to connect to a leader that is leaving.
+        let mut connected = Vec::new();
+        for slot in &mut state.slots {
+            match slot.writer.take() {
+                Some(w) => {
+                    let _ = w.shutdown();
+                    connected.push(true);
+                }
+                None => connected.push(false),
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(2);
+        for (slot, connected) in state.slots.iter_mut().zip(connected) {
+            if let Some(child) = &mut slot.child {
+                if !connected {
+                    let _ = child.kill();
+                }
+                loop {
+                    match child.try_wait() {
+                        Ok(Some(_)) | Err(_) => break,
+                        Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                        Ok(None) => {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            break;
+                        }
+                    }
+                }
+                signals::forget_child(child.id());
+            }
+        }
+    }
+}
