@@ -239,7 +239,11 @@ impl State {
             }
             self.keep_workers_up()?;
             match self.events.recv_timeout(Duration::from_millis(100)) {
-                Ok(event) => self.handle(&mut round, event, on_partial)?,
+                Ok(event) => {
+                    let started = Instant::now();
+                    self.handle(&mut round, event, on_partial)?;
+                    self.roster.busy(started.elapsed());
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err(Error::new(ErrorKind::Transport, "the leader's connection threads stopped"));

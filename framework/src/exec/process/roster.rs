@@ -6,11 +6,15 @@ use super::peer::Member;
 use super::scheduler::WorkerId;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 
 /// The joined workers, by id.
 #[derive(Debug, Default)]
 pub(crate) struct Roster {
     members: BTreeMap<WorkerId, (Member, Given)>,
+    /// Time the leader's thread spent handling workers' messages in this
+    /// action (merging partials, sending splits), not waiting for them.
+    busy: Duration,
 }
 
 /// What one worker was given in one action.
@@ -42,18 +46,33 @@ impl Roster {
         }
     }
 
+    /// The leader spent `time` on one message.
+    pub(crate) fn busy(&mut self, time: Duration) {
+        self.busy += time;
+    }
+
     /// One line per worker that took part in the action, then clears the
     /// counts for the next action: `worker 2 (rank 1 on vm, pid 41, 1
     /// thread): 22 splits, 704643072 bytes`.
     pub(crate) fn take_lines(&mut self) -> String {
         let mut out = String::new();
+        let splits: u64 = self.members.values().map(|(_, g)| g.splits).sum();
+        let busy = std::mem::take(&mut self.busy);
+        if splits > 0 {
+            let _ = writeln!(
+                out,
+                "  leader: {splits} splits handed out and merged in {:.1} ms of its time ({:.1} us per split)",
+                busy.as_secs_f64() * 1e3,
+                busy.as_secs_f64() * 1e6 / splits as f64
+            );
+        }
         for (id, (member, given)) in &mut self.members {
             if given.splits == 0 {
                 continue;
             }
             let who = match member.rank {
                 Some(rank) => format!("rank {rank} on {}", member.host),
-                None => format!("process on {}", member.host),
+                None => format!("the leader's process on {}", member.host),
             };
             let threads =
                 if member.threads == 1 { "1 thread".to_string() } else { format!("{} threads", member.threads) };
