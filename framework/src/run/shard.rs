@@ -188,9 +188,9 @@ pub(crate) fn discover(flag: Option<ShardId>, env: &dyn Fn(&str) -> Option<Strin
 
 /// The splits (indices into `costs`, in plan order) shard `id` runs:
 /// split `j` goes to shard `floor(mid_j * n / total)`, where `mid_j` is
-/// the cost before the middle of split `j` and every cost counts at least
-/// 1. The shard of a split never decreases along the plan, so each share
-/// is contiguous, and every split is in exactly one share; a share may be
+/// the cost before the middle of split `j` (a split costs one at least).
+/// The shard of a split never decreases along the plan, so each share is
+/// contiguous, and every split is in exactly one share; a share may be
 /// empty (more shards than splits).
 pub(crate) fn share(costs: impl IntoIterator<Item = u64>, id: ShardId) -> Range<usize> {
     let weights: Vec<u128> = costs.into_iter().map(|c| u128::from(c.max(1))).collect();
