@@ -864,3 +864,45 @@ fn issue_16_3_reruns_with_state_print_what_a_full_run_prints() {
         assert_eq!(parts, 3 * actions, "{name}: one kept partial per live file and action");
     }
 }
+
+/// Issue 17.4: three shards of `sales` (CSV, a malformed row quarantined)
+/// and their merge step print what one process prints, and the merge step
+/// (not the shards) writes the quarantine file and says what it left out.
+#[test]
+fn issue_17_4_sales_as_three_shards_and_a_merge_matches_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for (name, seed) in [("a.csv", 1), ("b.csv", 2), ("c.csv", 3)] {
+        let mut rows: String = (0..400).map(|i| sales_row(i * 3 + seed, "n")).collect();
+        if seed == 2 {
+            rows.push_str("9999,2025-01-01,Europe,Widget,lots,1.00,\n");
+        }
+        write(&data, name, format!("{SALES_HEADER}{rows}").as_bytes());
+    }
+    let rejects = dir.path().join("rejects.jsonl");
+    let policy = format!("quarantine={}", rejects.display());
+    let common = ["--split-size", "4K", "--on-malformed", &policy];
+    let single = run("sales", &[&common[..], &[data.to_str().unwrap()]].concat());
+    assert_eq!(single.status.code(), Some(3), "{}", text(&single.stderr));
+    let single_rejects = std::fs::read_to_string(&rejects).unwrap();
+    std::fs::remove_file(&rejects).unwrap();
+    let shards = dir.path().join("shards");
+    for i in 0..3 {
+        let id = format!("{i}/3");
+        let args = [&common[..], &["--shard", &id, "--shard-dir", shards.to_str().unwrap(), data.to_str().unwrap()]];
+        let out = run("sales", &args.concat());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "a shard leaves the left-out status to the merge: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+        assert!(!rejects.exists(), "a shard writes no quarantine file");
+    }
+    let merged = run("sales", &[&common[..], &["--merge", shards.to_str().unwrap(), data.to_str().unwrap()]].concat());
+    assert_eq!(merged.status.code(), Some(3), "{}", text(&merged.stderr));
+    assert_eq!(text(&merged.stdout), text(&single.stdout));
+    assert_eq!(last_line(&merged), last_line(&single));
+    assert_eq!(std::fs::read_to_string(&rejects).unwrap(), single_rejects);
+}

@@ -34,7 +34,7 @@ pub struct Flags {
     #[arg(short = 't', long, value_name = "N", env = "SHOAL_THREADS")]
     pub threads: Option<usize>,
 
-    /// Target split size, like 16M or 1GiB [default: from the input size; 8M with --state]
+    /// Target split size, like 16M or 1GiB [default: from the input size; 8M with --state, --shard-dir or --merge]
     #[arg(long, alias = "chunk-size", value_name = "SIZE", value_parser = parse_size, env = "SHOAL_SPLIT_SIZE")]
     pub split_size: Option<u64>,
 
@@ -106,6 +106,18 @@ pub struct Flags {
     #[arg(long, value_enum, value_name = "HOW", default_value = "metadata", requires = "state")]
     pub state_verify: crate::run::StateVerify,
 
+    /// With --shard-dir: run shard I of N (from 0: 0/3, 1/3, 2/3), its share of every action's splits [default: SHOAL_SHARD=I/N, else a Slurm job array's task or a Kubernetes Indexed Job's index with SHOAL_SHARD_COUNT]
+    #[arg(long, value_name = "I/N", requires = "shard_dir")]
+    pub shard: Option<crate::run::ShardId>,
+
+    /// Run as one shard of the job: print and write nothing, and keep this shard's results in DIR/shard-I-of-N.shoal (created when the program succeeds) for --merge
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["state", "merge"])]
+    pub shard_dir: Option<std::path::PathBuf>,
+
+    /// Merge the shards in DIR (all N, run with these same arguments) into the result one process would print and write, reading no input
+    #[arg(long, value_name = "DIR", conflicts_with = "state")]
+    pub merge: Option<std::path::PathBuf>,
+
     /// Stay in the foreground and run the job on this cron schedule ("*/15 * * * *"; six fields start with seconds), one run at a time, each a fresh process with the other flags; SIGTERM stops
     #[arg(long, value_name = "CRON", value_parser = parse_schedule)]
     pub schedule: Option<String>,
@@ -151,6 +163,23 @@ impl Flags {
     /// The id of one of these flags, to tell whether a parser has them.
     pub(crate) const MARKER: &'static str = "processes";
 
+    /// The shard or merge run these flags ask for: `None` without
+    /// `--shard-dir` or `--merge` (the launcher's variables alone do not
+    /// make a program a shard).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) (a usage error) for
+    /// `--shard-dir` without a shard found, or a malformed one.
+    pub(crate) fn shard_spec(&self) -> Result<Option<crate::run::shard::Spec>> {
+        use crate::run::shard::{Spec, discover};
+        if let Some(dir) = &self.merge {
+            return Ok(Some(Spec::Merge { dir: dir.clone() }));
+        }
+        let Some(dir) = &self.shard_dir else { return Ok(None) };
+        let (id, origin) = discover(self.shard, &|name| std::env::var(name).ok())?;
+        Ok(Some(Spec::Shard { id, origin, dir: dir.clone() }))
+    }
+
     /// How long `--lock` waits.
     pub(crate) fn lock_wait(&self) -> crate::run::LockWait {
         self.lock_wait.map_or(crate::run::LockWait::No, crate::run::LockWait::For)
@@ -181,10 +210,14 @@ impl Flags {
             });
         if let Some(size) = self.split_size {
             builder = builder.split_size(size);
-        } else if self.state.is_some() {
+        } else if self.state.is_some() || self.shard_dir.is_some() || self.merge.is_some() {
             // With a state, a file is cut the same way whatever else the
-            // input holds, so a rerun folds the same splits a full run does.
+            // input holds, so a rerun folds the same splits a full run does;
+            // shards plan alike whatever their threads or machine.
             builder = builder.split_size(STATE_SPLIT_SIZE);
+        }
+        if self.shard_dir.is_some() || self.merge.is_some() {
+            builder = builder.fixed_plan();
         }
         if let Some(bytes) = self.memory_limit {
             builder = builder.memory_limit(bytes);

@@ -89,6 +89,17 @@ where
             return Status::Usage.into();
         }
     };
+    // A shard, or the merge step of shards (never a worker: its leader is).
+    let shard_spec = match worker {
+        true => None,
+        false => match flags.shard_spec() {
+            Ok(spec) => spec,
+            Err(err) => {
+                diag!("error: {err}");
+                return Status::Usage.into();
+            }
+        },
+    };
     // The leader's run: its lock, and the reports it writes at the end.
     let session = match worker {
         true => None,
@@ -105,12 +116,18 @@ where
     };
     if let (Some(dir), false) = (&flags.state, worker) {
         let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-        let config = job.config();
-        let settings = format!("split={:?};record={}", config.split_size(), config.max_record_size());
-        let opened = crate::run::state::fingerprint(&args, &settings)
+        let opened = crate::run::state::fingerprint(&args, &run_settings(&job))
             .and_then(|fp| crate::run::state::State::open(dir, flags.state_verify, fp, flags.lock_wait()));
         match opened {
             Ok(state) => job.set_state(state),
+            Err(err) => return ExitCode::from(report(err.into()).0),
+        }
+    }
+    if let Some(spec) = shard_spec {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+        let fingerprint = crate::run::state::fingerprint(&args, &run_settings(&job));
+        match fingerprint {
+            Ok(fp) => job.set_sharding(crate::run::shard::Sharding::new(spec, fp)),
             Err(err) => return ExitCode::from(report(err.into()).0),
         }
     }
@@ -144,6 +161,31 @@ where
             },
             None => (code, outcome, message),
         };
+    // A shard that finished writes its file; a merge step checks it merged
+    // every action the shards ran.
+    let finished = code == Status::Success as u8 || code == Status::Incomplete as u8;
+    let (code, outcome, message) = match job.take_sharding().filter(|_| finished) {
+        Some(crate::run::shard::Sharding::Shard(shard)) => {
+            let id = shard.id();
+            match shard.write() {
+                Ok(path) => {
+                    diag!(
+                        "shoal: shard {} of {} done: {} (merge the shards with --merge)",
+                        id.index,
+                        id.count,
+                        path.display()
+                    );
+                    (code, outcome, message)
+                }
+                Err(err) => report(err.into()),
+            }
+        }
+        Some(crate::run::shard::Sharding::Merge(merging)) => match merging.finish() {
+            Ok(()) => (code, outcome, message),
+            Err(err) => report(err.into()),
+        },
+        None => (code, outcome, message),
+    };
     if let Some(session) = session {
         session.finish(Some(job.facts()), code, outcome, message);
     }
@@ -154,6 +196,14 @@ where
         diag!("{left_out}");
     }
     ExitCode::from(code)
+}
+
+/// The settings that change results, as resolved (from flags or the
+/// environment), for the run's fingerprint: the split size fixes the order
+/// partials fold in.
+fn run_settings(job: &Job) -> String {
+    let config = job.config();
+    format!("split={:?};record={}", config.split_size(), config.max_record_size())
 }
 
 /// Parses the command line into the program's arguments and the standard

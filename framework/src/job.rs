@@ -26,7 +26,13 @@ pub struct Config {
     max_record_size: u64,
     memory_limit: Option<u64>,
     spill_dir: Option<std::path::PathBuf>,
+    /// Whether plans must not depend on the thread count (shard runs).
+    fixed_plan: bool,
 }
+
+/// The thread count in-memory sources plan for in shard runs, whatever
+/// the run's threads: so that every shard cuts them alike.
+const FIXED_PLAN_THREADS: usize = 8;
 
 impl Config {
     /// Threads per process.
@@ -90,6 +96,13 @@ impl Config {
     /// All threads of the job, over all processes: what plans aim to keep busy.
     pub fn total_threads(&self) -> usize {
         self.threads * self.process.processes.max(1)
+    }
+
+    /// The threads in-memory sources (`iter`, `range`) cut their items for:
+    /// all of the job's, or a fixed count in shard runs, whose plans must
+    /// be alike in every shard.
+    pub(crate) fn item_plan_threads(&self) -> usize {
+        if self.fixed_plan { FIXED_PLAN_THREADS } else { self.total_threads() }
     }
 
     /// How a source plans its splits: its own target size when it has one
@@ -171,6 +184,12 @@ impl JobBuilder {
         self
     }
 
+    /// Plans that do not depend on the thread count (shard runs).
+    pub(crate) fn fixed_plan(mut self) -> Self {
+        self.config.fixed_plan = true;
+        self
+    }
+
     /// Worker-process options. Worker processes are only started by
     /// [`crate::main`], which re-executes the program; a job built here
     /// always runs in this process.
@@ -212,6 +231,7 @@ impl JobBuilder {
             limits: Mutex::new(HashMap::new()),
             run_log: Mutex::default(),
             state: Mutex::new(None),
+            sharding: None,
         })
     }
 }
@@ -235,6 +255,9 @@ pub struct Job {
     run_log: Mutex<(Vec<crate::run::ActionRun>, Vec<crate::attempt::SplitRun>)>,
     /// `--state`: what reruns reuse (leader or single process only).
     state: Mutex<Option<crate::run::state::State>>,
+    /// `--shard-dir` or `--merge`: the part this run plays in a sharded job
+    /// (leader or single process only).
+    sharding: Option<crate::run::shard::Sharding>,
 }
 
 impl std::fmt::Debug for Job {
@@ -258,6 +281,7 @@ impl Job {
                 max_record_size: crate::read::DEFAULT_MAX_RECORD,
                 memory_limit: None,
                 spill_dir: None,
+                fixed_plan: false,
             },
         }
     }
@@ -295,6 +319,22 @@ impl Job {
     /// Takes the state out, to commit it at the end of a successful run.
     pub(crate) fn take_state(&self) -> Option<crate::run::state::State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Makes this run a shard or a merge step (see `run/shard.rs`).
+    pub(crate) fn set_sharding(&mut self, sharding: crate::run::shard::Sharding) {
+        self.sharding = Some(sharding);
+    }
+
+    /// The part this run plays in a sharded job, if any.
+    pub(crate) fn sharding(&self) -> Option<&crate::run::shard::Sharding> {
+        self.sharding.as_ref()
+    }
+
+    /// Takes the sharding out, to write the shard file (or check the merge)
+    /// at the end of a successful run.
+    pub(crate) fn take_sharding(&mut self) -> Option<crate::run::shard::Sharding> {
+        self.sharding.take()
     }
 
     /// Records a finished action for the run report.
@@ -357,10 +397,12 @@ impl Job {
 
     /// Whether this process prints results and writes outputs.
     ///
-    /// Always `true` with a single process. With worker processes only the
-    /// leader is; workers run the same program but their output is dropped.
+    /// `true` with a single process. With worker processes only the leader
+    /// is; workers run the same program but their output is dropped. In a
+    /// shard run (`--shard-dir`) no process is: the merge step (`--merge`)
+    /// prints and writes, and applies `--max-malformed`.
     pub fn is_leader(&self) -> bool {
-        self.runtime.is_leader()
+        self.runtime.is_leader() && !matches!(self.sharding, Some(crate::run::shard::Sharding::Shard(_)))
     }
 
     /// This process's worker id, or `None` in the leader (or a single process).
@@ -406,7 +448,7 @@ impl Job {
     }
 
     /// The job's standard output: the real stdout in the leader, a sink in
-    /// workers, so a program's results are printed once.
+    /// workers and shard runs, so a program's results are printed once.
     pub fn stdout(&self) -> Stdout {
         Stdout { inner: self.is_leader().then(|| std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())) }
     }

@@ -199,6 +199,19 @@ fn part_file(ext: &str) -> String {
 }
 
 impl<F: Format, K: Layout> Output<F, K> {
+    /// What [`commit`](Self::commit) would write, without writing it (a
+    /// shard run, see [`shoal::plumbing::writes_outputs`]).
+    fn unwritten(&self, encoded: &Encoded) -> Written {
+        let files = match K::PARTITIONED {
+            false => vec![self.path.clone()],
+            true => {
+                let name = part_file(self.format.extension());
+                encoded.parts.iter().map(|(folder, _)| self.path.join(folder).join(&name)).collect()
+            }
+        };
+        Written { files, rows: encoded.rows }
+    }
+
     /// Writes and commits: one file, or a folder of partitions.
     fn commit(&self, encoded: Encoded) -> Result<Written> {
         let Encoded { header, rows, parts } = encoded;
@@ -255,6 +268,10 @@ impl<F: Format, K: Layout> Action for Output<F, K> {
 
     fn finish(&self, partial: SinkPartial<F>) -> Result<Written> {
         let encoded = partial.into_encoded()?;
+        // A shard's rows are part of the output: its merge step writes them.
+        if !shoal::plumbing::writes_outputs() {
+            return Ok(self.unwritten(&encoded));
+        }
         self.commit(encoded).map_err(|e| e.context(format!("output {}", self.path.display())))
     }
 }

@@ -9,4 +9,5 @@ mod commit;
 mod formats;
 #[cfg(feature = "polars")]
 mod polars;
+mod shards;
 mod util;

@@ -7,9 +7,12 @@
 //! here ([`Action::merge_encoded`](super::Action::merge_encoded)); in a
 //! worker the leader's splits run into one fresh partial each (spent ones
 //! emptied by [`Action::reset`](super::Action::reset) and reused).
-//! [`run_split`] is the one per-split step all three share.
+//! [`run_split`] is the one per-split step all three share. Incremental
+//! runs (`incremental.rs`) and shard runs (`shard.rs`) run sub-plans
+//! through the same executors; a merge step of shards runs none.
 
 use super::incremental::{self, SplitPartials};
+use super::shard;
 use super::{Absorb, Sink, Source};
 use crate::attempt::{Outcome, SplitRun};
 use crate::error::{Error, ErrorKind, Result};
@@ -34,6 +37,9 @@ where
 {
     let job = source.job();
     let number = job.next_action();
+    if let Some(merging) = shard::merge_of(job) {
+        return shard::merge(merging, number, source, action);
+    }
     match job.runtime().role() {
         Role::Local => run_local(number, source, action),
         Role::Leader(leader) => run_leader(leader, number, source, action),
@@ -53,7 +59,7 @@ fn planned<S: Source, A>(source: &S) -> Result<Plan> {
 }
 
 /// The action's short type name and the pipeline's stages (`lines(data/) -> map`).
-fn names<S: Source, A>(source: &S) -> (String, String) {
+pub(super) fn names<S: Source, A>(source: &S) -> (String, String) {
     let mut stages = Vec::new();
     source.describe(&mut stages);
     (super::source::short_type_name(std::any::type_name::<A>()), stages.join(" -> "))
@@ -84,19 +90,25 @@ where
     let keep_failed = |split_report: &mut Report| {
         failed.lock().unwrap_or_else(|p| p.into_inner()).append(&mut split_report.splits);
     };
+    // A sub-plan's splits, one partial each (incremental and shard runs).
+    let split_partials = |sub: &Plan| -> Result<SplitPartials<A::Partial>> {
+        let per_thread = threads::run_splits(threads, sub, Vec::new, |out, split| {
+            let mut acc = action.identity();
+            let (outcome, mut split_report) = run_split(number, source, sub, split, action, &mut acc);
+            if outcome.is_err() {
+                keep_failed(&mut split_report);
+            }
+            outcome?;
+            out.push((split.index, acc, split_report));
+            Ok(())
+        })?;
+        Ok(per_thread.into_iter().flatten().collect())
+    };
     let merged = if incremental::applies(job, &plan, action) {
-        incremental::run(number, source, action, &plan, &mut report, |sub| {
-            let per_thread = threads::run_splits(threads, sub, Vec::new, |out, split| {
-                let mut acc = action.identity();
-                let (outcome, mut split_report) = run_split(number, source, sub, split, action, &mut acc);
-                if outcome.is_err() {
-                    keep_failed(&mut split_report);
-                }
-                outcome?;
-                out.push((split.index, acc, split_report));
-                Ok(())
-            })?;
-            Ok(per_thread.into_iter().flatten().collect())
+        incremental::run(number, source, action, &plan, &mut report, split_partials)
+    } else if let Some(shard) = shard::shard_of(job) {
+        shard::run(shard, number, source, action, &plan, &mut report, |sub| {
+            Ok((split_partials(sub)?, Report::default()))
         })
     } else {
         threads::run_splits(
@@ -152,10 +164,11 @@ where
     let mut report = report::take_outside();
     let mut skipped = Report::default();
     // Each split's partial as it arrives: folded into `into` (its report
-    // into `reports`), or (`None`) kept apart for an incremental run.
-    let mut gather = |plan: &Plan, mut into: Option<(&mut A::Partial, &mut Report)>| {
+    // into `reports`), or (`None`) kept apart for an incremental or shard
+    // run; with the report of the splits left out.
+    let gather = |plan: &Plan, mut into: Option<(&mut A::Partial, &mut Report)>| {
         let mut apart: SplitPartials<A::Partial> = Vec::new();
-        skipped = leader.gather(number, fingerprint, plan, &mut |split, bytes, split_report| {
+        let skipped = leader.gather(number, fingerprint, plan, &mut |split, bytes, split_report| {
             for s in split_report.splits.iter().filter(|s| s.outcome == Outcome::Ok) {
                 progress::split_done(s.bytes, s.records);
             }
@@ -173,13 +186,19 @@ where
             }
             Ok(())
         })?;
-        Ok(apart)
+        Ok((apart, skipped))
     };
     let merged = if incremental::applies(job, &plan, action) {
-        incremental::run(number, source, action, &plan, &mut report, |sub| gather(sub, None))?
+        incremental::run(number, source, action, &plan, &mut report, |sub| {
+            let (apart, left_out) = gather(sub, None)?;
+            skipped = left_out;
+            Ok(apart)
+        })?
+    } else if let Some(shard) = shard::shard_of(job) {
+        shard::run(shard, number, source, action, &plan, &mut report, |sub| gather(sub, None))?
     } else {
         let mut merged = action.identity();
-        gather(&plan, Some((&mut merged, &mut report)))?;
+        skipped = gather(&plan, Some((&mut merged, &mut report)))?.1;
         merged
     };
     report.merge(skipped);

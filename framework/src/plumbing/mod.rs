@@ -31,9 +31,11 @@ pub(crate) mod bridge;
 mod incremental;
 mod options;
 mod pool;
+mod shard;
 mod source;
 
 pub use crate::exec::process::outputs::Deferred;
+pub use crate::run::shard::writes_outputs;
 pub use action::{Absorb, Action};
 pub(crate) use action::{Sink, undecodable};
 pub use options::{FileSource, ReadOptions};

@@ -6,11 +6,13 @@
 //! action's summary is kept by the job); this module turns that into files
 //! when the program ends, in the leader only.
 
+pub(crate) mod framed;
 pub(crate) mod html;
 pub(crate) mod progress;
 pub(crate) mod report;
 pub(crate) mod schedule;
 pub(crate) mod session;
+pub(crate) mod shard;
 pub(crate) mod state;
 pub(crate) mod timeline;
 
@@ -18,4 +20,5 @@ pub use crate::attempt::{Outcome, SplitRun};
 pub use crate::lock::LockWait;
 pub use progress::ProgressMode;
 pub use report::{ActionRun, ReportFormat};
+pub use shard::ShardId;
 pub use state::StateVerify;

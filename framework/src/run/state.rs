@@ -337,63 +337,21 @@ fn part_name(fingerprint: u64, action: u64, pipeline: u64, file: &Identity) -> S
     format!("{fnv:016x}{:08x}", crc.sum())
 }
 
-/// Writes `payload` behind the header, to a temporary name, then renames.
+/// The framing of state files.
+const FRAMING: crate::run::framed::Framing =
+    crate::run::framed::Framing { magic: MAGIC, noun: "state file", mode: 0o600 };
+
 fn write_framed(path: &Path, payload: &[u8]) -> Result<()> {
-    let mut crc = flate2::Crc::new();
-    crc.update(payload);
-    let mut header = Vec::with_capacity(20);
-    header.extend_from_slice(MAGIC);
-    header.extend_from_slice(&crc.sum().to_le_bytes());
-    header.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    crate::commit::write_file_whole(path, &[&header, payload], 0o600, "cannot write the state")
+    FRAMING.write(path, payload)
 }
 
-/// The payload of a framed file: `None` when it does not exist.
-///
-/// # Errors
-/// A file that is truncated, of another format, or fails its checksum.
 fn read_framed(path: &Path) -> Result<Option<Vec<u8>>> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(path, e).context("cannot read the state")),
-    };
-    let corrupt = |why: &str| Error::new(ErrorKind::InvalidInput, format!("the state file is {why}")).with_path(path);
-    if bytes.len() < 20 || &bytes[..8] != MAGIC {
-        return Err(corrupt("not a state file or truncated"));
-    }
-    let want = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default());
-    let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or_default());
-    let payload = &bytes[20..];
-    if payload.len() as u64 != len {
-        return Err(corrupt("truncated"));
-    }
-    let mut crc = flate2::Crc::new();
-    crc.update(payload);
-    if crc.sum() != want {
-        return Err(corrupt("corrupt (checksum)"));
-    }
-    Ok(Some(payload.to_vec()))
+    FRAMING.read(path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn framed_files_detect_truncation_and_corruption() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.part");
-        write_framed(&path, b"hello state").unwrap();
-        assert_eq!(read_framed(&path).unwrap().unwrap(), b"hello state");
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[22] ^= 1;
-        std::fs::write(&path, &bytes).unwrap();
-        assert!(read_framed(&path).unwrap_err().to_string().contains("checksum"));
-        std::fs::write(&path, &bytes[..25]).unwrap();
-        assert!(read_framed(&path).unwrap_err().to_string().contains("truncated"));
-        assert!(read_framed(&dir.path().join("missing")).unwrap().is_none());
-    }
 
     #[test]
     fn a_rerun_reuses_unchanged_files_and_finds_new_changed_and_removed_ones() {
@@ -443,8 +401,10 @@ mod tests {
 
 /// Flags that never change a result (they change speed, where things go, or
 /// what is shown): left out of the fingerprint, so a rerun with more
-/// threads or another report path still reuses the state.
-const NEUTRAL_WITH_VALUE: [&str; 16] = [
+/// threads or another report path still reuses the state, and the shards of
+/// a run (`--shard I/N --shard-dir DIR`) and its merge step (`--merge DIR`)
+/// have one fingerprint.
+const NEUTRAL_WITH_VALUE: [&str; 22] = [
     "-t",
     "--threads",
     "-p",
@@ -461,6 +421,12 @@ const NEUTRAL_WITH_VALUE: [&str; 16] = [
     "--listen",
     "--state",
     "--state-verify",
+    "--shard",
+    "--shard-dir",
+    "--merge",
+    "--cluster",
+    "--connect-timeout",
+    "--secret-file",
 ];
 const NEUTRAL: [&str; 2] = ["--explain", "--no-mmap"];
 
@@ -518,6 +484,8 @@ mod fingerprint_tests {
         let base = of(&["data/", "--on-malformed", "skip"]);
         assert_eq!(base, of(&["-t", "4", "data/", "--on-malformed", "skip", "--report", "r.json", "-p2", "--explain"]));
         assert_eq!(base, of(&["--threads=3", "data/", "--on-malformed", "skip", "--state", "st/"]));
+        assert_eq!(base, of(&["--shard", "1/3", "data/", "--shard-dir", "sh/", "--on-malformed", "skip"]));
+        assert_eq!(base, of(&["data/", "--merge=sh/", "--on-malformed", "skip"]));
         assert_ne!(base, of(&["data/", "--on-malformed", "fail"]));
         assert_ne!(base, of(&["data/", "more/", "--on-malformed", "skip"]));
         assert_ne!(base, of(&["data/", "--on-malformed", "skip", "--split-size", "4M"]));

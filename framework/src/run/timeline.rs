@@ -4,6 +4,14 @@
 use super::ActionRun;
 use crate::attempt::{Outcome, SplitRun, now_us};
 
+/// What an action's plan covers: files, splits, and bytes (or items).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Planned {
+    pub(crate) files: u64,
+    pub(crate) splits: u64,
+    pub(crate) bytes: u64,
+}
+
 /// One action while it runs: its summary, finished into the job's run log.
 #[derive(Debug)]
 pub(crate) struct ActionLog {
@@ -15,13 +23,21 @@ impl ActionLog {
     /// `plan`.
     pub(crate) fn start(number: u64, action: String, pipeline: String, plan: &crate::plan::Plan) -> ActionLog {
         let bytes = plan.splits.iter().flat_map(|s| &s.parts).map(|p| p.end - p.start).sum();
+        let planned = Planned { files: plan.files.len() as u64, splits: plan.splits.len() as u64, bytes };
+        ActionLog::start_planned(number, action, pipeline, planned)
+    }
+
+    /// Like [`start`](Self::start), with what a plan made elsewhere covers
+    /// (the merge step of shards, which plans nothing itself).
+    pub(crate) fn start_planned(number: u64, action: String, pipeline: String, planned: Planned) -> ActionLog {
+        let Planned { files, splits, bytes } = planned;
         ActionLog {
             run: ActionRun {
                 number,
                 action,
                 pipeline,
-                files: plan.files.len() as u64,
-                splits: plan.splits.len() as u64,
+                files,
+                splits,
                 bytes,
                 start_us: now_us(),
                 ..ActionRun::default()

@@ -51,7 +51,7 @@ impl<T: Send + Sync + 'static> Source for Iter<'_, T> {
 
     fn plan(&self) -> Result<Plan> {
         let len = self.items.len() as u64;
-        let threads = self.job.config().total_threads();
+        let threads = self.job.config().item_plan_threads();
         Ok(Plan::items(len, self.chunk.unwrap_or_else(|| default_chunk(len, threads)), threads))
     }
 
@@ -131,7 +131,7 @@ impl<T: Step> Source for RangeSource<'_, T> {
     }
 
     fn plan(&self) -> Result<Plan> {
-        let threads = self.job.config().total_threads();
+        let threads = self.job.config().item_plan_threads();
         Ok(Plan::items(self.len, self.chunk.unwrap_or_else(|| default_chunk(self.len, threads)), threads))
     }
 

@@ -8,6 +8,7 @@ mod options;
 mod processes;
 mod records;
 mod runs;
+mod shards;
 mod splits;
 mod stdin;
 mod util;

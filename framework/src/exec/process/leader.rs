@@ -240,9 +240,9 @@ impl State {
             self.keep_workers_up()?;
             match self.events.recv_timeout(Duration::from_millis(100)) {
                 Ok(event) => {
-                    let started = Instant::now();
+                    let started = super::roster::thread_time();
                     self.handle(&mut round, event, on_partial)?;
-                    self.roster.busy(started.elapsed());
+                    self.roster.busy(super::roster::thread_time().saturating_sub(started));
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
