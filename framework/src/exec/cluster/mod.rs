@@ -264,6 +264,9 @@ pub(crate) fn join(rank: &Rank, options: &ProcessOptions, threads: usize) -> Res
     let deadline = Instant::now() + options.connect_timeout;
     let mut last;
     let mut tried = rank.leader.clone().unwrap_or_else(|| "the address in the rendezvous file".into());
+    // Ranks start together: rank 0 is usually a few milliseconds away, so
+    // look again soon, then less and less often.
+    let mut pause = Duration::from_millis(2);
     loop {
         let found = rendezvous_or_env(rank, given.as_deref());
         match found {
@@ -306,7 +309,8 @@ pub(crate) fn join(rank: &Rank, options: &ProcessOptions, threads: usize) -> Res
                 ),
             ));
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(200));
     }
 }
 
