@@ -467,6 +467,34 @@ impl<K: Hash + Eq, V> Groups<K, V> {
         over
     }
 
+    /// Folds one pair of another partial, decoded without its short form,
+    /// like [`merge_within`](Groups::merge_within) folds one group: into the
+    /// group of the same key with `op`, or added while there are fewer than
+    /// `cap` groups; else given back with its hash.
+    pub(crate) fn fold_within(
+        &mut self,
+        key: K,
+        value: V,
+        op: impl FnOnce(&mut V, V),
+        cap: usize,
+    ) -> Option<(u64, K, V)> {
+        let entry = Entry { short: Words::stored(None), key, value };
+        let hash = self.state.hash_one(&entry.key);
+        let probe = entry.short.to_probe();
+        let full = self.len() >= cap;
+        match self.find(hash, &probe, |stored| *stored == entry.key) {
+            Some(into) => {
+                op(into, entry.value);
+                None
+            }
+            None if full => Some((hash, entry.key, entry.value)),
+            None => {
+                self.insert_absent(hash, entry);
+                None
+            }
+        }
+    }
+
     /// Adds one group of another partial: merged into the group of the same
     /// key with `op`, or added.
     fn add_group(&mut self, entry: Entry<K, V>, op: impl FnOnce(&mut V, V)) {

@@ -56,6 +56,10 @@ where
         into.merge_with(other, V::merge);
     }
 
+    fn merge_encoded(&self, into: &mut Partitioned<K, V>, bytes: &[u8]) -> Result<()> {
+        into.merge_encoded(bytes, V::merge)
+    }
+
     fn reset(&self, partial: &mut Partitioned<K, V>) {
         partial.clear();
     }
@@ -114,6 +118,10 @@ where
 
     fn merge(&self, into: &mut Partitioned<K, V>, other: Partitioned<K, V>) {
         into.merge_with(other, &self.op);
+    }
+
+    fn merge_encoded(&self, into: &mut Partitioned<K, V>, bytes: &[u8]) -> Result<()> {
+        into.merge_encoded(bytes, &self.op)
     }
 
     fn reset(&self, partial: &mut Partitioned<K, V>) {
@@ -175,6 +183,10 @@ impl<K: Hash + Eq + Send + Serialize + DeserializeOwned> Action for CountByValue
 
     fn merge(&self, into: &mut Partitioned<K, u64>, other: Partitioned<K, u64>) {
         into.merge_with(other, |a, b| *a += b);
+    }
+
+    fn merge_encoded(&self, into: &mut Partitioned<K, u64>, bytes: &[u8]) -> Result<()> {
+        into.merge_encoded(bytes, |a, b| *a += b)
     }
 
     fn reset(&self, partial: &mut Partitioned<K, u64>) {

@@ -361,6 +361,27 @@ impl<K: Hash + Eq, V> Partitioned<K, V> {
         self.spill_if_over();
     }
 
+    /// Folds `bytes`, a partial as a worker process encodes it, into `self`
+    /// without building it first: each hot pair is looked up in this hot
+    /// table (added while it has room, else appended to its partition) and
+    /// the chunks are appended, as [`merge_with`](Partitioned::merge_with)
+    /// would after decoding. The leader's per-split step: decoding into a
+    /// table of its own first cost a table built and grown per split.
+    ///
+    /// # Errors
+    /// `bytes` do not decode as a partial.
+    pub(crate) fn merge_encoded(&mut self, bytes: &[u8], op: impl FnMut(&mut V, V)) -> crate::Result<()>
+    where
+        K: DeserializeOwned + Serialize,
+        V: DeserializeOwned + Serialize,
+    {
+        let mut de = postcard::Deserializer::from_bytes(bytes);
+        de::DeserializeSeed::deserialize(MergeSeed { into: &mut *self, op }, &mut de)
+            .map_err(crate::plumbing::undecodable)?;
+        self.spill_if_over();
+        Ok(())
+    }
+
     /// Empties the partial, keeping the hot table's memory.
     pub(crate) fn clear(&mut self) {
         self.hot.clear();
@@ -569,6 +590,113 @@ where
 }
 
 struct PartialVisitor<K, V>(std::marker::PhantomData<fn() -> (K, V)>);
+
+/// Decodes a partial straight into another ([`Partitioned::merge_encoded`]).
+struct MergeSeed<'p, K, V, F> {
+    into: &'p mut Partitioned<K, V>,
+    op: F,
+}
+
+impl<'de, K, V, F> de::DeserializeSeed<'de> for MergeSeed<'_, K, V, F>
+where
+    K: Hash + Eq + DeserializeOwned + Serialize,
+    V: DeserializeOwned + Serialize,
+    F: FnMut(&mut V, V),
+{
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_tuple(3, self)
+    }
+}
+
+impl<'de, K, V, F> Visitor<'de> for MergeSeed<'_, K, V, F>
+where
+    K: Hash + Eq + DeserializeOwned + Serialize,
+    V: DeserializeOwned + Serialize,
+    F: FnMut(&mut V, V),
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a partitioned keyed partial")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let fingerprint: u64 = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        let hot = HotSeed { into: &mut *self.into, op: &mut self.op };
+        seq.next_element_seed(hot)?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
+        let chunks: Vec<ChunkIn> = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(2, &self))?;
+        let into = self.into;
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        if fingerprint == state_fingerprint(&into.hot) {
+            if into.runs.is_empty() {
+                into.runs = std::iter::repeat_with(Run::default).take(PARTS).collect();
+            }
+            for chunk in chunks {
+                let run = &mut into.runs[usize::from(chunk.part)];
+                into.bytes += chunk.bytes.len();
+                run.pairs = run.pairs.saturating_add(chunk.pairs);
+                run.chunks.push(chunk.bytes);
+            }
+        } else {
+            for chunk in chunks {
+                let mut rest: &[u8] = &chunk.bytes;
+                while !rest.is_empty() {
+                    let (key, value, tail) = split_pair::<V>(rest).map_err(de::Error::custom)?;
+                    let key: K = decode_key(key).map_err(de::Error::custom)?;
+                    let hash = into.hot.hash_of(&key);
+                    into.append(hash, &key, &value);
+                    rest = tail;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The hot pairs of an encoded partial, folded into a partial's hot table.
+struct HotSeed<'p, K, V, F> {
+    into: &'p mut Partitioned<K, V>,
+    op: &'p mut F,
+}
+
+impl<'de, K, V, F> de::DeserializeSeed<'de> for HotSeed<'_, K, V, F>
+where
+    K: Hash + Eq + DeserializeOwned + Serialize,
+    V: DeserializeOwned + Serialize,
+    F: FnMut(&mut V, V),
+{
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, K, V, F> Visitor<'de> for HotSeed<'_, K, V, F>
+where
+    K: Hash + Eq + DeserializeOwned + Serialize,
+    V: DeserializeOwned + Serialize,
+    F: FnMut(&mut V, V),
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of (key, value) pairs")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some((key, value)) = seq.next_element::<(K, V)>()? {
+            if let Some((hash, key, value)) = self.into.hot.fold_within(key, value, &mut *self.op, HOT_KEYS) {
+                self.into.append(hash, &key, &value);
+            }
+        }
+        Ok(())
+    }
+}
 
 /// One shipped chunk: its partition, its pair count and its bytes.
 struct ChunkIn {

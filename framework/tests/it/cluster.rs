@@ -119,9 +119,10 @@ fn a_killed_rank_s_splits_are_rerun_and_the_result_is_the_same() {
     let path = text_file(&dir, "k.txt", 40_000);
     let want = reference(&path);
     let launch = Launch::new(&dir, 3, "killed");
-    let args = ["-t", "1", "--chunk-size", "8K", "--sleep-ms", "20", "--sleep-every", "200", path.to_str().unwrap()];
+    // About 2.7 s of sleeps per rank: rank 1 is killed well before the end.
+    let args = ["-t", "1", "--chunk-size", "8K", "--sleep-ms", "40", "--sleep-every", "200", path.to_str().unwrap()];
     let mut ranks = launch.all(&args);
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(1000));
     let victim = ranks.remove(1);
     kill(Pid::from_raw(victim.id() as i32), Signal::SIGKILL).unwrap();
     let victim = wait_with_output(victim);
