@@ -73,7 +73,7 @@ pub use action::{AsKey, HashMap, KeyState};
 pub use cli::Flags;
 pub use entry::main;
 pub use error::{BoxError, Error, ErrorKind, Result};
-pub use exec::process::{FailedSplit, ProcessOptions};
+pub use exec::process::{ClusterMode, FailedSplit, ProcessOptions};
 pub use job::{Job, JobBuilder, Limit, Permit};
 pub use merge::{Merge, Stats};
 pub use pipeline::Pipeline;

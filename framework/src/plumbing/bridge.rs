@@ -52,22 +52,15 @@ where
 fn planned<S: Source, A>(source: &S) -> Result<Plan> {
     let plan = source.plan()?;
     if source.job().config().explain() {
-        let (action, pipeline) = names::<S, A>(source);
+        let (action, pipeline) = super::source::names::<S, A>(source);
         crate::diag::print(format_args!("{plan}  pipeline: {pipeline}\n  action: {action}\n"));
     }
     Ok(plan)
 }
 
-/// The action's short type name and the pipeline's stages (`lines(data/) -> map`).
-pub(super) fn names<S: Source, A>(source: &S) -> (String, String) {
-    let mut stages = Vec::new();
-    source.describe(&mut stages);
-    (super::source::short_type_name(std::any::type_name::<A>()), stages.join(" -> "))
-}
-
 /// Starts the run log's entry for action `number`, and its progress display.
 fn log_start<S: Source, A>(number: u64, source: &S, plan: &Plan) -> (ActionLog, Option<progress::Display>) {
-    let (action, pipeline) = names::<S, A>(source);
+    let (action, pipeline) = super::source::names::<S, A>(source);
     let short = action.split('<').next().unwrap_or(&action).to_string();
     let log = ActionLog::start(number, action, pipeline, plan);
     let (total, bytes) = (log.planned(), plan.unit == crate::plan::Unit::Bytes);

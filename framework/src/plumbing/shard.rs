@@ -145,7 +145,7 @@ where
     let job = source.job();
     let pipeline = protocol::pipeline_fingerprint::<S, A>();
     let entries = merging.take_action(number, pipeline, job.config().explain())?;
-    let (name, stages) = super::bridge::names::<S, A>(source);
+    let (name, stages) = super::source::names::<S, A>(source);
     let planned = entries.first().map_or(Planned { files: 0, splits: 0, bytes: 0 }, |(_, e)| Planned {
         files: e.plan.files,
         splits: e.plan.splits,

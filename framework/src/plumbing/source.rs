@@ -74,6 +74,13 @@ pub(crate) fn short_type_name(full: &str) -> String {
     out
 }
 
+/// The action's short type name and the pipeline's stages (`lines(data/) -> map`).
+pub(crate) fn names<S: Source, A>(source: &S) -> (String, String) {
+    let mut stages = Vec::new();
+    source.describe(&mut stages);
+    (short_type_name(std::any::type_name::<A>()), stages.join(" -> "))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -27,23 +27,14 @@ pub(crate) mod nodelist;
 pub(crate) mod rendezvous;
 
 use crate::error::{Error, ErrorKind, Result};
+pub(crate) use crate::exec::process::ClusterMode;
 use crate::exec::process::ProcessOptions;
 use crate::exec::process::leader::Leader;
-use crate::exec::process::worker::{Greeting, Joining, WorkerLink};
+use crate::exec::process::worker::{Greeting, Joining, WorkerLink, host_name};
 use crate::transport::{self, Address};
 use rendezvous::Rendezvous;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
-
-/// Whether to look for a cluster launch in the environment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum ClusterMode {
-    /// Run as a rank when a launcher's variables say so (more than one task).
-    #[default]
-    Auto,
-    /// Ignore the launcher's variables: every process is a job of its own.
-    Off,
-}
 
 /// Which launcher's variables named the rank.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,11 +167,6 @@ pub(crate) fn derived_port(job: &str, step: &str) -> u16 {
 
 fn sanitize(key: &str) -> String {
     key.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
-}
-
-/// This host's name (`gethostname`), for messages and the default address.
-pub(crate) fn host_name() -> String {
-    nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".into())
 }
 
 /// The job's secret, when the launcher or a file gives it.

@@ -57,6 +57,16 @@ pub enum FailedSplit {
     Skip,
 }
 
+/// Whether to look for a cluster launch in the environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClusterMode {
+    /// Run as a rank when a launcher's variables say so (more than one task).
+    #[default]
+    Auto,
+    /// Ignore the launcher's variables: every process is a job of its own.
+    Off,
+}
+
 /// How the process executor runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessOptions {
@@ -73,7 +83,7 @@ pub struct ProcessOptions {
     /// Also accept workers over TCP here (for launchers on other machines).
     pub listen: Option<Address>,
     /// Whether a launcher's variables (`srun`, `mpirun`) make this process a rank.
-    pub cluster: crate::exec::cluster::ClusterMode,
+    pub cluster: ClusterMode,
     /// How long a rank keeps trying to reach rank 0, and rank 0 waits for the others.
     pub connect_timeout: Duration,
     /// A file holding the job's secret, readable by its owner only (ranks).
@@ -89,7 +99,7 @@ impl Default for ProcessOptions {
             split_timeout: None,
             heartbeat_timeout: Duration::from_secs(30),
             listen: None,
-            cluster: crate::exec::cluster::ClusterMode::Auto,
+            cluster: ClusterMode::Auto,
             connect_timeout: Duration::from_secs(60),
             secret_file: None,
         }

@@ -90,7 +90,7 @@ fn same_files(plan: &Plan) -> Result<()> {
                 ErrorKind::InvalidInput,
                 format!(
                     "{} sees another version of this input than the leader: {} bytes modified at {} ns here, {}                      bytes modified at {} ns as planned (inputs must be on a filesystem every rank sees)",
-                    crate::exec::cluster::host_name(),
+                    host_name(),
                     meta.len(),
                     here.unwrap_or_default(),
                     file.len.unwrap_or_default(),
@@ -101,6 +101,11 @@ fn same_files(plan: &Plan) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// This host's name (`gethostname`), for messages and the default address.
+pub(crate) fn host_name() -> String {
+    nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "localhost".into())
 }
 
 /// Whether this process was started as a worker (`SHOAL_LEADER` is set).
@@ -146,7 +151,7 @@ impl WorkerLink {
             secret: secret.to_owned(),
             worker: who.worker,
             rank: who.rank,
-            host: crate::exec::cluster::host_name(),
+            host: host_name(),
             pid: std::process::id(),
             threads: who.threads,
         };
