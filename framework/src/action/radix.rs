@@ -70,6 +70,11 @@ const CHUNK: usize = 64 << 10;
 /// The room a partition's first chunk starts with.
 const FIRST_CHUNK: usize = 1 << 10;
 
+/// A chunk with less room left than this gets no more pairs: the next pair
+/// starts a new chunk (most pairs are shorter; a longer one grows its
+/// chunk once).
+const SLACK: usize = 64;
+
 /// The partition of a key hash: bits 32 to 41, which hashbrown's bucket
 /// index (the low bits) and control byte (the top seven) do not use, so
 /// the keys of one partition still spread over a table's buckets.
@@ -95,14 +100,24 @@ struct Run {
 }
 
 impl Run {
-    /// The chunk to append to: the last one while it has room.
+    /// The chunk to append to: the last one while it has room. A chunk is
+    /// never grown by reallocation (which copies it and faults fresh pages
+    /// in): a full one, or one merged in from another partial (sized
+    /// exactly, with no room), is followed by a new one. Chunks start at
+    /// [`FIRST_CHUNK`] and double up to [`CHUNK`].
     #[inline]
     fn tail(&mut self) -> &mut Vec<u8> {
-        if self.chunks.last().is_none_or(|c| c.len() >= CHUNK) {
-            // A partition's first chunk starts small and grows: with 1024
-            // partitions, full-size first chunks would reserve 64 MiB per
-            // partial for a few pairs each.
-            let room = if self.chunks.is_empty() { FIRST_CHUNK } else { CHUNK + 64 };
+        let room = match self.chunks.last() {
+            None => Some(FIRST_CHUNK),
+            Some(c) if c.len() >= CHUNK || c.capacity() - c.len() < SLACK => {
+                Some((c.capacity() * 2).clamp(FIRST_CHUNK, CHUNK) + SLACK)
+            }
+            Some(_) => None,
+        };
+        if let Some(room) = room {
+            // A partition's first chunk starts small: with 1024 partitions,
+            // full-size first chunks would reserve 64 MiB per partial for a
+            // few pairs each.
             self.chunks.push(Vec::with_capacity(room));
         }
         // Just pushed, or there already.

@@ -229,16 +229,16 @@ where
     // Partials whose result was shipped, emptied for the next split: a
     // table grows once per thread, not once per split.
     let spent: std::sync::Mutex<Vec<A::Partial>> = std::sync::Mutex::default();
-    let run = |plan: &Plan, split: &Split| -> Result<(Vec<u8>, Report)> {
+    let run = |plan: &Plan, split: &Split, encoded: &mut Vec<u8>| -> Result<Report> {
         let reused = spent.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut acc = reused.unwrap_or_else(|| action.identity());
         let (outcome, split_report) = run_split(number, source, plan, split, action, &mut acc);
         outcome?;
-        let bytes = protocol::encode(&acc)
+        protocol::encode_into(&acc, encoded)
             .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode a partial result").with_source(e))?;
         action.reset(&mut acc);
         spent.lock().unwrap_or_else(|p| p.into_inner()).push(acc);
-        Ok((bytes, split_report))
+        Ok(split_report)
     };
     let (output, action_report) = link.run_action(number, fingerprint, job.config().threads(), &run)?;
     job.absorb_report(action_report)?;

@@ -46,7 +46,7 @@ pub(crate) fn read_frame<R: Read + ?Sized>(r: &mut R, max: u64) -> io::Result<Op
             format!("frame of {len} bytes exceeds the limit of {max}"),
         ));
     }
-    let mut payload = vec![0u8; len as usize];
+    let mut payload = super::bytes::frames::take(len as usize);
     r.read_exact(&mut payload)?;
     Ok(Some(payload))
 }

@@ -115,6 +115,26 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> io::Result<Vec<u8>> {
     postcard::to_extend(value, Vec::with_capacity(size)).map_err(invalid)
 }
 
+/// Encodes `value` over `out`, keeping its memory: a worker encodes each
+/// split's partial into the buffer of the last one, so a partial of tens of
+/// megabytes does not fault fresh pages in every split. A buffer grown past
+/// [`KEPT_ENCODED`] is freed at the next call instead of reused.
+pub(crate) fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> io::Result<()> {
+    let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
+    let size = postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default()).map_err(invalid)?;
+    let mut buf = std::mem::take(out);
+    if buf.capacity() > KEPT_ENCODED {
+        buf = Vec::new();
+    }
+    buf.clear();
+    buf.reserve(size);
+    *out = postcard::to_extend(value, buf).map_err(invalid)?;
+    Ok(())
+}
+
+/// The largest encoding buffer [`encode_into`] reuses.
+const KEPT_ENCODED: usize = 256 << 20;
+
 /// The postcard variant index of [`ToLeader::Partial`].
 pub(crate) const PARTIAL_VARIANT: u32 = 2;
 

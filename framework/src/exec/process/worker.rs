@@ -28,8 +28,9 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Runs one split into its serialized partial and report.
-pub(crate) type RunSplit<'a> = dyn Fn(&Plan, &Split) -> Result<(Vec<u8>, Report)> + Sync + 'a;
+/// Runs one split into its serialized partial (written over the buffer
+/// given, which each pool thread keeps from split to split) and report.
+pub(crate) type RunSplit<'a> = dyn Fn(&Plan, &Split, &mut Vec<u8>) -> Result<Report> + Sync + 'a;
 
 /// How often a worker tells the leader it is alive.
 const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -220,7 +221,7 @@ impl WorkerLink {
         let queue = SplitQueue::open();
         // Each split's answer is sent as soon as it is ready: the leader
         // takes it as this worker's request for more.
-        let work = |_: &mut (), index: usize| -> Result<()> {
+        let work = |encoded: &mut Vec<u8>, index: usize| -> Result<()> {
             let Some(plan) = plan.get() else { return Ok(()) };
             let Some(split) = plan.splits.get(index) else { return Ok(()) };
             let check = || if self.remote { same_files(plan).err().map(|e| e.to_wire()) } else { None };
@@ -228,13 +229,13 @@ impl WorkerLink {
                 return self.send(&ToLeader::Failed { action, split: index, error: error.clone() });
             }
             // On a lost connection the reader thread ends the process.
-            match run(plan, split) {
-                Ok((partial, report)) => self.send_partial(action, index, &partial, &report),
+            match run(plan, split, encoded) {
+                Ok(report) => self.send_partial(action, index, encoded, &report),
                 Err(err) => self.send(&ToLeader::Failed { action, split: index, error: err.to_wire() }),
             }
         };
         std::thread::scope(|scope| {
-            let pool = scope.spawn(|| threads::run_queue(threads, &queue, || (), work));
+            let pool = scope.spawn(|| threads::run_queue(threads, &queue, Vec::new, work));
             let outcome = loop {
                 match inbox.recv() {
                     Ok(ToWorker::Plan { action: a, plan: p }) if a == action => {
