@@ -169,7 +169,8 @@ impl Flags {
     ///
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) (a usage error) for
-    /// `--shard-dir` without a shard found, or a malformed one.
+    /// `--shard-dir` without a shard found, a malformed one, or a directory
+    /// holding shards of another count.
     pub(crate) fn shard_spec(&self) -> Result<Option<crate::run::shard::Spec>> {
         use crate::run::shard::{Spec, discover};
         if let Some(dir) = &self.merge {
@@ -177,6 +178,7 @@ impl Flags {
         }
         let Some(dir) = &self.shard_dir else { return Ok(None) };
         let (id, origin) = discover(self.shard, &|name| std::env::var(name).ok())?;
+        crate::run::shard::check_dir(id, origin, dir)?;
         Ok(Some(Spec::Shard { id, origin, dir: dir.clone() }))
     }
 

@@ -190,7 +190,9 @@ where
         session.finish(Some(job.facts()), code, outcome, message);
     }
     // Shuts the workers down (leader) before the process exits, so what they
-    // still print comes before the summary, the last line of stderr.
+    // still print comes before the summary, the last line of stderr; they
+    // (other ranks too) exit with this status.
+    job.runtime().set_exit_status(code);
     drop(job);
     if let Some(left_out) = left_out {
         diag!("{left_out}");

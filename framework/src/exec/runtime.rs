@@ -113,6 +113,14 @@ impl Runtime {
         }
     }
 
+    /// Records the job's exit status in a leader, for its workers and ranks
+    /// to exit with (no-op elsewhere).
+    pub(crate) fn set_exit_status(&self, status: u8) {
+        if let Role::Leader(leader) = &self.role {
+            leader.set_exit_status(status);
+        }
+    }
+
     /// Tells the leader this worker's program ended normally (no-op elsewhere).
     pub(crate) fn goodbye(&self) {
         if let Role::Worker(link) = &self.role {

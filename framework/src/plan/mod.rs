@@ -122,15 +122,16 @@ impl fmt::Display for Plan {
             Unit::Bytes => "bytes",
             Unit::Items => "items",
         };
+        let plural = |n: usize, one: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") };
         writeln!(
             f,
-            "plan: {} files, {} {unit} ({}), {} splits (split size {}), {} threads",
-            self.files.len(),
+            "plan: {}, {} {unit} ({}), {} (split size {}), {} in this process",
+            plural(self.files.len(), "file"),
             self.total(),
             human_bytes(self.total(), self.unit),
-            self.splits.len(),
+            plural(self.splits.len(), "split"),
             human_bytes(self.split_size, self.unit),
-            self.threads
+            plural(self.threads, "thread")
         )?;
         const SHOWN: usize = 20;
         for file in self.files.iter().take(SHOWN) {

@@ -133,7 +133,9 @@ impl std::fmt::Display for Origin {
 /// Finds this shard's identity: `flag` (`--shard`) when given, else, in
 /// this order, `SHOAL_SHARD`, a Slurm job array (index
 /// `(SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP`,
-/// count `SLURM_ARRAY_TASK_COUNT`) or a Kubernetes Indexed Job (index
+/// count `SLURM_ARRAY_TASK_COUNT`; or, with `SHOAL_SHARD_COUNT` set, index
+/// `SLURM_ARRAY_TASK_ID` of that count, so that `sbatch --array=2` reruns
+/// shard 2 alone) or a Kubernetes Indexed Job (index
 /// `JOB_COMPLETION_INDEX`, count `SHOAL_SHARD_COUNT`, which the manifest
 /// sets to the Job's `completions`). `env` reads a variable.
 ///
@@ -158,6 +160,11 @@ pub(crate) fn discover(flag: Option<ShardId>, env: &dyn Fn(&str) -> Option<Strin
         }
     };
     if let Some(task) = number("SLURM_ARRAY_TASK_ID")? {
+        if let Some(count) = number("SHOAL_SHARD_COUNT")? {
+            let id = ShardId::new(task, count)
+                .map_err(|e| usage(format!("the Slurm job array with SHOAL_SHARD_COUNT={count}: {e}")))?;
+            return Ok((id, Origin::Slurm));
+        }
         let count = number("SLURM_ARRAY_TASK_COUNT")?
             .ok_or_else(|| usage("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not".into()))?;
         let min = number("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
@@ -184,6 +191,41 @@ pub(crate) fn discover(flag: Option<ShardId>, env: &dyn Fn(&str) -> Option<Strin
          (Slurm job arrays and Kubernetes Indexed Jobs set theirs)"
             .into(),
     ))
+}
+
+/// Refuses to run shard `id` into `dir` when it holds shard files of
+/// another shard count: most likely one shard of that run started again
+/// with another count (a Slurm array resubmitted as `--array=2` is an
+/// array of one task, so shard 0 of 1), which the merge step would refuse
+/// only after the work.
+///
+/// # Errors
+/// [`ErrorKind::Config`] naming a file of the other count and what to give.
+pub(crate) fn check_dir(id: ShardId, origin: Origin, dir: &Path) -> Result<()> {
+    let Ok(listing) = std::fs::read_dir(dir) else { return Ok(()) };
+    for entry in listing.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(count) = name
+            .strip_prefix("shard-")
+            .and_then(|rest| rest.strip_suffix(".shoal"))
+            .and_then(|rest| rest.split_once("-of-"))
+            .and_then(|(_, count)| count.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if count != id.count {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "this is shard {id} (from {origin}), but the shard directory holds shards of {count}, like \
+                     {name}: to rerun one shard of those, give --shard I/{count} (or set SHOAL_SHARD_COUNT={count}, \
+                     with which a Slurm array task's id is its shard index); to start over, empty the directory"
+                ),
+            )
+            .with_path(dir));
+        }
+    }
+    Ok(())
 }
 
 /// The splits (indices into `costs`, in plan order) shard `id` runs:
@@ -671,6 +713,13 @@ mod tests {
             ("SLURM_ARRAY_TASK_COUNT", "4"),
         ]);
         assert_eq!(discover(None, &stepped).unwrap().0, id("3/4"));
+        let rerun = env(&[
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_MIN", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "1"),
+            ("SHOAL_SHARD_COUNT", "3"),
+        ]);
+        assert_eq!(discover(None, &rerun).unwrap(), (id("2/3"), Origin::Slurm), "the task id is the index");
         let past = env(&[("SLURM_ARRAY_TASK_ID", "4"), ("SLURM_ARRAY_TASK_COUNT", "4")]);
         assert!(discover(None, &past).unwrap_err().to_string().contains("out of range for 4 shards"));
         let k8s = env(&[("JOB_COMPLETION_INDEX", "1"), ("SHOAL_SHARD_COUNT", "3")]);

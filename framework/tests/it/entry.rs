@@ -32,7 +32,7 @@ fn explain_shows_the_plan_the_stages_and_the_action() {
     let out = Command::new(probe()).args(["--explain", "-t", "1", path.to_str().unwrap()]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("plan: 1 files"), "{err}");
+    assert!(err.contains("plan: 1 file, "), "{err}");
     assert!(err.contains(&format!("pipeline: lines({}) -> inspect -> try_map", path.display())), "{err}");
     assert!(err.contains("action: AggregateByKey<String, (u64, u64)>"), "{err}");
 }

@@ -189,7 +189,14 @@ fn the_merge_refuses_missing_duplicated_mismatched_and_corrupt_shards_and_a_reru
     // Another count among them.
     shard(&data, &shards, 2, 3, &[]);
     assert_eq!(merge(&data, &shards, &[]).stdout, good.stdout);
-    shard(&data, &shards, 0, 2, &[]);
+    // A shard refuses to run into a directory of another count ...
+    let other = run(&probe_args(&data, &["--shard", "0/2", "--shard-dir", shards.to_str().unwrap()]));
+    assert_eq!(other.status.code(), Some(2), "{}", text(&other.stderr));
+    assert!(text(&other.stderr).contains("holds shards of 3"), "{}", text(&other.stderr));
+    // ... and the merge step refuses a file of another count put there.
+    let apart = dir.path().join("apart");
+    shard(&data, &apart, 0, 2, &[]);
+    std::fs::copy(apart.join("shard-0-of-2.shoal"), shards.join("shard-0-of-2.shoal")).unwrap();
     refused("the shard files are of different runs");
     std::fs::remove_file(shards.join("shard-0-of-2.shoal")).unwrap();
 
@@ -284,6 +291,22 @@ fn the_shard_is_found_in_slurm_kubernetes_and_shoal_variables() {
     let err = text(&merged.stderr);
     assert!(err.contains("merge: 3 shards from") && err.contains("shard-2-of-3.shoal (6 actions)"), "{err}");
     assert!(err.contains("merge: action 0: AggregateByKey"), "{err}");
+    // `sbatch --array=2` to rerun shard 2 alone is an array of one task:
+    // refused before any work, since the directory holds shards of 3 ...
+    std::fs::remove_file(shards.join("shard-2-of-3.shoal")).unwrap();
+    let resubmitted = [("SLURM_ARRAY_TASK_ID", "2"), ("SLURM_ARRAY_TASK_MIN", "2"), ("SLURM_ARRAY_TASK_COUNT", "1")];
+    let out = run_env(&probe_args(&data, &["--shard-dir", d]), &resubmitted);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("this is shard 0/1 (from the Slurm job array)"), "{err}");
+    assert!(err.contains("give --shard I/3 (or set SHOAL_SHARD_COUNT=3"), "{err}");
+    assert!(!shards.join("shard-0-of-1.shoal").exists());
+    // ... and with SHOAL_SHARD_COUNT the task's id is the shard's index.
+    let counted = [resubmitted.as_slice(), &[("SHOAL_SHARD_COUNT", "3")]].concat();
+    let out = run_env(&probe_args(&data, &["--shard-dir", d]), &counted);
+    assert!(text(&out.stderr).contains("shard 2 of 3 done"), "{}", text(&out.stderr));
+    let merged = merge(&data, &shards, &[]);
+    assert_eq!(merged.stdout, single.stdout, "{}", text(&merged.stderr));
 }
 
 #[test]

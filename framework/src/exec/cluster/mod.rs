@@ -264,7 +264,8 @@ pub(crate) fn join(rank: &Rank, options: &ProcessOptions, threads: usize) -> Res
                         let who = Joining { worker: None, rank: Some(rank.rank), threads };
                         match WorkerLink::join(conn, &secret, who, &tried) {
                             Ok(Greeting::Welcome(link)) => {
-                                let helpers = Helpers::start(options.processes.saturating_sub(1), &address, &secret)?;
+                                let helpers =
+                                    Helpers::start(options.processes.saturating_sub(1), rank.rank, &address, &secret)?;
                                 return Ok((link, helpers));
                             }
                             Ok(Greeting::Refused(reason)) if from_file && reason.contains("secret") => {
@@ -309,8 +310,8 @@ pub(crate) struct Helpers {
 }
 
 impl Helpers {
-    fn start(count: usize, address: &Address, secret: &str) -> Result<Helpers> {
-        use crate::exec::process::{ENV_LEADER, ENV_LEADER_PID, ENV_SECRET};
+    fn start(count: usize, rank: usize, address: &Address, secret: &str) -> Result<Helpers> {
+        use crate::exec::process::{ENV_LEADER, ENV_LEADER_PID, ENV_RANK_HELPER, ENV_SECRET};
         let mut helpers = Helpers::default();
         if count == 0 {
             return Ok(helpers);
@@ -323,6 +324,7 @@ impl Helpers {
                 .env(ENV_LEADER, address.to_string())
                 .env(ENV_SECRET, secret)
                 .env(ENV_LEADER_PID, std::process::id().to_string())
+                .env(ENV_RANK_HELPER, rank.to_string())
                 .stdin(std::process::Stdio::null())
                 .spawn()
                 .map_err(|e| Error::new(ErrorKind::Io, "cannot start a worker process").with_source(e))?;

@@ -3,11 +3,13 @@
 //!
 //! `DIR/KEY.rendezvous`, where `DIR` is `SHOAL_RENDEZVOUS_DIR` (default
 //! `~/.shoal/rendezvous`, made with mode 0700) and `KEY` names the launch
-//! (`slurm-JOB.STEP`, `ompi-NAMESPACE`, ...). Two lines, `address
-//! tcp:IP:PORT` and, when rank 0 made the secret, `secret HEX`. Written
-//! whole and renamed into place with mode 0600, so a reader never sees half
-//! a file; read only if owned by this user and unreadable by anyone else.
-//! Rank 0 removes it when it ends.
+//! (`slurm-JOB.STEP`, `ompi-NAMESPACE`, ...). Lines `address
+//! tcp:IP:PORT`, `leader HOST PID` and, when rank 0 made the secret,
+//! `secret HEX`. Written whole and renamed into place with mode 0600, so a
+//! reader never sees half a file; read only if owned by this user and
+//! unreadable by anyone else. Rank 0 removes it when it ends; the file of a
+//! rank 0 that was killed is removed by the next rank 0 to publish one on
+//! the same host (files of other hosts are never touched).
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::Address;
@@ -52,8 +54,10 @@ impl Rendezvous {
             .mode(0o700)
             .create(&dir)
             .map_err(|e| Error::io(&dir, e).context("cannot make the rendezvous folder (SHOAL_RENDEZVOUS_DIR)"))?;
+        remove_dead_leaders(&dir);
         let path = path_of(key);
-        let mut text = format!("address {address}\n");
+        let host = crate::exec::process::worker::host_name();
+        let mut text = format!("address {address}\nleader {host} {}\n", std::process::id());
         if let Some(secret) = secret {
             text.push_str(&format!("secret {secret}\n"));
         }
@@ -92,6 +96,27 @@ impl Rendezvous {
     }
 }
 
+/// Removes the rendezvous files in `dir` of rank 0 processes of this host
+/// that no longer run (killed before they could remove their own).
+fn remove_dead_leaders(dir: &Path) {
+    let Ok(listing) = std::fs::read_dir(dir) else { return };
+    let host = crate::exec::process::worker::host_name();
+    for path in listing.flatten().map(|e| e.path()) {
+        if path.extension().is_none_or(|x| x != "rendezvous") {
+            continue;
+        }
+        let Ok(text) = read_private(&path) else { continue };
+        let dead = text.lines().filter_map(|l| l.strip_prefix("leader ")).any(|rest| {
+            let (their_host, pid) = rest.rsplit_once(' ').unwrap_or_default();
+            let pid = pid.trim().parse::<i32>().ok().filter(|&p| p > 0);
+            their_host == host && pid.is_some_and(|p| !crate::exec::process::stale::process_exists(p))
+        });
+        if dead {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 impl Drop for Rendezvous {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
@@ -124,6 +149,27 @@ pub(crate) fn read_private(path: &Path) -> Result<String> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_dead_leader_s_file_is_removed_by_the_next_one_of_its_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::exec::process::worker::host_name();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        child.wait().unwrap();
+        let write = |name: &str, text: String| {
+            let path = dir.path().join(name);
+            crate::commit::write_file_whole(&path, &[text.as_bytes()], 0o600, "test").unwrap();
+            path
+        };
+        let dead = write("dead.rendezvous", format!("address tcp:127.0.0.1:1\nleader {host} {}\n", child.id()));
+        let alive =
+            write("alive.rendezvous", format!("address tcp:127.0.0.1:2\nleader {host} {}\n", std::process::id()));
+        let elsewhere =
+            write("other.rendezvous", format!("address tcp:10.0.0.1:3\nleader not-{host} {}\n", child.id()));
+        remove_dead_leaders(dir.path());
+        assert!(!dead.exists());
+        assert!(alive.exists() && elsewhere.exists());
+    }
 
     #[test]
     fn a_secret_file_must_be_private() {

@@ -21,11 +21,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::signals;
-use crate::transport::{self, Acceptor, Transport, frame};
+use crate::transport::{self, Acceptor};
 use muster::Muster;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -36,28 +35,12 @@ pub(crate) type OnPartial<'a> = dyn FnMut(usize, &[u8], Report) -> Result<()> + 
 
 mod muster;
 mod shutdown;
+mod slot;
+
+use slot::Slot;
 
 /// How long a spawned worker may take to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// One worker's process and socket (remote workers have no process).
-#[derive(Default)]
-struct Slot {
-    child: Option<Child>,
-    writer: Option<Box<dyn Transport>>,
-    spawned_at: Option<Instant>,
-    /// Why the leader killed it, if it did.
-    kill_reason: Option<String>,
-}
-
-impl Slot {
-    fn send(&mut self, payload: &[u8]) -> bool {
-        match &mut self.writer {
-            Some(w) => frame::write_frame(w, payload).is_ok(),
-            None => false,
-        }
-    }
-}
 
 /// The leader of a multi-process job.
 pub(crate) struct Leader {
@@ -87,6 +70,8 @@ struct State {
     /// The cluster ranks to wait for before the first split is handed out.
     muster: Option<Muster>,
     roster: Roster,
+    /// The job's exit status, sent to the workers at the end.
+    exit_status: u8,
 }
 
 impl std::fmt::Debug for Leader {
@@ -156,6 +141,7 @@ impl Leader {
             last_loss: None,
             muster: ranks.map(|(ranks, within)| Muster { ranks, within }),
             roster: Roster::default(),
+            exit_status: 0,
         };
         Ok(Leader { state: Mutex::new(state) })
     }
@@ -285,6 +271,7 @@ impl State {
                 }
             }
             Event::Lost { id, why } => self.lose(Some(round), id, why)?,
+            Event::Refused { .. } => {}
             Event::Message { id, msg } => {
                 if !self.scheduler.heard(id, now) {
                     return Ok(());

@@ -46,6 +46,9 @@ pub(crate) const ENV_SECRET: &str = "SHOAL_SECRET";
 pub(crate) const ENV_WORKER: &str = "SHOAL_WORKER_ID";
 /// Environment variable: the leader's process id, to exit if it is gone.
 pub(crate) const ENV_LEADER_PID: &str = "SHOAL_LEADER_PID";
+/// Environment variable: the cluster rank that started this worker beside
+/// itself (`-p` on a rank other than 0).
+pub(crate) const ENV_RANK_HELPER: &str = "SHOAL_RANK_HELPER";
 
 /// What to do with a split that kept killing workers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

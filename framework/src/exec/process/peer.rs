@@ -17,6 +17,9 @@ pub(crate) enum Event {
     Message { id: WorkerId, msg: ToLeader },
     /// A worker's connection ended or failed.
     Lost { id: WorkerId, why: String },
+    /// A peer that said it was this cluster rank was refused (a wrong
+    /// secret, another binary): rank 0 stops waiting for it.
+    Refused { rank: usize },
 }
 
 /// Who a joined worker is, for `--explain` and messages.
@@ -80,6 +83,9 @@ pub(crate) fn serve_peer(mut conn: Box<dyn Transport>, secret: &str, tx: &Sender
                 crate::diag::diag!("shoal: refused a peer from {from}: {reason}");
                 let _ = protocol::send(&mut conn, &ToWorker::Refused { reason });
                 let _ = conn.shutdown();
+                if let Some(rank) = rank {
+                    let _ = tx.send(Event::Refused { rank });
+                }
                 return;
             }
             (worker.unwrap_or_else(|| next_id.fetch_add(1, Ordering::SeqCst)), Member { threads, pid, rank, host })

@@ -10,8 +10,10 @@
 //!    that already finished.
 //! 3. `Acquire`/`Granted`/`Release` for job-wide concurrency limits, and
 //!    `Heartbeat` from a worker's own thread, at any time.
-//! 4. `Goodbye` when a worker's program ends; the leader closes the socket
-//!    (or the worker sees end of file) at shutdown.
+//! 4. `Goodbye` when a worker's program ends; at shutdown the leader sends
+//!    `End` with the job's exit status, then closes the socket. A worker
+//!    exits with that status; one that sees end of file without `End` lost
+//!    its leader mid-job and exits with status 1, saying so.
 //!
 //! Payloads are postcard; partials and outputs are nested postcard bytes so
 //! the protocol itself is not generic over the action.
@@ -26,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 
 /// Bumped whenever a message changes shape.
-pub(crate) const PROTOCOL: u32 = 3;
+pub(crate) const PROTOCOL: u32 = 4;
 /// Identifies a Shoal peer before anything else is trusted.
 pub(crate) const MAGIC: u64 = 0x5348_4f41_4c21_0001;
 
@@ -103,6 +105,10 @@ pub(crate) enum ToWorker {
     },
     Granted {
         token: u64,
+    },
+    /// The job is over, with this exit status (0: it succeeded).
+    End {
+        status: u8,
     },
 }
 

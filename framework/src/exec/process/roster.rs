@@ -79,7 +79,7 @@ impl Roster {
             }
             let who = match member.rank {
                 Some(rank) => format!("rank {rank} on {}", member.host),
-                None => format!("the leader's process on {}", member.host),
+                None => format!("a worker process of the leader on {}", member.host),
             };
             let threads =
                 if member.threads == 1 { "1 thread".to_string() } else { format!("{} threads", member.threads) };

@@ -87,15 +87,20 @@ fn same_files(plan: &Plan) -> Result<()> {
         let (size_differs, time_differs) =
             (file.len.is_some_and(|len| len != meta.len()), file.modified.is_some() && here != file.modified);
         if size_differs || time_differs {
+            let when = |ns: Option<i128>| match ns.map(jiff::Timestamp::from_nanosecond) {
+                Some(Ok(t)) => t.to_string(),
+                _ => "an unknown time".to_string(),
+            };
             return Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!(
-                    "{} sees another version of this input than the leader: {} bytes modified at {} ns here, {}                      bytes modified at {} ns as planned (inputs must be on a filesystem every rank sees)",
+                    "{} sees another version of this input than the leader: {} bytes modified at {} here, {} bytes \
+                     modified at {} as planned (inputs must be on a filesystem every rank sees)",
                     host_name(),
                     meta.len(),
-                    here.unwrap_or_default(),
+                    when(here),
                     file.len.unwrap_or_default(),
-                    file.modified.unwrap_or_default()
+                    when(file.modified)
                 ),
             )
             .with_path(&file.path));
@@ -122,6 +127,9 @@ impl WorkerLink {
         let named = std::env::var(ENV_LEADER).unwrap_or_default();
         let secret = std::env::var(ENV_SECRET).unwrap_or_default();
         let worker = std::env::var(ENV_WORKER).ok().and_then(|w| w.parse().ok());
+        // A process a cluster rank started beside itself (`-p`) joins as
+        // part of that rank.
+        let rank = std::env::var(super::ENV_RANK_HELPER).ok().and_then(|r| r.parse().ok());
         let conn: Box<dyn Transport> = if named == spawn::INHERITED_ADDRESS {
             Box::new(spawn::take_inherited().map_err(|e| transport_error("cannot reach", &named, e))?)
         } else {
@@ -130,7 +138,7 @@ impl WorkerLink {
             transport::connect(&address, Duration::from_secs(30))
                 .map_err(|e| transport_error("cannot connect to", &named, e))?
         };
-        match WorkerLink::join(conn, &secret, Joining { worker, rank: None, threads }, &named)? {
+        match WorkerLink::join(conn, &secret, Joining { worker, rank, threads }, &named)? {
             Greeting::Welcome(link) => Ok(link),
             Greeting::Refused(reason) => {
                 Err(Error::new(ErrorKind::Transport, format!("the leader refused this worker: {reason}")))
@@ -172,7 +180,8 @@ impl WorkerLink {
         let writer = Arc::new(Mutex::new(conn));
         let grants: Arc<Mutex<HashMap<u64, SyncSender<()>>>> = Arc::default();
         let (tx, inbox) = mpsc::channel();
-        spawn_reader(reader, tx, grants.clone());
+        let leader = if named == spawn::INHERITED_ADDRESS { "its parent process" } else { named };
+        spawn_reader(reader, tx, grants.clone(), leader.to_owned());
         spawn_heartbeat(writer.clone());
         let remote = named != spawn::INHERITED_ADDRESS;
         Ok(Greeting::Welcome(WorkerLink {
@@ -277,10 +286,13 @@ impl WorkerLink {
     }
 }
 
+/// Routes the leader's messages; ends the process when the leader ends the
+/// job (with its exit status) or is lost (status 1, naming `named`).
 fn spawn_reader(
     mut reader: Box<dyn Transport>,
     tx: mpsc::Sender<ToWorker>,
     grants: Arc<Mutex<HashMap<u64, SyncSender<()>>>>,
+    named: String,
 ) {
     let _ = std::thread::Builder::new().name("shoal-reader".into()).spawn(move || {
         loop {
@@ -290,17 +302,21 @@ fn spawn_reader(
                         let _ = waiter.send(());
                     }
                 }
+                Ok(Some(ToWorker::End { status })) => {
+                    crate::signals::remove_doomed_dirs();
+                    std::process::exit(i32::from(status))
+                }
                 Ok(Some(msg)) => {
                     let _ = tx.send(msg);
                 }
-                // The leader is gone or closed the job: a worker never
-                // outlives its leader.
-                Ok(None) => {
+                // The leader is gone before it ended the job: a worker
+                // never outlives its leader, and says so unless the job is
+                // being interrupted (Ctrl-C reaches every process).
+                Ok(None) | Err(_) => {
                     crate::signals::remove_doomed_dirs();
-                    std::process::exit(0)
-                }
-                Err(_) => {
-                    crate::signals::remove_doomed_dirs();
+                    if crate::signals::interrupted().is_none() {
+                        crate::diag::diag!("shoal: a worker lost its leader ({named}) before the job ended");
+                    }
                     std::process::exit(1)
                 }
             }

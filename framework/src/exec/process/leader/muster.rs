@@ -6,7 +6,8 @@
 //! fails. So rank 0's first action hands out nothing until every other
 //! rank has joined, or until the connect timeout passes (then it goes on
 //! with the ranks it has, saying which are missing; a rank that joins later
-//! still takes splits).
+//! still takes splits). A rank refused at its handshake (a wrong secret) is
+//! not waited for.
 
 use super::State;
 use super::{Event, OnPartial};
@@ -37,7 +38,8 @@ impl State {
         }
         self.muster = None;
         let deadline = Instant::now() + muster.within;
-        while self.roster.ranks() < muster.ranks {
+        let mut refused: Vec<usize> = Vec::new();
+        while self.roster.ranks() + refused.len() < muster.ranks {
             if let Some(status) = signals::interrupted() {
                 return Err(Error::new(ErrorKind::Interrupted, format!("interrupted (exit status {status})")));
             }
@@ -53,6 +55,10 @@ impl State {
             }
             match self.events.recv_timeout(left.min(Duration::from_millis(100))) {
                 Ok(event @ Event::Message { msg: ToLeader::Ready { .. }, .. }) => held.push(event),
+                Ok(Event::Refused { rank }) if !refused.contains(&rank) => {
+                    crate::diag::diag!("shoal: rank {rank} was refused; going on without it");
+                    refused.push(rank);
+                }
                 Ok(event) => self.handle(round, event, on_partial)?,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {

@@ -1,9 +1,20 @@
-//! Ending a leader: its workers are told to exit (their sockets close) and
-//! reaped, and ones that never connected are killed.
+//! Ending a leader: its workers are told the job's exit status and to exit
+//! (their sockets close) and reaped, and ones that never connected are
+//! killed.
 
 use super::{Event, Leader};
+use crate::exec::process::protocol::{self, ToWorker};
 use crate::signals;
+use crate::transport::frame;
 use std::time::{Duration, Instant};
+
+impl Leader {
+    /// Records the job's exit status, which every worker (every rank of a
+    /// cluster launch) is sent when the leader ends and exits with.
+    pub(crate) fn set_exit_status(&self, status: u8) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).exit_status = status;
+    }
+}
 
 impl Drop for Leader {
     fn drop(&mut self) {
@@ -21,10 +32,12 @@ impl Drop for Leader {
         // Closing a socket tells its worker to exit; give those a moment. A
         // worker that never connected has nothing to finish: kill it now
         // rather than wait for it to connect to a leader that is leaving.
+        let end = protocol::encode(&ToWorker::End { status: state.exit_status }).unwrap_or_default();
         let mut connected = Vec::new();
         for slot in &mut state.slots {
             match slot.writer.take() {
-                Some(w) => {
+                Some(mut w) => {
+                    let _ = frame::write_frame(&mut w, &end);
                     let _ = w.shutdown();
                     connected.push(true);
                 }
