@@ -125,9 +125,14 @@ where
     }
     if let Some(spec) = shard_spec {
         let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-        let fingerprint = crate::run::state::fingerprint(&args, &run_settings(&job));
+        let settings = run_settings(&job);
+        let fingerprint = crate::run::state::fingerprint(&args, &settings);
         match fingerprint {
-            Ok(fp) => job.set_sharding(crate::run::shard::Sharding::new(spec, fp)),
+            Ok(fingerprint) => {
+                let args = crate::run::state::counted_args(&args).iter().map(|a| a.to_string_lossy().into()).collect();
+                let made = crate::run::shard::Made { fingerprint, args, settings };
+                job.set_sharding(crate::run::shard::Sharding::new(spec, made));
+            }
             Err(err) => return ExitCode::from(report(err.into()).0),
         }
     }

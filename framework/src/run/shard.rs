@@ -337,13 +337,43 @@ pub(crate) struct ActionEntry {
 #[derive(Debug, Serialize, Deserialize)]
 struct ShardFile {
     version: u32,
-    fingerprint: u64,
+    made: Made,
     id: ShardId,
     actions: Vec<ActionEntry>,
 }
 
+/// How a run was made: its fingerprint (binary, arguments, settings), and
+/// the arguments and settings it counted, to say what differs when a merge
+/// step's fingerprint is not a shard's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Made {
+    pub(crate) fingerprint: u64,
+    pub(crate) args: Vec<String>,
+    pub(crate) settings: String,
+}
+
+impl Made {
+    /// What in `self` (a shard's) differs from `ours` (the merge step's).
+    fn difference(&self, ours: &Made) -> String {
+        let show = |a: Option<&String>| a.map_or_else(|| "nothing".to_string(), |a| format!("`{a}`"));
+        let n = self.args.len().max(ours.args.len());
+        if let Some(i) = (0..n).find(|&i| self.args.get(i) != ours.args.get(i)) {
+            return format!(
+                "its argument {} is {} where this merge step's is {}",
+                i + 1,
+                show(self.args.get(i)),
+                show(ours.args.get(i))
+            );
+        }
+        if self.settings != ours.settings {
+            return format!("its settings were `{}`, this merge step's are `{}`", self.settings, ours.settings);
+        }
+        "it was made by another build of the program".into()
+    }
+}
+
 /// The format version of shard files.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// The framing of shard files.
 const FRAMING: super::framed::Framing = super::framed::Framing { magic: b"SHOALSH1", noun: "shard file", mode: 0o644 };
 /// How shard files' names end.
@@ -380,14 +410,14 @@ pub(crate) enum Sharding {
 }
 
 impl Sharding {
-    /// The run `spec` describes, for the run of fingerprint `fingerprint`.
-    pub(crate) fn new(spec: Spec, fingerprint: u64) -> Sharding {
+    /// The run `spec` describes, for the run `made` so.
+    pub(crate) fn new(spec: Spec, made: Made) -> Sharding {
         match spec {
             Spec::Shard { id, origin, dir } => {
                 SHARD_PROCESS.store(true, Ordering::Relaxed);
-                Sharding::Shard(ShardRun { id, origin, dir, fingerprint, kept: Mutex::default() })
+                Sharding::Shard(ShardRun { id, origin, dir, made, kept: Mutex::default() })
             }
-            Spec::Merge { dir } => Sharding::Merge(MergeRun { dir, fingerprint, loaded: Mutex::default() }),
+            Spec::Merge { dir } => Sharding::Merge(MergeRun { dir, made, loaded: Mutex::default() }),
         }
     }
 }
@@ -398,7 +428,7 @@ pub(crate) struct ShardRun {
     id: ShardId,
     origin: Origin,
     dir: PathBuf,
-    fingerprint: u64,
+    made: Made,
     kept: Mutex<Vec<ActionEntry>>,
 }
 
@@ -427,7 +457,7 @@ impl ShardRun {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| Error::io(&self.dir, e).context("cannot create the shard directory"))?;
         let actions = self.kept.into_inner().unwrap_or_else(|p| p.into_inner());
-        let file = ShardFile { version: VERSION, fingerprint: self.fingerprint, id: self.id, actions };
+        let file = ShardFile { version: VERSION, made: self.made, id: self.id, actions };
         let bytes = postcard::to_stdvec(&file)
             .map_err(|e| Error::new(ErrorKind::Io, "cannot encode the shard file").with_source(e))?;
         let path = self.dir.join(self.id.file_name());
@@ -441,7 +471,7 @@ impl ShardRun {
 #[derive(Debug)]
 pub(crate) struct MergeRun {
     dir: PathBuf,
-    fingerprint: u64,
+    made: Made,
     loaded: Mutex<Option<Loaded>>,
 }
 
@@ -464,7 +494,7 @@ impl MergeRun {
     pub(crate) fn take_action(&self, number: u64, pipeline: u64, explain: bool) -> Result<Vec<(PathBuf, ActionEntry)>> {
         let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
         if loaded.is_none() {
-            let found = load(&self.dir, self.fingerprint)?;
+            let found = load(&self.dir, &self.made)?;
             if explain {
                 let mut text = format!("merge: {} shards from {}\n", found.count, self.dir.display());
                 for (path, actions) in &found.shards {
@@ -531,11 +561,11 @@ impl MergeRun {
     }
 }
 
-/// Reads and checks every shard file in `dir` for a merge of fingerprint
-/// `fingerprint`: each readable and whole, of this format, made by this
+/// Reads and checks every shard file in `dir` for a merge step `made` so:
+/// each readable and whole, of this format, made by this
 /// program with these arguments, all of one count, every index present
 /// exactly once, and every action planned alike by every shard.
-fn load(dir: &Path, fingerprint: u64) -> Result<Loaded> {
+fn load(dir: &Path, made: &Made) -> Result<Loaded> {
     let refuse = |msg: String| Error::new(ErrorKind::InvalidInput, msg);
     let listing = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e).context("cannot read the shard directory"))?;
     let mut paths: Vec<PathBuf> = listing
@@ -562,11 +592,13 @@ fn load(dir: &Path, fingerprint: u64) -> Result<Loaded> {
             .filter(|f: &ShardFile| f.version == VERSION)
             .ok_or_else(|| refuse("the shard file is of another version of shoal: run its shard again".into()))
             .map_err(|e| e.with_path(&path))?;
-        if file.fingerprint != fingerprint {
+        if file.made.fingerprint != made.fingerprint {
             return Err(refuse(format!(
-                "shard {} was made by a different program or arguments than this merge step: run it again with \
-                 the merge step's arguments and --shard {}",
-                file.id.index, file.id
+                "shard {} was made by a different program or arguments than this merge step ({}): run it again \
+                 with the merge step's arguments and --shard {}",
+                file.id.index,
+                file.made.difference(made),
+                file.id
             ))
             .with_path(&path));
         }
@@ -740,19 +772,23 @@ mod tests {
         ActionEntry { number, pipeline: 9, plan, first: 0, end: 1, partial: vec![1, 2], report: Report::default() }
     }
 
+    fn made(fingerprint: u64) -> Made {
+        Made { fingerprint, ..Made::default() }
+    }
+
     fn write_shard(dir: &Path, shard: &str, fingerprint: u64, digest: u64) -> PathBuf {
         let run = ShardRun {
             id: id(shard),
             origin: Origin::Flag,
             dir: dir.to_path_buf(),
-            fingerprint,
+            made: made(fingerprint),
             kept: Mutex::new(vec![entry(0, digest)]),
         };
         run.write().unwrap()
     }
 
     fn merge(dir: &Path, fingerprint: u64) -> MergeRun {
-        MergeRun { dir: dir.to_path_buf(), fingerprint, loaded: Mutex::default() }
+        MergeRun { dir: dir.to_path_buf(), made: made(fingerprint), loaded: Mutex::default() }
     }
 
     #[test]
@@ -799,7 +835,7 @@ mod tests {
             id: id("0/1"),
             origin: Origin::Flag,
             dir: tmp.path().to_path_buf(),
-            fingerprint: 7,
+            made: made(7),
             kept: Mutex::new(vec![entry(0, 1), entry(1, 1)]),
         };
         two.write().unwrap();

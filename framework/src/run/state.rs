@@ -441,6 +441,22 @@ pub(crate) fn fingerprint(args: &[std::ffi::OsString], settings: &str) -> Result
         .map_err(|e| Error::new(ErrorKind::Io, "cannot find the program binary").with_source(e))?;
     let binary = crc_of_file(&exe)?;
     let mut crc = flate2::Crc::new();
+    for arg in counted_args(args) {
+        crc.update(arg.as_encoded_bytes());
+        crc.update(&[0]);
+    }
+    // The settings as resolved (from flags or the environment) that change
+    // results: the split size fixes the order partials fold in.
+    crc.update(settings.as_bytes());
+    let args = crc.sum();
+    let len = std::fs::metadata(&exe).map(|m| m.len()).unwrap_or(0);
+    Ok((u64::from(binary) << 32 | u64::from(args)) ^ len.rotate_left(17))
+}
+
+/// The arguments a run's [`fingerprint`] counts: all but the neutral flags
+/// (and their values).
+pub(crate) fn counted_args(args: &[std::ffi::OsString]) -> Vec<&std::ffi::OsStr> {
+    let mut counted = Vec::new();
     let mut skip = false;
     for arg in args {
         if std::mem::take(&mut skip) {
@@ -459,15 +475,9 @@ pub(crate) fn fingerprint(args: &[std::ffi::OsString], settings: &str) -> Result
         if (text.starts_with("-t") || text.starts_with("-p")) && text.len() > 2 && !text.starts_with("--") {
             continue;
         }
-        crc.update(arg.as_encoded_bytes());
-        crc.update(&[0]);
+        counted.push(arg.as_os_str());
     }
-    // The settings as resolved (from flags or the environment) that change
-    // results: the split size fixes the order partials fold in.
-    crc.update(settings.as_bytes());
-    let args = crc.sum();
-    let len = std::fs::metadata(&exe).map(|m| m.len()).unwrap_or(0);
-    Ok((u64::from(binary) << 32 | u64::from(args)) ^ len.rotate_left(17))
+    counted
 }
 
 #[cfg(test)]
