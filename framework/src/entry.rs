@@ -157,6 +157,11 @@ where
             (code, outcome, message, None)
         }
     };
+    // A worker (another rank) exits with the job's status, once the leader
+    // ends the job.
+    if !job.is_leader() && code == Status::Success as u8 {
+        job.runtime().await_end();
+    }
     // A run that finished keeps what it read for the next one.
     let (code, outcome, message) =
         match job.take_state().filter(|_| code == Status::Success as u8 || code == Status::Incomplete as u8) {

@@ -121,6 +121,14 @@ impl Runtime {
         }
     }
 
+    /// In a worker whose program ended normally, waits for the leader to
+    /// end the job and exits with its status; returns at once elsewhere.
+    pub(crate) fn await_end(&self) {
+        if let Role::Worker(link) = &self.role {
+            link.await_end();
+        }
+    }
+
     /// Tells the leader this worker's program ended normally (no-op elsewhere).
     pub(crate) fn goodbye(&self) {
         if let Role::Worker(link) = &self.role {

@@ -359,7 +359,8 @@ impl Made {
         let n = self.args.len().max(ours.args.len());
         if let Some(i) = (0..n).find(|&i| self.args.get(i) != ours.args.get(i)) {
             return format!(
-                "its argument {} is {} where this merge step's is {}",
+                "its argument {} (not counting --threads, --shard and the other flags that do not change \
+                 results) is {} where this merge step's is {}",
                 i + 1,
                 show(self.args.get(i)),
                 show(ours.args.get(i))

@@ -114,12 +114,27 @@ fn explain_names_the_ranks_and_what_each_was_given() {
     // With -p 2, rank 1's second process is named as rank 1's, rank 0's
     // two as the leader's.
     let launch = Launch::new(&dir, 2, "explain-p2");
-    let outs = outputs(launch.all(&["-t", "1", "-p", "2", "--split-size", "16K", "--explain", path.to_str().unwrap()]));
+    // Splits slow enough (about 2 s in all) that every process takes some.
+    let slow = ["--split-size", "16K", "--sleep-ms", "20", "--sleep-every", "100"];
+    let outs =
+        outputs(launch.all(&[&["-t", "1", "-p", "2", "--explain"], &slow[..], &[path.to_str().unwrap()]].concat()));
     let err = stderr(&outs[0]);
     assert!(outs.iter().all(|o| o.status.success()), "{err}");
     let ran_on: Vec<&str> = err.lines().filter(|l| l.trim_start().starts_with("worker ")).collect();
     assert_eq!(ran_on.iter().filter(|l| l.contains("(rank 1 on ")).count(), 2, "{err}");
     assert_eq!(ran_on.iter().filter(|l| l.contains("(a worker process of the leader on ")).count(), 2, "{err}");
+}
+
+#[test]
+fn ranks_of_a_job_with_nothing_to_read_end_with_its_success() {
+    let dir = Dir::new();
+    let path = text_file(&dir, "empty.txt", 0);
+    let launch = Launch::new(&dir, 3, "empty");
+    let outs = outputs(launch.all(&["-t", "1", path.to_str().unwrap()]));
+    for (rank, out) in outs.iter().enumerate() {
+        assert!(out.status.success(), "rank {rank}: {}", stderr(out));
+        assert!(!stderr(out).contains("lost its leader"), "rank {rank}: {}", stderr(out));
+    }
 }
 
 #[test]

@@ -39,10 +39,15 @@ impl Roster {
 
     /// How many distinct cluster ranks ever joined.
     pub(crate) fn ranks(&self) -> usize {
+        self.rank_numbers().len()
+    }
+
+    /// The distinct cluster ranks that ever joined, in order.
+    pub(crate) fn rank_numbers(&self) -> Vec<usize> {
         let mut ranks: Vec<usize> = self.members.values().filter_map(|(m, _)| m.rank).collect();
         ranks.sort_unstable();
         ranks.dedup();
-        ranks.len()
+        ranks
     }
 
     /// Worker `id`'s partial of a split of `cost` bytes (or items) was merged.

@@ -284,6 +284,16 @@ impl WorkerLink {
     pub(crate) fn goodbye(&self) {
         let _ = self.send(&ToLeader::Goodbye);
     }
+
+    /// Waits for the leader to end the job: the reader thread then ends
+    /// this process, with the job's exit status (or 1 if the leader is
+    /// lost), so a worker never reports success for a job that failed
+    /// after its own part was done.
+    pub(crate) fn await_end(&self) -> ! {
+        loop {
+            std::thread::park();
+        }
+    }
 }
 
 /// Routes the leader's messages; ends the process when the leader ends the
@@ -310,13 +320,10 @@ fn spawn_reader(
                     let _ = tx.send(msg);
                 }
                 // The leader is gone before it ended the job: a worker
-                // never outlives its leader, and says so unless the job is
-                // being interrupted (Ctrl-C reaches every process).
+                // never outlives its leader, and says so.
                 Ok(None) | Err(_) => {
                     crate::signals::remove_doomed_dirs();
-                    if crate::signals::interrupted().is_none() {
-                        crate::diag::diag!("shoal: a worker lost its leader ({named}) before the job ended");
-                    }
+                    crate::diag::diag!("shoal: a worker lost its leader ({named}) before the job ended");
                     std::process::exit(1)
                 }
             }

@@ -7,7 +7,10 @@
 //! rank has joined, or until the connect timeout passes (then it goes on
 //! with the ranks it has, saying which are missing; a rank that joins later
 //! still takes splits). A rank refused at its handshake (a wrong secret) is
-//! not waited for.
+//! not waited for once it has not joined for [`REFUSED_GRACE`] after (a
+//! rank that read a stale rendezvous file tries again at once). The rank
+//! number of a refused handshake is not authenticated: at worst a stranger
+//! ends the wait early, and the ranks that join later still take splits.
 
 use super::State;
 use super::{Event, OnPartial};
@@ -17,6 +20,9 @@ use crate::exec::process::round::Round;
 use crate::signals;
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
+
+/// How long a refused rank has to join after all before it is not waited for.
+const REFUSED_GRACE: Duration = Duration::from_secs(2);
 
 /// How many ranks to wait for, and for how long.
 #[derive(Debug, Clone, Copy)]
@@ -38,8 +44,21 @@ impl State {
         }
         self.muster = None;
         let deadline = Instant::now() + muster.within;
-        let mut refused: Vec<usize> = Vec::new();
-        while self.roster.ranks() + refused.len() < muster.ranks {
+        // Ranks refused at their handshake, and when.
+        let mut refused: Vec<(usize, Instant)> = Vec::new();
+        loop {
+            let joined = self.roster.rank_numbers();
+            let now = Instant::now();
+            let given_up = refused
+                .iter()
+                .filter(|(rank, at)| !joined.contains(rank) && now.duration_since(*at) >= REFUSED_GRACE)
+                .count();
+            if joined.len() + given_up >= muster.ranks {
+                for (rank, _) in refused.iter().filter(|(rank, _)| !joined.contains(rank)) {
+                    crate::diag::diag!("shoal: rank {rank} was refused; going on without it");
+                }
+                break;
+            }
             if let Some(status) = signals::interrupted() {
                 return Err(Error::new(ErrorKind::Interrupted, format!("interrupted (exit status {status})")));
             }
@@ -55,9 +74,11 @@ impl State {
             }
             match self.events.recv_timeout(left.min(Duration::from_millis(100))) {
                 Ok(event @ Event::Message { msg: ToLeader::Ready { .. }, .. }) => held.push(event),
-                Ok(Event::Refused { rank }) if !refused.contains(&rank) => {
-                    crate::diag::diag!("shoal: rank {rank} was refused; going on without it");
-                    refused.push(rank);
+                // Only ranks of this launch (1 to the world size - 1).
+                Ok(Event::Refused { rank })
+                    if (1..=muster.ranks).contains(&rank) && !refused.iter().any(|(r, _)| *r == rank) =>
+                {
+                    refused.push((rank, Instant::now()));
                 }
                 Ok(event) => self.handle(round, event, on_partial)?,
                 Err(RecvTimeoutError::Timeout) => {}

@@ -19,20 +19,27 @@ impl Leader {
 impl Drop for Leader {
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        // Workers whose handshake finished but was not yet seen.
+        // A panicking program has no status set: its workers fail too.
+        let status = if std::thread::panicking() { 101 } else { state.exit_status };
+        let end = protocol::encode(&ToWorker::End { status }).unwrap_or_default();
+        // Workers whose handshake finished but was not yet seen: spawned ones
+        // are reaped below; others (a rank that joined after the last split
+        // was handed out, or a job with nothing to read) are told the end
+        // here.
         while let Ok(event) = state.events.try_recv() {
-            if let Event::Joined { id, writer, .. } = event
-                && let Some(slot) = state.slots.get_mut(id)
-                && slot.writer.is_none()
-                && state.scheduler.is_known(id)
-            {
-                slot.writer = Some(writer);
+            if let Event::Joined { id, mut writer, .. } = event {
+                match state.slots.get_mut(id) {
+                    Some(slot) if slot.writer.is_none() && state.scheduler.is_known(id) => slot.writer = Some(writer),
+                    _ => {
+                        let _ = frame::write_frame(&mut writer, &end);
+                        let _ = writer.shutdown();
+                    }
+                }
             }
         }
         // Closing a socket tells its worker to exit; give those a moment. A
         // worker that never connected has nothing to finish: kill it now
         // rather than wait for it to connect to a leader that is leaving.
-        let end = protocol::encode(&ToWorker::End { status: state.exit_status }).unwrap_or_default();
         let mut connected = Vec::new();
         for slot in &mut state.slots {
             match slot.writer.take() {
