@@ -595,8 +595,8 @@ fn load(dir: &Path, made: &Made) -> Result<Loaded> {
             .map_err(|e| e.with_path(&path))?;
         if file.made.fingerprint != made.fingerprint {
             return Err(refuse(format!(
-                "shard {} was made by a different program or arguments than this merge step ({}): run it again \
-                 with the merge step's arguments and --shard {}",
+                "shard {} was made by a different program or arguments than this merge step ({}): give the merge \
+                 step the shards' arguments, or run the shard again with the merge step's and --shard {}",
                 file.id.index,
                 file.made.difference(made),
                 file.id

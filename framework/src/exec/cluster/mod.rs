@@ -261,7 +261,7 @@ pub(crate) fn join(rank: &Rank, options: &ProcessOptions, threads: usize) -> Res
                 let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
                 match transport::connect(&address, left.min(Duration::from_secs(5))) {
                     Ok(conn) => {
-                        let who = Joining { worker: None, rank: Some(rank.rank), threads };
+                        let who = Joining { worker: None, rank: Some(rank.rank), helper: false, threads };
                         match WorkerLink::join(conn, &secret, who, &tried) {
                             Ok(Greeting::Welcome(link)) => {
                                 let helpers =

@@ -29,6 +29,8 @@ pub(crate) struct Member {
     pub(crate) pid: u32,
     /// The cluster rank it came from (`None`: a spawned worker process).
     pub(crate) rank: Option<usize>,
+    /// A process that rank started beside itself, not the rank.
+    pub(crate) helper: bool,
     pub(crate) host: String,
 }
 
@@ -64,6 +66,7 @@ pub(crate) fn serve_peer(mut conn: Box<dyn Transport>, secret: &str, tx: &Sender
             secret: theirs,
             worker,
             rank,
+            helper,
             host,
             pid,
             threads,
@@ -83,12 +86,15 @@ pub(crate) fn serve_peer(mut conn: Box<dyn Transport>, secret: &str, tx: &Sender
                 crate::diag::diag!("shoal: refused a peer from {from}: {reason}");
                 let _ = protocol::send(&mut conn, &ToWorker::Refused { reason });
                 let _ = conn.shutdown();
-                if let Some(rank) = rank {
+                if let Some(rank) = rank.filter(|_| !helper) {
                     let _ = tx.send(Event::Refused { rank });
                 }
                 return;
             }
-            (worker.unwrap_or_else(|| next_id.fetch_add(1, Ordering::SeqCst)), Member { threads, pid, rank, host })
+            (
+                worker.unwrap_or_else(|| next_id.fetch_add(1, Ordering::SeqCst)),
+                Member { threads, pid, rank, helper, host },
+            )
         }
         other => {
             let why = match other {

@@ -43,6 +43,8 @@ pub(crate) enum ToLeader {
         worker: Option<usize>,
         /// The rank of a cluster launch (`srun`, `mpirun`), and its host.
         rank: Option<usize>,
+        /// A process that rank started beside itself (`-p`), not the rank.
+        helper: bool,
         host: String,
         pid: u32,
         threads: usize,

@@ -83,6 +83,7 @@ impl Roster {
                 continue;
             }
             let who = match member.rank {
+                Some(rank) if member.helper => format!("a worker process of rank {rank} on {}", member.host),
                 Some(rank) => format!("rank {rank} on {}", member.host),
                 None => format!("a worker process of the leader on {}", member.host),
             };

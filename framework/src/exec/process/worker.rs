@@ -59,6 +59,8 @@ impl std::fmt::Debug for WorkerLink {
 pub(crate) struct Joining {
     pub(crate) worker: Option<usize>,
     pub(crate) rank: Option<usize>,
+    /// A process the rank started beside itself.
+    pub(crate) helper: bool,
     pub(crate) threads: usize,
 }
 
@@ -138,7 +140,8 @@ impl WorkerLink {
             transport::connect(&address, Duration::from_secs(30))
                 .map_err(|e| transport_error("cannot connect to", &named, e))?
         };
-        match WorkerLink::join(conn, &secret, Joining { worker, rank, threads }, &named)? {
+        let helper = rank.is_some();
+        match WorkerLink::join(conn, &secret, Joining { worker, rank, helper, threads }, &named)? {
             Greeting::Welcome(link) => Ok(link),
             Greeting::Refused(reason) => {
                 Err(Error::new(ErrorKind::Transport, format!("the leader refused this worker: {reason}")))
@@ -160,6 +163,7 @@ impl WorkerLink {
             secret: secret.to_owned(),
             worker: who.worker,
             rank: who.rank,
+            helper: who.helper,
             host: host_name(),
             pid: std::process::id(),
             threads: who.threads,
