@@ -109,9 +109,7 @@ impl Run {
     fn tail(&mut self) -> &mut Vec<u8> {
         let room = match self.chunks.last() {
             None => Some(FIRST_CHUNK),
-            Some(c) if c.len() >= CHUNK || c.capacity() - c.len() < SLACK => {
-                Some((c.capacity() * 2).clamp(FIRST_CHUNK, CHUNK) + SLACK)
-            }
+            Some(c) if !has_room(c) => Some((c.capacity() * 2).clamp(FIRST_CHUNK, CHUNK) + SLACK),
             Some(_) => None,
         };
         if let Some(room) = room {
@@ -132,13 +130,19 @@ impl Run {
     /// pairs each).
     fn adopt(&mut self, chunk: Vec<u8>) {
         match self.chunks.last() {
-            Some(tail) if tail.len() < CHUNK && tail.capacity() - tail.len() >= SLACK => {
+            Some(tail) if has_room(tail) => {
                 let at = self.chunks.len() - 1;
                 self.chunks.insert(at, chunk);
             }
             _ => self.chunks.push(chunk),
         }
     }
+}
+
+/// Whether pairs may still be appended to `chunk`: it is not full and has
+/// room left without growing.
+fn has_room(chunk: &Vec<u8>) -> bool {
+    chunk.len() < CHUNK && chunk.capacity() - chunk.len() >= SLACK
 }
 
 /// The partial of the keyed actions ([`AggregateByKey`](super::AggregateByKey),

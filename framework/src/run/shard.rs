@@ -86,6 +86,12 @@ impl ShardId {
     pub(crate) fn file_name(self) -> String {
         format!("shard-{}-of-{}.shoal", self.index, self.count)
     }
+
+    /// The `(index, count)` a [`file_name`](ShardId::file_name) names.
+    fn of_file_name(name: &str) -> Option<(u32, u32)> {
+        let (index, count) = name.strip_prefix("shard-")?.strip_suffix(".shoal")?.split_once("-of-")?;
+        Some((index.parse().ok()?, count.parse().ok()?))
+    }
 }
 
 impl std::fmt::Display for ShardId {
@@ -205,14 +211,7 @@ pub(crate) fn check_dir(id: ShardId, origin: Origin, dir: &Path) -> Result<()> {
     let Ok(listing) = std::fs::read_dir(dir) else { return Ok(()) };
     for entry in listing.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(count) = name
-            .strip_prefix("shard-")
-            .and_then(|rest| rest.strip_suffix(".shoal"))
-            .and_then(|rest| rest.split_once("-of-"))
-            .and_then(|(_, count)| count.parse::<u32>().ok())
-        else {
-            continue;
-        };
+        let Some((_, count)) = ShardId::of_file_name(&name) else { continue };
         if count != id.count {
             return Err(Error::new(
                 ErrorKind::Config,
@@ -699,6 +698,8 @@ mod tests {
         assert!("1".parse::<ShardId>().unwrap_err().contains("is not a shard like 0/4"));
         assert!("-1/3".parse::<ShardId>().is_err());
         assert_eq!(id("1/4").file_name(), "shard-1-of-4.shoal");
+        assert_eq!(ShardId::of_file_name("shard-1-of-4.shoal"), Some((1, 4)));
+        assert_eq!(ShardId::of_file_name(".shard-1-of-4.shoal.tmp"), None);
     }
 
     #[test]

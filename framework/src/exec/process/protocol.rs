@@ -118,12 +118,12 @@ pub(crate) enum ToWorker {
 /// split's partial can be tens of MB: growing the buffer would copy it
 /// again and again).
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> io::Result<Vec<u8>> {
-    let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
-    let size = postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default()).map_err(invalid)?;
-    postcard::to_extend(value, Vec::with_capacity(size)).map_err(invalid)
+    let mut out = Vec::new();
+    encode_into(value, &mut out)?;
+    Ok(out)
 }
 
-/// Encodes `value` over `out`, keeping its memory: a worker encodes each
+/// Encodes `value` over `out` (as [`encode`] does), keeping its memory: a worker encodes each
 /// split's partial into the buffer of the last one, so a partial of tens of
 /// megabytes does not fault fresh pages in every split. A buffer grown past
 /// [`KEPT_ENCODED`] is freed at the next call instead of reused.
