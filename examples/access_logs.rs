@@ -12,6 +12,9 @@
 //! malformed,COUNT               lines where a field of the combined format does not parse
 //! ```
 //!
+//! With `--write DIR` it writes the records instead, as CSV partitioned by
+//! status code, and prints `written,ROWS,FILES` and `malformed,COUNT`.
+//!
 //! Servers write control characters in requests escaped (`\x00`), so a line
 //! holding a raw NUL or another control byte (tab aside) is malformed, like a
 //! line that does not parse, and `--on-malformed fail` names its file, line
@@ -30,6 +33,7 @@ use shoal::prelude::*;
 use shoal::{OnMalformed, Result};
 use shoal_connectors::jiff::Timestamp;
 use shoal_connectors::logs::{AccessFormat, AccessLogParser, AccessRecord, LineParser, LogSource, Malformed};
+use shoal_connectors::sink::{Output, SinkExt};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +46,13 @@ struct Cli {
     /// quarantine=PATH (count them and write them to PATH as JSON lines).
     #[arg(long = "on-malformed", alias = "malformed", default_value = "skip", value_name = "POLICY")]
     malformed: OnMalformed,
+    /// Instead of the summary, write every well-formed record to DIR as
+    /// CSV, one Hive-style partition per status code
+    /// (`DIR/status=404/part-00000.csv`), in input order, and print
+    /// `written,ROWS,FILES` and `malformed,COUNT`. Under `--memory-limit`
+    /// the encoded rows spill to disk until they are written.
+    #[arg(long, value_name = "DIR")]
+    write: Option<PathBuf>,
     /// Log files, or directories of `*.log` and `*.log.gz` files, or `-`.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
@@ -182,12 +193,19 @@ fn report(summary: Summary, malformed: u64) -> Result<String, Box<dyn std::error
 fn main() -> ExitCode {
     shoal::main(|job: &Job, cli: Cli| {
         let parser = NoControlBytes(AccessLogParser::new(AccessFormat::Combined));
-        let summary = LogSource::new(job, Inputs::new(&cli.inputs), parser)
+        let source = LogSource::new(job, Inputs::new(&cli.inputs), parser)
             .include("*.log")
             .include("*.log.gz")
-            .on_malformed(cli.malformed)
-            .run(&Summarize)?;
-        let text = report(summary, job.report().rejects.count)?;
+            .on_malformed(cli.malformed);
+        let text = match &cli.write {
+            Some(dir) => {
+                let by_status = Output::csv(dir).partition_by("status", |r: &AccessRecord<'_>| r.status.to_string());
+                let written = source.write(by_status)?;
+                let malformed = job.report().rejects.count;
+                format!("written,{},{}\nmalformed,{malformed}\n", written.rows, written.files.len())
+            }
+            None => report(source.run(&Summarize)?, job.report().rejects.count)?,
+        };
         let mut stdout = job.stdout();
         stdout.write_all(text.as_bytes())?;
         stdout.flush()?;

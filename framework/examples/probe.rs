@@ -51,6 +51,10 @@ struct Cli {
     /// cardinality), and print `distinct,LINE,COUNT,BYTES,TIMES` sorted.
     #[arg(long)]
     distinct: bool,
+    /// With `--distinct` and `--collect`: the forms whose results stream
+    /// (`*_sorted`, `collect_iter`), for results past `--memory-limit`.
+    #[arg(long)]
+    streamed: bool,
     inputs: Vec<PathBuf>,
 }
 
@@ -101,7 +105,25 @@ fn main() -> ExitCode {
         for (k, (n, _)) in &rows {
             writeln!(out, "key,{k},{n}")?;
         }
-        if cli.distinct {
+        if cli.distinct && cli.streamed {
+            let counts = job.lines(&cli.inputs).count_by_value_sorted()?;
+            let bytes = job
+                .lines(&cli.inputs)
+                .map(|line: &str| (line.to_string(), line.len() as u64))
+                .reduce_by_key_sorted(|a, b| *a += b)?;
+            let times =
+                job.byte_lines(&cli.inputs).key_by(|line: &[u8]| (line, Stats::of(1))).aggregate_by_key_sorted()?;
+            // All three in key order: walk them side by side.
+            let (mut bytes, mut times) = (bytes.into_iter(), times.into_iter());
+            for group in counts {
+                let (line, n): (String, u64) = group?;
+                let (b_line, b) = bytes.next().transpose()?.unwrap_or_default();
+                let (t_line, t): (Vec<u8>, Stats<i64>) = times.next().transpose()?.unwrap_or_default();
+                let b = if b_line == line { b } else { 0 };
+                let t = if t_line == line.as_bytes() { t.count } else { 0 };
+                writeln!(out, "distinct,{line},{n},{b},{t}")?;
+            }
+        } else if cli.distinct {
             let counts: HashMap<String, u64> = job.lines(&cli.inputs).count_by_value()?;
             let bytes: HashMap<String, u64> = job
                 .lines(&cli.inputs)
@@ -117,12 +139,24 @@ fn main() -> ExitCode {
             }
         }
         if cli.collect {
-            let lines: Vec<String> = job.lines(&cli.inputs).map(str::to_string).collect()?;
-            let hash = lines.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, l| {
-                l.bytes().chain([b'\n']).fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
-            });
-            let (first, last) = (lines.first().cloned().unwrap_or_default(), lines.last().cloned().unwrap_or_default());
-            writeln!(out, "collect,{},{first},{last},{hash:016x}", lines.len())?;
+            let lines = job.lines(&cli.inputs).map(str::to_string);
+            let (mut count, mut first, mut last, mut hash) = (0u64, None, String::new(), 0xcbf2_9ce4_8422_2325u64);
+            let mut each = |line: String| {
+                hash = line.bytes().chain([b'\n']).fold(hash, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+                count += 1;
+                first.get_or_insert_with(|| line.clone());
+                last = line;
+            };
+            if cli.streamed {
+                lines.collect_iter()?.for_each(|line| -> shoal::Result<()> {
+                    each(line);
+                    Ok(())
+                })?;
+            } else {
+                let lines: Vec<String> = lines.collect()?;
+                lines.into_iter().for_each(&mut each);
+            }
+            writeln!(out, "collect,{count},{},{last},{hash:016x}", first.unwrap_or_default())?;
         }
         if cli.twice {
             writeln!(out, "again,lines,{}", job.lines(&cli.inputs).count()?)?;

@@ -82,9 +82,15 @@ impl Config {
     /// container, else the machine's), shared evenly by the leader and
     /// its workers when there are worker processes.
     pub fn memory_limit(&self) -> u64 {
-        let limit = self.memory_limit.unwrap_or_else(crate::memory::default_limit);
+        let limit = self.job_memory_limit();
         let processes = self.process.processes;
         if processes > 1 { limit / (processes as u64 + 1) } else { limit }
+    }
+
+    /// `--memory-limit` (or its default) for the whole job on this
+    /// machine, before it is shared among the job's processes.
+    pub fn job_memory_limit(&self) -> u64 {
+        self.memory_limit.unwrap_or_else(crate::memory::default_limit)
     }
 
     /// Where keyed actions past the memory limit spill (`--spill-dir`,

@@ -1,6 +1,7 @@
 //! Output formats: how rows become bytes, and bytes become a file.
 
 use serde::Serialize;
+use shoal::action::{Chunk, Tagged};
 use shoal::{Error, ErrorKind, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,7 +36,7 @@ pub trait Format: Sync {
     ///
     /// # Errors
     /// I/O errors naming `path`; data the format cannot store.
-    fn write_file(&self, path: &Path, header: Option<&[u8]>, chunks: &[&[u8]]) -> Result<()>;
+    fn write_file(&self, path: &Path, header: Option<&[u8]>, chunks: Chunks<'_>) -> Result<()>;
 
     /// Writes the files of a partitioned output, one per partition, each
     /// from its chunks. The default writes each with
@@ -44,22 +45,48 @@ pub trait Format: Sync {
     ///
     /// # Errors
     /// As [`write_file`](Format::write_file).
-    fn write_partitions(&self, header: Option<&[u8]>, files: &[(PathBuf, Vec<&[u8]>)]) -> Result<()> {
-        files.iter().try_for_each(|(path, chunks)| self.write_file(path, header, chunks))
+    fn write_partitions(&self, header: Option<&[u8]>, files: &[(PathBuf, Chunks<'_>)]) -> Result<()> {
+        files.iter().try_for_each(|(path, chunks)| self.write_file(path, header, *chunks))
+    }
+}
+
+/// The encoded chunks of one output file, in input order (one per split
+/// that had rows for it). Under `--memory-limit` the chunks that did not
+/// fit are in the spill directory and are read back, one at a time, as
+/// [`try_for_each`](Chunks::try_for_each) reaches them; it can be called
+/// more than once.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunks<'a> {
+    runs: Option<&'a Tagged<Chunk>>,
+}
+
+impl<'a> Chunks<'a> {
+    /// The chunks of `runs` (`None`: no chunk).
+    pub fn new(runs: Option<&'a Tagged<Chunk>>) -> Self {
+        Chunks { runs }
+    }
+
+    /// Calls `f` with every chunk, in input order.
+    ///
+    /// # Errors
+    /// A spilled chunk that cannot be read back, or `f`'s first error.
+    pub fn try_for_each(&self, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        match self.runs {
+            None => Ok(()),
+            Some(runs) => runs.try_for_each(|chunk| f(&chunk.0)),
+        }
     }
 }
 
 /// Writes `header` and `chunks` to a new file at `path`.
-pub(crate) fn write_bytes(path: &Path, header: Option<&[u8]>, chunks: &[&[u8]]) -> Result<()> {
+pub(crate) fn write_bytes(path: &Path, header: Option<&[u8]>, chunks: Chunks<'_>) -> Result<()> {
     let io = |e| Error::io(path, e).context("cannot write output");
     let file = std::fs::File::create(path).map_err(io)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     if let Some(h) = header {
         out.write_all(h).map_err(io)?;
     }
-    for chunk in chunks {
-        out.write_all(chunk).map_err(io)?;
-    }
+    chunks.try_for_each(|chunk| out.write_all(chunk).map_err(io))?;
     let file = out.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)
 }
@@ -113,7 +140,7 @@ impl Format for Csv {
         enc.into_inner().map_err(|e| csv_error(e.into_error().into()))
     }
 
-    fn write_file(&self, path: &Path, header: Option<&[u8]>, chunks: &[&[u8]]) -> Result<()> {
+    fn write_file(&self, path: &Path, header: Option<&[u8]>, chunks: Chunks<'_>) -> Result<()> {
         write_bytes(path, header, chunks)
     }
 }
@@ -151,7 +178,7 @@ impl Format for JsonLines {
         Ok(enc)
     }
 
-    fn write_file(&self, path: &Path, _header: Option<&[u8]>, chunks: &[&[u8]]) -> Result<()> {
+    fn write_file(&self, path: &Path, _header: Option<&[u8]>, chunks: Chunks<'_>) -> Result<()> {
         write_bytes(path, None, chunks)
     }
 }

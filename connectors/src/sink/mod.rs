@@ -64,7 +64,7 @@ pub mod partition;
 #[cfg(feature = "polars")]
 mod polars;
 
-pub use format::{Csv, Format, JsonLines};
+pub use format::{Chunks, Csv, Format, JsonLines};
 pub use output::{Output, SinkPartial, Written};
 pub use partition::{ByKey, Layout, Nested, Partitioner, Unpartitioned};
 #[cfg(feature = "polars")]
@@ -86,7 +86,8 @@ pub trait SinkExt: Pipeline {
         K: Layout,
         Output<F, K>: for<'a> Absorb<Self::Item<'a>, Output = Written>,
     {
-        self.run(&output)
+        let spiller = shoal::action::spill::Spiller::for_job(self.job());
+        self.run(&output.spill(spiller))
     }
 
     /// The pipeline's rows as a polars `DataFrame`, in input order (one

@@ -1,16 +1,18 @@
 //! [`Output`]: the sink action.
 
-use super::format::{Csv, Format, JsonLines};
+use super::format::{Chunks, Csv, Format, JsonLines};
 use super::partition::{ByKey, Layout, Nested, Partitioner, Unpartitioned};
 use serde::{Deserialize, Serialize};
+use shoal::action::spill::Spiller;
+use shoal::action::{Chunk, Tagged};
 use shoal::commit::{Parent, Staging, sync_file};
-use shoal::merge::{Merge, Ordered};
 use shoal::plumbing::Split;
 use shoal::plumbing::{Absorb, Action};
 use shoal::{Error, ErrorKind, Result};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where and how a pipeline's rows are written; run it with
 /// [`SinkExt::write`](super::SinkExt::write).
@@ -27,6 +29,7 @@ pub struct Output<F, K = Unpartitioned> {
     path: PathBuf,
     format: F,
     partition: K,
+    spiller: Option<Arc<Spiller>>,
 }
 
 impl Output<Csv> {
@@ -46,13 +49,13 @@ impl Output<JsonLines> {
 impl<F: Format> Output<F> {
     /// An output in any [`Format`].
     pub fn new(path: impl Into<PathBuf>, format: F) -> Self {
-        Output { path: path.into(), format, partition: Unpartitioned }
+        Output { path: path.into(), format, partition: Unpartitioned, spiller: None }
     }
 
     /// Partitions the rows by `key(row)` into folders `name=value` below the
     /// path; names and values are escaped (see [`super::partition`]).
     pub fn partition_by<G>(self, name: &str, key: G) -> Output<F, ByKey<G>> {
-        Output { path: self.path, format: self.format, partition: ByKey::new(name, key) }
+        Output { path: self.path, format: self.format, partition: ByKey::new(name, key), spiller: self.spiller }
     }
 }
 
@@ -60,14 +63,24 @@ impl<F: Format, P> Output<F, ByKey<P>> {
     /// Partitions each partition again, by `key(row)`, into nested folders
     /// `outer=value/name=value`.
     pub fn partition_by<G>(self, name: &str, key: G) -> Output<F, Nested<ByKey<P>, ByKey<G>>> {
-        Output { path: self.path, format: self.format, partition: Nested::new(self.partition, ByKey::new(name, key)) }
+        Output {
+            path: self.path,
+            format: self.format,
+            partition: Nested::new(self.partition, ByKey::new(name, key)),
+            spiller: self.spiller,
+        }
     }
 }
 
 impl<F: Format, A, B> Output<F, Nested<A, B>> {
     /// Partitions each partition again, one level deeper.
     pub fn partition_by<G>(self, name: &str, key: G) -> Output<F, Nested<Nested<A, B>, ByKey<G>>> {
-        Output { path: self.path, format: self.format, partition: Nested::new(self.partition, ByKey::new(name, key)) }
+        Output {
+            path: self.path,
+            format: self.format,
+            partition: Nested::new(self.partition, ByKey::new(name, key)),
+            spiller: self.spiller,
+        }
     }
 }
 
@@ -75,6 +88,15 @@ impl<F, K> Output<F, K> {
     /// The output path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Spills the encoded rows past `spiller`'s budget to its directory
+    /// until they are written, so an output larger than memory is written
+    /// in bounded memory. [`SinkExt::write`](super::SinkExt::write) passes
+    /// the job's `--memory-limit` and `--spill-dir`.
+    pub fn spill(mut self, spiller: Arc<Spiller>) -> Self {
+        self.spiller = Some(spiller);
+        self
     }
 }
 
@@ -98,7 +120,9 @@ pub struct Written {
 }
 
 /// The partial of a sink: encoded chunks per partition in input order, and
-/// the encoders of the split being read.
+/// the encoders of the split being read. Past its spiller's share of the
+/// memory limit, the chunks of every partition go to the spill directory
+/// (one budget for all partitions, however many there are).
 ///
 /// # Invariant
 /// `current` is empty between splits: [`Action::end_split`] moves it into
@@ -107,9 +131,11 @@ pub struct Written {
 #[serde(bound = "")]
 pub struct SinkPartial<F: Format> {
     /// Finished chunks by partition folder (`""` when unpartitioned).
-    done: BTreeMap<String, Ordered<Vec<u8>>>,
+    done: BTreeMap<String, Tagged<Chunk>>,
     #[serde(skip)]
     current: BTreeMap<String, F::Encoder>,
+    #[serde(skip)]
+    spiller: Option<Arc<Spiller>>,
     header: Option<Vec<u8>>,
     rows: u64,
     /// The first error met where errors cannot be returned (end of split).
@@ -124,11 +150,25 @@ impl<F: Format> fmt::Debug for SinkPartial<F> {
 
 impl<F: Format> Default for SinkPartial<F> {
     fn default() -> Self {
-        SinkPartial { done: BTreeMap::new(), current: BTreeMap::new(), header: None, rows: 0, error: None }
+        SinkPartial::new(None)
     }
 }
 
 impl<F: Format> SinkPartial<F> {
+    pub(crate) fn new(spiller: Option<Arc<Spiller>>) -> Self {
+        SinkPartial { done: BTreeMap::new(), current: BTreeMap::new(), spiller, header: None, rows: 0, error: None }
+    }
+
+    /// Past the budget, spills the chunks held by every partition.
+    fn settle(&mut self) {
+        let Some(spiller) = &self.spiller else { return };
+        if self.done.values().map(Tagged::held).sum::<u64>() > spiller.partial_bytes() as u64 {
+            for chunks in self.done.values_mut() {
+                chunks.spill_to(spiller);
+            }
+        }
+    }
+
     pub(crate) fn merge(&mut self, other: Self) {
         debug_assert!(self.current.is_empty() && other.current.is_empty());
         for (folder, chunks) in other.done {
@@ -141,6 +181,7 @@ impl<F: Format> SinkPartial<F> {
         if self.error.is_none() {
             self.error = other.error;
         }
+        self.settle();
     }
 
     pub(crate) fn rebase(&mut self, from: u64, to: u64) {
@@ -152,12 +193,13 @@ impl<F: Format> SinkPartial<F> {
     pub(crate) fn end_split(&mut self, format: &F, split: &Split) {
         for (folder, enc) in std::mem::take(&mut self.current) {
             match format.finish(enc) {
-                Ok(bytes) => self.done.entry(folder).or_default().push_run(split.index as u64, vec![bytes]),
+                Ok(bytes) => self.done.entry(folder).or_default().push_run(split.index as u64, vec![Chunk(bytes)]),
                 Err(e) => {
                     self.error.get_or_insert_with(|| e.to_string());
                 }
             }
         }
+        self.settle();
     }
 
     #[inline]
@@ -178,8 +220,10 @@ impl<F: Format> SinkPartial<F> {
         if let Some(e) = self.error {
             return Err(Error::new(ErrorKind::InvalidInput, e));
         }
-        let parts = self.done.into_iter().map(|(folder, chunks)| (folder, chunks.into_vec())).collect();
-        Ok(Encoded { header: self.header, rows: self.rows, parts })
+        for chunks in self.done.values() {
+            chunks.check()?;
+        }
+        Ok(Encoded { header: self.header, rows: self.rows, parts: self.done.into_iter().collect() })
     }
 }
 
@@ -190,7 +234,7 @@ pub(crate) struct Encoded {
     /// How many rows.
     pub(crate) rows: u64,
     /// Partition folder (`""` when unpartitioned) and its chunks, in input order.
-    pub(crate) parts: Vec<(String, Vec<Vec<u8>>)>,
+    pub(crate) parts: Vec<(String, Tagged<Chunk>)>,
 }
 
 /// The name of the one data file in each partition folder.
@@ -223,8 +267,9 @@ impl<F: Format, K: Layout> Output<F, K> {
                 .and_then(|n| n.to_str())
                 .ok_or_else(|| Error::new(ErrorKind::Config, "output path has no file name").with_path(&self.path))?
                 .to_string();
-            let chunks: Vec<&[u8]> = parts.iter().flat_map(|(_, c)| c.iter().map(Vec::as_slice)).collect();
-            self.format.write_file(&staging.dir().join(&name), header.as_deref(), &chunks)?;
+            // Unpartitioned, every row is in the one folder `""`.
+            let chunks = Chunks::new(parts.first().map(|(_, chunks)| chunks));
+            self.format.write_file(&staging.dir().join(&name), header.as_deref(), chunks)?;
             staging.commit_file(&name)?;
             return Ok(Written { files: vec![self.path.clone()], rows });
         }
@@ -234,7 +279,7 @@ impl<F: Format, K: Layout> Output<F, K> {
             let dir = staging.dir().join(folder);
             std::fs::create_dir_all(&dir)
                 .map_err(|e| Error::io(&dir, e).context(format!("cannot create partition folder `{folder}`")))?;
-            staged.push((dir.join(part_file(self.format.extension())), chunks.iter().map(Vec::as_slice).collect()));
+            staged.push((dir.join(part_file(self.format.extension())), Chunks::new(Some(chunks))));
             files.push(self.path.join(folder).join(part_file(self.format.extension())));
         }
         self.format.write_partitions(header.as_deref(), &staged)?;
@@ -251,7 +296,7 @@ impl<F: Format, K: Layout> Action for Output<F, K> {
     type Output = Written;
 
     fn identity(&self) -> SinkPartial<F> {
-        SinkPartial::default()
+        SinkPartial::new(self.spiller.clone())
     }
 
     fn merge(&self, into: &mut SinkPartial<F>, other: SinkPartial<F>) {

@@ -6,7 +6,7 @@
 //! `DataFrame`, which polars writes as Parquet.
 
 use super::columns::{frame, serialize, values::Values};
-use super::format::Format;
+use super::format::{Chunks, Format};
 use super::output::{Output, SinkPartial};
 use ::polars::prelude::{DataFrame, ParquetWriter, PolarsError};
 use serde::{Deserialize, Serialize};
@@ -65,13 +65,12 @@ impl Table {
     }
 
     /// Appends the rows of encoded chunks, in order.
-    fn append_chunks<'a>(&mut self, chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<()> {
-        for chunk in chunks {
+    fn append_chunks(&mut self, chunks: Chunks<'_>) -> Result<()> {
+        chunks.try_for_each(|chunk| {
             let values: Values = postcard::from_bytes(chunk)
                 .map_err(|e| Error::new(ErrorKind::Transport, "a corrupt column chunk").with_source(e))?;
-            self.append_table(Table(values))?;
-        }
-        Ok(())
+            self.append_table(Table(values))
+        })
     }
 }
 
@@ -97,9 +96,9 @@ impl Format for Parquet {
             .map_err(|e| Error::new(ErrorKind::Transport, "cannot encode a column chunk").with_source(e))
     }
 
-    fn write_file(&self, path: &Path, _header: Option<&[u8]>, chunks: &[&[u8]]) -> Result<()> {
+    fn write_file(&self, path: &Path, _header: Option<&[u8]>, chunks: Chunks<'_>) -> Result<()> {
         let mut table = Table::default();
-        table.append_chunks(chunks.iter().copied())?;
+        table.append_chunks(chunks)?;
         write_parquet(path, table)
     }
 
@@ -107,16 +106,16 @@ impl Format for Parquet {
     /// null (or a list that is empty) throughout one partition still has the
     /// type the others give it. Two passes over the chunks, so that only one
     /// partition's rows are decoded at a time.
-    fn write_partitions(&self, _header: Option<&[u8]>, files: &[(PathBuf, Vec<&[u8]>)]) -> Result<()> {
+    fn write_partitions(&self, _header: Option<&[u8]>, files: &[(PathBuf, Chunks<'_>)]) -> Result<()> {
         let mut schema = Table::default();
         for (_, chunks) in files {
             let mut table = Table::default();
-            table.append_chunks(chunks.iter().copied())?;
+            table.append_chunks(*chunks)?;
             schema.append_table(table.schema())?;
         }
         for (path, chunks) in files {
             let mut table = schema.schema();
-            table.append_chunks(chunks.iter().copied())?;
+            table.append_chunks(*chunks)?;
             write_parquet(path, table)?;
         }
         Ok(())
@@ -160,7 +159,9 @@ impl Action for ToDataFrame {
     fn finish(&self, partial: Self::Partial) -> Result<Table> {
         let encoded = partial.into_encoded()?;
         let mut table = Table::default();
-        table.append_chunks(encoded.parts.iter().flat_map(|(_, chunks)| chunks.iter().map(Vec::as_slice)))?;
+        for (_, chunks) in &encoded.parts {
+            table.append_chunks(Chunks::new(Some(chunks)))?;
+        }
         Ok(table)
     }
 }

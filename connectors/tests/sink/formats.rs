@@ -133,3 +133,51 @@ fn nested_partitions_write_one_folder_per_level() {
         assert!(first.starts_with(out.join("parity=even/tens=0")), "{label}: {}", first.display());
     }
 }
+
+/// Issue 15.3: an output larger than `--memory-limit` is written from
+/// chunks spilled on the way (in every thread's partial and in the merge),
+/// byte for byte as an unbounded run writes it, single-file and
+/// partitioned, on one thread and two; the spill directory is left empty.
+#[test]
+fn an_output_past_the_memory_limit_is_written_from_spilled_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let read_tree = |root: &std::path::Path| {
+        let mut files = tree(root);
+        files.sort();
+        files
+    };
+    let unbounded = Job::builder().threads(2).build().unwrap();
+    let want_csv = dir.path().join("want.csv");
+    let want_parts = dir.path().join("want-parts");
+    fn items(job: &Job) -> impl for<'a> shoal::Pipeline<Item<'a> = (u64, String, u64)> + '_ {
+        job.range(0..300_000u64)
+            .items_per_split(5_000)
+            .map(|i: u64| (i, format!("row {i} with a note long enough to weigh something"), i % 7))
+    }
+    items(&unbounded).write(Output::csv(&want_csv)).unwrap();
+    items(&unbounded)
+        .write(Output::json_lines(&want_parts).partition_by("m", |r: &(u64, String, u64)| r.2.to_string()))
+        .unwrap();
+    let want_parts = read_tree(&want_parts);
+    assert_eq!(want_parts.len(), 7);
+    for threads in [1, 2] {
+        let job = Job::builder().threads(threads).memory_limit(4 << 20).spill_dir(&spill).build().unwrap();
+        let got_csv = dir.path().join(format!("got-{threads}.csv"));
+        let got_parts = dir.path().join(format!("got-parts-{threads}"));
+        let written = items(&job).write(Output::csv(&got_csv)).unwrap();
+        assert_eq!(written.rows, 300_000);
+        assert!(
+            std::fs::read(&got_csv).unwrap() == std::fs::read(&want_csv).unwrap(),
+            "threads={threads}: CSV differs"
+        );
+        items(&job)
+            .write(Output::json_lines(&got_parts).partition_by("m", |r: &(u64, String, u64)| r.2.to_string()))
+            .unwrap();
+        assert!(read_tree(&got_parts) == want_parts, "threads={threads}: partitions differ");
+        let rounds = job.report().counters.get("spill rounds").copied().unwrap_or(0);
+        assert!(rounds >= 4, "threads={threads}: {rounds} spill rounds");
+        assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0, "threads={threads}: spill directory left");
+    }
+}

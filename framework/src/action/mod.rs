@@ -18,16 +18,19 @@ mod hash;
 mod key;
 mod keyed;
 mod radix;
+mod runs;
 mod sorted;
 pub mod spill;
+mod tagged;
 
 pub use basic::{Count, Fold, ForEach, MergeAll, Reduce, TopKAction};
-pub use collect::{Collect, CollectPartial};
+pub use collect::{Collect, CollectIter, CollectPartial, Collected, CollectedIter};
 pub use groups::Groups;
 pub use hash::{HashMap, KeyHasher, KeyState, ShortKey};
 pub use key::{AsKey, GroupKey, SliceKeyElem};
 pub use keyed::{AggregateByKey, CountByValue, ReduceByKey};
 pub use radix::Partitioned;
 pub use sorted::{Keyed, Sorted, SortedGroups, SortedIter};
+pub use tagged::{Chunk, Tagged};
 
 pub use crate::plumbing::{Absorb, Action};

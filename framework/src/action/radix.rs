@@ -51,6 +51,7 @@ use serde::ser::{SerializeTuple, Serializer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The most keys the hot table holds: 16K groups of a few tens of bytes
@@ -457,7 +458,20 @@ where
         if self.runs.is_empty() {
             return Ok(self.hot.into_map());
         }
-        let groups = self.aggregate_each(threads, &op, Ok)?;
+        // A map must hold every group: past the memory limit, stop before
+        // the groups do not fit rather than after.
+        let budget = self.spiller.clone().map(|s| (s, AtomicU64::new(0), AtomicU64::new(0)));
+        let groups = self.aggregate_each(threads, &op, |groups| {
+            let Some((spiller, used, counted)) = &budget else { return Ok(groups) };
+            // The groups' `Vec` and, later, the map's slots.
+            let bytes = 2 * super::runs::estimate(&groups);
+            let used = used.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            let counted = counted.fetch_add(groups.len() as u64, Ordering::Relaxed) + groups.len() as u64;
+            if used > spiller.limit() {
+                return Err(map_too_large(counted, used, spiller));
+            }
+            Ok(groups)
+        })?;
         let total = groups.iter().map(Vec::len).sum();
         let mut map = HashMap::with_capacity_and_hasher(total, KeyState::default());
         for part in groups {
@@ -523,6 +537,21 @@ where
     }
 }
 
+/// The error of a `HashMap` result that would not fit in the memory limit:
+/// `groups` of it took about `bytes` when it passed `limit`.
+fn map_too_large(groups: u64, bytes: u64, spiller: &Spiller) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::Config,
+        format!(
+            "a keyed action's HashMap result needs more than {} MiB ({groups} groups so far), more than \
+             {}: use aggregate_by_key_sorted, reduce_by_key_sorted or count_by_value_sorted, \
+             whose groups stream from disk as they are iterated, or raise --memory-limit",
+            bytes >> 20,
+            spiller.describe_limit(),
+        ),
+    )
+}
+
 /// Fails, before anything is read back, when partition `p` holds more
 /// pairs than the memory limit allows one partition on `threads` threads:
 /// more partitions would not help a single key's pairs, and reading it
@@ -537,10 +566,10 @@ fn check_partition_size(p: usize, run: &Run, spiller: &Spiller, threads: usize) 
         crate::ErrorKind::Config,
         format!(
             "a keyed action's partition {p} of {PARTS} holds {} MiB of pairs, more than the {} MiB that \
-             --memory-limit {} MiB allows one partition on {threads} threads: raise --memory-limit or lower --threads",
+             {} allows one partition on {threads} threads: raise --memory-limit or lower --threads",
             bytes >> 20,
             spiller.partition_bytes() >> 20,
-            spiller.limit() >> 20,
+            spiller.describe_limit(),
         ),
     ))
 }
@@ -910,7 +939,11 @@ mod tests {
         for p in partials.into_iter().chain([shipped]) {
             merged.merge_with(p, |a, b| *a += b);
         }
-        let got = sorted(merged.into_map(2, |a, b| *a += b).unwrap());
+        // (A `HashMap` of 150,000 groups would not fit in 1 MiB: into_map
+        // fails, so the groups are taken partition by partition.)
+        let mut got: Vec<(String, u64)> =
+            merged.aggregate_each(2, &|a: &mut u64, b| *a += b, Ok).unwrap().into_iter().flatten().collect();
+        got.sort();
         assert_eq!(got, reference.into_iter().collect::<Vec<_>>());
         let dir = spiller.dir().unwrap().path().to_path_buf();
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "spill files left behind");

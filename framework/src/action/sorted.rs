@@ -16,17 +16,15 @@
 
 use super::keyed::{AggregateByKey, CountByValue, ReduceByKey};
 use super::radix::Partitioned;
-use super::spill::{Spilled, Spiller};
+use super::runs::{EncodedRun, OutputBudget, RunReader, take_or_end};
 use super::{Absorb, Action};
 use crate::error::Result;
-use crate::transport::bytes::{ByteBuf, Bytes};
 use serde::de::DeserializeOwned;
-use serde::ser::{SerializeSeq, Serializer};
+use serde::ser::Serializer;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 /// A keyed action whose partial is a [`Partitioned`]: what [`Sorted`]
 /// needs to finish it in key order.
@@ -131,12 +129,7 @@ where
     /// A leader shares the runs (spilled ones stay on disk) and encodes
     /// them only if a worker needs the result.
     fn defer_output(&self, output: &Self::Output) -> Option<crate::plumbing::Deferred> {
-        let shared: SortedGroups<A::Key, A::Value> =
-            SortedGroups { runs: output.runs.clone(), len: output.len, _pairs: std::marker::PhantomData };
-        Some(Box::new(move || {
-            crate::exec::process::protocol::encode(&shared)
-                .map_err(|e| crate::Error::new(crate::ErrorKind::Transport, "cannot encode a result").with_source(e))
-        }))
+        Some(super::runs::defer_runs(&output.runs))
     }
 
     fn finish(&self, partial: Self::Partial) -> Result<Self::Output> {
@@ -175,72 +168,6 @@ fn fold_neighbours<K: Ord, V>(pairs: Vec<(K, V)>, fold: &impl Fn(&mut V, V)) -> 
     out
 }
 
-/// Decides which sorted partitions stay in memory: while the ones kept
-/// fit in a quarter of the memory limit (the rest is the partials' and the
-/// caller's); the others go to the spill directory.
-struct OutputBudget {
-    spiller: Option<std::sync::Arc<Spiller>>,
-    kept: AtomicU64,
-}
-
-impl OutputBudget {
-    fn new(spiller: Option<std::sync::Arc<Spiller>>) -> Self {
-        OutputBudget { spiller, kept: AtomicU64::new(0) }
-    }
-
-    /// Encodes one sorted partition (postcard pairs, back to back: a
-    /// fifth of the room its keys and values take as values, and its keys
-    /// are then allocated and freed by the thread that iterates, which the
-    /// allocator serves from its cache) and keeps it or spills it.
-    fn keep_or_spill<K: Serialize, V: Serialize>(&self, pairs: Vec<(K, V)>) -> Result<SortedRun> {
-        let len = pairs.len();
-        let mut bytes = Vec::with_capacity(len * 16);
-        for pair in &pairs {
-            postcard::to_io(pair, &mut bytes).map_err(|e| {
-                crate::Error::new(crate::ErrorKind::Transport, "cannot encode a key or value").with_source(e)
-            })?;
-        }
-        drop(pairs);
-        let Some(spiller) = &self.spiller else { return Ok(SortedRun::Memory { bytes, len }) };
-        let size = bytes.len() as u64;
-        let kept = self.kept.fetch_add(size, AtomicOrdering::Relaxed) + size;
-        if kept <= spiller.limit() / 4 {
-            return Ok(SortedRun::Memory { bytes, len });
-        }
-        self.kept.fetch_sub(size, AtomicOrdering::Relaxed);
-        let mut parts = [(vec![bytes], len as u64)];
-        Ok(match spiller.dir()?.write_round(&mut parts)?.pop().flatten() {
-            Some(range) => SortedRun::Spilled { range, len },
-            None => SortedRun::Memory { bytes: Vec::new(), len: 0 },
-        })
-    }
-}
-
-/// One sorted partition: encoded `(key, value)` pairs in key order, in
-/// memory or in a spill file, and their number.
-enum SortedRun {
-    Memory { bytes: Vec<u8>, len: usize },
-    Spilled { range: Spilled, len: usize },
-}
-
-impl SortedRun {
-    fn len(&self) -> usize {
-        match self {
-            SortedRun::Memory { len, .. } | SortedRun::Spilled { len, .. } => *len,
-        }
-    }
-
-    /// Its pairs, decoded as they are read.
-    fn source(&self) -> Source {
-        match self {
-            SortedRun::Memory { .. } => Source::Memory { pos: 0 },
-            SortedRun::Spilled { range, .. } => {
-                Source::Disk(DiskRun { range: range.clone(), at: 0, buf: Vec::new(), pos: 0 })
-            }
-        }
-    }
-}
-
 /// The groups of a keyed action in key order: iterate it (each item a
 /// `Result`, since spilled groups are read back from disk as they come) or
 /// [`for_each`](SortedGroups::for_each) over it. Built by
@@ -249,7 +176,7 @@ impl SortedRun {
 pub struct SortedGroups<K, V> {
     /// Shared with the leader's deferred copy for its workers
     /// ([`Action::defer_output`]).
-    runs: std::sync::Arc<Vec<SortedRun>>,
+    runs: std::sync::Arc<Vec<EncodedRun>>,
     len: usize,
     _pairs: std::marker::PhantomData<fn() -> (K, V)>,
 }
@@ -261,8 +188,8 @@ impl<K, V> fmt::Debug for SortedGroups<K, V> {
 }
 
 impl<K, V> SortedGroups<K, V> {
-    fn from_runs(runs: Vec<SortedRun>) -> Self {
-        let len = runs.iter().map(SortedRun::len).fold(0usize, usize::saturating_add);
+    fn from_runs(runs: Vec<EncodedRun>) -> Self {
+        let len = runs.iter().map(EncodedRun::len).fold(0usize, usize::saturating_add);
         SortedGroups { runs: std::sync::Arc::new(runs), len, _pairs: std::marker::PhantomData }
     }
 
@@ -380,7 +307,7 @@ where
 impl<K: Ord + DeserializeOwned, V: DeserializeOwned> SortedGroups<K, V> {
     /// The merge of the runs, on the calling thread.
     fn merge(self) -> Merge<K, V> {
-        let mut sources: Vec<Source> = self.runs.iter().map(SortedRun::source).collect();
+        let mut sources: Vec<RunReader> = self.runs.iter().map(EncodedRun::source).collect();
         let mut failed = None;
         let heads: Vec<Option<(K, V)>> = sources
             .iter_mut()
@@ -445,8 +372,8 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for SortedIter<K, 
 
 /// A merge of sorted runs through a tree of losers.
 struct Merge<K, V> {
-    runs: std::sync::Arc<Vec<SortedRun>>,
-    sources: Vec<Source>,
+    runs: std::sync::Arc<Vec<EncodedRun>>,
+    sources: Vec<RunReader>,
     /// The next group of each run; `None` once it is done.
     heads: Vec<Option<(K, V)>>,
     /// The tree of losers: `tree[0]` is the run with the smallest head,
@@ -530,103 +457,11 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for Merge<K, V> {
     }
 }
 
-/// Where one run's groups are read from.
-enum Source {
-    /// The position in the run's bytes.
-    Memory {
-        pos: usize,
-    },
-    Disk(DiskRun),
-}
-
-impl Source {
-    fn next<T: DeserializeOwned>(&mut self, run: &SortedRun) -> Option<Result<T>> {
-        match (self, run) {
-            (Source::Memory { pos }, SortedRun::Memory { bytes, .. }) => {
-                (*pos < bytes.len()).then(|| take_or_end(bytes, pos))
-            }
-            (Source::Disk(disk), _) => disk.next(),
-            (Source::Memory { .. }, SortedRun::Spilled { .. }) => None,
-        }
-    }
-}
-
-/// Decodes the item at `bytes[*pos..]` and moves `*pos` past it.
-fn take_at<T: DeserializeOwned>(bytes: &[u8], pos: &mut usize) -> postcard::Result<T> {
-    let (item, rest) = postcard::take_from_bytes::<T>(bytes.get(*pos..).unwrap_or_default())?;
-    *pos = bytes.len() - rest.len();
-    Ok(item)
-}
-
-/// [`take_at`] of bytes held whole: a bad item ends them (`*pos` moves to
-/// the end) and is an error.
-fn take_or_end<T: DeserializeOwned>(bytes: &[u8], pos: &mut usize) -> Result<T> {
-    take_at(bytes, pos).map_err(|e| {
-        *pos = bytes.len();
-        crate::plumbing::undecodable(e)
-    })
-}
-
-/// A spilled run read a block at a time.
-struct DiskRun {
-    range: Spilled,
-    /// Bytes of the range read so far.
-    at: u64,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-/// The bytes a spilled run reads at a time.
-const BLOCK: usize = 64 << 10;
-
-impl DiskRun {
-    fn next<T: DeserializeOwned>(&mut self) -> Option<Result<T>> {
-        loop {
-            if self.pos < self.buf.len() {
-                match take_at::<T>(&self.buf, &mut self.pos) {
-                    Ok(item) => return Some(Ok(item)),
-                    Err(postcard::Error::DeserializeUnexpectedEnd) if self.at < self.range.len() => {}
-                    Err(e) => {
-                        self.pos = self.buf.len();
-                        self.at = self.range.len();
-                        return Some(Err(crate::plumbing::undecodable(e)));
-                    }
-                }
-            } else if self.at >= self.range.len() {
-                return None;
-            }
-            // Keep the unread tail, append the next block.
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-            match self.range.read_at(self.at, BLOCK) {
-                Ok(block) => {
-                    self.at += block.len() as u64;
-                    self.buf.extend_from_slice(&block);
-                }
-                Err(e) => {
-                    self.at = self.range.len();
-                    return Some(Err(e));
-                }
-            }
-        }
-    }
-}
-
 /// Sent to workers as its runs' encoded bytes (spilled ones read back):
 /// no group is decoded on the way.
 impl<K, V> Serialize for SortedGroups<K, V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.runs.len()))?;
-        for run in self.runs.iter() {
-            match run {
-                SortedRun::Memory { bytes, len } => seq.serialize_element(&(*len as u64, Bytes(bytes)))?,
-                SortedRun::Spilled { range, len } => {
-                    let bytes = range.read().map_err(serde::ser::Error::custom)?;
-                    seq.serialize_element(&(*len as u64, Bytes(&bytes)))?;
-                }
-            }
-        }
-        seq.end()
+        super::runs::serialize_runs(&self.runs, serializer)
     }
 }
 
@@ -634,12 +469,7 @@ impl<K, V> Serialize for SortedGroups<K, V> {
 /// iterated (a run that does not decode is an error then).
 impl<'de, K, V> Deserialize<'de> for SortedGroups<K, V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let runs: Vec<(u64, ByteBuf)> = Vec::deserialize(deserializer)?;
-        let runs = runs
-            .into_iter()
-            .map(|(len, bytes)| SortedRun::Memory { bytes: bytes.0, len: usize::try_from(len).unwrap_or(usize::MAX) })
-            .collect();
-        Ok(SortedGroups::from_runs(runs))
+        Ok(SortedGroups::from_runs(super::runs::deserialize_runs(deserializer)?))
     }
 }
 
@@ -647,6 +477,7 @@ impl<'de, K, V> Deserialize<'de> for SortedGroups<K, V> {
 mod tests {
     use super::super::{AggregateByKey, CountByValue};
     use super::*;
+    use crate::action::spill::Spiller;
     use std::sync::Arc;
 
     /// Counts `n` keys (some repeated) with and without a tight memory
@@ -675,7 +506,7 @@ mod tests {
                 }
                 let groups = sorted.finish(merged).unwrap();
                 assert_eq!(groups.len(), reference.len());
-                let spilled = groups.runs.iter().any(|r| matches!(r, SortedRun::Spilled { .. }));
+                let spilled = groups.runs.iter().any(|r| matches!(r, EncodedRun::Spilled { .. }));
                 assert_eq!(spilled, limited && n >= 200_000, "n={n} limited={limited}: spilled={spilled}");
                 let bytes = postcard::to_allocvec(&groups).unwrap();
                 let got = groups.into_vec().unwrap();
@@ -705,7 +536,7 @@ mod tests {
         };
         let kept = run(AggregateByKey::new());
         let spilled = run(AggregateByKey::new().spill(spiller));
-        assert!(spilled.runs.iter().any(|r| matches!(r, SortedRun::Spilled { .. })), "nothing spilled");
+        assert!(spilled.runs.iter().any(|r| matches!(r, EncodedRun::Spilled { .. })), "nothing spilled");
         assert!(kept.into_vec().unwrap() == spilled.into_vec().unwrap());
     }
 }

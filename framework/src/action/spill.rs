@@ -105,6 +105,8 @@ pub struct Spiller {
     partial_bytes: usize,
     partition_bytes: usize,
     limit: u64,
+    /// The job's whole limit, when `limit` is this process's share of it.
+    whole: Option<u64>,
     dir: std::sync::Mutex<Option<Arc<SpillDir>>>,
 }
 
@@ -116,6 +118,23 @@ impl Spiller {
     /// and for the tables that aggregate `threads` partitions at a time.
     pub fn new(limit: u64, threads: usize, parent: PathBuf) -> Spiller {
         Spiller::with_finish_threads(limit, threads, threads, parent)
+    }
+
+    /// The budget of one action of `job` in this process: its share of
+    /// `--memory-limit` for partials folded on the process's threads and
+    /// finished on all of the job's (a leader finishes while its workers
+    /// wait), spilling under `--spill-dir`. What the built-in actions and
+    /// the connectors' sinks use.
+    pub fn for_job(job: &crate::Job) -> Arc<Spiller> {
+        let config = job.config();
+        let spiller = Spiller::with_finish_threads(
+            config.memory_limit(),
+            config.threads(),
+            config.total_threads(),
+            config.spill_dir(),
+        )
+        .share_of(config.job_memory_limit());
+        Arc::new(spiller)
     }
 
     /// [`Spiller::new`] for an action whose partials fold on `threads`
@@ -132,12 +151,31 @@ impl Spiller {
             partial_bytes: (limit_usize / (2 * (threads + 1))).max(MIN_PARTIAL_BYTES),
             partition_bytes: (limit_usize / (4 * finish_threads)).max(MIN_PARTITION_BYTES),
             limit,
+            whole: None,
             dir: std::sync::Mutex::new(None),
         }
     }
 
+    /// Says that the limit is this process's share of `whole`, the job's
+    /// `--memory-limit`, for errors.
+    pub fn share_of(mut self, whole: u64) -> Spiller {
+        self.whole = (whole != self.limit).then_some(whole);
+        self
+    }
+
+    /// The limit, as errors name it: `--memory-limit 3 MiB`, or `1 MiB,
+    /// this process's share of --memory-limit 3 MiB`.
+    pub(crate) fn describe_limit(&self) -> String {
+        match self.whole {
+            None => format!("--memory-limit {} MiB", self.limit >> 20),
+            Some(whole) => {
+                format!("{} MiB, this process's share of --memory-limit {} MiB", self.limit >> 20, whole >> 20)
+            }
+        }
+    }
+
     /// Encoded bytes a partial holds before spilling.
-    pub(crate) fn partial_bytes(&self) -> usize {
+    pub fn partial_bytes(&self) -> usize {
         self.partial_bytes
     }
 

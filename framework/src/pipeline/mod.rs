@@ -478,12 +478,45 @@ pub trait Pipeline: Source + Sized {
     /// assert_eq!(squares, [0, 1, 4, 9, 16]);
     /// # Ok(()) }
     /// ```
+    ///
+    /// The `Vec` must fit in `--memory-limit`: past it, the partials spill
+    /// to disk and the action fails with an error naming the result's
+    /// size, rather than reading them all back into memory. Use
+    /// [`collect_iter`](Pipeline::collect_iter) for results of any size.
     fn collect<T>(self) -> Result<Vec<T>>
     where
         Self: for<'a> Source<Item<'a> = T>,
         T: Send + Serialize + DeserializeOwned,
     {
-        self.run(&action::Collect::new())
+        let (_, spiller) = keyed_budget(self.job());
+        self.run(&action::Collect::new().spill(spiller))
+    }
+
+    /// All items, in input order, as a [`Collected`](action::Collected)
+    /// to iterate: under `--memory-limit` the items that do not fit stay
+    /// in the spill directory and are read back a block at a time as they
+    /// are iterated, so a result larger than memory streams.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), shoal::BoxError> {
+    /// use shoal::prelude::*;
+    /// let job = Job::builder().threads(2).build()?;
+    /// let squares = job.range(0..5u64).map(|x| x * x).collect_iter()?;
+    /// assert_eq!(squares.len(), 5);
+    /// let mut sum = 0;
+    /// for square in squares {
+    ///     sum += square?;
+    /// }
+    /// assert_eq!(sum, 30);
+    /// # Ok(()) }
+    /// ```
+    fn collect_iter<T>(self) -> Result<action::Collected<T>>
+    where
+        Self: for<'a> Source<Item<'a> = T>,
+        T: Send + Serialize + DeserializeOwned,
+    {
+        let (_, spiller) = keyed_budget(self.job());
+        self.run(&action::CollectIter(action::Collect::new().spill(spiller)))
     }
 
     /// Calls `f` on every item, in parallel, for its side effects.
@@ -654,12 +687,5 @@ use GroupKey as _;
 /// The threads that finish a keyed action of `job` (all of the job's: in a
 /// leader the workers wait meanwhile) and how its partials spill.
 fn keyed_budget(job: &crate::Job) -> (usize, std::sync::Arc<crate::action::spill::Spiller>) {
-    let config = job.config();
-    let spiller = crate::action::spill::Spiller::with_finish_threads(
-        config.memory_limit(),
-        config.threads(),
-        config.total_threads(),
-        config.spill_dir(),
-    );
-    (config.total_threads(), std::sync::Arc::new(spiller))
+    (job.config().total_threads(), crate::action::spill::Spiller::for_job(job))
 }

@@ -157,26 +157,31 @@ fn spilling_input(dir: &Dir) -> (PathBuf, PathBuf) {
 
 /// Issue 15.3: under a memory limit small enough for several spill rounds
 /// (in the threads, in the workers and in the leader's merge), every
-/// keyed action gives the unbounded run's result, the report counts the
-/// spilled bytes, and the spill directory is left empty.
+/// keyed action and `collect_iter` give the unbounded run's result, the
+/// report counts the spilled bytes, and the spill directory is left empty.
 #[test]
 fn issue_15_3_spilled_keyed_actions_equal_the_unbounded_run() {
     let dir = Dir::new();
     let (path, spill) = spilling_input(&dir);
-    let distinct = |out: &Output| -> String {
-        stdout(out).lines().filter(|l| l.starts_with("distinct,")).map(|l| format!("{l}\n")).collect()
+    let results = |out: &Output| -> String {
+        stdout(out)
+            .lines()
+            .filter(|l| l.starts_with("distinct,") || l.starts_with("collect,"))
+            .map(|l| format!("{l}\n"))
+            .collect()
     };
-    let unbounded = run(&["-t", "2", "--distinct", path.to_str().unwrap()]);
+    let unbounded = run(&["-t", "2", "--distinct", "--collect", path.to_str().unwrap()]);
     assert!(unbounded.status.success(), "{}", stderr(&unbounded));
-    let want = distinct(&unbounded);
-    assert_eq!(want.lines().count(), 100_003);
+    let want = results(&unbounded);
+    assert_eq!(want.lines().count(), 100_004);
+    assert!(want.contains("collect,120000,"), "{want:.200}");
     for shape in [&["-t", "1"][..], &["-t", "2"], &["-p", "2", "-t", "1"]] {
         let mut args: Vec<&str> = shape.to_vec();
-        args.extend(["--distinct", "--memory-limit", "3M", "--chunk-size", "2M", "--spill-dir"]);
-        args.extend([spill.to_str().unwrap(), path.to_str().unwrap()]);
+        args.extend(["--distinct", "--collect", "--streamed", "--memory-limit", "3M", "--chunk-size", "2M"]);
+        args.extend(["--spill-dir", spill.to_str().unwrap(), path.to_str().unwrap()]);
         let out = run(&args);
         assert!(out.status.success(), "{shape:?}: {}", stderr(&out));
-        assert!(distinct(&out) == want, "{shape:?}: spilled results differ from the unbounded run");
+        assert!(results(&out) == want, "{shape:?}: spilled results differ from the unbounded run");
         let rounds: u64 = stdout(&out)
             .lines()
             .find_map(|l| l.strip_prefix("counter,spill rounds,"))
@@ -185,6 +190,35 @@ fn issue_15_3_spilled_keyed_actions_equal_the_unbounded_run() {
         assert!(rounds >= 3, "{shape:?}: {rounds} spill rounds\n{}", stdout(&out));
         assert!(stdout(&out).contains("counter,spilled bytes,"), "{shape:?}");
         assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0, "{shape:?}: the spill directory is not empty");
+    }
+}
+
+/// Issue 15.3: a result that must be whole in memory (a `HashMap`, a
+/// `Vec`) and would not fit in `--memory-limit` is a clear error naming
+/// the form that streams, in one process and with workers, not an
+/// out-of-memory kill; the spill directory is left empty.
+#[test]
+fn issue_15_3_a_whole_result_past_the_limit_is_a_clear_error() {
+    let dir = Dir::new();
+    let (path, spill) = spilling_input(&dir);
+    for (what, names) in [("--distinct", "count_by_value_sorted"), ("--collect", "collect_iter")] {
+        for shape in [&["-t", "2"][..], &["-p", "2", "-t", "1"]] {
+            let mut args: Vec<&str> = shape.to_vec();
+            args.extend([what, "--memory-limit", "3M", "--chunk-size", "2M", "--spill-dir"]);
+            args.extend([spill.to_str().unwrap(), path.to_str().unwrap()]);
+            let out = run(&args);
+            assert_eq!(out.status.code(), Some(1), "{what} {shape:?}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert!(
+                err.contains("--memory-limit 3 MiB") && err.contains(names) && !err.contains("panick"),
+                "{what} {shape:?}: {err}"
+            );
+            assert_eq!(
+                std::fs::read_dir(&spill).unwrap().count(),
+                0,
+                "{what} {shape:?}: the spill directory is not empty"
+            );
+        }
     }
 }
 
@@ -201,6 +235,7 @@ fn issue_15_3_an_interrupt_leaves_no_spill_directory() {
         "-t",
         "1",
         "--distinct",
+        "--streamed",
         "--memory-limit",
         "3M",
         "--chunk-size",
