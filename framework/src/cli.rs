@@ -42,7 +42,7 @@ pub struct Flags {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "16M")]
     pub max_record_size: u64,
 
-    /// Memory for the keyed tables of an action (aggregate_by_key, count_by_value, ...), like 1G; past it they spill to --spill-dir [default: half of the memory this process may use: its cgroup's limit, else the machine's]
+    /// Memory for an action's tables and results (aggregate_by_key, count_by_value, collect, outputs, ...), like 1G; past it they spill to --spill-dir [default: half of the memory this process may use: its cgroup's limit, else the machine's]
     #[arg(long, value_name = "SIZE", value_parser = parse_size, env = "SHOAL_MEMORY_LIMIT")]
     pub memory_limit: Option<u64>,
 
@@ -53,6 +53,10 @@ pub struct Flags {
     /// Read input files instead of memory-mapping them
     #[arg(long)]
     pub no_mmap: bool,
+
+    /// How `-` is read: spool (copied to a temporary file first; every action and worker process reads it) or stream (parsed as it arrives, no copy; one action, one process)
+    #[arg(long, value_enum, value_name = "MODE", default_value = "spool", env = "SHOAL_STDIN")]
+    pub stdin: crate::plan::StdinMode,
 
     /// Print each action's plan (files, splits, bytes, threads) to stderr
     #[arg(long)]
@@ -197,6 +201,7 @@ impl Flags {
             .explain(self.explain)
             .progress(self.progress)
             .max_record_size(self.max_record_size)
+            .stdin(self.stdin)
             .mmap(if self.no_mmap { MmapChoice::Never } else { MmapChoice::Auto })
             .max_malformed(self.max_malformed.unwrap_or_default())
             .process_options(ProcessOptions {

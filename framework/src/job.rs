@@ -28,6 +28,8 @@ pub struct Config {
     spill_dir: Option<std::path::PathBuf>,
     /// Whether plans must not depend on the thread count (shard runs).
     fixed_plan: bool,
+    /// How `-` is read.
+    stdin: crate::plan::StdinMode,
 }
 
 /// The thread count in-memory sources plan for in shard runs, whatever
@@ -190,6 +192,15 @@ impl JobBuilder {
         self
     }
 
+    /// How `-` (standard input) is read: spooled to a temporary file
+    /// first (the default; any number of actions and processes read it),
+    /// or streamed, with no copy, by one action in one process (see
+    /// [`crate::plan::StdinMode`]).
+    pub fn stdin(mut self, mode: crate::plan::StdinMode) -> Self {
+        self.config.stdin = mode;
+        self
+    }
+
     /// Plans that do not depend on the thread count (shard runs).
     pub(crate) fn fixed_plan(mut self) -> Self {
         self.config.fixed_plan = true;
@@ -222,6 +233,13 @@ impl JobBuilder {
             return Err(Error::new(ErrorKind::Config, "--max-record-size must be at least 1 byte"));
         }
         crate::plan::stdin::note_record_limit(self.config.max_record_size);
+        crate::plan::stdin::set_mode(self.config.stdin);
+        if self.config.stdin == crate::plan::StdinMode::Stream && self.config.process.processes > 1 {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "--stdin stream reads standard input in this process only: drop --processes, or use --stdin spool",
+            ));
+        }
         if self.config.process.processes == 0 {
             return Err(Error::new(ErrorKind::Config, "--processes must be at least 1"));
         }
@@ -288,6 +306,7 @@ impl Job {
                 memory_limit: None,
                 spill_dir: None,
                 fixed_plan: false,
+                stdin: crate::plan::StdinMode::Spool,
             },
         }
     }

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 
 pub use inputs::{FileKind, InputFile, Inputs, IntoInputs, WalkOptions};
 pub use planner::SplitOptions;
+pub use stdin::StdinMode;
 
 /// A piece of one split: a byte range of one file, or a range of item indices
 /// for in-memory sources.

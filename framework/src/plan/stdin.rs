@@ -1,4 +1,13 @@
-//! Standard input, spooled once per process to a private temporary file.
+//! Standard input, spooled once per process to a private temporary file,
+//! or, with `--stdin stream` ([`StdinMode::Stream`]), parsed as it streams.
+//!
+//! Streamed, `-` is planned as one split of [`FileKind::Stdin`], read
+//! through the same bounded read-ahead as a named pipe (no copy on disk,
+//! a few MiB in memory whatever its size), by one action in one process:
+//! a second plan of `-` is an error that says so, and a leader with worker
+//! processes refuses it (a worker cannot read the leader's standard input).
+//!
+//! Spooled (the default):
 //!
 //! The first plan that names `-` copies standard input to a file made by
 //! the `tempfile` crate (mode 0600, a random name starting `shoal-stdin-`)
@@ -46,6 +55,29 @@ pub(crate) fn note_record_limit(max: u64) {
     RECORD_LIMIT.fetch_max(max, Ordering::Relaxed);
 }
 
+/// How standard input is read: the `--stdin` flag.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum StdinMode {
+    /// Copied to a temporary file first, then planned like a file: any
+    /// number of actions read it, on every thread and worker process.
+    #[default]
+    Spool,
+    /// Parsed as it streams, with no copy: one action reads it, in one
+    /// process.
+    Stream,
+}
+
+/// Whether `-` is streamed ([`StdinMode::Stream`]) in this process.
+static STREAM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a plan took the stream already.
+static STREAM_TAKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Notes how this process reads standard input (the last job built decides).
+pub(crate) fn set_mode(mode: StdinMode) {
+    STREAM.store(mode == StdinMode::Stream, Ordering::Relaxed);
+}
+
 /// The path and size of the spool, or why it could not be made.
 static SPOOL: OnceLock<std::result::Result<(PathBuf, u64), String>> = OnceLock::new();
 
@@ -60,6 +92,9 @@ static SPOOL_PATH: OnceLock<PathBuf> = OnceLock::new();
 /// in `TMPDIR`, for instance) or standard input cannot be read; later calls
 /// return the same error (standard input cannot be read twice).
 pub(crate) fn input() -> Result<InputFile> {
+    if STREAM.load(Ordering::Relaxed) {
+        return streamed();
+    }
     match SPOOL.get_or_init(|| spool().map_err(|e| e.to_string())) {
         Ok((spool, len)) => Ok(InputFile {
             path: PathBuf::from("-"),
@@ -74,6 +109,22 @@ pub(crate) fn input() -> Result<InputFile> {
         )
         .with_path("-")),
     }
+}
+
+/// `-` as a stream, for the first plan only.
+///
+/// # Errors
+/// A plan after the first: the stream is read once.
+fn streamed() -> Result<InputFile> {
+    if STREAM_TAKEN.swap(true, Ordering::Relaxed) {
+        return Err(Error::new(
+            ErrorKind::Config,
+            "standard input is streamed (--stdin stream) and an earlier action read it: \
+             --stdin spool (the default) keeps a copy that every action can read",
+        )
+        .with_path("-"));
+    }
+    Ok(InputFile { path: PathBuf::from("-"), len: None, kind: FileKind::Stdin, spool: None, modified: None })
 }
 
 fn spool() -> std::io::Result<(PathBuf, u64)> {

@@ -152,6 +152,14 @@ where
 {
     let job = source.job();
     let plan = planned::<S, A>(source)?;
+    if plan.files.iter().any(|f| f.kind == crate::plan::FileKind::Stdin) {
+        return Err(Error::new(
+            ErrorKind::Config,
+            "--stdin stream reads standard input in one process, and this job has worker processes or ranks: \
+             use --stdin spool (the default)",
+        )
+        .with_path("-"));
+    }
     let fingerprint = protocol::pipeline_fingerprint::<S, A>();
     let (log, display) = log_start::<S, A>(number, source, &plan);
     let mut report = report::take_outside();

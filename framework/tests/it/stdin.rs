@@ -1,6 +1,7 @@
 //! Issue 18.12: standard input gives every action and every executor shape
 //! exactly the records a file gives (it is spooled once per process to a
-//! temporary file), and the spool is removed at exit.
+//! temporary file), and the spool is removed at exit; issue 15.1: with
+//! `--stdin stream`, one action parses it as it arrives, with no copy.
 
 use crate::util::Dir;
 use std::io::Write;
@@ -83,6 +84,38 @@ fn issue_18_12_stdin_gives_every_shape_and_action_the_file_records() {
         assert!(again.starts_with("30000\n"), "{shape:?}: the second action over - sees every line: {got}");
         assert!(entries(&tmp).is_empty(), "{shape:?}: the spool is removed at exit: {:?}", entries(&tmp));
     }
+}
+
+/// Issue 15.1: with `--stdin stream`, standard input is parsed as it
+/// arrives, with no copy on disk: the file's exact result on one thread
+/// and two; its errors name `-`, the line and the byte offset; a second
+/// action over it, and worker processes, are errors that say what to use.
+#[test]
+fn issue_15_1_streamed_stdin_gives_the_file_records_with_no_copy() {
+    let dir = Dir::new();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let data = sample(30_000);
+    let file = dir.write("in.txt", &data);
+    let reference = Command::new(probe()).args(["-t", "1", file.to_str().unwrap()]).output().unwrap();
+    assert!(reference.status.success(), "{}", text(&reference.stderr));
+    let want = text(&reference.stdout);
+    let want = &want[..want.find("counter,").unwrap()];
+    for threads in ["1", "2"] {
+        let out = run_with_stdin(&["-t", threads, "--stdin", "stream", "-"], &data, &tmp);
+        assert!(out.status.success(), "-t {threads}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with(want), "-t {threads}: {}", text(&out.stdout));
+        assert!(entries(&tmp).is_empty(), "-t {threads}: a copy was made: {:?}", entries(&tmp));
+    }
+    let bad = run_with_stdin(&["--stdin", "stream", "-"], b"a\nbb\n\xff\xfe\nc\n", &tmp);
+    let err = text(&bad.stderr);
+    assert!(err.contains("error: -: line 3 (byte 5): line is not valid UTF-8"), "{err}");
+    let twice = run_with_stdin(&["--stdin", "stream", "--twice", "-"], &data, &tmp);
+    assert_eq!(twice.status.code(), Some(1), "{}", text(&twice.stderr));
+    assert!(text(&twice.stderr).contains("an earlier action read it: --stdin spool"), "{}", text(&twice.stderr));
+    let workers = run_with_stdin(&["--stdin", "stream", "-p", "2", "-"], &data, &tmp);
+    assert_eq!(workers.status.code(), Some(2), "{}", text(&workers.stderr));
+    assert!(text(&workers.stderr).contains("drop --processes, or use --stdin spool"), "{}", text(&workers.stderr));
 }
 
 #[test]
