@@ -202,6 +202,14 @@ impl<'j> Csv<'j> {
     /// Missing inputs, unreadable files.
     pub fn headers(&self) -> Result<Option<csv::StringRecord>> {
         let files = self.read.inputs().expand()?;
+        if files.iter().any(|f| f.kind == FileKind::Stdin) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "headers() cannot read a streamed standard input (--stdin stream) ahead of its records: \
+                 use --stdin spool (the default)",
+            )
+            .with_path("-"));
+        }
         let reference = self.reference(&files)?;
         match (&reference.header, self.options.header) {
             (Some(h), Header::FirstRow) => csv::StringRecord::from_byte_record(h.clone()).map(Some).map_err(|e| {

@@ -119,7 +119,7 @@ fn streamed() -> Result<InputFile> {
     if STREAM_TAKEN.swap(true, Ordering::Relaxed) {
         return Err(Error::new(
             ErrorKind::Config,
-            "standard input is streamed (--stdin stream) and an earlier action read it: \
+            "standard input is streamed (--stdin stream) and an earlier action (or headers()) read it: \
              --stdin spool (the default) keeps a copy that every action can read",
         )
         .with_path("-"));
