@@ -49,7 +49,8 @@ struct Cli {
     /// Instead of the summary, write every well-formed record to DIR as
     /// CSV, one Hive-style partition per status code
     /// (`DIR/status=404/part-00000.csv`), in input order, and print
-    /// `written,ROWS,FILES` and `malformed,COUNT`. Under `--memory-limit`
+    /// `written,ROWS,FILES` and `malformed,COUNT`. DIR is replaced whole,
+    /// atomically: what it held before is gone. Under `--memory-limit`
     /// the encoded rows spill to disk until they are written.
     #[arg(long, value_name = "DIR")]
     write: Option<PathBuf>,

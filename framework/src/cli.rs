@@ -46,7 +46,7 @@ pub struct Flags {
     #[arg(long, value_name = "SIZE", value_parser = parse_size, env = "SHOAL_MEMORY_LIMIT")]
     pub memory_limit: Option<u64>,
 
-    /// Where keyed actions past --memory-limit spill (a directory removed when the action ends) [default: the temporary directory]
+    /// Where actions past --memory-limit spill: keyed tables, collect, outputs (a directory removed when the action ends) [default: the temporary directory]
     #[arg(long, value_name = "DIR", env = "SHOAL_SPILL_DIR")]
     pub spill_dir: Option<std::path::PathBuf>,
 

@@ -21,3 +21,15 @@ macro_rules! diag {
     };
 }
 pub(crate) use diag;
+
+/// `bytes` for people: `1.5 MiB`, `312.0 KiB`.
+pub(crate) fn size(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}

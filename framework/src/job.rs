@@ -234,12 +234,7 @@ impl JobBuilder {
         }
         crate::plan::stdin::note_record_limit(self.config.max_record_size);
         crate::plan::stdin::set_mode(self.config.stdin);
-        if self.config.stdin == crate::plan::StdinMode::Stream && self.config.process.processes > 1 {
-            return Err(Error::new(
-                ErrorKind::Config,
-                "--stdin stream reads standard input in this process only: drop --processes, or use --stdin spool",
-            ));
-        }
+
         if self.config.process.processes == 0 {
             return Err(Error::new(ErrorKind::Config, "--processes must be at least 1"));
         }

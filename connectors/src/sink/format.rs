@@ -26,6 +26,15 @@ pub trait Format: Sync {
     /// A row the format cannot represent.
     fn encode<T: Serialize>(&self, enc: &mut Self::Encoder, header: &mut Option<Vec<u8>>, row: &T) -> Result<()>;
 
+    /// About how many bytes `enc` holds: past the memory limit's budget for
+    /// one piece, a split's rows are cut into several chunks, so a long
+    /// split or a stream is written in bounded memory. The default, 0, is
+    /// for formats that cannot tell (one chunk per split).
+    fn encoded_len(&self, enc: &Self::Encoder) -> usize {
+        let _ = enc;
+        0
+    }
+
     /// The bytes encoded since the encoder was made.
     ///
     /// # Errors
@@ -136,6 +145,10 @@ impl Format for Csv {
         enc.serialize(row).map_err(csv_error)
     }
 
+    fn encoded_len(&self, enc: &Self::Encoder) -> usize {
+        enc.get_ref().len()
+    }
+
     fn finish(&self, enc: Self::Encoder) -> Result<Vec<u8>> {
         enc.into_inner().map_err(|e| csv_error(e.into_error().into()))
     }
@@ -172,6 +185,10 @@ impl Format for JsonLines {
     #[inline]
     fn encode<T: Serialize>(&self, enc: &mut Vec<u8>, _header: &mut Option<Vec<u8>>, row: &T) -> Result<()> {
         encode_json(enc, row)
+    }
+
+    fn encoded_len(&self, enc: &Vec<u8>) -> usize {
+        enc.len()
     }
 
     fn finish(&self, enc: Vec<u8>) -> Result<Vec<u8>> {

@@ -191,9 +191,23 @@ impl<F: Format> SinkPartial<F> {
     }
 
     pub(crate) fn end_split(&mut self, format: &F, split: &Split) {
-        for (folder, enc) in std::mem::take(&mut self.current) {
+        let tag = split.index as u64;
+        let mut current = std::mem::take(&mut self.current);
+        for (folder, chunks) in self.done.iter_mut() {
+            // A folder without rows since its last piece still tags its pieces.
+            let last = match current.remove(folder).map(|enc| format.finish(enc)) {
+                None => Vec::new(),
+                Some(Ok(bytes)) => vec![Chunk(bytes)],
+                Some(Err(e)) => {
+                    self.error.get_or_insert_with(|| e.to_string());
+                    Vec::new()
+                }
+            };
+            chunks.push_run(tag, last);
+        }
+        for (folder, enc) in current {
             match format.finish(enc) {
-                Ok(bytes) => self.done.entry(folder).or_default().push_run(split.index as u64, vec![Chunk(bytes)]),
+                Ok(bytes) => self.done.entry(folder).or_default().push_run(tag, vec![Chunk(bytes)]),
                 Err(e) => {
                     self.error.get_or_insert_with(|| e.to_string());
                 }
@@ -211,7 +225,31 @@ impl<F: Format> SinkPartial<F> {
         };
         format.encode(enc, &mut self.header, row)?;
         self.rows += 1;
+        if self.rows.is_multiple_of(CHECK_EVERY) {
+            self.cut_pieces(format);
+        }
         Ok(())
+    }
+
+    /// Past the piece budget, finishes the split's chunks so far and moves
+    /// them into the runs (a new encoder goes on), so a long split or a
+    /// stream is written in bounded memory.
+    #[inline(never)]
+    fn cut_pieces(&mut self, format: &F) {
+        let Some(limit) = self.spiller.as_ref().map(|s| (s.partial_bytes() / 4) as u64) else { return };
+        let held: u64 = self.current.values().map(|enc| format.encoded_len(enc) as u64).sum();
+        if held <= limit {
+            return;
+        }
+        for (folder, enc) in std::mem::take(&mut self.current) {
+            match format.finish(enc) {
+                Ok(bytes) => self.done.entry(folder).or_default().push_piece(vec![Chunk(bytes)]),
+                Err(e) => {
+                    self.error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        self.settle();
     }
 
     /// The chunks of each partition, in input order; fails with an error
@@ -236,6 +274,9 @@ pub(crate) struct Encoded {
     /// Partition folder (`""` when unpartitioned) and its chunks, in input order.
     pub(crate) parts: Vec<(String, Tagged<Chunk>)>,
 }
+
+/// Rows between two checks of a split's chunks against the budget.
+const CHECK_EVERY: u64 = 1024;
 
 /// The name of the one data file in each partition folder.
 fn part_file(ext: &str) -> String {

@@ -151,33 +151,35 @@ fn an_output_past_the_memory_limit_is_written_from_spilled_chunks() {
     let unbounded = Job::builder().threads(2).build().unwrap();
     let want_csv = dir.path().join("want.csv");
     let want_parts = dir.path().join("want-parts");
-    fn items(job: &Job) -> impl for<'a> shoal::Pipeline<Item<'a> = (u64, String, u64)> + '_ {
+    fn items(job: &Job, per_split: u64) -> impl for<'a> shoal::Pipeline<Item<'a> = (u64, String, u64)> + '_ {
         job.range(0..300_000u64)
-            .items_per_split(5_000)
+            .items_per_split(per_split)
             .map(|i: u64| (i, format!("row {i} with a note long enough to weigh something"), i % 7))
     }
-    items(&unbounded).write(Output::csv(&want_csv)).unwrap();
-    items(&unbounded)
+    items(&unbounded, 5_000).write(Output::csv(&want_csv)).unwrap();
+    items(&unbounded, 5_000)
         .write(Output::json_lines(&want_parts).partition_by("m", |r: &(u64, String, u64)| r.2.to_string()))
         .unwrap();
     let want_parts = read_tree(&want_parts);
     assert_eq!(want_parts.len(), 7);
-    for threads in [1, 2] {
+    // 5,000 rows a split, and all of them in one split (as a stream is),
+    // whose chunks are cut into pieces under the limit.
+    for (threads, per_split) in [(1, 5_000), (2, 5_000), (2, 300_000)] {
         let job = Job::builder().threads(threads).memory_limit(4 << 20).spill_dir(&spill).build().unwrap();
-        let got_csv = dir.path().join(format!("got-{threads}.csv"));
-        let got_parts = dir.path().join(format!("got-parts-{threads}"));
-        let written = items(&job).write(Output::csv(&got_csv)).unwrap();
+        let got_csv = dir.path().join(format!("got-{threads}-{per_split}.csv"));
+        let got_parts = dir.path().join(format!("got-parts-{threads}-{per_split}"));
+        let written = items(&job, per_split).write(Output::csv(&got_csv)).unwrap();
         assert_eq!(written.rows, 300_000);
         assert!(
             std::fs::read(&got_csv).unwrap() == std::fs::read(&want_csv).unwrap(),
-            "threads={threads}: CSV differs"
+            "threads={threads} per_split={per_split}: CSV differs"
         );
-        items(&job)
+        items(&job, per_split)
             .write(Output::json_lines(&got_parts).partition_by("m", |r: &(u64, String, u64)| r.2.to_string()))
             .unwrap();
-        assert!(read_tree(&got_parts) == want_parts, "threads={threads}: partitions differ");
+        assert!(read_tree(&got_parts) == want_parts, "threads={threads} per_split={per_split}: partitions differ");
         let rounds = job.report().counters.get("spill rounds").copied().unwrap_or(0);
-        assert!(rounds >= 4, "threads={threads}: {rounds} spill rounds");
+        assert!(rounds >= 4, "threads={threads} per_split={per_split}: {rounds} spill rounds");
         assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0, "threads={threads}: spill directory left");
     }
 }

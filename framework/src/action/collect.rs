@@ -10,7 +10,7 @@
 //! the limit, [`Collect`] fails with an error that says so, rather than
 //! reading every run back into memory.
 
-use super::runs::{EncodedRun, OutputBudget, RunReader};
+use super::runs::{EncodedRun, OutputBudget, RunReader, estimate};
 use super::spill::Spiller;
 use super::tagged::{Run, Tagged, footprint};
 use super::{Absorb, Action};
@@ -127,10 +127,30 @@ impl<T: Send + Serialize + DeserializeOwned> Action for Collect<T> {
     }
 }
 
+/// Items between two checks of the split's run against the budget.
+const CHECK_EVERY: usize = 1024;
+
+impl<T: Serialize> CollectPartial<T> {
+    /// Past the piece budget, moves the split's items so far into the
+    /// runs, so a long split or a stream stays within the limit.
+    #[inline(never)]
+    fn cut_piece(&mut self) {
+        if let Some(limit) = self.done.piece_bytes()
+            && estimate(&self.current) > limit
+        {
+            let piece = std::mem::take(&mut self.current);
+            self.done.push_piece(piece);
+        }
+    }
+}
+
 impl<T: Send + Serialize + DeserializeOwned> Absorb<T> for Collect<T> {
     #[inline(always)]
     fn absorb(&self, acc: &mut CollectPartial<T>, item: T) -> Result<()> {
         acc.current.push(item);
+        if acc.current.len().is_multiple_of(CHECK_EVERY) {
+            acc.cut_piece();
+        }
         Ok(())
     }
 }
@@ -348,10 +368,12 @@ mod tests {
     fn collected_items_come_in_input_order_on_every_path() {
         let spill = tempfile::tempdir().unwrap();
         let want: Vec<String> = (0..200_000).map(line).collect();
-        for threads in [1, 2] {
+        // 7,000 items a split, and the whole input as one split (as a
+        // stream is), cut into pieces under the limit.
+        for (threads, per_split) in [(1, 7_000), (2, 7_000), (1, 200_000), (2, 200_000)] {
             for limit in [None, Some(4 << 20)] {
                 let job = job(limit, threads, spill.path());
-                let items = || job.range(0..200_000u64).items_per_split(7_000).map(line);
+                let items = || job.range(0..200_000u64).items_per_split(per_split).map(line);
                 let collected = items().collect_iter().unwrap();
                 assert_eq!(collected.len(), want.len());
                 assert_eq!(collected.spilled(), limit.is_some(), "threads={threads} limit={limit:?}");
@@ -372,6 +394,23 @@ mod tests {
             }
         }
         assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0, "spill directories left behind");
+    }
+
+    /// Pieces of a split being read take its tag when it ends, in order,
+    /// after runs of other splits pushed meanwhile.
+    #[test]
+    fn pieces_take_their_split_tag_in_order() {
+        use super::Tagged;
+        let mut tagged: Tagged<u32> = Tagged::new(None);
+        tagged.push_run(0, vec![1, 2]);
+        tagged.push_piece(vec![5, 6]);
+        tagged.push_piece(vec![7]);
+        tagged.push_run(2, vec![8]);
+        tagged.push_piece(vec![3]);
+        tagged.push_run(1, Vec::new());
+        let mut got = Vec::new();
+        tagged.try_for_each(|&x| Ok(got.push(x))).unwrap();
+        assert_eq!(got, [1, 2, 3, 5, 6, 7, 8]);
     }
 
     /// A partial with spilled runs, shipped and merged into another (what a

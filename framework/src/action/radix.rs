@@ -543,10 +543,10 @@ fn map_too_large(groups: u64, bytes: u64, spiller: &Spiller) -> crate::Error {
     crate::Error::new(
         crate::ErrorKind::Config,
         format!(
-            "a keyed action's HashMap result needs more than {} MiB ({groups} groups so far), more than \
+            "a keyed action's HashMap result needs more than {} ({groups} groups so far), past \
              {}: use aggregate_by_key_sorted, reduce_by_key_sorted or count_by_value_sorted, \
              whose groups stream from disk as they are iterated, or raise --memory-limit",
-            bytes >> 20,
+            crate::diag::size(bytes as f64),
             spiller.describe_limit(),
         ),
     )
@@ -565,10 +565,10 @@ fn check_partition_size(p: usize, run: &Run, spiller: &Spiller, threads: usize) 
     Err(crate::Error::new(
         crate::ErrorKind::Config,
         format!(
-            "a keyed action's partition {p} of {PARTS} holds {} MiB of pairs, more than the {} MiB that \
+            "a keyed action's partition {p} of {PARTS} holds {} of pairs, more than the {} that \
              {} allows one partition on {threads} threads: raise --memory-limit or lower --threads",
-            bytes >> 20,
-            spiller.partition_bytes() >> 20,
+            crate::diag::size(bytes as f64),
+            crate::diag::size(spiller.partition_bytes() as f64),
             spiller.describe_limit(),
         ),
     ))

@@ -15,7 +15,9 @@
 //! is read.
 //!
 //! # Invariants
-//! * Tags are unique: one run per split (empty runs are not kept).
+//! * Tags are unique: a split's runs are numbered in input order (empty
+//!   runs are not kept); runs of the split being read are `PENDING` until
+//!   its end, and merges and shipping happen only between splits.
 //! * `held` is the estimated memory of the runs kept in memory.
 //! * After an error (`failed`), nothing more is spilled and every read
 //!   returns the error.
@@ -37,9 +39,19 @@ pub(crate) enum Run<T> {
     Encoded(EncodedRun),
 }
 
+/// A run's place: the split's index, then the run's number within the
+/// split (a long split, or a stream, is cut into several runs).
+type Tag = (u64, u32);
+
+/// The split index of the runs of the split being read, until
+/// [`Tagged::push_run`] gives them the split's.
+const PENDING: u64 = u64::MAX;
+
 /// Runs of items tagged with their input position (see the module docs).
 pub struct Tagged<T> {
-    runs: Vec<(u64, Run<T>)>,
+    runs: Vec<(Tag, Run<T>)>,
+    /// Runs pushed for the split being read ([`Tagged::push_piece`]).
+    pieces: u32,
     held: u64,
     spiller: Option<Arc<Spiller>>,
     failed: Option<Error>,
@@ -72,7 +84,7 @@ impl<T> Tagged<T> {
     /// [`spill_to`](Tagged::spill_to) is called (a caller that keeps many
     /// `Tagged` under one budget).
     pub fn new(spiller: Option<Arc<Spiller>>) -> Self {
-        Tagged { runs: Vec::new(), held: 0, spiller, failed: None }
+        Tagged { runs: Vec::new(), pieces: 0, held: 0, spiller, failed: None }
     }
 
     /// The estimated memory of the runs held in memory, in bytes.
@@ -105,8 +117,8 @@ impl<T> Tagged<T> {
     /// [`Action::rebase`](crate::plumbing::Action::rebase)); tags below
     /// `from` stay put.
     pub fn rebase(&mut self, from: u64, to: u64) {
-        for (tag, _) in &mut self.runs {
-            if *tag >= from {
+        for ((tag, _), _) in &mut self.runs {
+            if *tag >= from && *tag != PENDING {
                 *tag = *tag - from + to;
             }
         }
@@ -136,16 +148,45 @@ impl<T> Tagged<T> {
     pub(crate) fn spiller(&self) -> Option<&Arc<Spiller>> {
         self.spiller.as_ref()
     }
+
+    /// How large the items of the split being read may grow, in bytes,
+    /// before they are pushed as a piece ([`push_piece`](Tagged::push_piece)):
+    /// a quarter of the partial's share, so a long split or a stream stays
+    /// within the budget. `None` without a spiller.
+    pub fn piece_bytes(&self) -> Option<u64> {
+        self.spiller.as_ref().map(|s| (s.partial_bytes() / 4) as u64)
+    }
 }
 
 impl<T: Serialize> Tagged<T> {
-    /// Adds the items of input position `tag`.
+    /// Adds the last items of input position `tag` (a split's index): the
+    /// runs pushed as pieces since the last call are given the same tag,
+    /// in the order they came.
     pub fn push_run(&mut self, tag: u64, items: Vec<T>) {
+        if self.pieces > 0 {
+            for ((split, _), _) in self.runs.iter_mut().rev().take_while(|((split, _), _)| *split == PENDING) {
+                *split = tag;
+            }
+        }
+        let seq = std::mem::take(&mut self.pieces);
         if items.is_empty() {
             return;
         }
         self.held += estimate(&items);
-        self.runs.push((tag, Run::Items(items)));
+        self.runs.push(((tag, seq), Run::Items(items)));
+        self.settle();
+    }
+
+    /// Adds items of the split being read, before its end: for a split (or
+    /// a stream) whose items would not fit the budget whole. They take the
+    /// split's tag at its [`push_run`](Tagged::push_run).
+    pub fn push_piece(&mut self, items: Vec<T>) {
+        if items.is_empty() {
+            return;
+        }
+        self.held += estimate(&items);
+        self.runs.push(((PENDING, self.pieces), Run::Items(items)));
+        self.pieces += 1;
         self.settle();
     }
 
@@ -254,7 +295,8 @@ impl<'de> Deserialize<'de> for Chunk {
 }
 
 /// Sent between processes as its runs' encoded items, `(tag, items,
-/// bytes)` each (spilled runs read back).
+/// bytes)` each (spilled runs read back). Only between splits: no run is
+/// pending.
 impl<T: Serialize> Serialize for Tagged<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         if let Some(e) = &self.failed {
@@ -267,11 +309,11 @@ impl<T: Serialize> Serialize for Tagged<T> {
                 Run::Items(items) => {
                     scratch.clear();
                     encode_items(items, &mut scratch).map_err(serde::ser::Error::custom)?;
-                    seq.serialize_element(&(*tag, items.len() as u64, Bytes(&scratch)))?;
+                    seq.serialize_element(&(tag, items.len() as u64, Bytes(&scratch)))?;
                 }
                 Run::Encoded(run) => {
                     let bytes = run.bytes().map_err(serde::ser::Error::custom)?;
-                    seq.serialize_element(&(*tag, run.len() as u64, Bytes(&bytes)))?;
+                    seq.serialize_element(&(tag, run.len() as u64, Bytes(&bytes)))?;
                 }
             }
         }
@@ -284,7 +326,7 @@ impl<T: Serialize> Serialize for Tagged<T> {
 /// checked only when they are read.
 impl<'de, T> Deserialize<'de> for Tagged<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let runs: Vec<(u64, u64, ByteBuf)> = Vec::deserialize(deserializer)?;
+        let runs: Vec<(Tag, u64, ByteBuf)> = Vec::deserialize(deserializer)?;
         let mut tagged = Tagged::new(None);
         for (tag, len, bytes) in runs {
             let run = EncodedRun::Memory { bytes: bytes.0, len: usize::try_from(len).unwrap_or(usize::MAX) };

@@ -188,7 +188,10 @@ impl Inputs {
 
     fn expand_one(&self, arg: &str, filter: &Filter, out: &mut Vec<InputFile>) -> Result<()> {
         if arg == "-" {
-            out.push(super::stdin::input()?);
+            // Named twice, standard input is one input, like a file named twice.
+            if !out.iter().any(|f| f.path == Path::new("-")) {
+                out.push(super::stdin::input()?);
+            }
             return Ok(());
         }
         let path = Path::new(arg);

@@ -156,7 +156,7 @@ where
         return Err(Error::new(
             ErrorKind::Config,
             "--stdin stream reads standard input in one process, and this job has worker processes or ranks: \
-             use --stdin spool (the default)",
+             drop --processes, or use --stdin spool (the default)",
         )
         .with_path("-"));
     }

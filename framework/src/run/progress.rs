@@ -253,7 +253,7 @@ fn line(number: u64, label: &str, done: u64, total: u64, records: u64, bytes: bo
     let rate = done as f64 / secs;
     let left = if rate > 0.0 { (total.saturating_sub(done)) as f64 / rate } else { f64::INFINITY };
     let (d, t, r) = if bytes {
-        (size(done as f64), size(total as f64), format!("{}/s", size(rate)))
+        (crate::diag::size(done as f64), crate::diag::size(total as f64), format!("{}/s", crate::diag::size(rate)))
     } else {
         (format!("{done} items"), format!("{total}"), format!("{rate:.0} items/s"))
     };
@@ -264,17 +264,6 @@ fn line(number: u64, label: &str, done: u64, total: u64, records: u64, bytes: bo
     let pct = done as f64 * 100.0 / total as f64;
     let left = if left.is_finite() { format!("about {left:.0} s left") } else { "time left unknown".to_string() };
     format!("shoal: action {number} {label}: {d} of {t} ({pct:.0}%), {r}, {records} records, {left}")
-}
-
-fn size(bytes: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
 }
 
 #[cfg(test)]
