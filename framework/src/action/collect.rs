@@ -409,7 +409,12 @@ mod tests {
         tagged.push_piece(vec![3]);
         tagged.push_run(1, Vec::new());
         let mut got = Vec::new();
-        tagged.try_for_each(|&x| Ok(got.push(x))).unwrap();
+        tagged
+            .try_for_each(|&x| {
+                got.push(x);
+                Ok(())
+            })
+            .unwrap();
         assert_eq!(got, [1, 2, 3, 5, 6, 7, 8]);
     }
 
