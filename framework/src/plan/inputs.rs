@@ -172,7 +172,12 @@ impl Inputs {
         }
         let filter = Filter::new(&self.walk)?;
         let mut files = Vec::new();
+        // Named twice, standard input is one input, like a file named twice.
+        let mut dash = false;
         for arg in &self.paths {
+            if arg == "-" && std::mem::replace(&mut dash, true) {
+                continue;
+            }
             let before = files.len();
             self.expand_one(arg, &filter, &mut files)?;
             if files.len() == before {
@@ -188,10 +193,7 @@ impl Inputs {
 
     fn expand_one(&self, arg: &str, filter: &Filter, out: &mut Vec<InputFile>) -> Result<()> {
         if arg == "-" {
-            // Named twice, standard input is one input, like a file named twice.
-            if !out.iter().any(|f| f.path == Path::new("-")) {
-                out.push(super::stdin::input()?);
-            }
+            out.push(super::stdin::input()?);
             return Ok(());
         }
         let path = Path::new(arg);
