@@ -260,3 +260,57 @@ fn on_bus_error() {
     // SAFETY: `_exit` is async-signal-safe and ends the process at once.
     unsafe { libc::_exit(EXIT_BUS) };
 }
+/// This host's name as it goes into the names of temporary files and
+/// directories that say whose they are (spill directories, stdin spools):
+/// no `-`.
+pub(crate) fn host() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let name: String = name.trim().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    if name.is_empty() { "host".to_string() } else { name }
+}
+
+/// What [`dead_processes_entries`] looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// Real directories (spill and socket directories).
+    Dir,
+    /// Regular files (standard input's spool).
+    File,
+}
+
+/// The real directories or regular files (never symbolic links) under
+/// `parent`, owned by this user, whose names give (through `pid_of`) the
+/// pid of a process that no longer exists: what dead processes of this
+/// user left behind (socket directories in `exec/process/stale.rs`, spill
+/// directories in `action/spill.rs`, stdin spools in `plan/stdin.rs`).
+pub(crate) fn dead_processes_entries(
+    parent: &std::path::Path,
+    pid_of: impl Fn(&str) -> Option<i32>,
+    kind: Entry,
+) -> Vec<std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(parent) else { return Vec::new() };
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let mut dead = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(&pid_of) else { continue };
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        let shape = match kind {
+            Entry::Dir => meta.is_dir(),
+            Entry::File => meta.file_type().is_file(),
+        };
+        if shape && meta.uid() == uid && !process_exists(pid) {
+            dead.push(path);
+        }
+    }
+    dead
+}
+
+/// Whether a process with this pid exists (any user's).
+pub(crate) fn process_exists(pid: i32) -> bool {
+    let pid = nix::unistd::Pid::from_raw(pid);
+    !matches!(nix::sys::signal::kill(pid, None), Err(nix::errno::Errno::ESRCH))
+}

@@ -271,9 +271,8 @@ impl Spilled {
 /// that no longer exist.
 fn remove_stale(parent: &Path) {
     let prefix = dir_prefix();
-    for path in crate::exec::process::stale::dead_processes_dirs(parent, |name| {
-        crate::signals::pid_after(name, &prefix).and_then(|pid| i32::try_from(pid).ok())
-    }) {
+    let pid_of = |name: &str| crate::signals::pid_after(name, &prefix).and_then(|pid| i32::try_from(pid).ok());
+    for path in crate::signals::dead_processes_entries(parent, pid_of, crate::signals::Entry::Dir) {
         let _ = std::fs::remove_dir_all(&path);
     }
 }
@@ -281,14 +280,7 @@ fn remove_stale(parent: &Path) {
 /// The start of this host's spill directory names, before the pid:
 /// `shoal-spill-<host>-`.
 fn dir_prefix() -> String {
-    format!("shoal-spill-{}-", host())
-}
-
-/// This host's name as it goes into spill directory names (no `-`).
-fn host() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let name: String = name.trim().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-    if name.is_empty() { "host".to_string() } else { name }
+    format!("shoal-spill-{}-", crate::signals::host())
 }
 
 #[cfg(test)]
@@ -316,8 +308,8 @@ mod tests {
         drop(dir);
         assert!(!path.exists(), "the spill directory outlived its action");
 
-        let dead = parent.path().join(format!("shoal-spill-{}-999999999-abc", host()));
-        let live = parent.path().join(format!("shoal-spill-{}-{}-abc", host(), std::process::id()));
+        let dead = parent.path().join(format!("shoal-spill-{}-999999999-abc", crate::signals::host()));
+        let live = parent.path().join(format!("shoal-spill-{}-{}-abc", crate::signals::host(), std::process::id()));
         let elsewhere = parent.path().join("shoal-spill-otherhost-999999999-abc");
         for dir in [&dead, &live, &elsewhere] {
             std::fs::create_dir_all(dir.join("x")).unwrap();

@@ -10,7 +10,7 @@
 //! Spooled (the default):
 //!
 //! The first plan that names `-` copies standard input to a file made by
-//! the `tempfile` crate (mode 0600, a random name starting `shoal-stdin-`)
+//! the `tempfile` crate (mode 0600, a random name after `shoal-stdin-<host>-<pid>-`)
 //! and from then on `-` is planned like any regular file: cut into splits,
 //! memory-mapped, its CSV header read. Every later plan in the process
 //! reuses the same spool, so a second action over `-` sees the same records
@@ -23,7 +23,9 @@
 //! the directory `TMPDIR` names (`/tmp` when unset). It is removed when the
 //! process exits, also through `Ctrl-C`/`SIGTERM` (the interrupt watcher
 //! exits through `std::process::exit`, which runs the removal registered
-//! with `atexit`); only a `SIGKILL` leaves it behind.
+//! with `atexit`); one that a `SIGKILL` left behind is removed by the next
+//! process of the same user and host that spools standard input (its name,
+//! `shoal-stdin-<host>-<pid>-...`, says whose it is).
 //!
 //! Errors and rejected records still name the input `-`: the plan keeps
 //! `-` as the file's [`InputFile::path`] and the spool apart.
@@ -128,7 +130,15 @@ fn streamed() -> Result<InputFile> {
 }
 
 fn spool() -> std::io::Result<(PathBuf, u64)> {
-    let (mut file, path) = tempfile::Builder::new().prefix("shoal-stdin-").tempfile()?.keep().map_err(|e| e.error)?;
+    // Named `shoal-stdin-<host>-<pid>-...`: the spools that killed
+    // processes of this user on this host left are removed first.
+    let host_prefix = format!("shoal-stdin-{}-", crate::signals::host());
+    let pid_of = |name: &str| crate::signals::pid_after(name, &host_prefix).and_then(|pid| i32::try_from(pid).ok());
+    for stale in crate::signals::dead_processes_entries(&std::env::temp_dir(), pid_of, crate::signals::Entry::File) {
+        let _ = std::fs::remove_file(stale);
+    }
+    let prefix = format!("{host_prefix}{}-", std::process::id());
+    let (mut file, path) = tempfile::Builder::new().prefix(&prefix).tempfile()?.keep().map_err(|e| e.error)?;
     if SPOOL_PATH.set(path.clone()).is_ok() {
         // SAFETY: `atexit` only stores the pointer to `remove_spool`, a
         // function with the C ABI that takes nothing, returns nothing and

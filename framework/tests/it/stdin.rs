@@ -178,3 +178,30 @@ fn issue_18_4_endless_stdin_without_newlines_stops_the_spool() {
     assert!(start.elapsed() < Duration::from_secs(20), "took {:?}", start.elapsed());
     assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
 }
+
+/// A spool that a `SIGKILL` left behind (no exit handler ran) is removed
+/// by the next run of the same user that spools standard input; a spool
+/// of a live process, or of another host, is left alone.
+#[test]
+fn a_killed_runs_spool_is_removed_by_the_next_run() {
+    let dir = Dir::new();
+    let mut child = spawn(&["-t", "1", "--hang-on", "stop here", "-"], dir.path());
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"one\nstop here\ntwo\n").unwrap();
+    drop(stdin);
+    let start = Instant::now();
+    while entries(dir.path()).is_empty() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    let left = entries(dir.path());
+    assert!(left.len() == 1 && left[0].starts_with("shoal-stdin-"), "{left:?}");
+    let elsewhere = dir.path().join("shoal-stdin-otherhost-999999999-abc");
+    std::fs::write(&elsewhere, "not ours").unwrap();
+    let out = run_with_stdin(&["-t", "1", "-"], b"a\nb\n", dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(entries(dir.path()), ["shoal-stdin-otherhost-999999999-abc"], "the killed run's spool is still there");
+}

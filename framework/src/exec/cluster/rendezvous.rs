@@ -109,7 +109,7 @@ fn remove_dead_leaders(dir: &Path) {
         let dead = text.lines().filter_map(|l| l.strip_prefix("leader ")).any(|rest| {
             let (their_host, pid) = rest.rsplit_once(' ').unwrap_or_default();
             let pid = pid.trim().parse::<i32>().ok().filter(|&p| p > 0);
-            their_host == host && pid.is_some_and(|p| !crate::exec::process::stale::process_exists(p))
+            their_host == host && pid.is_some_and(|p| !crate::signals::process_exists(p))
         });
         if dead {
             let _ = std::fs::remove_file(&path);

@@ -10,14 +10,14 @@
 //! this user, no process has its pid, and it holds nothing but a socket
 //! named `leader.sock`.
 
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
 
 /// Removes the stale socket directories of dead leaders under `tmp`;
 /// returns how many were removed. Errors only skip a directory.
 pub(crate) fn remove_stale_socket_dirs(tmp: &Path) -> usize {
     let mut removed = 0;
-    for path in dead_processes_dirs(tmp, leader_pid) {
+    for path in crate::signals::dead_processes_entries(tmp, leader_pid, crate::signals::Entry::Dir) {
         if only_a_leader_socket(&path) {
             let _ = std::fs::remove_file(path.join("leader.sock"));
             if std::fs::remove_dir(&path).is_ok() {
@@ -28,39 +28,12 @@ pub(crate) fn remove_stale_socket_dirs(tmp: &Path) -> usize {
     removed
 }
 
-/// The real directories (not symbolic links) under `parent`, owned by this
-/// user, whose names give (through `pid_of`) the pid of a process that no
-/// longer exists: what dead processes of this user left behind (socket
-/// directories here, spill directories in `action/spill.rs`).
-pub(crate) fn dead_processes_dirs(parent: &Path, pid_of: impl Fn(&str) -> Option<i32>) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(parent) else { return Vec::new() };
-    // SAFETY: `geteuid` has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    let mut dead = Vec::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(&pid_of) else { continue };
-        let path = entry.path();
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-        if meta.is_dir() && meta.uid() == uid && !process_exists(pid) {
-            dead.push(path);
-        }
-    }
-    dead
-}
-
 /// The pid in a socket directory's name, `shoal-<pid>-<8 hex digits>`.
 fn leader_pid(name: &str) -> Option<i32> {
     let (pid, tag) = name.strip_prefix("shoal-")?.split_once('-')?;
     let hex = tag.len() == 8 && tag.bytes().all(|b| b.is_ascii_hexdigit());
     let digits = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
     (hex && digits).then(|| pid.parse().ok()).flatten().filter(|&p| p > 0)
-}
-
-/// Whether a process with this pid exists (any user's).
-pub(crate) fn process_exists(pid: i32) -> bool {
-    let pid = nix::unistd::Pid::from_raw(pid);
-    !matches!(nix::sys::signal::kill(pid, None), Err(nix::errno::Errno::ESRCH))
 }
 
 /// Whether `dir` is empty or holds only a socket named `leader.sock`.
