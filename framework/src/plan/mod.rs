@@ -100,6 +100,10 @@ impl Plan {
                 let end = parts.last().map_or(0, |p| p.end);
                 format!("#{} items {start}..{end}", split.index)
             }
+            // A pipe or standard input has no size: its split is all of it.
+            (Unit::Bytes, [one]) if self.files[one.file].len.is_none() => {
+                format!("#{} {} (the whole stream)", split.index, self.files[one.file].path.display())
+            }
             (Unit::Bytes, [one]) => {
                 format!("#{} {} bytes {}..{}", split.index, self.files[one.file].path.display(), one.start, one.end)
             }
@@ -124,9 +128,15 @@ impl fmt::Display for Plan {
             Unit::Items => "items",
         };
         let plural = |n: usize, one: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") };
+        // Pipes and standard input have no size until they are read.
+        let streams = self.files.iter().filter(|f| f.len.is_none()).count();
+        let unsized_note = match streams {
+            0 => String::new(),
+            n => format!(" + {} of unknown size", plural(n, "stream")),
+        };
         writeln!(
             f,
-            "plan: {}, {} {unit} ({}), {} (split size {}), {} in this process",
+            "plan: {}, {} {unit} ({}){unsized_note}, {} (split size {}), {} in this process",
             plural(self.files.len(), "file"),
             self.total(),
             human_bytes(self.total(), self.unit),

@@ -110,6 +110,13 @@ fn issue_15_1_streamed_stdin_gives_the_file_records_with_no_copy() {
     let bad = run_with_stdin(&["--stdin", "stream", "-"], b"a\nbb\n\xff\xfe\nc\n", &tmp);
     let err = text(&bad.stderr);
     assert!(err.contains("error: -: line 3 (byte 5): line is not valid UTF-8"), "{err}");
+    assert!(err.contains("(in split #0 - (the whole stream))"), "{err}");
+    let explained = run_with_stdin(&["--stdin", "stream", "--explain", "-"], b"a\n", &tmp);
+    assert!(
+        text(&explained.stderr).contains("0 B) + 1 stream of unknown size, 1 split"),
+        "{}",
+        text(&explained.stderr)
+    );
     let twice = run_with_stdin(&["--stdin", "stream", "--twice", "-"], &data, &tmp);
     assert_eq!(twice.status.code(), Some(1), "{}", text(&twice.stderr));
     assert!(
