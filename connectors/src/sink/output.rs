@@ -191,29 +191,25 @@ impl<F: Format> SinkPartial<F> {
     }
 
     pub(crate) fn end_split(&mut self, format: &F, split: &Split) {
-        let tag = split.index as u64;
-        let mut current = std::mem::take(&mut self.current);
-        for (folder, chunks) in self.done.iter_mut() {
-            // A folder without rows since its last piece still tags its pieces.
-            let last = match current.remove(folder).map(|enc| format.finish(enc)) {
-                None => Vec::new(),
-                Some(Ok(bytes)) => vec![Chunk(bytes)],
-                Some(Err(e)) => {
-                    self.error.get_or_insert_with(|| e.to_string());
-                    Vec::new()
-                }
-            };
-            chunks.push_run(tag, last);
+        self.finish_pieces(format);
+        // Every folder's pieces of this split, the last ones included, take its tag.
+        for chunks in self.done.values_mut() {
+            chunks.push_run(split.index as u64, Vec::new());
         }
-        for (folder, enc) in current {
+        self.settle();
+    }
+
+    /// Finishes the split's encoders so far and moves their chunks into
+    /// the runs as pieces of the split.
+    fn finish_pieces(&mut self, format: &F) {
+        for (folder, enc) in std::mem::take(&mut self.current) {
             match format.finish(enc) {
-                Ok(bytes) => self.done.entry(folder).or_default().push_run(tag, vec![Chunk(bytes)]),
+                Ok(bytes) => self.done.entry(folder).or_default().push_piece(vec![Chunk(bytes)]),
                 Err(e) => {
                     self.error.get_or_insert_with(|| e.to_string());
                 }
             }
         }
-        self.settle();
     }
 
     #[inline]
@@ -236,20 +232,12 @@ impl<F: Format> SinkPartial<F> {
     /// stream is written in bounded memory.
     #[inline(never)]
     fn cut_pieces(&mut self, format: &F) {
-        let Some(limit) = self.spiller.as_ref().map(|s| (s.partial_bytes() / 4) as u64) else { return };
+        let Some(limit) = self.spiller.as_ref().map(|s| s.piece_bytes() as u64) else { return };
         let held: u64 = self.current.values().map(|enc| format.encoded_len(enc) as u64).sum();
-        if held <= limit {
-            return;
+        if held > limit {
+            self.finish_pieces(format);
+            self.settle();
         }
-        for (folder, enc) in std::mem::take(&mut self.current) {
-            match format.finish(enc) {
-                Ok(bytes) => self.done.entry(folder).or_default().push_piece(vec![Chunk(bytes)]),
-                Err(e) => {
-                    self.error.get_or_insert_with(|| e.to_string());
-                }
-            }
-        }
-        self.settle();
     }
 
     /// The chunks of each partition, in input order; fails with an error

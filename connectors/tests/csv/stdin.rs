@@ -18,6 +18,15 @@ struct Flight {
     year: u32,
 }
 
+/// `-` read as CSV flights, one `year-month:delay` per row, in input order.
+fn flight_rows(job: &Job) -> Vec<String> {
+    job.csv("-")
+        .rows::<Flight>()
+        .map(|f: Flight| format!("{}-{:02}:{}", f.year, f.month, f.dep_delay))
+        .collect()
+        .unwrap()
+}
+
 /// The child half: reads `-` as CSV and prints one line per row, in input
 /// order, `year-month:delay`, once per thread count.
 #[test]
@@ -25,12 +34,7 @@ struct Flight {
 fn csv_stdin_child() {
     for threads in [1, 2] {
         let job = Job::builder().threads(threads).split_size(64).build().unwrap();
-        let rows: Vec<String> = job
-            .csv("-")
-            .rows::<Flight>()
-            .map(|f: Flight| format!("{}-{:02}:{}", f.year, f.month, f.dep_delay))
-            .collect()
-            .unwrap();
+        let rows = flight_rows(&job);
         println!("threads={threads} {}", rows.join(" "));
     }
 }
@@ -44,12 +48,7 @@ fn csv_stdin_stream_child() {
         println!("headers: {}", job.csv("-").headers().unwrap_err());
         return;
     }
-    let rows: Vec<String> = job
-        .csv("-")
-        .rows::<Flight>()
-        .map(|f: Flight| format!("{}-{:02}:{}", f.year, f.month, f.dep_delay))
-        .collect()
-        .unwrap();
+    let rows = flight_rows(&job);
     println!("streamed {}", rows.join(" "));
     let again = job.csv("-").rows::<Flight>().count().unwrap_err().to_string();
     println!("again: {again}");

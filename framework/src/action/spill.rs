@@ -179,6 +179,14 @@ impl Spiller {
         self.partial_bytes
     }
 
+    /// Bytes the items of one split being read may take before they are
+    /// moved into the partial's runs as a piece (`collect`, outputs): a
+    /// quarter of [`partial_bytes`](Spiller::partial_bytes), so a long
+    /// split or a stream stays within the budget.
+    pub fn piece_bytes(&self) -> usize {
+        self.partial_bytes / 4
+    }
+
     /// Encoded bytes one partition may hold when read back.
     pub(crate) fn partition_bytes(&self) -> usize {
         self.partition_bytes

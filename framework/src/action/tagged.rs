@@ -151,10 +151,9 @@ impl<T> Tagged<T> {
 
     /// How large the items of the split being read may grow, in bytes,
     /// before they are pushed as a piece ([`push_piece`](Tagged::push_piece)):
-    /// a quarter of the partial's share, so a long split or a stream stays
-    /// within the budget. `None` without a spiller.
+    /// [`Spiller::piece_bytes`]. `None` without a spiller.
     pub fn piece_bytes(&self) -> Option<u64> {
-        self.spiller.as_ref().map(|s| (s.partial_bytes() / 4) as u64)
+        self.spiller.as_ref().map(|s| s.piece_bytes() as u64)
     }
 }
 

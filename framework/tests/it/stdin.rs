@@ -60,16 +60,40 @@ fn entries(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
 }
 
-#[test]
-fn issue_18_12_stdin_gives_every_shape_and_action_the_file_records() {
-    let dir = Dir::new();
+/// A temporary folder for the probe (`TMPDIR`), 30,000 sample lines, the
+/// same lines in a file, and the probe's output for the file on one thread.
+fn sample_and_reference(dir: &Dir) -> (PathBuf, Vec<u8>, PathBuf, String) {
     let tmp = dir.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let data = sample(30_000);
     let file = dir.write("in.txt", &data);
     let reference = Command::new(probe()).args(["-t", "1", file.to_str().unwrap()]).output().unwrap();
     assert!(reference.status.success(), "{}", text(&reference.stderr));
-    let want = text(&reference.stdout);
+    (tmp, data, file, text(&reference.stdout))
+}
+
+/// Starts the probe on standard input held at the line `stop here` and
+/// waits until its spool exists (at most 20 s), and a little more for the
+/// reading thread to reach that line.
+fn spawn_held(tmp: &Path) -> Child {
+    let mut child = spawn(&["-t", "1", "--hang-on", "stop here", "-"], tmp);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"one\nstop here\ntwo\n").unwrap();
+    drop(stdin);
+    let start = Instant::now();
+    while entries(tmp).is_empty() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let spooled = entries(tmp);
+    assert!(spooled.len() == 1 && spooled[0].starts_with("shoal-stdin-"), "{spooled:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    child
+}
+
+#[test]
+fn issue_18_12_stdin_gives_every_shape_and_action_the_file_records() {
+    let dir = Dir::new();
+    let (tmp, data, _, want) = sample_and_reference(&dir);
     assert!(want.starts_with("lines,30000\n"), "{want}");
     for shape in [&["-t", "1"][..], &["-t", "2"], &["-p", "2", "-t", "1"], &["-p", "2", "-t", "2"]] {
         let mut args = shape.to_vec();
@@ -93,13 +117,7 @@ fn issue_18_12_stdin_gives_every_shape_and_action_the_file_records() {
 #[test]
 fn issue_15_1_streamed_stdin_gives_the_file_records_with_no_copy() {
     let dir = Dir::new();
-    let tmp = dir.path().join("tmp");
-    std::fs::create_dir(&tmp).unwrap();
-    let data = sample(30_000);
-    let file = dir.write("in.txt", &data);
-    let reference = Command::new(probe()).args(["-t", "1", file.to_str().unwrap()]).output().unwrap();
-    assert!(reference.status.success(), "{}", text(&reference.stderr));
-    let want = text(&reference.stdout);
+    let (tmp, data, file, want) = sample_and_reference(&dir);
     let want = &want[..want.find("counter,").unwrap()];
     for threads in ["1", "2"] {
         let out = run_with_stdin(&["-t", threads, "--stdin", "stream", "-"], &data, &tmp);
@@ -147,18 +165,7 @@ fn issue_18_12_stdin_errors_name_the_input_dash_with_line_and_offset() {
 #[test]
 fn issue_18_12_the_spool_is_removed_on_interrupt() {
     let dir = Dir::new();
-    let mut child = spawn(&["-t", "1", "--hang-on", "stop here", "-"], dir.path());
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"one\nstop here\ntwo\n").unwrap();
-    drop(stdin);
-    let start = Instant::now();
-    while entries(dir.path()).is_empty() && start.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let spooled = entries(dir.path());
-    assert!(spooled.len() == 1 && spooled[0].starts_with("shoal-stdin-"), "{spooled:?}");
-    // Give the reading thread time to reach the hanging line, then interrupt.
-    std::thread::sleep(Duration::from_millis(300));
+    let child = spawn_held(dir.path());
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let out = child.wait_with_output().unwrap();
@@ -192,15 +199,7 @@ fn issue_18_4_endless_stdin_without_newlines_stops_the_spool() {
 #[test]
 fn a_killed_runs_spool_is_removed_by_the_next_run() {
     let dir = Dir::new();
-    let mut child = spawn(&["-t", "1", "--hang-on", "stop here", "-"], dir.path());
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"one\nstop here\ntwo\n").unwrap();
-    drop(stdin);
-    let start = Instant::now();
-    while entries(dir.path()).is_empty() && start.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    let mut child = spawn_held(dir.path());
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
     child.wait().unwrap();
