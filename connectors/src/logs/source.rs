@@ -200,11 +200,10 @@ impl<'j, P: LineParser> LogSource<'j, P> {
     where
         C: for<'a> Consumer<P::Record<'a>>,
     {
-        let mut reader = stream::open(input)?;
         let mut read = 0u64;
         // Streams know every line number.
         let mut lines = RegionLines::new(input.read_path(), &[], 0, &self.lines);
-        let outcome = stream::for_each_record(&mut *reader, input, self.max_record(), |offset, line_no, record| {
+        let outcome = stream::for_each_streamed(input, self.max_record(), |offset, line_no, record| {
             read += 1;
             lines.set_known(line_no);
             match record {

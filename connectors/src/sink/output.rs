@@ -7,7 +7,7 @@ use shoal::action::spill::Spiller;
 use shoal::action::{Chunk, Tagged};
 use shoal::commit::{Parent, Staging, sync_file};
 use shoal::plumbing::Split;
-use shoal::plumbing::{Absorb, Action};
+use shoal::plumbing::{Absorb, Action, Folding};
 use shoal::{Error, ErrorKind, Result};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -190,11 +190,12 @@ impl<F: Format> SinkPartial<F> {
         }
     }
 
-    pub(crate) fn end_split(&mut self, format: &F, split: &Split) {
+    /// Ends block `block` of `split` (0 for a split folded whole).
+    pub(crate) fn end_block(&mut self, format: &F, split: &Split, block: u32) {
         self.finish_pieces(format);
         // Every folder's pieces of this split, the last ones included, take its tag.
         for chunks in self.done.values_mut() {
-            chunks.push_run(split.index as u64, Vec::new());
+            chunks.push_block_run(split.index as u64, block, Vec::new());
         }
         self.settle();
     }
@@ -333,7 +334,15 @@ impl<F: Format, K: Layout> Action for Output<F, K> {
     }
 
     fn end_split(&self, acc: &mut SinkPartial<F>, split: &Split) {
-        acc.end_split(&self.format, split);
+        acc.end_block(&self.format, split, 0);
+    }
+
+    fn folding(&self) -> Folding {
+        Folding::Blocks
+    }
+
+    fn end_block(&self, acc: &mut SinkPartial<F>, split: &Split, block: u32) {
+        acc.end_block(&self.format, split, block);
     }
 
     fn rebase(&self, partial: &mut SinkPartial<F>, from: u64, to: u64) {

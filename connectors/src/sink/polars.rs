@@ -11,7 +11,7 @@ use super::output::{Output, SinkPartial};
 use ::polars::prelude::{DataFrame, ParquetWriter, PolarsError};
 use serde::{Deserialize, Serialize};
 use shoal::plumbing::Split;
-use shoal::plumbing::{Absorb, Action};
+use shoal::plumbing::{Absorb, Action, Folding};
 use shoal::{Error, ErrorKind, Result};
 use std::path::{Path, PathBuf};
 
@@ -149,7 +149,15 @@ impl Action for ToDataFrame {
     }
 
     fn end_split(&self, acc: &mut Self::Partial, split: &Split) {
-        acc.end_split(&self.format, split);
+        acc.end_block(&self.format, split, 0);
+    }
+
+    fn folding(&self) -> Folding {
+        Folding::Blocks
+    }
+
+    fn end_block(&self, acc: &mut Self::Partial, split: &Split, block: u32) {
+        acc.end_block(&self.format, split, block);
     }
 
     fn rebase(&self, partial: &mut Self::Partial, from: u64, to: u64) {

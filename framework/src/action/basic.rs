@@ -1,6 +1,6 @@
 //! Count, reduce, fold, sum, top-k and for-each.
 
-use super::{Absorb, Action};
+use super::{Absorb, Action, Folding};
 use crate::error::Result;
 use crate::merge::{Merge, TopK};
 use serde::Serialize;
@@ -15,6 +15,11 @@ pub struct Count;
 impl Action for Count {
     type Partial = u64;
     type Output = u64;
+
+    /// Its merge does not depend on input order.
+    fn folding(&self) -> Folding {
+        Folding::Blocks
+    }
 
     fn identity(&self) -> u64 {
         0
@@ -63,6 +68,11 @@ where
 {
     type Partial = Option<T>;
     type Output = Option<T>;
+
+    /// Its merge does not depend on input order.
+    fn folding(&self) -> Folding {
+        Folding::Blocks
+    }
 
     fn identity(&self) -> Option<T> {
         None
@@ -125,6 +135,11 @@ where
     type Partial = Option<A>;
     type Output = A;
 
+    /// Its merge does not depend on input order.
+    fn folding(&self) -> Folding {
+        Folding::Blocks
+    }
+
     fn identity(&self) -> Option<A> {
         None
     }
@@ -186,6 +201,11 @@ impl<T: Merge + Send + Serialize + DeserializeOwned> Action for MergeAll<T> {
     type Partial = T;
     type Output = T;
 
+    /// Its merge does not depend on input order.
+    fn folding(&self) -> Folding {
+        Folding::Blocks
+    }
+
     fn identity(&self) -> T {
         T::default()
     }
@@ -229,6 +249,11 @@ impl<T> fmt::Debug for TopKAction<T> {
 impl<T: Ord + Send + Serialize + DeserializeOwned> Action for TopKAction<T> {
     type Partial = TopK<T>;
     type Output = Vec<T>;
+
+    /// Its merge does not depend on input order.
+    fn folding(&self) -> Folding {
+        Folding::Blocks
+    }
 
     fn identity(&self) -> TopK<T> {
         TopK::new(self.k)

@@ -13,7 +13,7 @@
 use super::runs::{EncodedRun, OutputBudget, RunReader, estimate};
 use super::spill::Spiller;
 use super::tagged::{Run, Tagged, footprint};
-use super::{Absorb, Action};
+use super::{Absorb, Action, Folding};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Split;
 use serde::de::DeserializeOwned;
@@ -83,8 +83,16 @@ impl<T: Send + Serialize + DeserializeOwned> Action for Collect<T> {
     }
 
     fn end_split(&self, acc: &mut CollectPartial<T>, split: &Split) {
+        self.end_block(acc, split, 0);
+    }
+
+    fn folding(&self) -> Folding {
+        Folding::Blocks
+    }
+
+    fn end_block(&self, acc: &mut CollectPartial<T>, split: &Split, block: u32) {
         let run = std::mem::take(&mut acc.current);
-        acc.done.push_run(split.index as u64, run);
+        acc.done.push_block_run(split.index as u64, block, run);
     }
 
     fn rebase(&self, partial: &mut CollectPartial<T>, from: u64, to: u64) {
@@ -175,6 +183,14 @@ impl<T: Send + Serialize + DeserializeOwned> Action for CollectIter<T> {
 
     fn end_split(&self, acc: &mut CollectPartial<T>, split: &Split) {
         self.0.end_split(acc, split);
+    }
+
+    fn folding(&self) -> Folding {
+        self.0.folding()
+    }
+
+    fn end_block(&self, acc: &mut CollectPartial<T>, split: &Split, block: u32) {
+        self.0.end_block(acc, split, block);
     }
 
     fn rebase(&self, partial: &mut CollectPartial<T>, from: u64, to: u64) {

@@ -4,7 +4,7 @@ use super::hash::HashMap;
 use super::key::GroupKey;
 use super::radix::Partitioned;
 use super::spill::Spiller;
-use super::{Absorb, Action};
+use super::{Absorb, Action, Folding};
 use crate::error::Result;
 use crate::merge::Merge;
 use serde::Serialize;
@@ -47,6 +47,11 @@ where
 {
     type Partial = Partitioned<K, V>;
     type Output = HashMap<K, V>;
+
+    /// Its merge does not depend on input order.
+    fn folding(&self) -> Folding {
+        Folding::Blocks
+    }
 
     fn identity(&self) -> Partitioned<K, V> {
         Partitioned::with_spiller(self.spiller.clone())
@@ -112,6 +117,11 @@ where
     type Partial = Partitioned<K, V>;
     type Output = HashMap<K, V>;
 
+    /// Its merge does not depend on input order.
+    fn folding(&self) -> Folding {
+        Folding::Blocks
+    }
+
     fn identity(&self) -> Partitioned<K, V> {
         Partitioned::with_spiller(self.spiller.clone())
     }
@@ -176,6 +186,11 @@ impl<K> fmt::Debug for CountByValue<K> {
 impl<K: Hash + Eq + Send + Serialize + DeserializeOwned> Action for CountByValue<K> {
     type Partial = Partitioned<K, u64>;
     type Output = HashMap<K, u64>;
+
+    /// Its merge does not depend on input order.
+    fn folding(&self) -> Folding {
+        Folding::Blocks
+    }
 
     fn identity(&self) -> Partitioned<K, u64> {
         Partitioned::with_spiller(self.spiller.clone())

@@ -33,4 +33,4 @@ pub use radix::Partitioned;
 pub use sorted::{Keyed, Sorted, SortedGroups, SortedIter};
 pub use tagged::{Chunk, Tagged};
 
-pub use crate::plumbing::{Absorb, Action};
+pub use crate::plumbing::{Absorb, Action, Folding};

@@ -17,7 +17,7 @@
 use super::keyed::{AggregateByKey, CountByValue, ReduceByKey};
 use super::radix::Partitioned;
 use super::runs::{EncodedRun, OutputBudget, RunReader, take_or_end};
-use super::{Absorb, Action};
+use super::{Absorb, Action, Folding};
 use crate::error::Result;
 use serde::de::DeserializeOwned;
 use serde::ser::Serializer;
@@ -101,6 +101,10 @@ where
 {
     type Partial = A::Partial;
     type Output = SortedGroups<A::Key, A::Value>;
+
+    fn folding(&self) -> Folding {
+        self.0.folding()
+    }
 
     fn identity(&self) -> Self::Partial {
         self.0.identity()

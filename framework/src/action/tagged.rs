@@ -40,8 +40,10 @@ pub(crate) enum Run<T> {
 }
 
 /// A run's place: the split's index, then the run's number within the
-/// split (a long split, or a stream, is cut into several runs).
-type Tag = (u64, u32);
+/// split (a long split, or a stream, is cut into several runs): for a
+/// split folded in blocks, the block's number in the high 32 bits and the
+/// run's within the block in the low ones.
+type Tag = (u64, u64);
 
 /// The split index of the runs of the split being read, until
 /// [`Tagged::push_run`] gives them the split's.
@@ -162,12 +164,21 @@ impl<T: Serialize> Tagged<T> {
     /// runs pushed as pieces since the last call are given the same tag,
     /// in the order they came.
     pub fn push_run(&mut self, tag: u64, items: Vec<T>) {
+        self.push_block_run(tag, 0, items);
+    }
+
+    /// [`push_run`](Tagged::push_run) for block `block` of a split folded
+    /// in blocks (see [`Action::end_block`](crate::plumbing::Action::end_block)):
+    /// its runs come after those of the blocks before it.
+    pub fn push_block_run(&mut self, tag: u64, block: u32, items: Vec<T>) {
+        let high = u64::from(block) << 32;
         if self.pieces > 0 {
-            for ((split, _), _) in self.runs.iter_mut().rev().take_while(|((split, _), _)| *split == PENDING) {
+            for ((split, seq), _) in self.runs.iter_mut().rev().take_while(|((split, _), _)| *split == PENDING) {
                 *split = tag;
+                *seq |= high;
             }
         }
-        let seq = std::mem::take(&mut self.pieces);
+        let seq = u64::from(std::mem::take(&mut self.pieces)) | high;
         if items.is_empty() {
             return;
         }
@@ -184,7 +195,7 @@ impl<T: Serialize> Tagged<T> {
             return;
         }
         self.held += estimate(&items);
-        self.runs.push(((PENDING, self.pieces), Run::Items(items)));
+        self.runs.push(((PENDING, u64::from(self.pieces)), Run::Items(items)));
         self.pieces += 1;
         self.settle();
     }

@@ -55,6 +55,28 @@ pub trait Action: Sync {
         let _ = (acc, split);
     }
 
+    /// Whether one split's records may be folded in blocks on several
+    /// threads, each block into a partial of its own: what a stream (a
+    /// compressed file, a pipe, standard input), which is one split, needs
+    /// to be parsed on more than one thread. The default,
+    /// [`Folding::Whole`], folds every split in order into one partial; an
+    /// action whose merge does not depend on order, or which tags what it
+    /// holds with [`end_block`](Action::end_block)'s block number, returns
+    /// [`Folding::Blocks`].
+    fn folding(&self) -> Folding {
+        Folding::Whole
+    }
+
+    /// Called after the last item of block `block` (numbered from 0 in
+    /// input order) of `split` was absorbed into `acc`, when the split is
+    /// folded in blocks ([`Folding::Blocks`]); `end_split` is then not
+    /// called for it. The default calls [`end_split`](Action::end_split):
+    /// right for actions whose partial does not depend on input order.
+    fn end_block(&self, acc: &mut Self::Partial, split: &Split, block: u32) {
+        let _ = block;
+        self.end_split(acc, split);
+    }
+
     /// How a leader hands `output` to its workers, who get it when the
     /// next action starts: `None` (the default) encodes it now; an action
     /// whose output is cheap to share and costly to encode (a sorted
@@ -89,6 +111,16 @@ pub trait Action: Sync {
     /// # Errors
     /// Actions that validate their result (sinks) may fail here.
     fn finish(&self, partial: Self::Partial) -> Result<Self::Output>;
+}
+
+/// How an action folds the records of one split: see [`Action::folding`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folding {
+    /// In order, into one partial.
+    Whole,
+    /// In blocks, possibly on several threads, each block into a partial of
+    /// its own, ended by [`Action::end_block`].
+    Blocks,
 }
 
 /// The error of a serialized partial that does not decode, for

@@ -13,7 +13,7 @@
 
 use super::incremental::{self, SplitPartials};
 use super::shard;
-use super::{Absorb, Sink, Source};
+use super::{Absorb, Source};
 use crate::attempt::{Outcome, SplitRun};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exec::process::leader::Leader;
@@ -279,15 +279,12 @@ where
     let progress = progress::split_started();
     report::begin_split();
     let mut records = 0;
-    let outcome = unwind::catch_panic(|| {
-        let mut sink = Sink { action, acc, records: 0 };
-        let driven = source.drive(plan, split, &mut sink);
-        records = sink.records;
-        driven?;
-        action.end_split(acc, split);
-        Ok(())
-    });
+    let _busy = super::fanout::Busy::enter();
+    let mut helpers = Report::default();
+    let outcome =
+        unwind::catch_panic(|| super::fanout::drive(source, plan, split, action, acc, &mut records, &mut helpers));
     let mut split_report = report::end_split();
+    split_report.merge(helpers);
     let how = if outcome.is_ok() { Outcome::Ok } else { Outcome::Failed };
     progress.done(attempt.bytes, records);
     split_report.splits.push(attempt.end(records, how));

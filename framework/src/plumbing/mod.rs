@@ -28,6 +28,7 @@
 
 mod action;
 pub(crate) mod bridge;
+mod fanout;
 mod incremental;
 mod options;
 mod pool;
@@ -36,8 +37,8 @@ mod source;
 
 pub use crate::exec::process::outputs::Deferred;
 pub use crate::run::shard::writes_outputs;
-pub use action::{Absorb, Action};
-pub(crate) use action::{Sink, undecodable};
+pub(crate) use action::undecodable;
+pub use action::{Absorb, Action, Folding};
 pub use options::{FileSource, ReadOptions};
 pub use pool::map_indices;
 pub use source::{Consumer, Source};

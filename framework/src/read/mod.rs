@@ -11,6 +11,7 @@
 //! * [`stream`] reads what cannot be split or mapped: compressed files, pipes,
 //!   standard input, read ahead on a thread of its own by [`prefetch`].
 
+pub mod blocks;
 pub mod bounded;
 pub mod lines;
 pub mod mapped;

@@ -8,6 +8,7 @@
 //! count decompressed bytes; line numbers are exact.
 
 use super::super::plan::{FileKind, InputFile};
+use super::blocks::{self, Feed, LineCutter};
 use super::bounded::{DEFAULT_MAX_RECORD, TOO_LONG_PREFIX, TooLong};
 use super::prefetch::ReadAhead;
 use crate::error::{Error, ErrorKind, Result};
@@ -106,6 +107,7 @@ pub fn for_each_record(
     let mut buf = Vec::with_capacity(keep.min(1 << 12));
     let mut offset = 0u64;
     let mut line_no = 0u64;
+
     loop {
         buf.clear();
         // Bytes of this line read so far, terminator included.
@@ -157,6 +159,72 @@ pub fn for_each_record(
         }
         offset += len;
     }
+}
+
+/// Every record of `input`'s stream, as [`for_each_record`] frames them,
+/// whatever part this thread plays in it ([`blocks::feed`]): the records of
+/// the block it was given; none, when it cuts the stream into blocks for
+/// other threads (it hands them over and returns once the stream ended or
+/// the blocks are not needed); else every record, reading the stream
+/// itself. A source of lines calls this in place of [`open`] and
+/// [`for_each_record`] to have its streams parsed on several threads.
+///
+/// # Errors
+/// As [`for_each_record`]; `f`'s first error.
+pub fn for_each_streamed(input: &InputFile, max: u64, f: impl FnMut(u64, u64, Record<'_>) -> Result<()>) -> Result<()> {
+    match blocks::feed() {
+        Some(Feed::Block(block)) => for_each_block_record(&block, max, f),
+        Some(Feed::Producer(hand)) => {
+            let mut reader = open(input)?;
+            let mut cutter = LineCutter::new(&mut *reader, input, max, blocks::block_size());
+            while let Some(block) = cutter.next_block()? {
+                if hand.submit(block).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        }
+        // The same blocks, parsed here one after the other: framing whole
+        // blocks in place is faster than taking the stream line by line.
+        None => {
+            let mut reader = open(input)?;
+            let mut cutter = LineCutter::new(&mut *reader, input, max, blocks::block_size());
+            let mut f = f;
+            while let Some(block) = cutter.next_block()? {
+                for_each_block_record(&block, max, &mut f)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The records of one block of a stream, as [`for_each_record`] frames
+/// them over the whole stream (offsets and line numbers of the stream),
+/// framed in place: the block holds whole lines, and a line longer than
+/// `max` comes cut to `max + 2` bytes as the block's last
+/// ([`blocks::LineCutter`]).
+///
+/// # Errors
+/// `f`'s first error.
+pub fn for_each_block_record(
+    block: &blocks::Block,
+    max: u64,
+    mut f: impl FnMut(u64, u64, Record<'_>) -> Result<()>,
+) -> Result<()> {
+    let max = max.max(1);
+    let mut line_no = block.start.line;
+    super::lines::for_each_line(&block.bytes, |pos, line| {
+        let offset = block.start.offset + pos as u64;
+        let record = if line.len() as u64 > max {
+            let prefix = &line[..line.len().min(TOO_LONG_PREFIX).min(max as usize)];
+            Record::TooLong(TooLong { offset, line: Some(line_no), prefix, max })
+        } else {
+            Record::Line(line)
+        };
+        let done = f(offset, line_no, record);
+        line_no += 1;
+        done
+    })
 }
 
 #[cfg(test)]

@@ -182,8 +182,7 @@ impl<D: LineDecoder> LineSource<'_, D> {
     where
         C: for<'a> Consumer<D::Item<'a>>,
     {
-        let mut reader = stream::open(input)?;
-        stream::for_each_record(&mut *reader, input, self.max_record(), |offset, line_no, record| match record {
+        stream::for_each_streamed(input, self.max_record(), |offset, line_no, record| match record {
             stream::Record::Line(line) => D::push_line(line, consumer).map_err(|e| {
                 if e.has_location() { e } else { e.with_path(&input.path).with_offset(offset).with_line(line_no) }
             }),

@@ -17,9 +17,15 @@ fn probe() -> PathBuf {
 
 /// Starts the probe with `args`, its temporary files under `tmp`.
 fn spawn(args: &[&str], tmp: &Path) -> Child {
+    spawn_env(args, tmp, &[])
+}
+
+/// [`spawn`] with more environment variables.
+fn spawn_env(args: &[&str], tmp: &Path, env: &[(&str, &str)]) -> Child {
     Command::new(probe())
         .args(args)
         .env("TMPDIR", tmp)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -29,7 +35,12 @@ fn spawn(args: &[&str], tmp: &Path) -> Child {
 
 /// Runs the probe with `input` on its standard input.
 fn run_with_stdin(args: &[&str], input: &[u8], tmp: &Path) -> Output {
-    let mut child = spawn(args, tmp);
+    run_with_stdin_env(args, input, tmp, &[])
+}
+
+/// [`run_with_stdin`] with more environment variables.
+fn run_with_stdin_env(args: &[&str], input: &[u8], tmp: &Path, env: &[(&str, &str)]) -> Output {
+    let mut child = spawn_env(args, tmp, env);
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_vec();
     // A writer thread: the probe may not read before it has parsed its flags.
@@ -150,6 +161,57 @@ fn issue_15_1_streamed_stdin_gives_the_file_records_with_no_copy() {
     assert!(file_with_workers.status.success(), "{}", text(&file_with_workers.stderr));
     let dash_twice = run_with_stdin(&["--stdin", "stream", "-", "-"], &data, &tmp);
     assert!(text(&dash_twice.stdout).starts_with(want), "{}", text(&dash_twice.stderr));
+}
+
+/// Issue 15.1: one stream is parsed on several threads, cut into blocks of
+/// whole lines (4 KiB here, so the 30,000 lines make about 200): standard
+/// input and a gzip file give every action the file's exact result, in
+/// input order for `collect`, and an error in a late block names the line
+/// and byte offset the sequential reader names, the first bad line of the
+/// stream even when a later block fails too.
+#[test]
+fn issue_15_1_one_stream_parsed_in_blocks_on_several_threads_gives_the_file_result() {
+    let dir = Dir::new();
+    let (tmp, data, file, plain) = sample_and_reference(&dir);
+    let first = &plain[..plain.find("counter,").unwrap()];
+    let actions = ["--collect", "--distinct"];
+    let reference = Command::new(probe()).args(["-t", "1"]).args(actions).arg(&file).output().unwrap();
+    assert!(reference.status.success(), "{}", text(&reference.stderr));
+    let want = text(&reference.stdout);
+    let want = &want[..want.find("counter,").unwrap_or(want.len())];
+    assert!(want.contains("collect,30000,"), "{want}");
+    let gz = dir.path().join("in.txt.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    enc.write_all(&data).unwrap();
+    enc.finish().unwrap();
+    let small = [("SHOAL_STREAM_BLOCK", "4K")];
+    // Standard input streamed serves one action: the probe's first.
+    for threads in ["2", "3"] {
+        let out = run_with_stdin_env(&["-t", threads, "--stdin", "stream", "-"], &data, &tmp, &small);
+        assert!(out.status.success(), "-t {threads}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with(first), "-t {threads}, stdin: {}", text(&out.stdout));
+        let mut args = vec!["-t", threads];
+        args.extend(actions);
+        args.push(gz.to_str().unwrap());
+        let out = run_with_stdin_env(&args, b"", &tmp, &small);
+        assert!(out.status.success(), "-t {threads}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with(want), "-t {threads}, gzip: {}", text(&out.stdout));
+    }
+    // Bad lines far into the stream: the first one is named, as on one thread.
+    let mut bad = data.clone();
+    let first_bad = bad.len() / 2;
+    let at = first_bad + memchr::memchr(b'\n', &bad[first_bad..]).unwrap() + 1;
+    bad.insert(at, 0xff);
+    let later = bad.len() - 100;
+    let later = later + memchr::memchr(b'\n', &bad[later..]).unwrap() + 1;
+    bad.insert(later, 0xfe);
+    let line = 1 + bad[..at].iter().filter(|&&b| b == b'\n').count();
+    let named = format!("error: -: line {line} (byte {at}): line is not valid UTF-8");
+    for threads in ["1", "2", "3"] {
+        let out = run_with_stdin_env(&["-t", threads, "--stdin", "stream", "-"], &bad, &tmp, &small);
+        assert!(!out.status.success(), "-t {threads}");
+        assert!(text(&out.stderr).contains(&named), "-t {threads}: want {named}: {}", text(&out.stderr));
+    }
 }
 
 #[test]

@@ -1,0 +1,212 @@
+//! One stream parsed on several threads: the fan-out of a split into
+//! blocks ([`crate::read::blocks`]).
+//!
+//! A split that is one stream (a compressed file, a pipe, standard input)
+//! cannot be cut by the planner. When threads of this process would
+//! otherwise be idle, [`drive`] makes the thread running the split its
+//! *producer*: the source reads the stream and cuts it into blocks of whole
+//! records, and helper threads parse the blocks, each into a partial of its
+//! own (`Action::identity`), ending each block with
+//! [`Action::end_block`]; the helpers' partials are then merged into the
+//! split's. So decompressing (on the read-ahead thread), cutting and
+//! parsing overlap, in memory bounded by the blocks in flight.
+//!
+//! # Invariants
+//! * Only actions that say so ([`Folding::Blocks`]) are folded in blocks:
+//!   their result does not depend on the order of blocks, or they tag what
+//!   they hold with the block number.
+//! * The error returned is the one of the lowest failing block, and a
+//!   block's failure stops the blocks after it, as a failing split stops
+//!   the splits after it; a read error of the producer comes after every
+//!   block it handed over.
+//! * A source that does not cut its stream drives it whole on the
+//!   producer's thread, as without a fan-out: the result is the same either
+//!   way.
+
+use super::action::{Action, Folding, Sink};
+use super::source::Source;
+use crate::error::{Error, Result};
+use crate::exec::unwind::catch_panic;
+use crate::merge::Merge;
+use crate::plan::{FileKind, Plan, Split};
+use crate::read::blocks::{self, Feed, Hand};
+use crate::report::{self, Report};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Threads of this process folding a split or a block now.
+static BUSY: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a thread as busy while it lives.
+pub(crate) struct Busy;
+
+impl Busy {
+    pub(crate) fn enter() -> Busy {
+        BUSY.fetch_add(1, Ordering::Relaxed);
+        Busy
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        BUSY.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How many helper threads would parse `split` in blocks: none unless the
+/// split is one stream, the action folds blocks, and at least two of the
+/// job's threads are idle counting the caller's (which then only cuts).
+fn helpers_for<S: Source, A: Action>(source: &S, plan: &Plan, split: &Split, action: &A) -> usize {
+    let [part] = split.parts.as_slice() else { return 0 };
+    let streamed = plan
+        .files
+        .get(part.file)
+        .is_some_and(|f| matches!(f.kind, FileKind::Gzip | FileKind::Zstd | FileKind::Special | FileKind::Stdin));
+    if !streamed || action.folding() != Folding::Blocks {
+        return 0;
+    }
+    let threads = source.job().config().threads();
+    // The caller is busy (it entered before calling), but only cuts.
+    let idle = threads.saturating_sub(BUSY.load(Ordering::Relaxed).saturating_sub(1));
+    if idle >= 2 { idle } else { 0 }
+}
+
+/// The failure of the lowest block so far.
+#[derive(Default)]
+struct Failure(Mutex<Option<(u32, Error)>>);
+
+impl Failure {
+    fn record(&self, block: u32, err: Error) {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.as_ref().is_none_or(|(at, _)| block < *at) {
+            *slot = Some((block, err));
+        }
+    }
+
+    /// Whether `block` comes after a failed one (and need not run).
+    fn cancels(&self, block: u32) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref().is_some_and(|(at, _)| block > *at)
+    }
+
+    fn into_error(self) -> Option<Error> {
+        self.0.into_inner().unwrap_or_else(|p| p.into_inner()).map(|(_, e)| e)
+    }
+}
+
+/// Closes the hand when the producer is done, also when it panics, so
+/// helpers waiting for blocks end.
+struct CloseOnDrop<'h>(&'h Hand);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// Folds every item of `split` into `acc` and ends it, in blocks on helper
+/// threads when that applies (see the module docs); `records` gets the
+/// items folded and `helpers` the helpers' reports.
+///
+/// # Errors
+/// The source's or the action's first error in input order.
+pub(crate) fn drive<S, A>(
+    source: &S,
+    plan: &Plan,
+    split: &Split,
+    action: &A,
+    acc: &mut A::Partial,
+    records: &mut u64,
+    helpers_report: &mut Report,
+) -> Result<()>
+where
+    S: Source,
+    A: for<'a> super::Absorb<S::Item<'a>>,
+{
+    let helpers = helpers_for(source, plan, split, action);
+    if helpers == 0 {
+        let mut sink = Sink { action, acc, records: 0 };
+        let driven = source.drive(plan, split, &mut sink);
+        *records = sink.records;
+        driven?;
+        action.end_split(acc, split);
+        return Ok(());
+    }
+    // Two blocks waiting per helper keep each busy while the producer cuts.
+    let hand = Arc::new(Hand::new(2 * helpers));
+    let failure = Failure::default();
+    let (produced, parts) = std::thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(helpers);
+        for i in 0..helpers {
+            let (hand, failure) = (&hand, &failure);
+            let spawned = std::thread::Builder::new().name(format!("shoal-block-{i}")).spawn_scoped(scope, move || {
+                let _busy = Busy::enter();
+                report::begin_split();
+                let mut part = action.identity();
+                let mut records = 0;
+                while let Some(block) = hand.take() {
+                    let index = block.index;
+                    if failure.cancels(index) {
+                        continue;
+                    }
+                    let outcome = catch_panic(|| {
+                        blocks::with_feed(Feed::Block(Arc::new(block)), || {
+                            let mut sink = Sink { action, acc: &mut part, records: 0 };
+                            let driven = source.drive(plan, split, &mut sink);
+                            records += sink.records;
+                            driven
+                        })
+                    });
+                    match outcome {
+                        Ok(()) => action.end_block(&mut part, split, index),
+                        Err(err) => {
+                            failure.record(index, err);
+                            hand.stop();
+                        }
+                    }
+                }
+                (part, report::end_split(), records)
+            });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    failure.record(0, Error::new(crate::ErrorKind::Io, "cannot start a thread").with_source(e));
+                    hand.stop();
+                }
+            }
+        }
+        let produced = {
+            let _close = CloseOnDrop(&hand);
+            blocks::with_feed(Feed::Producer(Arc::clone(&hand)), || {
+                let mut sink = Sink { action, acc: &mut *acc, records: 0 };
+                let driven = source.drive(plan, split, &mut sink);
+                (driven, sink.records)
+            })
+        };
+        // A helper's panics are caught block by block; one outside (in
+        // `identity`, say) loses its partial, so it fails the split.
+        let mut parts = Vec::with_capacity(handles.len());
+        for handle in handles {
+            match handle.join() {
+                Ok(part) => parts.push(part),
+                Err(_) => failure.record(0, Error::new(crate::ErrorKind::Panic, "a thread parsing blocks panicked")),
+            }
+        }
+        (produced, parts)
+    });
+    let (driven, own) = produced;
+    *records = own;
+    for (part, report, n) in parts {
+        action.merge(acc, part);
+        helpers_report.merge(report);
+        *records += n;
+    }
+    if let Some(err) = failure.into_error() {
+        return Err(err);
+    }
+    driven?;
+    if !hand.was_cut() {
+        // The source drove the stream whole, on this thread.
+        action.end_split(acc, split);
+    }
+    Ok(())
+}
