@@ -182,6 +182,11 @@ impl Hand {
         self.stopped.store(true, Ordering::Release);
     }
 
+    /// Whether the producer was told to stop.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
     /// Whether a source cut its stream into this hand.
     pub(crate) fn was_cut(&self) -> bool {
         self.cutting.load(Ordering::Relaxed)
@@ -208,6 +213,9 @@ pub struct LineCutter<'r> {
     /// The last block ended inside a too-long line, this many bytes of it
     /// read past the block: the rest of it is to be dropped.
     skip: Option<u64>,
+    /// Whether the blocks are no longer wanted: checked while a too-long
+    /// line is read past, which may never end (`/dev/zero`).
+    stop: Option<&'r (dyn Fn() -> bool + Sync)>,
 }
 
 impl<'r> LineCutter<'r> {
@@ -225,7 +233,15 @@ impl<'r> LineCutter<'r> {
             done: false,
             failed: None,
             skip: None,
+            stop: None,
         }
+    }
+
+    /// Stops reading (the stream ends early) once `stop` says so: for a
+    /// producer whose blocks are no longer wanted (one failed).
+    pub fn stop_when(mut self, stop: &'r (dyn Fn() -> bool + Sync)) -> Self {
+        self.stop = Some(stop);
+        self
     }
 
     /// The next block; `None` at the end of the stream.
@@ -355,7 +371,7 @@ impl<'r> LineCutter<'r> {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(read_error(self.input, e, offset).with_line(self.next.line)),
             };
-            if avail.is_empty() {
+            if avail.is_empty() || self.stop.is_some_and(|stop| stop()) {
                 self.done = true;
                 return Ok((dropped, false));
             }
@@ -399,6 +415,35 @@ mod tests {
         ));
     }
 
+    /// The records of `text` by the framing's rules, one at a time: LF or
+    /// CRLF, terminator dropped, a last line without one, lines over `max`
+    /// too long with their first bytes.
+    fn oracle(text: &[u8], max: u64) -> Seen {
+        let mut out = Vec::new();
+        let (mut offset, mut line) = (0u64, 1u64);
+        let mut rest = text;
+        while !rest.is_empty() {
+            let (mut record, len) = match memchr::memchr(b'\n', rest) {
+                Some(i) => (&rest[..i], i + 1),
+                None => (rest, rest.len()),
+            };
+            if len > record.len() {
+                record = record.strip_suffix(b"\r").unwrap_or(record);
+            }
+            let seen = if record.len() as u64 > max {
+                Err(record.len().min(super::super::bounded::TOO_LONG_PREFIX).min(max as usize))
+            } else {
+                Ok(String::from_utf8_lossy(record).into_owned())
+            };
+            out.push((offset, line, seen));
+            offset += len as u64;
+            line += 1;
+            rest = &rest[len..];
+        }
+        out
+    }
+
+    /// The records `for_each_record` gives for the whole stream.
     fn whole(text: &[u8], max: u64) -> Seen {
         let mut out = Vec::new();
         for_each_record(&mut &text[..], &input(), max, |o, l, r| {
@@ -457,7 +502,8 @@ mod tests {
         texts.push([&vec![b'e'; 64][..], &b"\r\nnext\n"[..]].concat());
         for text in &texts {
             for max in [64u64, 1 << 20] {
-                let want = whole(text, max);
+                let want = oracle(text, max);
+                assert_eq!(whole(text, max), want, "max {max}, text of {}", text.len());
                 for size in [1, 2, 3, 7, 16, 63, 64, 65, 100, 1000, 1 << 16] {
                     assert_eq!(in_blocks(text, max, size), want, "max {max}, size {size}, text of {}", text.len());
                 }

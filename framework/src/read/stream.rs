@@ -91,8 +91,8 @@ pub enum Record<'a> {
 
 /// Like [`for_each_line`], with lines longer than `max` bytes (terminator
 /// excluded) handed out as [`Record::TooLong`] with a bounded prefix, as
-/// soon as they are known to be too long: memory stays bounded by `max`
-/// whatever the input (`/dev/zero`, a file without newlines). When `f`
+/// soon as they are known to be too long: memory stays bounded by a block
+/// ([`blocks::block_size`]) and `max` whatever the input (`/dev/zero`, a file without newlines). When `f`
 /// accepts such a record, the rest of its line is read and dropped, and
 /// reading goes on with the next line; an error from `f` stops at once.
 pub fn for_each_record(
@@ -101,64 +101,14 @@ pub fn for_each_record(
     max: u64,
     mut f: impl FnMut(u64, u64, Record<'_>) -> Result<()>,
 ) -> Result<()> {
-    let max = max.max(1);
-    // A line of at most `max` bytes takes at most `max + 2` with CRLF.
-    let keep = usize::try_from(max.saturating_add(2)).unwrap_or(usize::MAX);
-    let mut buf = Vec::with_capacity(keep.min(1 << 12));
-    let mut offset = 0u64;
-    let mut line_no = 0u64;
-
-    loop {
-        buf.clear();
-        // Bytes of this line read so far, terminator included.
-        let mut len = 0u64;
-        let mut ended = false;
-        let mut reported = false;
-        while !ended {
-            let avail = match reader.fill_buf() {
-                Ok(avail) => avail,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(read_error(input, e, offset + len).with_line(line_no + 1)),
-            };
-            if avail.is_empty() {
-                break;
-            }
-            let take = match memchr::memchr(b'\n', avail) {
-                Some(i) => {
-                    ended = true;
-                    i + 1
-                }
-                None => avail.len(),
-            };
-            let room = keep - buf.len();
-            buf.extend_from_slice(&avail[..take.min(room)]);
-            reader.consume(take);
-            len += take as u64;
-            if !reported && !ended && len >= max + 2 {
-                // Too long whatever comes next: say so before reading on.
-                reported = true;
-                let prefix = &buf[..buf.len().min(TOO_LONG_PREFIX).min(max as usize)];
-                f(offset, line_no + 1, Record::TooLong(TooLong { offset, line: Some(line_no + 1), prefix, max }))?;
-            }
-        }
-        if len == 0 {
-            return Ok(());
-        }
-        line_no += 1;
-        if !reported {
-            let line = match buf.strip_suffix(b"\n") {
-                Some(l) => l.strip_suffix(b"\r").unwrap_or(l),
-                None => &buf[..],
-            };
-            if line.len() as u64 > max {
-                let prefix = &line[..line.len().min(TOO_LONG_PREFIX).min(max as usize)];
-                f(offset, line_no, Record::TooLong(TooLong { offset, line: Some(line_no), prefix, max }))?;
-            } else {
-                f(offset, line_no, Record::Line(line))?;
-            }
-        }
-        offset += len;
+    // Blocks of whole lines, framed in place: faster than taking the
+    // stream line by line, and the very blocks that threads share when
+    // a stream is parsed on several ([`for_each_streamed`]).
+    let mut cutter = LineCutter::new(reader, input, max, blocks::block_size());
+    while let Some(block) = cutter.next_block()? {
+        for_each_block_record(&block, max, &mut f)?;
     }
+    Ok(())
 }
 
 /// Every record of `input`'s stream, as [`for_each_record`] frames them,
@@ -176,7 +126,8 @@ pub fn for_each_streamed(input: &InputFile, max: u64, f: impl FnMut(u64, u64, Re
         Some(Feed::Block(block)) => for_each_block_record(&block, max, f),
         Some(Feed::Producer(hand)) => {
             let mut reader = open(input)?;
-            let mut cutter = LineCutter::new(&mut *reader, input, max, blocks::block_size());
+            let stopped = || hand.is_stopped();
+            let mut cutter = LineCutter::new(&mut *reader, input, max, blocks::block_size()).stop_when(&stopped);
             while let Some(block) = cutter.next_block()? {
                 if hand.submit(block).is_err() {
                     break;
@@ -184,17 +135,7 @@ pub fn for_each_streamed(input: &InputFile, max: u64, f: impl FnMut(u64, u64, Re
             }
             Ok(())
         }
-        // The same blocks, parsed here one after the other: framing whole
-        // blocks in place is faster than taking the stream line by line.
-        None => {
-            let mut reader = open(input)?;
-            let mut cutter = LineCutter::new(&mut *reader, input, max, blocks::block_size());
-            let mut f = f;
-            while let Some(block) = cutter.next_block()? {
-                for_each_block_record(&block, max, &mut f)?;
-            }
-            Ok(())
-        }
+        None => for_each_record(&mut *open(input)?, input, max, f),
     }
 }
 
