@@ -195,6 +195,15 @@ where
     });
     let (driven, own) = produced;
     *records = own;
+    if !hand.was_cut() {
+        // The source drove the stream whole, on this thread, into `acc`;
+        // the helpers got no block (their partials are empty).
+        driven?;
+        action.end_split(acc, split);
+        return Ok(());
+    }
+    // The producer pushed nothing into `acc`: the split's items are in the
+    // helpers' partials, each block ended.
     for (part, report, n) in parts {
         action.merge(acc, part);
         helpers_report.merge(report);
@@ -203,10 +212,5 @@ where
     if let Some(err) = failure.into_error() {
         return Err(err);
     }
-    driven?;
-    if !hand.was_cut() {
-        // The source drove the stream whole, on this thread.
-        action.end_split(acc, split);
-    }
-    Ok(())
+    driven
 }
