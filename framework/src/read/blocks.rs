@@ -458,7 +458,7 @@ mod tests {
     /// the blocks' bytes and starts checked against the text.
     fn in_blocks(text: &[u8], max: u64, size: usize) -> Seen {
         let input = input();
-        let mut reader = &text[..];
+        let mut reader = text;
         let mut cutter = LineCutter::new(&mut reader, &input, max, size);
         let mut out = Vec::new();
         let mut expect = 0u32;
