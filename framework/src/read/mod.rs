@@ -21,6 +21,8 @@ pub mod stream;
 pub use bounded::DEFAULT_MAX_RECORD;
 pub use mapped::{FileRange, MmapChoice};
 
+use crate::error::{Error, ErrorKind};
+use crate::plan::{FileKind, InputFile};
 use std::io::{Read, Seek};
 use std::path::Path;
 
@@ -46,4 +48,15 @@ pub fn newlines_between(path: &Path, from: u64, to: u64) -> Option<u64> {
             Err(_) => return None,
         }
     }
+}
+
+/// The error for a read of `input` that failed at byte `offset` of the
+/// (decompressed) stream: "cannot decompress input" for compressed files,
+/// naming the input, the offset and the source error.
+pub fn read_error(input: &InputFile, source: std::io::Error, offset: u64) -> Error {
+    let what = match input.kind {
+        FileKind::Gzip | FileKind::Zstd => "cannot decompress input (truncated or corrupt?)",
+        _ => "cannot read input",
+    };
+    Error::new(ErrorKind::InvalidInput, what).with_source(source).with_path(&input.path).with_offset(offset)
 }

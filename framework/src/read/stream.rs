@@ -11,7 +11,8 @@ use super::super::plan::{FileKind, InputFile};
 use super::blocks::{self, Feed, LineCutter};
 use super::bounded::{DEFAULT_MAX_RECORD, TOO_LONG_PREFIX, TooLong};
 use super::prefetch::ReadAhead;
-use crate::error::{Error, ErrorKind, Result};
+pub use super::read_error;
+use crate::error::{Error, Result};
 use crate::run::progress::Counted;
 use std::io::{BufRead, BufReader, Read};
 
@@ -51,17 +52,6 @@ pub fn open(input: &InputFile) -> Result<Box<dyn BufRead + Send>> {
     };
     let reader = reader.map_err(|e| Error::io(path, e).context("cannot start the read-ahead thread"))?;
     Ok(Box::new(reader))
-}
-
-/// The error for a read of `input` that failed at byte `offset` of the
-/// (decompressed) stream: "cannot decompress input" for compressed files,
-/// naming the input, the offset and the source error.
-pub fn read_error(input: &InputFile, source: std::io::Error, offset: u64) -> Error {
-    let what = match input.kind {
-        FileKind::Gzip | FileKind::Zstd => "cannot decompress input (truncated or corrupt?)",
-        _ => "cannot read input",
-    };
-    Error::new(ErrorKind::InvalidInput, what).with_source(source).with_path(&input.path).with_offset(offset)
 }
 
 /// Calls `f(offset, line_number, line)` for every line of `reader`, with the
@@ -283,5 +273,143 @@ mod tests {
         .unwrap_err();
         assert_eq!((plain.path(), plain.line(), plain.offset()), (Some(gz.as_path()), Some(4), Some(21)), "{plain}");
         assert!(plain.to_string().contains("maximum record size of 1000 bytes"), "{plain}");
+    }
+}
+
+#[cfg(test)]
+mod block_tests {
+    use super::super::blocks::{LineCutter, Position};
+    use super::*;
+    use crate::plan::FileKind;
+    use std::path::PathBuf;
+
+    fn input() -> InputFile {
+        InputFile { path: PathBuf::from("-"), len: None, kind: FileKind::Stdin, spool: None, modified: None }
+    }
+
+    /// Every record as `(offset, line, Ok(text) | Err(prefix length))`.
+    type Seen = Vec<(u64, u64, std::result::Result<String, usize>)>;
+
+    fn push(out: &mut Seen, offset: u64, line: u64, record: Record<'_>) {
+        out.push((
+            offset,
+            line,
+            match record {
+                Record::Line(l) => Ok(String::from_utf8_lossy(l).into_owned()),
+                Record::TooLong(t) => Err(t.prefix.len()),
+            },
+        ));
+    }
+
+    /// The records of `text` by the framing's rules, one at a time: LF or
+    /// CRLF, terminator dropped, a last line without one, lines over `max`
+    /// too long with their first bytes.
+    fn oracle(text: &[u8], max: u64) -> Seen {
+        let mut out = Vec::new();
+        let (mut offset, mut line) = (0u64, 1u64);
+        let mut rest = text;
+        while !rest.is_empty() {
+            let (mut record, len) = match memchr::memchr(b'\n', rest) {
+                Some(i) => (&rest[..i], i + 1),
+                None => (rest, rest.len()),
+            };
+            if len > record.len() {
+                record = record.strip_suffix(b"\r").unwrap_or(record);
+            }
+            let seen = if record.len() as u64 > max {
+                Err(record.len().min(super::super::bounded::TOO_LONG_PREFIX).min(max as usize))
+            } else {
+                Ok(String::from_utf8_lossy(record).into_owned())
+            };
+            out.push((offset, line, seen));
+            offset += len as u64;
+            line += 1;
+            rest = &rest[len..];
+        }
+        out
+    }
+
+    /// The records `for_each_record` gives for the whole stream.
+    fn whole(text: &[u8], max: u64) -> Seen {
+        let mut out = Vec::new();
+        for_each_record(&mut &text[..], &input(), max, |o, l, r| {
+            push(&mut out, o, l, r);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    /// The records of `text` cut into blocks of `size`, block by block, and
+    /// the blocks' bytes and starts checked against the text.
+    fn in_blocks(text: &[u8], max: u64, size: usize) -> Seen {
+        let input = input();
+        let mut reader = text;
+        let mut cutter = LineCutter::new(&mut reader, &input, max, size);
+        let mut out = Vec::new();
+        let mut expect = 0u32;
+        while let Some(block) = cutter.next_block().unwrap() {
+            assert_eq!(block.index, expect);
+            expect += 1;
+            assert!(!block.bytes.is_empty());
+            let at = usize::try_from(block.start.offset).unwrap();
+            assert_eq!(&text[at..at + block.bytes.len()], &block.bytes[..], "a block is the stream's bytes");
+            let line = 1 + text[..at].iter().filter(|&&b| b == b'\n').count() as u64;
+            assert_eq!(block.start.line, line, "block {} at byte {at}", block.index);
+            for_each_block_record(&block, max, |o, l, r| {
+                push(&mut out, o, l, r);
+                Ok(())
+            })
+            .unwrap();
+        }
+        assert!(cutter.next_block().unwrap().is_none());
+        out
+    }
+
+    #[test]
+    fn blocks_give_the_records_of_the_whole_stream_for_every_size() {
+        let mut texts: Vec<Vec<u8>> =
+            vec![Vec::new(), b"\n".to_vec(), b"a".to_vec(), b"a\r\nbb\n\nlast".to_vec(), b"x\n".repeat(50)];
+        let mut mixed = Vec::new();
+        for i in 0..400usize {
+            let body = "z".repeat(i * 37 % 23);
+            let end = if i % 3 == 0 { "\r\n" } else { "\n" };
+            mixed.extend(format!("{i}:{body}{end}").into_bytes());
+            if i % 97 == 5 {
+                mixed.extend(vec![b'L'; 300 + i]);
+                mixed.push(b'\n');
+            }
+        }
+        texts.push(mixed.clone());
+        mixed.extend(b"no newline at the end");
+        texts.push(mixed);
+        // A too-long line as the very last bytes, and one of exactly the limit with CRLF.
+        texts.push([&b"ok\n"[..], &vec![b'q'; 500][..]].concat());
+        texts.push([&vec![b'e'; 64][..], &b"\r\nnext\n"[..]].concat());
+        for text in &texts {
+            for max in [64u64, 1 << 20] {
+                let want = oracle(text, max);
+                assert_eq!(whole(text, max), want, "max {max}, text of {}", text.len());
+                for size in [1, 2, 3, 7, 16, 63, 64, 65, 100, 1000, 1 << 16] {
+                    assert_eq!(in_blocks(text, max, size), want, "max {max}, size {size}, text of {}", text.len());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn endless_input_without_newlines_gives_its_too_long_line_at_once() {
+        let input = input();
+        let mut endless = std::io::BufReader::new(std::io::repeat(b'z'));
+        let mut cutter = LineCutter::new(&mut endless, &input, 64, 16);
+        let block = cutter.next_block().unwrap().unwrap();
+        assert_eq!((block.index, block.start, block.bytes.len()), (0, Position::START, 66));
+        let mut seen = Vec::new();
+        for_each_block_record(&block, 64, |o, l, r| {
+            push(&mut seen, o, l, r);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, vec![(0, 1, Err(64))]);
     }
 }
