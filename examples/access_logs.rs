@@ -28,7 +28,7 @@
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 use shoal::plan::Inputs;
-use shoal::plumbing::{Absorb, Action};
+use shoal::plumbing::{Absorb, Action, Folding};
 use shoal::prelude::*;
 use shoal::{OnMalformed, Result};
 use shoal_connectors::jiff::Timestamp;
@@ -137,6 +137,13 @@ impl Action for Summarize {
 
     fn end_split(&self, acc: &mut Summary, _split: &shoal::plan::Split) {
         acc.flush_hour();
+    }
+
+    /// Sums merge in any order, so a gzipped log (one split) may be
+    /// parsed in blocks on several threads; each block ends like a split
+    /// (`end_block` calls `end_split`).
+    fn folding(&self) -> Folding {
+        Folding::Blocks
     }
 
     fn finish(&self, partial: Summary) -> Result<Summary> {

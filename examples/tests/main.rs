@@ -379,6 +379,63 @@ fn access_logs_report_status_paths_hours_and_malformed() {
     }
 }
 
+/// Issue 15.1: a gzipped log is one split, cut into blocks (1 KiB here)
+/// that two threads parse: the same tables, malformed count and first
+/// malformed line (file, line, byte offset) as the plain file on one.
+#[test]
+fn issue_15_1_a_gzipped_log_parsed_in_blocks_matches_the_plain_file() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    for i in 0..3000u32 {
+        if i % 450 == 7 {
+            log.push_str("garbage line\n");
+        }
+        let (status, end) = if i % 3 == 0 { (404, "\r\n") } else { (200, "\n") };
+        log.push_str(&format!(
+            "1.2.3.{} - - [10/Oct/2025:{:02}:{:02}:00 +0000] \"GET /p{} HTTP/1.1\" {status} {} \"-\" \"curl/8\"{end}",
+            i % 7,
+            i / 60 % 24,
+            i % 60,
+            i % 11,
+            i * 3
+        ));
+    }
+    let plain = write(dir.path(), "plain/a.log", log.as_bytes());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(log.as_bytes()).unwrap();
+    let gz = write(dir.path(), "gz/a.log.gz", &gz.finish().unwrap());
+    let want = run("access_logs", &["-t", "1", plain.to_str().unwrap()]);
+    assert_eq!(want.status.code(), Some(3), "{}", text_of(&want));
+    let got = Command::new(example("access_logs"))
+        .args(["-t", "2", gz.to_str().unwrap()])
+        .env("SHOAL_STREAM_BLOCK", "1K")
+        .output()
+        .unwrap();
+    assert_eq!(got.status.code(), Some(3), "{}", text_of(&got));
+    assert_eq!(text(&got.stdout), text(&want.stdout));
+    assert!(text(&want.stdout).contains("malformed,7\n"), "{}", text(&want.stdout));
+    let fail = |path: &Path, threads: &str| {
+        let out = Command::new(example("access_logs"))
+            .args(["-t", threads, "--on-malformed", "fail", path.to_str().unwrap()])
+            .env("SHOAL_STREAM_BLOCK", "1K")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text_of(&out));
+        let err = text(&out.stderr);
+        // From the file name to the split's (which names the file).
+        let at = err.find("a.log").map(|i| err[i..].split(" (in split").next().unwrap_or_default().to_owned());
+        at.unwrap_or(err)
+    };
+    let first = fail(&plain, "1");
+    assert!(first.contains("line 8 (byte "), "{first}");
+    assert_eq!(fail(&gz, "2").replacen("a.log.gz", "a.log", 1), first);
+}
+
+fn text_of(out: &Output) -> String {
+    text(&out.stderr)
+}
+
 /// Issue 18.4: raw NUL and other control bytes in an access-log line make it
 /// malformed (counted, or an error naming file, line and byte offset).
 #[test]
