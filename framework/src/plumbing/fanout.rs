@@ -103,6 +103,22 @@ impl Drop for CloseOnDrop<'_> {
     }
 }
 
+/// Stops the producer when a helper unwinds outside a block (a panic in
+/// `identity`, say): its blocks would never be taken.
+struct StopOnUnwind<'h>(&'h Hand);
+
+impl Drop for StopOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
+}
+
+/// The failure of a helper that ended outside a block: after every
+/// block's own error.
+const NO_BLOCK: u32 = u32::MAX;
+
 /// Folds every item of `split` into `acc` and ends it, in blocks on helper
 /// threads when that applies (see the module docs); `records` gets the
 /// items folded and `helpers` the helpers' reports.
@@ -125,7 +141,9 @@ where
     let helpers = helpers_for(source, plan, split, action);
     if helpers == 0 {
         let mut sink = Sink { action, acc, records: 0 };
-        let driven = source.drive(plan, split, &mut sink);
+        // No feed: this split's stream (if any) is read here, whole, even
+        // inside a stage of an outer job's block.
+        let driven = blocks::with_feed(None, || source.drive(plan, split, &mut sink));
         *records = sink.records;
         driven?;
         action.end_split(acc, split);
@@ -139,25 +157,31 @@ where
         for i in 0..helpers {
             let (hand, failure) = (&hand, &failure);
             let spawned = std::thread::Builder::new().name(format!("shoal-block-{i}")).spawn_scoped(scope, move || {
-                let _busy = Busy::enter();
+                // Busy from the first block: helpers of a source that never
+                // cuts its stream (CSV) take no thread from other streams.
+                let mut busy = None;
+                let _stop = StopOnUnwind(hand);
                 report::begin_split();
                 let mut part = action.identity();
                 let mut records = 0;
                 while let Some(block) = hand.take() {
+                    busy.get_or_insert_with(Busy::enter);
                     let index = block.index;
                     if failure.cancels(index) {
                         continue;
                     }
                     let outcome = catch_panic(|| {
-                        blocks::with_feed(Feed::Block(Arc::new(block)), || {
+                        blocks::with_feed(Some(Feed::Block(Arc::new(block))), || {
                             let mut sink = Sink { action, acc: &mut part, records: 0 };
                             let driven = source.drive(plan, split, &mut sink);
                             records += sink.records;
                             driven
-                        })
+                        })?;
+                        action.end_block(&mut part, split, index);
+                        Ok(())
                     });
                     match outcome {
-                        Ok(()) => action.end_block(&mut part, split, index),
+                        Ok(()) => {}
                         Err(err) => {
                             failure.record(index, err);
                             hand.stop();
@@ -169,14 +193,20 @@ where
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(e) => {
-                    failure.record(0, Error::new(crate::ErrorKind::Io, "cannot start a thread").with_source(e));
-                    hand.stop();
+                    // Fewer helpers then; with none, the blocks wait for
+                    // nobody: stop, and the split fails naming the cause.
+                    if handles.is_empty() {
+                        failure
+                            .record(NO_BLOCK, Error::new(crate::ErrorKind::Io, "cannot start a thread").with_source(e));
+                        hand.stop();
+                    }
+                    break;
                 }
             }
         }
         let produced = {
             let _close = CloseOnDrop(&hand);
-            blocks::with_feed(Feed::Producer(Arc::clone(&hand)), || {
+            blocks::with_feed(Some(Feed::Producer(Arc::clone(&hand))), || {
                 let mut sink = Sink { action, acc: &mut *acc, records: 0 };
                 let driven = source.drive(plan, split, &mut sink);
                 (driven, sink.records)
@@ -188,7 +218,9 @@ where
         for handle in handles {
             match handle.join() {
                 Ok(part) => parts.push(part),
-                Err(_) => failure.record(0, Error::new(crate::ErrorKind::Panic, "a thread parsing blocks panicked")),
+                Err(_) => {
+                    failure.record(NO_BLOCK, Error::new(crate::ErrorKind::Panic, "a thread parsing blocks panicked"))
+                }
             }
         }
         (produced, parts)
@@ -203,14 +235,20 @@ where
         return Ok(());
     }
     // The producer pushed nothing into `acc`: the split's items are in the
-    // helpers' partials, each block ended.
+    // helpers' partials, each block ended. A failed block was not ended
+    // (its partial is dropped with the split).
+    let mut partials = Vec::with_capacity(parts.len());
     for (part, report, n) in parts {
-        action.merge(acc, part);
         helpers_report.merge(report);
         *records += n;
+        partials.push(part);
     }
     if let Some(err) = failure.into_error() {
         return Err(err);
     }
-    driven
+    driven?;
+    for part in partials {
+        action.merge(acc, part);
+    }
+    Ok(())
 }

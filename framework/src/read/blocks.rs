@@ -24,13 +24,16 @@
 //!   line then ends its block and is reported too long, as the sequential
 //!   reader reports it).
 //! * At most `capacity` blocks wait in the hand, so memory stays bounded by
-//!   about `(capacity + helpers + 1) * block_size`.
+//!   about `(capacity + helpers + 1)` blocks, each at most the larger of
+//!   [`block_size`] and the record limit plus 2 bytes.
+//! * A block is cut at what has arrived when reading more would wait
+//!   ([`StreamRead::ready`]): lines of a slow pipe are parsed as they come.
 
 use super::read_error;
+use super::stream::StreamRead;
 use crate::error::Result;
 use crate::plan::InputFile;
 use std::cell::RefCell;
-use std::io::BufRead;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -96,16 +99,18 @@ pub fn feed() -> Option<Feed> {
     FEED.with(|f| f.borrow().clone())
 }
 
-/// Runs `f` with this thread's feed set to `feed`, then clears it.
-pub(crate) fn with_feed<R>(feed: Feed, f: impl FnOnce() -> R) -> R {
-    struct Clear;
-    impl Drop for Clear {
+/// Runs `f` with this thread's feed set to `feed` (`None`: no part in a
+/// stream), then puts back the one before: a job run inside a stage of
+/// another never sees the outer job's feed.
+pub(crate) fn with_feed<R>(feed: Option<Feed>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Feed>);
+    impl Drop for Restore {
         fn drop(&mut self) {
-            FEED.with(|f| *f.borrow_mut() = None);
+            let before = self.0.take();
+            FEED.with(|f| *f.borrow_mut() = before);
         }
     }
-    FEED.with(|f| *f.borrow_mut() = Some(feed));
-    let _clear = Clear;
+    let _restore = Restore(FEED.with(|f| std::mem::replace(&mut *f.borrow_mut(), feed)));
     f()
 }
 
@@ -196,7 +201,7 @@ impl Hand {
 /// Cuts a stream of lines (LF or CRLF) into blocks (see the module docs).
 #[allow(missing_debug_implementations)] // holds a `dyn BufRead`
 pub struct LineCutter<'r> {
-    reader: &'r mut dyn BufRead,
+    reader: &'r mut dyn StreamRead,
     input: &'r InputFile,
     /// The longest line kept whole (terminator excluded).
     max: u64,
@@ -221,7 +226,7 @@ pub struct LineCutter<'r> {
 impl<'r> LineCutter<'r> {
     /// Cuts `reader`, the stream of `input`, into blocks of about `size`
     /// bytes; lines longer than `max` end their block after `max + 2` bytes.
-    pub fn new(reader: &'r mut dyn BufRead, input: &'r InputFile, max: u64, size: usize) -> Self {
+    pub fn new(reader: &'r mut dyn StreamRead, input: &'r InputFile, max: u64, size: usize) -> Self {
         LineCutter {
             reader,
             input,
@@ -270,6 +275,11 @@ impl<'r> LineCutter<'r> {
         let mut bytes = std::mem::take(&mut self.carry);
         bytes.reserve(self.size.saturating_sub(bytes.len()));
         while bytes.len() < self.size {
+            // What has arrived makes a block when more would mean waiting
+            // (a slow pipe): its lines are parsed now, not when 4 MiB came.
+            if !bytes.is_empty() && !self.reader.ready() && memchr::memchr(b'\n', &bytes).is_some() {
+                break;
+            }
             let want = self.size - bytes.len();
             let filled = match self.fill(&mut bytes, want) {
                 Ok(n) => n,
@@ -319,14 +329,17 @@ impl<'r> LineCutter<'r> {
     /// error from the next call; the error now if there are none.
     fn failed_after(&mut self, mut bytes: Vec<u8>, err: crate::error::Error) -> Result<Option<Block>> {
         self.done = true;
-        match memchr::memrchr(b'\n', &bytes) {
-            Some(i) => {
-                bytes.truncate(i + 1);
-                self.failed = Some(err);
-                Ok(Some(self.emit(bytes)))
-            }
-            None => Err(err),
+        let keep = usize::try_from(self.max.saturating_add(2)).unwrap_or(usize::MAX);
+        let tail = memchr::memrchr(b'\n', &bytes).map_or(0, |i| i + 1);
+        // A line already too long before the error is reported first, as
+        // the sequential reader reports it.
+        let end = if bytes.len() - tail >= keep { tail + keep } else { tail };
+        if end == 0 {
+            return Err(err);
         }
+        bytes.truncate(end);
+        self.failed = Some(err);
+        Ok(Some(self.emit(bytes)))
     }
 
     /// Numbers `bytes` as the next block.
@@ -339,8 +352,18 @@ impl<'r> LineCutter<'r> {
         Block { index, start, bytes }
     }
 
-    /// Reads up to `want` more bytes onto `bytes`; 0 at the end.
+    /// Reads up to `want` more bytes onto `bytes`; 0 at the end, or once
+    /// the blocks are no longer wanted (checked while a slow pipe is
+    /// waited for, so a failed job does not wait for its input to end).
     fn fill(&mut self, bytes: &mut Vec<u8>, want: usize) -> Result<usize> {
+        if let Some(stop) = self.stop {
+            while !self.reader.wait_ready(std::time::Duration::from_millis(50)) {
+                if stop() {
+                    self.done = true;
+                    return Ok(0);
+                }
+            }
+        }
         loop {
             let offset = self.next.offset + bytes.len() as u64;
             let avail = match self.reader.fill_buf() {

@@ -53,6 +53,8 @@ pub struct ReadAhead {
     pos: usize,
     /// End of stream reached (or an error handed out).
     done: bool,
+    /// A message taken by [`ReadAhead::ready`], handed out next.
+    stash: Option<Message>,
 }
 
 impl std::fmt::Debug for ReadAhead {
@@ -90,7 +92,39 @@ impl ReadAhead {
         std::thread::Builder::new()
             .name("shoal-read".into())
             .spawn(move || fill(source, eager, &filled_tx, &empty_rx))?;
-        Ok(ReadAhead { filled, empty, current: Vec::new(), pos: 0, done: false })
+        Ok(ReadAhead { filled, empty, current: Vec::new(), pos: 0, done: false, stash: None })
+    }
+
+    /// [`ready`](ReadAhead::ready), waiting up to `timeout` for a buffer
+    /// to arrive.
+    pub fn wait_ready(&mut self, timeout: std::time::Duration) -> bool {
+        if self.ready() {
+            return true;
+        }
+        match self.filled.recv_timeout(timeout) {
+            Ok(message) => {
+                self.stash = Some(message);
+                true
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => true,
+        }
+    }
+
+    /// Whether the next read returns without waiting: bytes are buffered,
+    /// a buffer (or the end, or an error) has arrived, or the stream ended.
+    pub fn ready(&mut self) -> bool {
+        if self.pos < self.current.len() || self.done || self.stash.is_some() {
+            return true;
+        }
+        match self.filled.try_recv() {
+            Ok(message) => {
+                self.stash = Some(message);
+                true
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => false,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => true,
+        }
     }
 }
 
@@ -164,7 +198,11 @@ impl Read for ReadAhead {
 impl BufRead for ReadAhead {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.pos == self.current.len() && !self.done {
-            match self.filled.recv() {
+            let next = match self.stash.take() {
+                Some(message) => Ok(message),
+                None => self.filled.recv(),
+            };
+            match next {
                 Ok(Message::Data(next)) => {
                     let old = std::mem::replace(&mut self.current, next);
                     self.pos = 0;

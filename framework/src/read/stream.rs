@@ -18,6 +18,36 @@ use std::io::{BufRead, BufReader, Read};
 
 const BUF: usize = 256 << 10;
 
+/// A stream's reader: a [`BufRead`] that can tell whether its next read
+/// would wait ([`ready`](StreamRead::ready)), so blocks of a slow pipe are
+/// cut at what has arrived rather than held until they fill.
+pub trait StreamRead: BufRead + Send {
+    /// Whether the next `fill_buf` returns without waiting.
+    fn ready(&mut self) -> bool {
+        true
+    }
+
+    /// [`ready`](StreamRead::ready), waiting up to `timeout` for it.
+    fn wait_ready(&mut self, timeout: std::time::Duration) -> bool {
+        let _ = timeout;
+        self.ready()
+    }
+}
+
+impl StreamRead for ReadAhead {
+    fn ready(&mut self) -> bool {
+        ReadAhead::ready(self)
+    }
+
+    fn wait_ready(&mut self, timeout: std::time::Duration) -> bool {
+        ReadAhead::wait_ready(self, timeout)
+    }
+}
+
+impl StreamRead for std::io::Empty {}
+impl StreamRead for &[u8] {}
+impl<R: std::io::Read + Send> StreamRead for BufReader<R> {}
+
 /// Opens an input for streaming, decompressing by its kind. The input is
 /// read (and decompressed) ahead on a thread of its own
 /// ([`super::prefetch`]), into a bounded number of buffers: reading and
@@ -26,7 +56,7 @@ const BUF: usize = 256 << 10;
 /// # Errors
 /// The file cannot be opened, a decoder cannot start, or the read-ahead
 /// thread cannot be started.
-pub fn open(input: &InputFile) -> Result<Box<dyn BufRead + Send>> {
+pub fn open(input: &InputFile) -> Result<Box<dyn StreamRead>> {
     let path = &input.path;
     let source: Box<dyn Read + Send> = if input.kind == FileKind::Stdin {
         Box::new(Counted::new(std::io::stdin()))
@@ -60,7 +90,7 @@ pub fn open(input: &InputFile) -> Result<Box<dyn BufRead + Send>> {
 /// so is a line longer than [`DEFAULT_MAX_RECORD`] (see [`for_each_record`]
 /// for another limit or to skip such lines).
 pub fn for_each_line(
-    reader: &mut dyn BufRead,
+    reader: &mut dyn StreamRead,
     input: &InputFile,
     mut f: impl FnMut(u64, u64, &[u8]) -> Result<()>,
 ) -> Result<()> {
@@ -86,7 +116,7 @@ pub enum Record<'a> {
 /// accepts such a record, the rest of its line is read and dropped, and
 /// reading goes on with the next line; an error from `f` stops at once.
 pub fn for_each_record(
-    reader: &mut dyn BufRead,
+    reader: &mut dyn StreamRead,
     input: &InputFile,
     max: u64,
     mut f: impl FnMut(u64, u64, Record<'_>) -> Result<()>,
@@ -224,7 +254,7 @@ mod tests {
 
     /// Every record of a stream: `Ok(line)`, or `Err((offset, line, prefix))`.
     fn records(
-        reader: &mut dyn BufRead,
+        reader: &mut dyn StreamRead,
         input: &InputFile,
         max: u64,
     ) -> Vec<std::result::Result<String, (u64, u64, usize)>> {
@@ -411,5 +441,44 @@ mod block_tests {
         })
         .unwrap();
         assert_eq!(seen, vec![(0, 1, Err(64))]);
+    }
+
+    /// Bytes, then a read error.
+    struct FailsAfter(&'static [u8]);
+
+    impl std::io::Read for FailsAfter {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            unreachable!("read through fill_buf")
+        }
+    }
+
+    impl BufRead for FailsAfter {
+        fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+            if self.0.is_empty() { Err(std::io::Error::other("cut")) } else { Ok(self.0) }
+        }
+        fn consume(&mut self, n: usize) {
+            self.0 = &self.0[n..];
+        }
+    }
+
+    impl StreamRead for FailsAfter {}
+
+    #[test]
+    fn a_read_error_comes_after_the_lines_and_the_too_long_line_before_it() {
+        let input = input();
+        for (text, want) in [
+            (&b"ab\ncd\nunfinished"[..], vec![(0, 1, Ok("ab".to_string())), (3, 2, Ok("cd".to_string()))]),
+            (&b"ab\nxxxxxxxxxxxxxxxxxxxxxxxx"[..], vec![(0, 1, Ok("ab".to_string())), (3, 2, Err(10))]),
+        ] {
+            let mut seen = Vec::new();
+            let err = for_each_record(&mut FailsAfter(text), &input, 10, |o, l, r| {
+                push(&mut seen, o, l, r);
+                Ok(())
+            })
+            .unwrap_err();
+            assert_eq!(seen, want, "{}", String::from_utf8_lossy(text));
+            assert!(err.to_string().contains("cannot read input"), "{err}");
+            assert_eq!(err.offset(), Some(text.len() as u64), "{err}");
+        }
     }
 }

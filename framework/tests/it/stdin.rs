@@ -273,3 +273,68 @@ fn a_killed_runs_spool_is_removed_by_the_next_run() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(entries(dir.path()), ["shoal-stdin-otherhost-999999999-abc"], "the killed run's spool is still there");
 }
+
+/// Issue 15.1, through the library: a gzip file of about 12 MiB is three
+/// 4 MiB blocks on three threads; `collect` gets its lines in input order,
+/// and a bad line in the last block fails the action with the line and
+/// byte offset of the first bad line (not an assertion of the merge).
+#[test]
+fn issue_15_1_collect_over_a_gzip_in_blocks_keeps_order_and_fails_cleanly() {
+    use shoal::prelude::*;
+    let dir = Dir::new();
+    let lines: Vec<String> = (0..600_000).map(|i| format!("line {i} {}", "x".repeat(i % 13))).collect();
+    let write_gz = |name: &str, text: &[u8]| {
+        let path = dir.path().join(name);
+        let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+        enc.write_all(text).unwrap();
+        enc.finish().unwrap();
+        path
+    };
+    let mut text = lines.join("\n").into_bytes();
+    text.push(b'\n');
+    assert!(text.len() > 9 << 20, "{} bytes", text.len());
+    let good = write_gz("good.txt.gz", &text);
+    let job = Job::builder().threads(3).build().unwrap();
+    let got: Vec<String> = job.lines(&good).map(str::to_owned).collect().unwrap();
+    assert!(got == lines, "{} lines, in order: {}", got.len(), got == lines);
+    let at = text.len() - 1000;
+    let at = at + memchr::memchr(b'\n', &text[at..]).unwrap() + 1;
+    text.insert(at, 0xff);
+    let line = 1 + text[..at].iter().filter(|&&b| b == b'\n').count();
+    let bad = write_gz("bad.txt.gz", &text);
+    let err = job.lines(&bad).map(str::to_owned).collect().unwrap_err();
+    assert_eq!((err.line(), err.offset()), (Some(line as u64), Some(at as u64)), "{err}");
+    assert!(err.to_string().contains("not valid UTF-8"), "{err}");
+}
+
+/// Issue 15.1: lines of a pipe are parsed as they arrive, not when a block
+/// fills or the pipe ends: a bad first line fails the run while the pipe
+/// is still open, on one thread and with blocks handed to two.
+#[test]
+fn issue_15_1_a_slow_pipe_is_parsed_as_it_arrives() {
+    let dir = Dir::new();
+    for threads in ["1", "2"] {
+        let mut child = spawn(&["-t", threads, "--stdin", "stream", "-"], dir.path());
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"\xff bad\n").unwrap();
+        stdin.flush().unwrap();
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert!(status.is_some(), "-t {threads}: still waiting for the pipe to end");
+        assert!(
+            text(&out.stderr).contains("error: -: line 1 (byte 0): line is not valid UTF-8"),
+            "-t {threads}: {}",
+            text(&out.stderr)
+        );
+    }
+}
