@@ -29,8 +29,8 @@
 //! * A block is cut at what has arrived when reading more would wait
 //!   ([`StreamRead::ready`]): lines of a slow pipe are parsed as they come.
 
+use super::prefetch::StreamRead;
 use super::read_error;
-use super::stream::StreamRead;
 use crate::error::Result;
 use crate::plan::InputFile;
 use std::cell::RefCell;

@@ -226,6 +226,36 @@ impl BufRead for ReadAhead {
     }
 }
 
+/// A stream's reader: a [`BufRead`] that can tell whether its next read
+/// would wait ([`ready`](StreamRead::ready)), so blocks of a slow pipe are
+/// cut at what has arrived rather than held until they fill.
+pub trait StreamRead: BufRead + Send {
+    /// Whether the next `fill_buf` returns without waiting.
+    fn ready(&mut self) -> bool {
+        true
+    }
+
+    /// [`ready`](StreamRead::ready), waiting up to `timeout` for it.
+    fn wait_ready(&mut self, timeout: std::time::Duration) -> bool {
+        let _ = timeout;
+        self.ready()
+    }
+}
+
+impl StreamRead for ReadAhead {
+    fn ready(&mut self) -> bool {
+        ReadAhead::ready(self)
+    }
+
+    fn wait_ready(&mut self, timeout: std::time::Duration) -> bool {
+        ReadAhead::wait_ready(self, timeout)
+    }
+}
+
+impl StreamRead for std::io::Empty {}
+impl StreamRead for &[u8] {}
+impl<R: Read + Send> StreamRead for std::io::BufReader<R> {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

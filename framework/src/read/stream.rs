@@ -11,42 +11,13 @@ use super::super::plan::{FileKind, InputFile};
 use super::blocks::{self, Feed, LineCutter};
 use super::bounded::{DEFAULT_MAX_RECORD, TOO_LONG_PREFIX, TooLong};
 use super::prefetch::ReadAhead;
+pub use super::prefetch::StreamRead;
 pub use super::read_error;
 use crate::error::{Error, Result};
 use crate::run::progress::Counted;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 
 const BUF: usize = 256 << 10;
-
-/// A stream's reader: a [`BufRead`] that can tell whether its next read
-/// would wait ([`ready`](StreamRead::ready)), so blocks of a slow pipe are
-/// cut at what has arrived rather than held until they fill.
-pub trait StreamRead: BufRead + Send {
-    /// Whether the next `fill_buf` returns without waiting.
-    fn ready(&mut self) -> bool {
-        true
-    }
-
-    /// [`ready`](StreamRead::ready), waiting up to `timeout` for it.
-    fn wait_ready(&mut self, timeout: std::time::Duration) -> bool {
-        let _ = timeout;
-        self.ready()
-    }
-}
-
-impl StreamRead for ReadAhead {
-    fn ready(&mut self) -> bool {
-        ReadAhead::ready(self)
-    }
-
-    fn wait_ready(&mut self, timeout: std::time::Duration) -> bool {
-        ReadAhead::wait_ready(self, timeout)
-    }
-}
-
-impl StreamRead for std::io::Empty {}
-impl StreamRead for &[u8] {}
-impl<R: std::io::Read + Send> StreamRead for BufReader<R> {}
 
 /// Opens an input for streaming, decompressing by its kind. The input is
 /// read (and decompressed) ahead on a thread of its own
@@ -452,7 +423,7 @@ mod block_tests {
         }
     }
 
-    impl BufRead for FailsAfter {
+    impl std::io::BufRead for FailsAfter {
         fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
             if self.0.is_empty() { Err(std::io::Error::other("cut")) } else { Ok(self.0) }
         }
