@@ -203,8 +203,9 @@ impl Hand {
 pub struct LineCutter<'r> {
     reader: &'r mut dyn StreamRead,
     input: &'r InputFile,
-    /// The longest line kept whole (terminator excluded).
-    max: u64,
+    /// The bytes of a line of the record limit with CRLF: a line without
+    /// a newline in its first `keep` bytes is too long.
+    keep: usize,
     size: usize,
     next: Position,
     index: u32,
@@ -230,7 +231,7 @@ impl<'r> LineCutter<'r> {
         LineCutter {
             reader,
             input,
-            max: max.max(1),
+            keep: usize::try_from(max.max(1).saturating_add(2)).unwrap_or(usize::MAX),
             size: size.max(1),
             next: Position::START,
             index: 0,
@@ -270,17 +271,18 @@ impl<'r> LineCutter<'r> {
                 return Ok(None);
             }
         }
-        // A line of at most `max` bytes takes at most `max + 2` with CRLF.
-        let keep = usize::try_from(self.max.saturating_add(2)).unwrap_or(usize::MAX);
+        let keep = self.keep;
         let mut bytes = std::mem::take(&mut self.carry);
         bytes.reserve(self.size.saturating_sub(bytes.len()));
+        // Whether `bytes` holds a newline (the carry holds none).
+        let mut has_line = false;
         while bytes.len() < self.size {
             // What has arrived makes a block when more would mean waiting
             // (a slow pipe): its lines are parsed now, not when 4 MiB came.
-            if !bytes.is_empty() && !self.reader.ready() && memchr::memchr(b'\n', &bytes).is_some() {
+            if has_line && !self.reader.ready() {
                 break;
             }
-            let want = self.size - bytes.len();
+            let (before, want) = (bytes.len(), self.size - bytes.len());
             let filled = match self.fill(&mut bytes, want) {
                 Ok(n) => n,
                 Err(err) => return self.failed_after(bytes, err),
@@ -289,6 +291,7 @@ impl<'r> LineCutter<'r> {
                 self.done = true;
                 return Ok((!bytes.is_empty()).then(|| self.emit(bytes)));
             }
+            has_line = has_line || memchr::memchr(b'\n', &bytes[before..]).is_some();
         }
         if let Some(i) = memchr::memrchr(b'\n', &bytes) {
             self.carry = bytes.split_off(i + 1);
@@ -299,12 +302,9 @@ impl<'r> LineCutter<'r> {
         loop {
             if bytes.len() >= keep {
                 // Keep its first `keep` bytes (enough to be reported too
-                // long, as the sequential reader does) and drop the rest of
-                // it, up to and including its newline. There is no newline
-                // in `bytes`.
-                // The rest is dropped at the next call: the block goes out
-                // first, so endless input (`/dev/zero`) is reported too
-                // long at once.
+                // long) and drop the rest of it, up to and including its
+                // newline, at the next call: the block goes out first, so
+                // endless input (`/dev/zero`) is reported too long at once.
                 self.skip = Some((bytes.len() - keep) as u64);
                 bytes.truncate(keep);
                 return Ok(Some(self.emit(bytes)));
@@ -329,7 +329,7 @@ impl<'r> LineCutter<'r> {
     /// error from the next call; the error now if there are none.
     fn failed_after(&mut self, mut bytes: Vec<u8>, err: crate::error::Error) -> Result<Option<Block>> {
         self.done = true;
-        let keep = usize::try_from(self.max.saturating_add(2)).unwrap_or(usize::MAX);
+        let keep = self.keep;
         let tail = memchr::memrchr(b'\n', &bytes).map_or(0, |i| i + 1);
         // A line already too long before the error is reported first, as
         // the sequential reader reports it.
