@@ -272,8 +272,9 @@ fn issue_18_12_sales_over_standard_input_matches_the_file() {
 }
 
 /// Issue 15.1: a gzipped CSV and a named pipe, parsed as they stream,
-/// give the file's result in every shape (worker processes included), and
-/// a bad value is located in the decompressed bytes as in the file.
+/// give the file's result in every shape (worker processes included, and
+/// cut into small blocks for several threads), and a bad value is located
+/// in the decompressed bytes as in the file.
 #[test]
 fn issue_15_1_sales_over_gzip_and_a_pipe_matches_the_file() {
     use std::io::Write as _;
@@ -296,6 +297,16 @@ fn issue_15_1_sales_over_gzip_and_a_pipe_matches_the_file() {
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
         assert!(text(&out.stdout) == want, "{args:?}");
     }
+    // Cut into blocks of 2 KiB that two and three threads parse.
+    for threads in ["2", "3"] {
+        let out = Command::new(example("sales"))
+            .args(["-t", threads, gz.to_str().unwrap()])
+            .env("SHOAL_STREAM_BLOCK", "2K")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "-t {threads} in blocks: {}", text(&out.stderr));
+        assert!(text(&out.stdout) == want, "-t {threads} in blocks");
+    }
     // The writer gives up (and the test fails) if `sales` fails before
     // opening the pipe, rather than waiting in `open` forever.
     let (pipe, writer) = fifo::fifo(dir.path(), "pipe.csv", csv.clone().into_bytes());
@@ -314,10 +325,17 @@ fn issue_15_1_sales_over_gzip_and_a_pipe_matches_the_file() {
     let mut gz_bad = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz_bad.write_all(bad.as_bytes()).unwrap();
     let gz_bad = write(dir.path(), "bad.csv.gz", &gz_bad.finish().unwrap());
-    let out = run("sales", &["-t", "2", gz_bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
-    assert!(err.contains(&format!("bad.csv.gz: line {line} (byte {at})")) && err.contains("bad quantity"), "{err}");
+    for block in ["4M", "2K"] {
+        let out = Command::new(example("sales"))
+            .args(["-t", "2", gz_bad.to_str().unwrap()])
+            .env("SHOAL_STREAM_BLOCK", block)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        let at = format!("bad.csv.gz: line {line} (byte {at})");
+        assert!(err.contains(&at) && err.contains("bad quantity"), "{block} blocks: {err}");
+    }
 }
 
 #[test]

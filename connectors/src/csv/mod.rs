@@ -56,6 +56,7 @@
 //! than [`Csv::expect_headers`]).
 
 mod blocks;
+mod cut;
 mod decode;
 mod dialect;
 mod first;

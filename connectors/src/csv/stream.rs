@@ -44,15 +44,17 @@
 //! Left alone: a comment line is held whole, whatever its length (the
 //! tokenizer skips comment lines whole).
 
+use super::cut;
 use super::header::Reference;
 use super::locator::{Locator, trim_terminator};
 use super::options::{Header, Options};
 use super::rules::{Decode, First, Rules, SplitState, Stop, check_reference};
 use super::scan::{Dfa, State, bom_len};
 use csv::ByteRecord;
-use shoal::plumbing::read::stream;
+use shoal::plumbing::read::blocks::{self, Block, Cutter, Feed, Hand, Position};
+use shoal::plumbing::read::stream::{self, StreamRead};
 use shoal::plumbing::{Consumer, InputFile};
-use shoal::{Error, Result};
+use shoal::{Error, ErrorKind, Result};
 use std::io::BufRead;
 use std::sync::{Arc, Mutex};
 
@@ -233,11 +235,24 @@ fn done_lines(options: &Options, data: &[u8], pos: usize) -> usize {
     }
 }
 
+/// What the threads that parse a CSV stream's blocks need from its head:
+/// the header that names its columns when no input gave one at plan time,
+/// and its own first record (its header, or the first data record, whose
+/// width the records after it must have).
+struct Head {
+    reference: Option<Arc<Reference>>,
+    own: ByteRecord,
+}
+
 /// Pushes the items of the stream `input`, decoded by `decode`, into
 /// `consumer`: its header (or first record) first, checked against
 /// `reference` (or, when no input gave one, against the first stream
 /// header in `streams`), then its records, as the CSV source does for a
 /// mapped file; `max` is the record limit.
+///
+/// A thread given a part in the stream ([`blocks::feed`]) plays it: it cuts
+/// the records after the head into blocks for other threads
+/// ([`cut::Records`]), or parses one block, with the head the cutter read.
 ///
 /// # Errors
 /// A read or decompression error, a header that does not match or is over
@@ -258,6 +273,10 @@ where
     D: Decode,
     C: for<'a> Consumer<D::Item<'a>>,
 {
+    let feed = blocks::feed();
+    if let Some(Feed::Block(block)) = &feed {
+        return drive_block(options, max, input, reference, decode, state, consumer, block);
+    }
     let mut reader = stream::open(input)?;
     let reader = &mut *reader;
     let mut w = Window::new(max);
@@ -283,10 +302,9 @@ where
     // whose header cannot be read at plan time without consuming it), the
     // first stream's own header names the columns, checked here as the
     // plan checks a file's; later streams are checked against it.
-    let shared;
-    let reference = if reference.header.is_none() && options.header == Header::FirstRow {
+    let shared = if reference.header.is_none() && options.header == Header::FirstRow {
         let mut first = streams.lock().unwrap_or_else(|p| p.into_inner());
-        shared = match first.as_ref() {
+        Some(match first.as_ref() {
             Some(r) => Arc::clone(r),
             None => {
                 let r = Arc::new(Reference {
@@ -298,12 +316,16 @@ where
                 *first = Some(Arc::clone(&r));
                 r
             }
-        };
-        &*shared
+        })
     } else {
-        reference
+        None
     };
-    let rules = Rules::new(decode, reference, &own, options, input, max)?;
+    let rules = Rules::new(decode, shared.as_deref().unwrap_or(reference), &own, options, input, max)?;
+    if let Some(Feed::Producer(hand)) = &feed {
+        // The head is read and checked: the records after it go to other
+        // threads, in blocks.
+        return cut(w, pos, reader, input, options, max, hand, Head { reference: shared, own });
+    }
     loop {
         let mut read = Locator::counted(input, &w.data, w.base, w.line, &options.on_malformed);
         match rules.read_records(state, &mut pos, w.eof, w.eof, &mut read, consumer)? {
@@ -330,6 +352,75 @@ where
             }
         }
     }
+}
+
+/// Cuts the records of a stream from `w.data[pos]` on (a record start,
+/// after its head) into blocks of whole records and hands them over, each
+/// with `head`, until the stream ends or the blocks are not wanted.
+///
+/// # Errors
+/// A read error after the records before it were handed over.
+#[allow(clippy::too_many_arguments)]
+fn cut(
+    mut w: Window,
+    pos: usize,
+    reader: &mut dyn StreamRead,
+    input: &InputFile,
+    options: &Options,
+    max: u64,
+    hand: &Hand,
+    head: Head,
+) -> Result<()> {
+    let line = w.line + memchr::memchr_iter(b'\n', &w.data[..pos]).count() as u64;
+    let start = Position { offset: w.base + pos as u64, line };
+    let carry = w.data.split_off(pos);
+    let stopped = || hand.is_stopped();
+    let mut cutter = Cutter::with_framing(reader, input, max, blocks::block_size(), cut::Records::new(options.dialect))
+        .starting_at(start, carry, w.failed.take())
+        .stop_when(&stopped)
+        .recycling(hand);
+    let head: Arc<dyn std::any::Any + Send + Sync> = Arc::new(head);
+    while let Some(mut block) = cutter.next_block()? {
+        block.context = Some(Arc::clone(&head));
+        if hand.submit(block).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Pushes the records of one block of a stream, cut by [`cut`], into
+/// `consumer`, with the rules its head gave: every record in it is whole,
+/// and records, rejects and errors name the stream's offsets and lines.
+///
+/// # Errors
+/// As [`drive`]'s for the records of the block.
+#[allow(clippy::too_many_arguments)]
+fn drive_block<D, C>(
+    options: &Options,
+    max: u64,
+    input: &InputFile,
+    reference: &Reference,
+    decode: &D,
+    state: &mut SplitState,
+    consumer: &mut C,
+    block: &Block,
+) -> Result<()>
+where
+    D: Decode,
+    C: for<'a> Consumer<D::Item<'a>>,
+{
+    let head = block.context.as_deref().and_then(|c| c.downcast_ref::<Head>()).ok_or_else(|| {
+        Error::new(ErrorKind::Io, "a block of a CSV stream came without its header").with_path(&input.path)
+    })?;
+    let reference = head.reference.as_deref().unwrap_or(reference);
+    let rules = Rules::new(decode, reference, &head.own, options, input, max)?;
+    let mut read = Locator::counted(input, &block.bytes, block.start.offset, block.start.line, &options.on_malformed);
+    let mut pos = 0;
+    // A block ends at a record start, or at the end of the stream, or
+    // inside a too-long record cut to its first bytes: every record in it
+    // is whole, and an open quote at its end is never closed.
+    rules.read_records(state, &mut pos, true, true, &mut read, consumer).map(|_| ())
 }
 
 /// Reads past the record that starts at `data[start]` (not a line break:

@@ -508,3 +508,78 @@ fn a_too_long_first_data_record_sets_the_width_of_every_file() {
     };
     assert_eq!(read(&[gz("a.csv.gz", &a), gz("b.csv.gz", &b)]), plain);
 }
+
+/// What [`blocks_child`] prints for `path`: the outcome under the skip
+/// policy, then the first error under the fail policy.
+fn block_outcomes(path: &Path, headers: bool, comment: Option<u8>) -> String {
+    let fail = small_job().csv(path).has_headers(headers).comment(comment).string_records().count().map_err(|e| {
+        let msg = e.to_string();
+        let msg = msg.split_once("): ").map_or(msg.as_str(), |(_, m)| m);
+        (e.line(), e.offset(), msg.split(" (in split #").next().unwrap_or(msg).to_owned())
+    });
+    format!("{:?}\n{fail:?}", outcome(path, headers, comment))
+}
+
+/// The child half of the block tests, alone in its process (so that the
+/// job's two threads are idle and its stream is cut into blocks, of
+/// `SHOAL_STREAM_BLOCK` bytes): prints [`block_outcomes`] of
+/// `SHOAL_TEST_BLOCKS` (`path|headers|comment`).
+#[test]
+#[ignore = "run by issue_15_1_a_csv_stream_in_blocks_reads_like_the_file"]
+fn blocks_child() {
+    let spec = std::env::var("SHOAL_TEST_BLOCKS").unwrap();
+    let [path, headers, comment] = spec.split('|').collect::<Vec<_>>()[..] else { panic!("{spec}") };
+    print!("{}", block_outcomes(Path::new(path), headers == "1", comment.bytes().next()));
+}
+
+/// Issue 15.1: a CSV stream cut into blocks that two threads parse, at
+/// every block size from one record to many, gives the records, rejects
+/// (line, byte offset, reason) and first error of the mapped file: quoted
+/// line breaks, CRLF, blank lines, ragged rows, a record over the limit
+/// with line breaks in it, an unterminated quote at the end; comment lines
+/// (with quotes in them), a stray quote, and a too-long first data record
+/// without headers.
+#[test]
+fn issue_15_1_a_csv_stream_in_blocks_reads_like_the_file() {
+    let dir = Dir::new();
+    let mut comments = b"a,b\n".to_vec();
+    for i in 0..3000 {
+        match i % 6 {
+            0 => comments.extend(format!("# \"quoted {i}, never closed\n").as_bytes()),
+            1 => comments.extend(b"\r\n\n"),
+            2 => comments.extend(format!("\"#{i}\",\"x\ny\"\n").as_bytes()),
+            3 => comments.extend(format!("{i},ab\"c\n").as_bytes()),
+            _ => comments.extend(format!("{i},{}\n", "v".repeat(i % 300)).as_bytes()),
+        }
+    }
+    let mut headless = "z".repeat(3000).into_bytes();
+    headless.extend(b",\"y\ny\",x\n1,2,3\n4,5\n6,7,8\n");
+    for i in 0..2000 {
+        headless.extend(format!("\"a\n{i}\",c,d\r\n{i},{i}\n").as_bytes());
+    }
+    let cases: [(&str, Vec<u8>, bool, &str); 3] =
+        [("quotes", text(), true, ""), ("comments", comments, true, "#"), ("headless", headless, false, "")];
+    for (name, bytes, headers, comment) in cases {
+        let plain = dir.write(&format!("{name}.csv"), &bytes);
+        let want = block_outcomes(&plain, headers, comment.bytes().next());
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&bytes).unwrap();
+        let gz = dir.write(&format!("{name}.csv.gz"), gz.finish().unwrap());
+        for size in ["1", "100", "4K", "1M"] {
+            let out = Command::new(std::env::current_exe().unwrap())
+                .args(["--ignored", "--exact", "streams::blocks_child", "--nocapture", "--test-threads", "1"])
+                .env("SHOAL_STREAM_BLOCK", size)
+                .env("SHOAL_TEST_BLOCKS", format!("{}|{}|{comment}", gz.display(), u8::from(headers)))
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{name} {size}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+            if !stdout.contains(&want) {
+                // Where they part, not the megabytes of records around it.
+                let at = want.bytes().zip(stdout.bytes()).take_while(|(a, b)| a == b).count();
+                let near = |s: &str| s.get(at.saturating_sub(100)..(at + 200).min(s.len())).unwrap_or("").to_owned();
+                panic!("{name} at {size}-byte blocks, from byte {at}:\nwant {}\ngot  {}", near(&want), near(&stdout));
+            }
+        }
+    }
+}

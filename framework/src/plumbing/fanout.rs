@@ -161,6 +161,10 @@ where
                 // cuts its stream (CSV) take no thread from other streams.
                 let mut busy = None;
                 let _stop = StopOnUnwind(hand);
+                if i > 0 {
+                    // Only once one parser lags the reading.
+                    hand.wait_pressed();
+                }
                 report::begin_split();
                 let mut part = action.identity();
                 let mut records = 0;
@@ -170,8 +174,9 @@ where
                     if failure.cancels(index) {
                         continue;
                     }
+                    let block = Arc::new(block);
                     let outcome = catch_panic(|| {
-                        blocks::with_feed(Some(Feed::Block(Arc::new(block))), || {
+                        blocks::with_feed(Some(Feed::Block(Arc::clone(&block))), || {
                             let mut sink = Sink { action, acc: &mut part, records: 0 };
                             let driven = source.drive(plan, split, &mut sink);
                             records += sink.records;
@@ -180,6 +185,9 @@ where
                         action.end_block(&mut part, split, index);
                         Ok(())
                     });
+                    if let Ok(block) = Arc::try_unwrap(block) {
+                        hand.recycle(block.bytes);
+                    }
                     match outcome {
                         Ok(()) => {}
                         Err(err) => {

@@ -36,7 +36,7 @@ use crate::plan::InputFile;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// The default size of a block: large enough that handing one over costs
 /// nothing next to parsing it, small enough that a few in flight per
@@ -55,6 +55,10 @@ pub fn block_size() -> usize {
             .map_or(BLOCK_SIZE, |n| n.max(1))
     })
 }
+
+/// How long a block being filled waits for more bytes before it is cut at
+/// what has arrived.
+const EARLY_CUT: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Where a block starts in its stream (decompressed bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +83,9 @@ pub struct Block {
     pub start: Position,
     /// Its bytes.
     pub bytes: Vec<u8>,
+    /// What the source that cut it hands to the threads parsing it (a CSV
+    /// stream's header), if anything.
+    pub context: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 /// What this thread does with the stream of the split it drives.
@@ -121,6 +128,21 @@ pub struct Hand {
     stopped: AtomicBool,
     /// Whether a source took the producer's part (cut its stream).
     cutting: AtomicBool,
+    /// Whether the hand was ever full (the parsing lags the reading), or
+    /// closed: what helpers after the first wait for ([`Hand::wait_pressed`]).
+    pressure: Mutex<Pressure>,
+    pressed: Condvar,
+    /// Block buffers parsed and handed back, for the next blocks: no fresh
+    /// pages for each block.
+    spares: Mutex<Vec<Vec<u8>>>,
+    capacity: usize,
+}
+
+/// What [`Hand::wait_pressed`] waits for.
+#[derive(Debug, Default)]
+struct Pressure {
+    full: bool,
+    closed: bool,
 }
 
 impl std::fmt::Debug for Hand {
@@ -142,6 +164,10 @@ impl Hand {
             receiver: Mutex::new(receiver),
             stopped: AtomicBool::new(false),
             cutting: AtomicBool::new(false),
+            pressure: Mutex::new(Pressure::default()),
+            pressed: Condvar::new(),
+            spares: Mutex::new(Vec::new()),
+            capacity: capacity.max(1),
         }
     }
 
@@ -165,6 +191,7 @@ impl Hand {
                 Err(TrySendError::Disconnected(_)) => return Err(Stopped),
                 Err(TrySendError::Full(back)) => {
                     block = back;
+                    self.press(|p| p.full = true);
                     std::thread::sleep(std::time::Duration::from_micros(200));
                 }
             }
@@ -180,6 +207,40 @@ impl Hand {
     /// No more blocks will come.
     pub(crate) fn close(&self) {
         self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.press(|p| p.closed = true);
+    }
+
+    fn press(&self, set: impl FnOnce(&mut Pressure)) {
+        let mut p = self.pressure.lock().unwrap_or_else(|p| p.into_inner());
+        if !(p.full && p.closed) {
+            set(&mut p);
+            self.pressed.notify_all();
+        }
+    }
+
+    /// Waits until the hand was once full (blocks wait for a parser: one
+    /// more helps) or is closed. A second helper that starts only then
+    /// takes no core from a reader that is the bottleneck (a gzip
+    /// decompressing on two cores), where it would only add contention.
+    pub(crate) fn wait_pressed(&self) {
+        let mut p = self.pressure.lock().unwrap_or_else(|p| p.into_inner());
+        while !p.full && !p.closed {
+            p = self.pressed.wait(p).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// A buffer for the next block: one handed back, else a new one.
+    pub fn spare(&self) -> Vec<u8> {
+        self.spares.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default()
+    }
+
+    /// Hands back the buffer of a block that was parsed; at most as many
+    /// are kept as blocks may be in flight.
+    pub(crate) fn recycle(&self, bytes: Vec<u8>) {
+        let mut spares = self.spares.lock().unwrap_or_else(|p| p.into_inner());
+        if spares.len() < self.capacity + 2 {
+            spares.push(bytes);
+        }
     }
 
     /// Tells the producer to stop cutting (a block failed).
@@ -198,39 +259,111 @@ impl Hand {
     }
 }
 
-/// Cuts a stream of lines (LF or CRLF) into blocks (see the module docs).
+/// Where the records of a stream end, for a [`Cutter`]: lines ([`Lines`]),
+/// or a format's own records (CSV, whose quoted fields may hold line
+/// breaks). A framing sees the bytes of one block at a time, from a record
+/// start; it may keep state between the calls for one block.
+pub trait Framing {
+    /// The last record start in `bytes` at or after `from` that the last
+    /// call did not report, if any: an offset `p` with `0 < p <=
+    /// bytes.len()` at which the format's reader would be between records.
+    /// `bytes[0]` is a record start; `bytes[..from]` are the bytes the last
+    /// call saw, unchanged (`from == 0`: a new block).
+    fn last_start(&mut self, bytes: &[u8], from: usize) -> Option<usize>;
+
+    /// A record that starts at `record[0]` is too long and is being
+    /// dropped; `record` is what was read of it (no record starts in it).
+    fn begin_skip(&mut self, record: &[u8]);
+
+    /// Where the record being dropped ([`begin_skip`](Framing::begin_skip))
+    /// ends in `bytes`, which follow what was read of it: the offset the
+    /// next record starts at, if it ends in `bytes`.
+    fn skip(&mut self, bytes: &[u8]) -> Option<usize>;
+}
+
+/// Lines, LF or CRLF: a record starts after every `\n`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lines;
+
+impl Framing for Lines {
+    fn last_start(&mut self, bytes: &[u8], from: usize) -> Option<usize> {
+        memchr::memrchr(b'\n', &bytes[from..]).map(|i| from + i + 1)
+    }
+
+    fn begin_skip(&mut self, _record: &[u8]) {}
+
+    fn skip(&mut self, bytes: &[u8]) -> Option<usize> {
+        memchr::memchr(b'\n', bytes).map(|i| i + 1)
+    }
+}
+
+/// The number of `\n` bytes in `bytes`.
+fn newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+/// Cuts a stream of lines (LF or CRLF) into blocks.
+pub type LineCutter<'r> = Cutter<'r, Lines>;
+
+/// Cuts a stream into blocks of whole records, by its [`Framing`] (see the
+/// module docs).
 #[allow(missing_debug_implementations)] // holds a `dyn BufRead`
-pub struct LineCutter<'r> {
+pub struct Cutter<'r, F> {
     reader: &'r mut dyn StreamRead,
     input: &'r InputFile,
-    /// The bytes of a line of the record limit with CRLF: a line without
-    /// a newline in its first `keep` bytes is too long.
+    framing: F,
+    /// The bytes of a record of the limit with CRLF: a record that does
+    /// not end in its first `keep` bytes is too long.
     keep: usize,
     size: usize,
     next: Position,
     index: u32,
-    /// Bytes read past the last block's end (a line's start).
+    /// Bytes read past the last block's end (from a record start).
     carry: Vec<u8>,
     done: bool,
-    /// A read error met after the whole lines of the last block: returned
-    /// by the next call, so the lines before it come first (as they do
-    /// from the sequential reader).
+    /// A read error met after the whole records of the last block:
+    /// returned by the next call, so the records before it come first (as
+    /// they do from the sequential reader).
     failed: Option<crate::error::Error>,
-    /// The last block ended inside a too-long line, this many bytes of it
-    /// read past the block: the rest of it is to be dropped.
-    skip: Option<u64>,
+    /// A read error met before the cutter started (by whoever read the
+    /// `carry` it starts with): met again at the first read.
+    pending: Option<crate::error::Error>,
+    /// The last block ended inside a too-long record: `(bytes, newlines)`
+    /// of it read past that block; the rest of it is to be dropped.
+    skip: Option<(u64, u64)>,
     /// Whether the blocks are no longer wanted: checked while a too-long
-    /// line is read past, which may never end (`/dev/zero`).
+    /// record is read past, which may never end (`/dev/zero`).
     stop: Option<&'r (dyn Fn() -> bool + Sync)>,
+    /// Where parsed blocks' buffers come back, for the next blocks.
+    spares: Option<&'r Hand>,
+    /// A buffer handed back by [`Cutter::recycle`].
+    spare: Vec<u8>,
 }
 
-impl<'r> LineCutter<'r> {
-    /// Cuts `reader`, the stream of `input`, into blocks of about `size`
-    /// bytes; lines longer than `max` end their block after `max + 2` bytes.
+impl<'r> Cutter<'r, Lines> {
+    /// Cuts `reader`, the stream of `input`, into blocks of whole lines of
+    /// about `size` bytes; lines longer than `max` end their block after
+    /// `max + 2` bytes.
     pub fn new(reader: &'r mut dyn StreamRead, input: &'r InputFile, max: u64, size: usize) -> Self {
-        LineCutter {
+        Cutter::with_framing(reader, input, max, size, Lines)
+    }
+}
+
+impl<'r, F: Framing> Cutter<'r, F> {
+    /// Cuts `reader`, the stream of `input`, into blocks of whole records
+    /// by `framing`, of about `size` bytes; records longer than `max` end
+    /// their block after `max + 2` bytes.
+    pub fn with_framing(
+        reader: &'r mut dyn StreamRead,
+        input: &'r InputFile,
+        max: u64,
+        size: usize,
+        framing: F,
+    ) -> Self {
+        Cutter {
             reader,
             input,
+            framing,
             keep: usize::try_from(max.max(1).saturating_add(2)).unwrap_or(usize::MAX),
             size: size.max(1),
             next: Position::START,
@@ -238,9 +371,22 @@ impl<'r> LineCutter<'r> {
             carry: Vec::new(),
             done: false,
             failed: None,
+            pending: None,
             skip: None,
             stop: None,
+            spares: None,
+            spare: Vec::new(),
         }
+    }
+
+    /// Starts at `start` of the stream, with `carry` (from a record start)
+    /// read already, and then `failed` if reading on from there failed:
+    /// for a source that read the head of the stream itself (a CSV header).
+    pub fn starting_at(mut self, start: Position, carry: Vec<u8>, failed: Option<crate::error::Error>) -> Self {
+        self.next = start;
+        self.carry = carry;
+        self.pending = failed;
+        self
     }
 
     /// Stops reading (the stream ends early) once `stop` says so: for a
@@ -248,6 +394,17 @@ impl<'r> LineCutter<'r> {
     pub fn stop_when(mut self, stop: &'r (dyn Fn() -> bool + Sync)) -> Self {
         self.stop = Some(stop);
         self
+    }
+
+    /// Cuts blocks into the buffers that `hand`'s parsers hand back.
+    pub fn recycling(mut self, hand: &'r Hand) -> Self {
+        self.spares = Some(hand);
+        self
+    }
+
+    /// Hands back the buffer of a block that was parsed, for the next one.
+    pub fn recycle(&mut self, bytes: Vec<u8>) {
+        self.spare = bytes;
     }
 
     /// The next block; `None` at the end of the stream.
@@ -262,78 +419,98 @@ impl<'r> LineCutter<'r> {
         if self.done {
             return Ok(None);
         }
-        if let Some(read) = self.skip.take() {
-            // The rest of the too-long line that ended the last block.
-            let (dropped, ended) = self.skip_line(read)?;
+        if let Some((read, lines)) = self.skip.take() {
+            // The rest of the too-long record that ended the last block.
+            let (dropped, more) = self.skip_record(read)?;
             self.next.offset += read + dropped;
-            self.next.line += u64::from(ended);
+            self.next.line += lines + more;
             if self.done {
                 return Ok(None);
             }
         }
         let keep = self.keep;
-        let mut bytes = std::mem::take(&mut self.carry);
-        bytes.reserve(self.size.saturating_sub(bytes.len()));
-        // Whether `bytes` holds a newline (the carry holds none).
-        let mut has_line = false;
+        // A used buffer, so its pages are not faulted in again; the carry
+        // keeps its own.
+        let mut bytes = match self.spares {
+            Some(hand) if self.spare.capacity() == 0 => hand.spare(),
+            _ => std::mem::take(&mut self.spare),
+        };
+        bytes.clear();
+        bytes.reserve(self.size.max(self.carry.len()));
+        bytes.extend_from_slice(&self.carry);
+        self.carry.clear();
+        // The last record start in `bytes`, within `size` if there is one
+        // (a carry may be longer: what a source read before cutting).
+        let mut last = match bytes.len() > self.size {
+            true => {
+                let seen = self.size;
+                self.framing.last_start(&bytes[..seen], 0).or_else(|| self.framing.last_start(&bytes, seen))
+            }
+            false => self.framing.last_start(&bytes, 0),
+        };
         while bytes.len() < self.size {
             // What has arrived makes a block when more would mean waiting
-            // (a slow pipe): its lines are parsed now, not when 4 MiB came.
-            if has_line && !self.reader.ready() {
+            // (a slow pipe): its records are parsed now, not when 4 MiB came.
+            // A decompressor is waited for a little: it is only behind.
+            if last.is_some() && !self.reader.ready() && !self.reader.wait_ready(EARLY_CUT) {
                 break;
             }
             let (before, want) = (bytes.len(), self.size - bytes.len());
             let filled = match self.fill(&mut bytes, want) {
                 Ok(n) => n,
-                Err(err) => return self.failed_after(bytes, err),
+                Err(err) => return self.failed_after(bytes, last, err),
             };
             if filled == 0 {
                 self.done = true;
                 return Ok((!bytes.is_empty()).then(|| self.emit(bytes)));
             }
-            has_line = has_line || memchr::memchr(b'\n', &bytes[before..]).is_some();
+            last = self.framing.last_start(&bytes, before).or(last);
         }
-        if let Some(i) = memchr::memrchr(b'\n', &bytes) {
-            self.carry = bytes.split_off(i + 1);
-            return Ok(Some(self.emit(bytes)));
+        if let Some(end) = last {
+            return Ok(Some(self.cut_at(bytes, end)));
         }
-        // One line of at least `size` bytes, from the block's start: read
+        // One record of at least `size` bytes, from the block's start: read
         // on to its end, or until it is known to be too long.
         loop {
             if bytes.len() >= keep {
                 // Keep its first `keep` bytes (enough to be reported too
-                // long) and drop the rest of it, up to and including its
-                // newline, at the next call: the block goes out first, so
-                // endless input (`/dev/zero`) is reported too long at once.
-                self.skip = Some((bytes.len() - keep) as u64);
+                // long) and drop the rest of it at the next call: the block
+                // goes out first, so endless input (`/dev/zero`) is
+                // reported too long at once.
+                self.framing.begin_skip(&bytes);
+                self.skip = Some(((bytes.len() - keep) as u64, newlines(&bytes[keep..])));
                 bytes.truncate(keep);
                 return Ok(Some(self.emit(bytes)));
             }
             let before = bytes.len();
             let filled = match self.fill(&mut bytes, keep - before) {
                 Ok(n) => n,
-                Err(err) => return self.failed_after(bytes, err),
+                Err(err) => return self.failed_after(bytes, None, err),
             };
             if filled == 0 {
                 self.done = true;
                 return Ok(Some(self.emit(bytes)));
             }
-            if let Some(i) = memchr::memchr(b'\n', &bytes[before..]) {
-                self.carry = bytes.split_off(before + i + 1);
-                return Ok(Some(self.emit(bytes)));
+            if let Some(end) = self.framing.last_start(&bytes, before) {
+                return Ok(Some(self.cut_at(bytes, end)));
             }
         }
     }
 
-    /// After a read error: the whole lines of `bytes` as a block, and the
-    /// error from the next call; the error now if there are none.
-    fn failed_after(&mut self, mut bytes: Vec<u8>, err: crate::error::Error) -> Result<Option<Block>> {
+    /// After a read error: the whole records of `bytes` (the last one
+    /// starting at `last`) as a block, and the error from the next call;
+    /// the error now if there are none.
+    fn failed_after(
+        &mut self,
+        mut bytes: Vec<u8>,
+        last: Option<usize>,
+        err: crate::error::Error,
+    ) -> Result<Option<Block>> {
         self.done = true;
-        let keep = self.keep;
-        let tail = memchr::memrchr(b'\n', &bytes).map_or(0, |i| i + 1);
-        // A line already too long before the error is reported first, as
+        let tail = last.unwrap_or(0);
+        // A record already too long before the error is reported first, as
         // the sequential reader reports it.
-        let end = if bytes.len() - tail >= keep { tail + keep } else { tail };
+        let end = if bytes.len() - tail >= self.keep { tail + self.keep } else { tail };
         if end == 0 {
             return Err(err);
         }
@@ -342,20 +519,29 @@ impl<'r> LineCutter<'r> {
         Ok(Some(self.emit(bytes)))
     }
 
+    /// `bytes[..end]` as the next block; the rest is carried to the next.
+    fn cut_at(&mut self, mut bytes: Vec<u8>, end: usize) -> Block {
+        self.carry.extend_from_slice(&bytes[end..]);
+        bytes.truncate(end);
+        self.emit(bytes)
+    }
+
     /// Numbers `bytes` as the next block.
     fn emit(&mut self, bytes: Vec<u8>) -> Block {
         let start = self.next;
-        let newlines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
-        self.next = Position { offset: start.offset + bytes.len() as u64, line: start.line + newlines };
+        self.next = Position { offset: start.offset + bytes.len() as u64, line: start.line + newlines(&bytes) };
         let index = self.index;
         self.index = self.index.saturating_add(1);
-        Block { index, start, bytes }
+        Block { index, start, bytes, context: None }
     }
 
     /// Reads up to `want` more bytes onto `bytes`; 0 at the end, or once
     /// the blocks are no longer wanted (checked while a slow pipe is
     /// waited for, so a failed job does not wait for its input to end).
     fn fill(&mut self, bytes: &mut Vec<u8>, want: usize) -> Result<usize> {
+        if let Some(err) = self.pending.take() {
+            return Err(err);
+        }
         if let Some(stop) = self.stop {
             while !self.reader.wait_ready(std::time::Duration::from_millis(50)) {
                 if stop() {
@@ -370,7 +556,7 @@ impl<'r> LineCutter<'r> {
                 Ok(avail) => avail,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    let line = self.next.line + bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+                    let line = self.next.line + newlines(bytes);
                     return Err(read_error(self.input, e, offset).with_line(line));
                 }
             };
@@ -381,33 +567,32 @@ impl<'r> LineCutter<'r> {
         }
     }
 
-    /// Reads and drops the rest of the too-long line the last block ended
-    /// inside (`read` bytes past that block were read already), up to and
-    /// including its newline: how many bytes were dropped, and whether a
-    /// newline ended it (else the stream did).
-    fn skip_line(&mut self, read: u64) -> Result<(u64, bool)> {
-        let mut dropped = 0u64;
+    /// Reads and drops the rest of the too-long record the last block
+    /// ended inside (`read` bytes past that block were read already), up
+    /// to its end: how many bytes and newlines were dropped (the stream may
+    /// end first).
+    fn skip_record(&mut self, read: u64) -> Result<(u64, u64)> {
+        let (mut dropped, mut lines) = (0u64, 0u64);
         loop {
             let offset = self.next.offset + read + dropped;
             let avail = match self.reader.fill_buf() {
                 Ok(avail) => avail,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(read_error(self.input, e, offset).with_line(self.next.line)),
+                Err(e) => return Err(read_error(self.input, e, offset).with_line(self.next.line + lines)),
             };
             if avail.is_empty() || self.stop.is_some_and(|stop| stop()) {
                 self.done = true;
-                return Ok((dropped, false));
+                return Ok((dropped, lines));
             }
-            match memchr::memchr(b'\n', avail) {
-                Some(i) => {
-                    self.reader.consume(i + 1);
-                    return Ok((dropped + i as u64 + 1, true));
-                }
-                None => {
-                    let n = avail.len();
-                    self.reader.consume(n);
-                    dropped += n as u64;
-                }
+            let (n, ended) = match self.framing.skip(avail) {
+                Some(n) => (n, true),
+                None => (avail.len(), false),
+            };
+            lines += newlines(&avail[..n]);
+            self.reader.consume(n);
+            dropped += n as u64;
+            if ended {
+                return Ok((dropped, lines));
             }
         }
     }

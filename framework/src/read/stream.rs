@@ -98,6 +98,7 @@ pub fn for_each_record(
     let mut cutter = LineCutter::new(reader, input, max, blocks::block_size());
     while let Some(block) = cutter.next_block()? {
         for_each_block_record(&block, max, &mut f)?;
+        cutter.recycle(block.bytes);
     }
     Ok(())
 }
@@ -118,7 +119,8 @@ pub fn for_each_streamed(input: &InputFile, max: u64, f: impl FnMut(u64, u64, Re
         Some(Feed::Producer(hand)) => {
             let mut reader = open(input)?;
             let stopped = || hand.is_stopped();
-            let mut cutter = LineCutter::new(&mut *reader, input, max, blocks::block_size()).stop_when(&stopped);
+            let mut cutter =
+                LineCutter::new(&mut *reader, input, max, blocks::block_size()).stop_when(&stopped).recycling(&hand);
             while let Some(block) = cutter.next_block()? {
                 if hand.submit(block).is_err() {
                     break;
