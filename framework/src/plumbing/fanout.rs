@@ -31,6 +31,7 @@ use crate::merge::Merge;
 use crate::plan::{FileKind, Plan, Split};
 use crate::read::blocks::{self, Feed, Hand};
 use crate::report::{self, Report};
+use crate::run::progress::BlockRecords;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -152,10 +153,12 @@ where
     // Two blocks waiting per helper keep each busy while the producer cuts.
     let hand = Arc::new(Hand::new(2 * helpers));
     let failure = Failure::default();
+    // Shown by --progress as blocks end, not only when the stream ends.
+    let shown = BlockRecords::default();
     let (produced, parts) = std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(helpers);
         for i in 0..helpers {
-            let (hand, failure) = (&hand, &failure);
+            let (hand, failure, shown) = (&hand, &failure, &shown);
             let spawned = std::thread::Builder::new().name(format!("shoal-block-{i}")).spawn_scoped(scope, move || {
                 // Busy from the first block: helpers of a source that never
                 // cuts its stream (CSV) take no thread from other streams.
@@ -180,6 +183,7 @@ where
                             let mut sink = Sink { action, acc: &mut part, records: 0 };
                             let driven = source.drive(plan, split, &mut sink);
                             records += sink.records;
+                            shown.add(sink.records);
                             driven
                         })?;
                         action.end_block(&mut part, split, index);

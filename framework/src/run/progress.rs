@@ -46,6 +46,11 @@ static DONE: AtomicU64 = AtomicU64::new(0);
 static RECORDS: AtomicU64 = AtomicU64::new(0);
 /// The stream counters of the splits running in this process.
 static RUNNING: Mutex<Vec<Arc<AtomicU64>>> = Mutex::new(Vec::new());
+/// Records given to actions by the blocks of streams whose split is still
+/// running (`plumbing::fanout`): counted as each block ends, so a stream's
+/// progress shows records while it is read, and taken out again when its
+/// split is done and counts them all.
+static BLOCK_RECORDS: AtomicU64 = AtomicU64::new(0);
 /// The latest streamed bytes each worker reported.
 static WORKERS: Mutex<Option<HashMap<usize, u64>>> = Mutex::new(None);
 
@@ -86,6 +91,26 @@ pub(crate) fn split_done(size: u64, records: u64) {
     RECORDS.fetch_add(records, Ordering::Relaxed);
 }
 
+/// Records of the blocks of a running split, counted while it runs; they
+/// leave the count when the guard drops (its split then counts them, or
+/// failed).
+#[derive(Debug, Default)]
+pub(crate) struct BlockRecords(AtomicU64);
+
+impl BlockRecords {
+    /// A block ended, having given `records`.
+    pub(crate) fn add(&self, records: u64) {
+        self.0.fetch_add(records, Ordering::Relaxed);
+        BLOCK_RECORDS.fetch_add(records, Ordering::Relaxed);
+    }
+}
+
+impl Drop for BlockRecords {
+    fn drop(&mut self) {
+        BLOCK_RECORDS.fetch_sub(*self.0.get_mut(), Ordering::Relaxed);
+    }
+}
+
 /// What the streams of this process's running splits have read so far
 /// (a worker sends it with its heartbeats).
 pub(crate) fn streaming() -> u64 {
@@ -100,7 +125,8 @@ pub(crate) fn worker_streaming(worker: usize, bytes: u64) {
 /// Input consumed and records out, job-wide as this process sees it.
 fn totals() -> (u64, u64) {
     let workers: u64 = WORKERS.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, |w| w.values().sum());
-    (DONE.load(Ordering::Relaxed) + streaming() + workers, RECORDS.load(Ordering::Relaxed))
+    let records = RECORDS.load(Ordering::Relaxed) + BLOCK_RECORDS.load(Ordering::Relaxed);
+    (DONE.load(Ordering::Relaxed) + streaming() + workers, records)
 }
 
 /// A reader that counts what it reads for the split that opened it.

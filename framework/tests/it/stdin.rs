@@ -338,3 +338,45 @@ fn issue_15_1_a_slow_pipe_is_parsed_as_it_arrives() {
         );
     }
 }
+
+/// `--progress` counts the records of a stream parsed in blocks as the
+/// blocks end, not only when the stream ends: a line written while the
+/// pipe is still open shows every record sent so far.
+#[test]
+fn progress_counts_a_streams_records_while_it_is_read() {
+    use std::io::BufRead;
+    let dir = Dir::new();
+    let args = ["-t", "2", "--stdin", "stream", "--progress", "always", "-"];
+    let mut child = spawn_env(&args, dir.path(), &[("SHOAL_STREAM_BLOCK", "1K")]);
+    let mut stdin = child.stdin.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines, seen) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+            let _ = lines.send(line);
+        }
+    });
+    let data = sample(3000);
+    stdin.write_all(&data).unwrap();
+    stdin.flush().unwrap();
+    // A line every 5 s: the second comes while the pipe is open.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut progress = Vec::new();
+    while Instant::now() < deadline {
+        match seen.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) if line.starts_with("shoal: action 0") => {
+                let done = line.contains(" 3000 records");
+                progress.push(line);
+                if done {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    reader.join().unwrap();
+    assert!(out.status.success(), "{progress:?}");
+    assert!(progress.last().is_some_and(|l| l.contains(" 3000 records")), "while the pipe was open: {progress:?}");
+}
