@@ -79,7 +79,9 @@ impl SplitProgress {
         CURRENT.with(|c| *c.borrow_mut() = None);
         RUNNING.lock().unwrap_or_else(|p| p.into_inner()).retain(|r| !Arc::ptr_eq(r, &self.streamed));
         // What its stream counted leaves the running total as the whole
-        // split joins the finished one.
+        // split joins the finished one; a stream of unknown size (a pipe,
+        // planned as 0 bytes) joins with what it read.
+        let size = if size == 0 { self.streamed.load(Ordering::Relaxed) } else { size };
         DONE.fetch_add(size, Ordering::Relaxed);
         RECORDS.fetch_add(records, Ordering::Relaxed);
     }

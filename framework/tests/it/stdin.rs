@@ -379,4 +379,8 @@ fn progress_counts_a_streams_records_while_it_is_read() {
     reader.join().unwrap();
     assert!(out.status.success(), "{progress:?}");
     assert!(progress.last().is_some_and(|l| l.contains(" 3000 records")), "while the pipe was open: {progress:?}");
+    // The last line, at the end, still counts what the stream read.
+    let last = seen.try_iter().filter(|l| l.starts_with("shoal: action 0")).last();
+    let last = last.expect("a line at the end");
+    assert!(last.contains(" 3000 records") && !last.contains(" 0.0 B read"), "{last}");
 }
