@@ -20,6 +20,8 @@
 //!
 //! Neither reading cuts between the `\r` and `\n` of a CRLF: a block that
 //! ends in `\r` is cut before that record, or once the next byte is known.
+//! (A too-long record dropped from a `\r` on may leave its `\n` to start
+//! the next block: a blank line, which readers skip.)
 
 use super::dialect::Dialect;
 use super::scan::{Dfa, State, scan_chunk_at};

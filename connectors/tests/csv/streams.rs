@@ -294,7 +294,9 @@ fn issue_15_1_typed_rows_over_a_pipe_match_columns_by_header() {
 
 /// A job with a record limit of 1000 bytes.
 fn small_job() -> Job {
-    Job::builder().threads(2).max_record_size(1000).max_malformed(shoal::MaxMalformed::Unlimited).build().unwrap()
+    // One thread for a child that gives the sequential reading.
+    let threads = std::env::var("SHOAL_TEST_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(2);
+    Job::builder().threads(threads).max_record_size(1000).max_malformed(shoal::MaxMalformed::Unlimited).build().unwrap()
 }
 
 /// The records (fields joined by `|`) and reject samples (line, offset,
@@ -529,7 +531,8 @@ fn block_outcomes(path: &Path, headers: bool, comment: Option<u8>) -> String {
 fn blocks_child() {
     let spec = std::env::var("SHOAL_TEST_BLOCKS").unwrap();
     let [path, headers, comment] = spec.split('|').collect::<Vec<_>>()[..] else { panic!("{spec}") };
-    print!("{}", block_outcomes(Path::new(path), headers == "1", comment.bytes().next()));
+    // On lines of their own, apart from the test harness's.
+    println!("\n{}", block_outcomes(Path::new(path), headers == "1", comment.bytes().next()));
 }
 
 /// Issue 15.1: a CSV stream cut into blocks that two threads parse, at
@@ -566,20 +569,73 @@ fn issue_15_1_a_csv_stream_in_blocks_reads_like_the_file() {
         gz.write_all(&bytes).unwrap();
         let gz = dir.write(&format!("{name}.csv.gz"), gz.finish().unwrap());
         for size in ["1", "100", "4K", "1M"] {
-            let out = Command::new(std::env::current_exe().unwrap())
-                .args(["--ignored", "--exact", "streams::blocks_child", "--nocapture", "--test-threads", "1"])
-                .env("SHOAL_STREAM_BLOCK", size)
-                .env("SHOAL_TEST_BLOCKS", format!("{}|{}|{comment}", gz.display(), u8::from(headers)))
-                .output()
-                .unwrap();
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            assert!(out.status.success(), "{name} {size}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-            if !stdout.contains(&want) {
-                // Where they part, not the megabytes of records around it.
-                let at = want.bytes().zip(stdout.bytes()).take_while(|(a, b)| a == b).count();
-                let near = |s: &str| s.get(at.saturating_sub(100)..(at + 200).min(s.len())).unwrap_or("").to_owned();
-                panic!("{name} at {size}-byte blocks, from byte {at}:\nwant {}\ngot  {}", near(&want), near(&stdout));
-            }
+            let got = blocks_child_output(&gz, headers, comment, size, 2);
+            same(&want, &got, &format!("{name} at {size}-byte blocks"));
         }
+    }
+    // Truncated gzips, read with a too-long record in flight: the error
+    // (line, byte offset) is the sequential reader's. The record holds
+    // line breaks in quotes (counted as it is dropped), and in the second
+    // file the read fails inside the first bytes read, with the header.
+    let mut seed = 7u64;
+    let mut noise = |n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                char::from(b"0123456789abcdef"[(seed >> 60) as usize])
+            })
+            .collect()
+    };
+    let mut quoted = b"a,b\n".to_vec();
+    for i in 0..200 {
+        quoted.extend(format!("{i},{}\n", noise(8)).as_bytes());
+    }
+    quoted.push(b'"');
+    for _ in 0..3000 {
+        quoted.extend(format!("{}\n", noise(20)).as_bytes());
+    }
+    quoted.extend(b"\",1\n9,9\n");
+    let mut unended = b"a,b\n\"".to_vec();
+    unended.extend(noise(3000).as_bytes());
+    for (name, bytes, keep) in [("quoted", quoted, 6), ("unended", unended, 6)] {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&bytes).unwrap();
+        let gz = gz.finish().unwrap();
+        let gz = dir.write(&format!("{name}.csv.gz"), &gz[..gz.len() * keep / 10]);
+        let want = blocks_child_output(&gz, true, "", "4M", 1);
+        assert!(want.contains("Err((Some("), "{name}: a read error with its line: {want}");
+        for size in ["100", "4K"] {
+            same(
+                &want,
+                &blocks_child_output(&gz, true, "", size, 2),
+                &format!("truncated {name} at {size}-byte blocks"),
+            );
+        }
+    }
+}
+
+/// What [`blocks_child`] prints for a gzip at `size`-byte blocks on
+/// `threads` threads (1: the stream read sequentially).
+fn blocks_child_output(gz: &Path, headers: bool, comment: &str, size: &str, threads: u32) -> String {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "streams::blocks_child", "--nocapture", "--test-threads", "1"])
+        .env("SHOAL_STREAM_BLOCK", size)
+        .env("SHOAL_TEST_THREADS", threads.to_string())
+        .env("SHOAL_TEST_BLOCKS", format!("{}|{}|{comment}", gz.display(), u8::from(headers)))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{size}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    // The child's own lines, without the test harness's.
+    stdout.lines().filter(|l| l.starts_with("Ok(") || l.starts_with("Err(")).collect::<Vec<_>>().join("\n")
+}
+
+/// Checks that `got` holds `want`, showing where they part (not the
+/// megabytes of records around it).
+fn same(want: &str, got: &str, what: &str) {
+    if !got.contains(want) {
+        let at = want.bytes().zip(got.bytes()).take_while(|(a, b)| a == b).count();
+        let near = |s: &str| s.get(at.saturating_sub(100)..(at + 200).min(s.len())).unwrap_or("").to_owned();
+        panic!("{what}, from byte {at}:\nwant {}\ngot  {}", near(want), near(got));
     }
 }

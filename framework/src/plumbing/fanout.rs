@@ -161,7 +161,7 @@ where
             let (hand, failure, shown) = (&hand, &failure, &shown);
             let spawned = std::thread::Builder::new().name(format!("shoal-block-{i}")).spawn_scoped(scope, move || {
                 // Busy from the first block: helpers of a source that never
-                // cuts its stream (CSV) take no thread from other streams.
+                // cuts its stream (a user's own) take no thread from others.
                 let mut busy = None;
                 let _stop = StopOnUnwind(hand);
                 if i > 0 {

@@ -56,9 +56,11 @@ pub fn block_size() -> usize {
     })
 }
 
-/// How long a block being filled waits for more bytes before it is cut at
-/// what has arrived.
-const EARLY_CUT: std::time::Duration = std::time::Duration::from_millis(10);
+/// How long a block being filled may wait for more bytes, in all, before
+/// it is cut at what has arrived: long enough for a decompressor that is
+/// only behind (a 4 MiB block fills in about 10 ms), short enough that a
+/// slow pipe's records are parsed within it, however its bytes trickle in.
+const EARLY_CUT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Where a block starts in its stream (decompressed bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,8 +236,8 @@ impl Hand {
         self.spares.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default()
     }
 
-    /// Hands back the buffer of a block that was parsed; at most as many
-    /// are kept as blocks may be in flight.
+    /// Hands back the buffer of a block that was parsed; at most the
+    /// hand's capacity plus two are kept.
     pub(crate) fn recycle(&self, bytes: Vec<u8>) {
         let mut spares = self.spares.lock().unwrap_or_else(|p| p.into_inner());
         if spares.len() < self.capacity + 2 {
@@ -264,9 +266,10 @@ impl Hand {
 /// breaks). A framing sees the bytes of one block at a time, from a record
 /// start; it may keep state between the calls for one block.
 pub trait Framing {
-    /// The last record start in `bytes` at or after `from` that the last
-    /// call did not report, if any: an offset `p` with `0 < p <=
-    /// bytes.len()` at which the format's reader would be between records.
+    /// The last record start in `bytes` known so far, if any, at or after
+    /// `from` (an earlier one may be reported again): an offset `p` with
+    /// `0 < p <= bytes.len()` at which the format's reader would be
+    /// between records.
     /// `bytes[0]` is a record start; `bytes[..from]` are the bytes the last
     /// call saw, unchanged (`from == 0`: a new block).
     fn last_start(&mut self, bytes: &[u8], from: usize) -> Option<usize>;
@@ -421,7 +424,7 @@ impl<'r, F: Framing> Cutter<'r, F> {
         }
         if let Some((read, lines)) = self.skip.take() {
             // The rest of the too-long record that ended the last block.
-            let (dropped, more) = self.skip_record(read)?;
+            let (dropped, more) = self.skip_record(read, lines)?;
             self.next.offset += read + dropped;
             self.next.line += lines + more;
             if self.done {
@@ -441,6 +444,9 @@ impl<'r, F: Framing> Cutter<'r, F> {
         self.carry.clear();
         // The last record start in `bytes`, within `size` if there is one
         // (a carry may be longer: what a source read before cutting).
+        // When the block is cut at what has arrived, if the reader is not
+        // ready by then (set at the first wait).
+        let mut cut_by: Option<std::time::Instant> = None;
         let mut last = match bytes.len() > self.size {
             true => {
                 let seen = self.size;
@@ -452,8 +458,12 @@ impl<'r, F: Framing> Cutter<'r, F> {
             // What has arrived makes a block when more would mean waiting
             // (a slow pipe): its records are parsed now, not when 4 MiB came.
             // A decompressor is waited for a little: it is only behind.
-            if last.is_some() && !self.reader.ready() && !self.reader.wait_ready(EARLY_CUT) {
-                break;
+            if last.is_some() && !self.reader.ready() {
+                let by = *cut_by.get_or_insert_with(|| std::time::Instant::now() + EARLY_CUT);
+                let left = by.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() || !self.reader.wait_ready(left) {
+                    break;
+                }
             }
             let (before, want) = (bytes.len(), self.size - bytes.len());
             let filled = match self.fill(&mut bytes, want) {
@@ -531,7 +541,8 @@ impl<'r, F: Framing> Cutter<'r, F> {
         let start = self.next;
         self.next = Position { offset: start.offset + bytes.len() as u64, line: start.line + newlines(&bytes) };
         let index = self.index;
-        self.index = self.index.saturating_add(1);
+        // Never `u32::MAX`, which stands for no block in the fan-out.
+        self.index = self.index.saturating_add(1).min(u32::MAX - 1);
         Block { index, start, bytes, context: None }
     }
 
@@ -568,17 +579,24 @@ impl<'r, F: Framing> Cutter<'r, F> {
     }
 
     /// Reads and drops the rest of the too-long record the last block
-    /// ended inside (`read` bytes past that block were read already), up
-    /// to its end: how many bytes and newlines were dropped (the stream may
-    /// end first).
-    fn skip_record(&mut self, read: u64) -> Result<(u64, u64)> {
+    /// ended inside (`read` bytes and `read_lines` newlines past that block
+    /// were read already), up to its end: how many bytes and newlines more
+    /// were dropped (the stream may end first).
+    fn skip_record(&mut self, read: u64, read_lines: u64) -> Result<(u64, u64)> {
+        if let Some(err) = self.pending.take() {
+            // The head's reader failed right after the record's start.
+            return Err(err);
+        }
         let (mut dropped, mut lines) = (0u64, 0u64);
         loop {
             let offset = self.next.offset + read + dropped;
             let avail = match self.reader.fill_buf() {
                 Ok(avail) => avail,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(read_error(self.input, e, offset).with_line(self.next.line + lines)),
+                Err(e) => {
+                    let line = self.next.line + read_lines + lines;
+                    return Err(read_error(self.input, e, offset).with_line(line));
+                }
             };
             if avail.is_empty() || self.stop.is_some_and(|stop| stop()) {
                 self.done = true;

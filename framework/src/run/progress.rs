@@ -173,17 +173,123 @@ enum Draw {
     Lines { last: Option<Instant>, eager: bool },
 }
 
-/// The drawing of one action's progress; dropping it stops and clears it.
+/// The drawing of one action's progress; dropping it draws the last state
+/// and clears it.
 #[derive(Debug)]
 pub(crate) struct Display {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    drawer: &'static Drawer,
 }
 
 /// How often the drawing thread looks at the counters.
 const TICK: Duration = Duration::from_millis(200);
 /// How often a plain line is written when stderr is not a terminal.
 const LINE_EVERY: Duration = Duration::from_secs(5);
+
+/// One action's drawing, as the drawing thread keeps it.
+struct Session {
+    draw: Draw,
+    number: u64,
+    label: String,
+    total: u64,
+    bytes: bool,
+    /// The counters when the action started.
+    base: (u64, u64),
+    started: Instant,
+    /// The action ended: draw once more and clear.
+    stop: bool,
+}
+
+impl Session {
+    /// One look at the counters (the last one when `self.stop`).
+    fn tick(&mut self) {
+        let (done, records) = totals();
+        // An unknown total (a pipe) does not cap what was read.
+        let done = done.saturating_sub(self.base.0);
+        let done = if self.total > 0 { done.min(self.total) } else { done };
+        let records = records.saturating_sub(self.base.1);
+        let stopping = self.stop;
+        match &mut self.draw {
+            Draw::Bar(bar) => {
+                bar.set_position(done);
+                bar.set_message(records.to_string());
+            }
+            Draw::Lines { last, eager } => {
+                let due = match last {
+                    Some(at) => at.elapsed() >= LINE_EVERY || stopping,
+                    None => *eager || self.started.elapsed() >= LINE_EVERY,
+                };
+                if due {
+                    *last = Some(Instant::now());
+                    let line =
+                        line(self.number, &self.label, done, self.total, records, self.bytes, self.started.elapsed());
+                    crate::diag::diag!("{line}");
+                }
+            }
+        }
+    }
+}
+
+/// The process's one drawing thread and the action it draws. The thread
+/// is started by the first action that draws and lives as long as the
+/// process, parked between actions: a thread that ends hands its malloc
+/// arena to the next thread started (the merge of a sorted result), which
+/// then grows a heap of its own where it would have reused what the pool's
+/// threads freed (160 MB more peak RSS and 7% more time at 18M keys;
+/// BENCHMARKS.md, session 15).
+struct Drawer {
+    session: Mutex<Option<Session>>,
+    changed: std::sync::Condvar,
+    alive: AtomicBool,
+}
+
+impl std::fmt::Debug for Drawer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Drawer").finish_non_exhaustive()
+    }
+}
+
+impl Drawer {
+    /// The drawing thread's loop.
+    fn run(&self) {
+        struct Dead<'d>(&'d Drawer);
+        impl Drop for Dead<'_> {
+            fn drop(&mut self) {
+                self.0.alive.store(false, Ordering::Release);
+                self.0.changed.notify_all();
+            }
+        }
+        let _dead = Dead(self);
+        let mut slot = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let Some(session) = slot.as_mut() else {
+                slot = self.changed.wait(slot).unwrap_or_else(|p| p.into_inner());
+                continue;
+            };
+            session.tick();
+            if session.stop {
+                if let Some(Session { draw: Draw::Bar(bar), .. }) = slot.take() {
+                    bar.finish_and_clear();
+                }
+                self.changed.notify_all();
+                continue;
+            }
+            slot = self.changed.wait_timeout(slot, TICK).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+}
+
+/// The drawing thread, started on first use; `None` if it cannot start.
+fn drawer() -> Option<&'static Drawer> {
+    static DRAWER: std::sync::OnceLock<Option<&'static Drawer>> = std::sync::OnceLock::new();
+    *DRAWER.get_or_init(|| {
+        let drawer: &'static Drawer = Box::leak(Box::new(Drawer {
+            session: Mutex::new(None),
+            changed: std::sync::Condvar::new(),
+            alive: AtomicBool::new(true),
+        }));
+        std::thread::Builder::new().name("shoal-progress".into()).spawn(move || drawer.run()).ok().map(|_| drawer)
+    })
+}
 
 impl Display {
     /// Starts drawing action `number` (`label`) of `total` plan units
@@ -216,61 +322,31 @@ impl Display {
         if let Some(w) = WORKERS.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             w.clear();
         }
-        let (base, base_records) = totals();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
+        let drawer = drawer()?;
+        let mut slot = drawer.session.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_some() || !drawer.alive.load(Ordering::Acquire) {
+            // An action run inside another's stage: the outer one is drawn.
+            return None;
+        }
         let label = label.to_string();
-        let started = Instant::now();
-        let thread = std::thread::Builder::new()
-            .name("shoal-progress".into())
-            .spawn(move || {
-                let mut draw = draw;
-                let report = |done: u64, records: u64| {
-                    crate::diag::diag!("{}", line(number, &label, done, total, records, bytes, started.elapsed()));
-                };
-                loop {
-                    let stopping = stopped.load(Ordering::Relaxed);
-                    let (done, records) = totals();
-                    // An unknown total (a pipe) does not cap what was read.
-                    let done = done.saturating_sub(base);
-                    let done = if total > 0 { done.min(total) } else { done };
-                    let records = records.saturating_sub(base_records);
-                    match &mut draw {
-                        Draw::Bar(bar) => {
-                            bar.set_position(done);
-                            bar.set_message(records.to_string());
-                        }
-                        Draw::Lines { last, eager } => {
-                            let due = match last {
-                                Some(at) => at.elapsed() >= LINE_EVERY || stopping,
-                                None => *eager || started.elapsed() >= LINE_EVERY,
-                            };
-                            if due {
-                                *last = Some(Instant::now());
-                                report(done, records);
-                            }
-                        }
-                    }
-                    if stopping {
-                        break;
-                    }
-                    std::thread::park_timeout(TICK);
-                }
-                if let Draw::Bar(bar) = draw {
-                    bar.finish_and_clear();
-                }
-            })
-            .ok()?;
-        Some(Display { stop, thread: Some(thread) })
+        *slot =
+            Some(Session { draw, number, label, total, bytes, base: totals(), started: Instant::now(), stop: false });
+        drawer.changed.notify_all();
+        Some(Display { drawer })
     }
 }
 
 impl Drop for Display {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            t.thread().unpark();
-            let _ = t.join();
+        let drawer = self.drawer;
+        let mut slot = drawer.session.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(session) = slot.as_mut() {
+            session.stop = true;
+            drawer.changed.notify_all();
+        }
+        // The last state is drawn before the action's result is printed.
+        while slot.is_some() && drawer.alive.load(Ordering::Acquire) {
+            slot = drawer.changed.wait(slot).unwrap_or_else(|p| p.into_inner());
         }
     }
 }
@@ -297,6 +373,23 @@ fn line(number: u64, label: &str, done: u64, total: u64, records: u64, bytes: bo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One thread draws every action of the process, one at a time: an
+    /// action run inside another's stage is not drawn, and the thread stays
+    /// for the next action (a thread that ends would hand its malloc arena
+    /// to the next one started).
+    #[test]
+    fn one_drawing_thread_draws_one_action_at_a_time() {
+        let outer = Display::start(ProgressMode::Auto, 0, "outer", 0, true).expect("drawn");
+        assert!(Display::start(ProgressMode::Auto, 1, "inner", 0, true).is_none(), "the outer one is drawn");
+        drop(outer);
+        let drawer = drawer().expect("started");
+        assert!(drawer.session.lock().unwrap().is_none(), "the last state was drawn before the drop returned");
+        let next = Display::start(ProgressMode::Auto, 2, "next", 0, true).expect("drawn by the same thread");
+        assert!(std::ptr::eq(next.drawer, drawer) && drawer.alive.load(Ordering::Acquire));
+        drop(next);
+        assert!(Display::start(ProgressMode::Never, 3, "never", 0, true).is_none());
+    }
 
     #[test]
     fn a_split_counts_its_stream_as_it_reads_and_the_rest_at_its_end() {

@@ -309,7 +309,8 @@ fn issue_15_1_collect_over_a_gzip_in_blocks_keeps_order_and_fails_cleanly() {
 
 /// Issue 15.1: lines of a pipe are parsed as they arrive, not when a block
 /// fills or the pipe ends: a bad first line fails the run while the pipe
-/// is still open, on one thread and with blocks handed to two.
+/// is still open and trickles on, on one thread and with blocks handed to
+/// two.
 #[test]
 fn issue_15_1_a_slow_pipe_is_parsed_as_it_arrives() {
     let dir = Dir::new();
@@ -318,6 +319,19 @@ fn issue_15_1_a_slow_pipe_is_parsed_as_it_arrives() {
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(b"\xff bad\n").unwrap();
         stdin.flush().unwrap();
+        // Then a line every 5 ms, so the pipe is never quiet for long.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let trickle = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if stdin.write_all(b"good line\n").and_then(|()| stdin.flush()).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        };
         let start = Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -328,7 +342,8 @@ fn issue_15_1_a_slow_pipe_is_parsed_as_it_arrives() {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        drop(stdin);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        trickle.join().unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(status.is_some(), "-t {threads}: still waiting for the pipe to end");
         assert!(
