@@ -371,22 +371,12 @@ fn cut(
     hand: &Hand,
     head: Head,
 ) -> Result<()> {
-    let line = w.line + memchr::memchr_iter(b'\n', &w.data[..pos]).count() as u64;
-    let start = Position { offset: w.base + pos as u64, line };
-    let carry = w.data.split_off(pos);
-    let stopped = || hand.is_stopped();
-    let mut cutter = Cutter::with_framing(reader, input, max, blocks::block_size(), cut::Records::new(options.dialect))
-        .starting_at(start, carry, w.failed.take())
-        .stop_when(&stopped)
-        .recycling(hand);
-    let head: Arc<dyn std::any::Any + Send + Sync> = Arc::new(head);
-    while let Some(mut block) = cutter.next_block()? {
-        block.context = Some(Arc::clone(&head));
-        if hand.submit(block).is_err() {
-            break;
-        }
-    }
-    Ok(())
+    // The window's own bookkeeping gives where the carry starts.
+    w.drop_front(pos);
+    let start = Position { offset: w.base, line: w.line };
+    Cutter::with_framing(reader, input, max, blocks::block_size(), cut::Records::new(options.dialect))
+        .starting_at(start, std::mem::take(&mut w.data), w.failed.take())
+        .hand_over(hand, Some(Arc::new(head)))
 }
 
 /// Pushes the records of one block of a stream, cut by [`cut`], into

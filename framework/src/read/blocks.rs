@@ -334,11 +334,12 @@ pub struct Cutter<'r, F> {
     /// The last block ended inside a too-long record: `(bytes, newlines)`
     /// of it read past that block; the rest of it is to be dropped.
     skip: Option<(u64, u64)>,
-    /// Whether the blocks are no longer wanted: checked while a too-long
-    /// record is read past, which may never end (`/dev/zero`).
-    stop: Option<&'r (dyn Fn() -> bool + Sync)>,
-    /// Where parsed blocks' buffers come back, for the next blocks.
-    spares: Option<&'r Hand>,
+    /// Where the blocks go ([`Cutter::hand_over`]): its parsed blocks'
+    /// buffers come back to be cut into again, and once it is stopped the
+    /// blocks are no longer wanted (checked while a slow pipe is waited for
+    /// and while a too-long record is read past, which may never end:
+    /// `/dev/zero`).
+    hand: Option<&'r Hand>,
     /// A buffer handed back by [`Cutter::recycle`].
     spare: Vec<u8>,
 }
@@ -376,8 +377,7 @@ impl<'r, F: Framing> Cutter<'r, F> {
             failed: None,
             pending: None,
             skip: None,
-            stop: None,
-            spares: None,
+            hand: None,
             spare: Vec::new(),
         }
     }
@@ -392,17 +392,21 @@ impl<'r, F: Framing> Cutter<'r, F> {
         self
     }
 
-    /// Stops reading (the stream ends early) once `stop` says so: for a
-    /// producer whose blocks are no longer wanted (one failed).
-    pub fn stop_when(mut self, stop: &'r (dyn Fn() -> bool + Sync)) -> Self {
-        self.stop = Some(stop);
-        self
-    }
-
-    /// Cuts blocks into the buffers that `hand`'s parsers hand back.
-    pub fn recycling(mut self, hand: &'r Hand) -> Self {
-        self.spares = Some(hand);
-        self
+    /// Cuts the whole stream into `hand`, each block with `context`, until
+    /// the stream ends or the hand is stopped (a block failed, or nothing
+    /// takes blocks): the producer's part in a fan-out.
+    ///
+    /// # Errors
+    /// A read error, after every block before it was handed over.
+    pub fn hand_over(mut self, hand: &'r Hand, context: Option<Arc<dyn std::any::Any + Send + Sync>>) -> Result<()> {
+        self.hand = Some(hand);
+        while let Some(mut block) = self.next_block()? {
+            block.context.clone_from(&context);
+            if hand.submit(block).is_err() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Hands back the buffer of a block that was parsed, for the next one.
@@ -434,7 +438,7 @@ impl<'r, F: Framing> Cutter<'r, F> {
         let keep = self.keep;
         // A used buffer, so its pages are not faulted in again; the carry
         // keeps its own.
-        let mut bytes = match self.spares {
+        let mut bytes = match self.hand {
             Some(hand) if self.spare.capacity() == 0 => hand.spare(),
             _ => std::mem::take(&mut self.spare),
         };
@@ -553,9 +557,9 @@ impl<'r, F: Framing> Cutter<'r, F> {
         if let Some(err) = self.pending.take() {
             return Err(err);
         }
-        if let Some(stop) = self.stop {
+        if self.hand.is_some() {
             while !self.reader.wait_ready(std::time::Duration::from_millis(50)) {
-                if stop() {
+                if self.hand.is_some_and(Hand::is_stopped) {
                     self.done = true;
                     return Ok(0);
                 }
@@ -598,7 +602,7 @@ impl<'r, F: Framing> Cutter<'r, F> {
                     return Err(read_error(self.input, e, offset).with_line(line));
                 }
             };
-            if avail.is_empty() || self.stop.is_some_and(|stop| stop()) {
+            if avail.is_empty() || self.hand.is_some_and(Hand::is_stopped) {
                 self.done = true;
                 return Ok((dropped, lines));
             }

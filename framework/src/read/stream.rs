@@ -118,15 +118,7 @@ pub fn for_each_streamed(input: &InputFile, max: u64, f: impl FnMut(u64, u64, Re
         Some(Feed::Block(block)) => for_each_block_record(&block, max, f),
         Some(Feed::Producer(hand)) => {
             let mut reader = open(input)?;
-            let stopped = || hand.is_stopped();
-            let mut cutter =
-                LineCutter::new(&mut *reader, input, max, blocks::block_size()).stop_when(&stopped).recycling(&hand);
-            while let Some(block) = cutter.next_block()? {
-                if hand.submit(block).is_err() {
-                    break;
-                }
-            }
-            Ok(())
+            LineCutter::new(&mut *reader, input, max, blocks::block_size()).hand_over(&hand, None)
         }
         None => for_each_record(&mut *open(input)?, input, max, f),
     }
