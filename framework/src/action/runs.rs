@@ -36,9 +36,9 @@ impl EncodedRun {
     /// Its items, decoded as they are read.
     pub(crate) fn source(&self) -> RunReader {
         match self {
-            EncodedRun::Memory { .. } => RunReader::Memory { pos: 0 },
+            EncodedRun::Memory { .. } => RunReader::Memory { pos: 0, last: 0 },
             EncodedRun::Spilled { range, .. } => {
-                RunReader::Disk(DiskRun { range: range.clone(), at: 0, buf: Vec::new(), pos: 0 })
+                RunReader::Disk(DiskRun { range: range.clone(), at: 0, buf: Vec::new(), pos: 0, last: 0 })
             }
         }
     }
@@ -180,9 +180,11 @@ impl OutputBudget {
 
 /// Where one run's items are read from.
 pub(crate) enum RunReader {
-    /// The position in the run's bytes.
+    /// The position in the run's bytes, and where the item last read
+    /// starts.
     Memory {
         pos: usize,
+        last: usize,
     },
     Disk(DiskRun),
 }
@@ -190,12 +192,42 @@ pub(crate) enum RunReader {
 impl RunReader {
     /// The next item of `run` (the run this reader was made from).
     pub(crate) fn next<T: DeserializeOwned>(&mut self, run: &EncodedRun) -> Option<Result<T>> {
+        self.next_with(run, take_at::<T>)
+    }
+
+    /// The next item of `run` decoded into `place`, reusing what it owns
+    /// (a key's buffer): the merge's heads, which are compared, not kept.
+    /// After an error `place` holds a value of no meaning.
+    pub(crate) fn next_into<T: DeserializeOwned>(&mut self, run: &EncodedRun, place: &mut T) -> Option<Result<()>> {
+        self.next_with(run, |bytes, pos| take_into(bytes, pos, place))
+    }
+
+    /// The next item of `run`, decoded by `take` from `bytes[*pos..]`
+    /// (moving `*pos` past it).
+    fn next_with<R>(
+        &mut self,
+        run: &EncodedRun,
+        take: impl FnMut(&[u8], &mut usize) -> postcard::Result<R>,
+    ) -> Option<Result<R>> {
         match (self, run) {
-            (RunReader::Memory { pos }, EncodedRun::Memory { bytes, .. }) => {
-                (*pos < bytes.len()).then(|| take_or_end(bytes, pos))
-            }
-            (RunReader::Disk(disk), _) => disk.next(),
+            (RunReader::Memory { pos, last }, EncodedRun::Memory { bytes, .. }) => (*pos < bytes.len()).then(|| {
+                *last = *pos;
+                end_on_error(bytes, pos, take)
+            }),
+            (RunReader::Disk(disk), _) => disk.next_with(take),
             (RunReader::Memory { .. }, EncodedRun::Spilled { .. }) => None,
+        }
+    }
+
+    /// The encoded bytes of the item [`next`](RunReader::next) last read
+    /// from `run` without an error (empty before the first).
+    pub(crate) fn last<'a>(&'a self, run: &'a EncodedRun) -> &'a [u8] {
+        match (self, run) {
+            (RunReader::Memory { pos, last }, EncodedRun::Memory { bytes, .. }) => {
+                bytes.get(*last..*pos).unwrap_or_default()
+            }
+            (RunReader::Disk(disk), _) => disk.buf.get(disk.last..disk.pos).unwrap_or_default(),
+            (RunReader::Memory { .. }, EncodedRun::Spilled { .. }) => &[],
         }
     }
 }
@@ -207,10 +239,30 @@ fn take_at<T: DeserializeOwned>(bytes: &[u8], pos: &mut usize) -> postcard::Resu
     Ok(item)
 }
 
+/// Decodes the item at `bytes[*pos..]` into `place` and moves `*pos` past
+/// it.
+fn take_into<T: DeserializeOwned>(bytes: &[u8], pos: &mut usize, place: &mut T) -> postcard::Result<()> {
+    let mut de = postcard::Deserializer::from_bytes(bytes.get(*pos..).unwrap_or_default());
+    T::deserialize_in_place(&mut de, place)?;
+    let rest = de.finalize()?;
+    *pos = bytes.len() - rest.len();
+    Ok(())
+}
+
 /// [`take_at`] of bytes held whole: a bad item ends them (`*pos` moves to
 /// the end) and is an error.
 pub(crate) fn take_or_end<T: DeserializeOwned>(bytes: &[u8], pos: &mut usize) -> Result<T> {
-    take_at(bytes, pos).map_err(|e| {
+    end_on_error(bytes, pos, take_at::<T>)
+}
+
+/// `take` of bytes held whole: a bad item ends them (`*pos` moves to the
+/// end) and is an error.
+fn end_on_error<R>(
+    bytes: &[u8],
+    pos: &mut usize,
+    mut take: impl FnMut(&[u8], &mut usize) -> postcard::Result<R>,
+) -> Result<R> {
+    take(bytes, pos).map_err(|e| {
         *pos = bytes.len();
         crate::plumbing::undecodable(e)
     })
@@ -223,17 +275,23 @@ pub(crate) struct DiskRun {
     at: u64,
     buf: Vec<u8>,
     pos: usize,
+    /// Where in `buf` the item last read starts.
+    last: usize,
 }
 
 /// The bytes a spilled run reads at a time.
 const BLOCK: usize = 64 << 10;
 
 impl DiskRun {
-    fn next<T: DeserializeOwned>(&mut self) -> Option<Result<T>> {
+    fn next_with<R>(&mut self, mut take: impl FnMut(&[u8], &mut usize) -> postcard::Result<R>) -> Option<Result<R>> {
         loop {
             if self.pos < self.buf.len() {
-                match take_at::<T>(&self.buf, &mut self.pos) {
-                    Ok(item) => return Some(Ok(item)),
+                let start = self.pos;
+                match take(&self.buf, &mut self.pos) {
+                    Ok(item) => {
+                        self.last = start;
+                        return Some(Ok(item));
+                    }
                     Err(postcard::Error::DeserializeUnexpectedEnd) if self.at < self.range.len() => {}
                     Err(e) => {
                         self.pos = self.buf.len();
@@ -248,7 +306,7 @@ impl DiskRun {
             // as is held, so an item larger than a block is decoded a few
             // times in all, not once per block.
             self.buf.drain(..self.pos);
-            self.pos = 0;
+            (self.pos, self.last) = (0, 0);
             match self.range.read_at(self.at, BLOCK.max(self.buf.len())) {
                 Ok(block) => {
                     self.at += block.len() as u64;
