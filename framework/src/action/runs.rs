@@ -219,8 +219,9 @@ impl RunReader {
         }
     }
 
-    /// The encoded bytes of the item [`next`](RunReader::next) last read
-    /// from `run` without an error (empty before the first).
+    /// The encoded bytes of the item [`next`](RunReader::next) or
+    /// [`next_into`](RunReader::next_into) last read from `run` (empty
+    /// before the first). After an error they are of no meaning.
     pub(crate) fn last<'a>(&'a self, run: &'a EncodedRun) -> &'a [u8] {
         match (self, run) {
             (RunReader::Memory { pos, last }, EncodedRun::Memory { bytes, .. }) => {
