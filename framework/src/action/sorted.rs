@@ -614,7 +614,7 @@ mod tests {
         let spiller = Arc::new(Spiller::new(1 << 10, 1, parent.path().to_path_buf()));
         let budget = OutputBudget::new(Some(spiller));
         let item = |i: u64| {
-            let value: Option<Vec<u8>> = (i % 4 != 0).then(|| vec![i as u8; (i as usize * 7_919) % 170_000]);
+            let value: Option<Vec<u8>> = (!i.is_multiple_of(4)).then(|| vec![i as u8; (i as usize * 7_919) % 170_000]);
             (format!("key {i:05}"), value)
         };
         let runs: Vec<Vec<(String, Option<Vec<u8>>)>> =
