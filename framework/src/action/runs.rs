@@ -36,10 +36,11 @@ impl EncodedRun {
     /// Its items, decoded as they are read.
     pub(crate) fn source(&self) -> RunReader {
         match self {
-            EncodedRun::Memory { .. } => RunReader::Memory { pos: 0, last: 0 },
-            EncodedRun::Spilled { range, .. } => {
-                RunReader::Disk(DiskRun { range: range.clone(), at: 0, buf: Vec::new(), pos: 0, last: 0 })
-            }
+            EncodedRun::Memory { .. } => RunReader { from: From::Memory { pos: 0, last: 0 }, read: 0 },
+            EncodedRun::Spilled { range, .. } => RunReader {
+                from: From::Disk(DiskRun { range: range.clone(), at: 0, buf: Vec::new(), pos: 0, last: 0 }),
+                read: 0,
+            },
         }
     }
 
@@ -178,8 +179,15 @@ impl OutputBudget {
     }
 }
 
+/// Reads one run's items, checking that there are as many as it says.
+pub(crate) struct RunReader {
+    from: From,
+    /// Items read so far; the run's length once an error ended it.
+    read: usize,
+}
+
 /// Where one run's items are read from.
-pub(crate) enum RunReader {
+enum From {
     /// The position in the run's bytes, and where the item last read
     /// starts.
     Memory {
@@ -209,28 +217,54 @@ impl RunReader {
         run: &EncodedRun,
         take: impl FnMut(&[u8], &mut usize) -> postcard::Result<R>,
     ) -> Option<Result<R>> {
-        match (self, run) {
-            (RunReader::Memory { pos, last }, EncodedRun::Memory { bytes, .. }) => (*pos < bytes.len()).then(|| {
+        let item = match (&mut self.from, run) {
+            (From::Memory { pos, last }, EncodedRun::Memory { bytes, .. }) => (*pos < bytes.len()).then(|| {
                 *last = *pos;
                 end_on_error(bytes, pos, take)
             }),
-            (RunReader::Disk(disk), _) => disk.next_with(take),
-            (RunReader::Memory { .. }, EncodedRun::Spilled { .. }) => None,
+            (From::Disk(disk), _) => disk.next_with(take),
+            (From::Memory { .. }, EncodedRun::Spilled { .. }) => None,
+        };
+        // A run's bytes that end early on an item's boundary, or hold more
+        // items than it says (a corrupt spill file, a result shipped
+        // wrong), are an error once, not fewer or more items.
+        let len = run.len();
+        match &item {
+            Some(Ok(_)) if self.read < len => self.read += 1,
+            Some(Ok(_)) => {
+                self.read = len;
+                return Some(Err(miscounted(len, "more")));
+            }
+            Some(Err(_)) => self.read = len,
+            None if self.read < len => {
+                let read = std::mem::replace(&mut self.read, len);
+                return Some(Err(miscounted(len, &format!("only {read}"))));
+            }
+            None => {}
         }
+        item
     }
 
     /// The encoded bytes of the item [`next`](RunReader::next) or
     /// [`next_into`](RunReader::next_into) last read from `run` (empty
     /// before the first). After an error they are of no meaning.
     pub(crate) fn last<'a>(&'a self, run: &'a EncodedRun) -> &'a [u8] {
-        match (self, run) {
-            (RunReader::Memory { pos, last }, EncodedRun::Memory { bytes, .. }) => {
+        match (&self.from, run) {
+            (From::Memory { pos, last }, EncodedRun::Memory { bytes, .. }) => {
                 bytes.get(*last..*pos).unwrap_or_default()
             }
-            (RunReader::Disk(disk), _) => disk.buf.get(disk.last..disk.pos).unwrap_or_default(),
-            (RunReader::Memory { .. }, EncodedRun::Spilled { .. }) => &[],
+            (From::Disk(disk), _) => disk.buf.get(disk.last..disk.pos).unwrap_or_default(),
+            (From::Memory { .. }, EncodedRun::Spilled { .. }) => &[],
         }
     }
+}
+
+/// The error of a run of `len` items whose bytes hold `held` items.
+fn miscounted(len: usize, held: &str) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::Transport,
+        format!("a run of {len} encoded items (a result's, spilled or shipped) holds {held}: its bytes are damaged"),
+    )
 }
 
 /// Decodes the item at `bytes[*pos..]` and moves `*pos` past it.

@@ -264,40 +264,66 @@ where
         }
         let (tx, batches) = std::sync::mpsc::sync_channel::<Result<Vec<u8>>>(4);
         let spawned = std::thread::Builder::new().name("shoal-merge".into()).spawn(move || {
-            loop {
-                let mut batch = Vec::with_capacity(BATCH + 256);
-                let mut failed = None;
-                while batch.len() < BATCH {
-                    match merge.next_encoded(&mut batch) {
-                        Some(Ok(())) => {}
-                        Some(Err(e)) => {
-                            failed = Some(e);
-                            break;
-                        }
-                        None => break,
-                    }
-                }
-                let last = failed.is_some() || batch.len() < BATCH;
-                // A send fails when the caller stopped iterating: stop too.
+            // A panic (in a `Deserialize`, say) reaches the caller as an
+            // error, not as the end of the groups.
+            // The groups merged before it come first: a batch holds only
+            // whole groups, since a group's bytes are copied in one piece
+            // before the next head is decoded or compared.
+            let mut batch = Vec::new();
+            let merged = crate::exec::unwind::catch_panic(|| {
+                merge_ahead(&mut merge, &tx, &mut batch);
+                Ok(())
+            });
+            if let Err(e) = merged {
                 if !batch.is_empty() && tx.send(Ok(batch)).is_err() {
                     return;
                 }
-                if let Some(e) = failed {
-                    let _ = tx.send(Err(e));
-                }
-                if last {
-                    return;
-                }
+                let _ = tx.send(Err(e));
             }
         });
-        match spawned {
-            Ok(_) => SortedIter { inner: Inner::Ahead { batches, batch: Vec::new(), pos: 0 } },
+        let batches = match spawned {
+            Ok(_) => batches,
             Err(e) => {
                 let err = crate::Error::new(crate::ErrorKind::Io, "cannot start a merging thread").with_source(e);
                 let (tx, batches) = std::sync::mpsc::sync_channel(1);
                 let _ = tx.send(Err(err));
-                SortedIter { inner: Inner::Ahead { batches, batch: Vec::new(), pos: 0 } }
+                batches
             }
+        };
+        SortedIter { inner: Inner::Ahead { batches, batch: Vec::new(), pos: 0, ended: false } }
+    }
+}
+
+/// The merging thread's work: `merge`'s groups in batches of encoded
+/// groups to `tx`, then an empty batch (the end), or an error (also the
+/// end). Stops early when the caller stopped iterating. `batch` is the
+/// batch being filled.
+fn merge_ahead<K: Ord + DeserializeOwned, V: DeserializeOwned>(
+    merge: &mut Merge<K, V>,
+    tx: &std::sync::mpsc::SyncSender<Result<Vec<u8>>>,
+    batch: &mut Vec<u8>,
+) {
+    loop {
+        batch.reserve(BATCH + 256);
+        let mut failed = None;
+        while batch.len() < BATCH {
+            match merge.next_encoded(batch) {
+                Some(Ok(())) => {}
+                Some(Err(e)) => {
+                    failed = Some(e);
+                    break;
+                }
+                None => break,
+            }
+        }
+        let last = failed.is_some() || batch.len() < BATCH;
+        // A send fails when the caller stopped iterating: stop too.
+        if !batch.is_empty() && tx.send(Ok(std::mem::take(batch))).is_err() {
+            return;
+        }
+        if last {
+            let _ = tx.send(failed.map_or(Ok(Vec::new()), Err));
+            return;
         }
     }
 }
@@ -344,7 +370,9 @@ enum Inner<K, V> {
     /// Merged on the calling thread.
     Here(Merge<K, V>),
     /// Merged on a thread of its own: batches of encoded groups.
-    Ahead { batches: std::sync::mpsc::Receiver<Result<Vec<u8>>>, batch: Vec<u8>, pos: usize },
+    /// Merged on a thread of its own: batches of encoded groups, the last
+    /// one empty. `ended` once the end or an error was read.
+    Ahead { batches: std::sync::mpsc::Receiver<Result<Vec<u8>>>, batch: Vec<u8>, pos: usize, ended: bool },
 }
 
 impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for SortedIter<K, V> {
@@ -353,13 +381,26 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for SortedIter<K, 
     fn next(&mut self) -> Option<Result<(K, V)>> {
         match &mut self.inner {
             Inner::Here(merge) => merge.next(),
-            Inner::Ahead { batches, batch, pos } => {
+            Inner::Ahead { batches, batch, pos, ended } => {
                 while *pos >= batch.len() {
-                    // The merging thread ends (and drops its sender) after
-                    // the last batch or an error.
-                    match batches.recv().ok()? {
+                    if *ended {
+                        return None;
+                    }
+                    let next = batches.recv().unwrap_or_else(|_| {
+                        // Gone without its end: never taken for the end of
+                        // the groups.
+                        Err(crate::Error::new(
+                            crate::ErrorKind::Panic,
+                            "the merging thread of a sorted result stopped before its last group",
+                        ))
+                    });
+                    match next {
+                        Ok(next) if next.is_empty() => *ended = true,
                         Ok(next) => (*batch, *pos) = (next, 0),
-                        Err(e) => return Some(Err(e)),
+                        Err(e) => {
+                            *ended = true;
+                            return Some(Err(e));
+                        }
                     }
                 }
                 Some(take_or_end(batch, pos))
@@ -601,6 +642,53 @@ mod tests {
             assert_eq!(errors, 1, "n={n}");
             assert_eq!(ok, 2 * c, "n={n}");
         }
+    }
+
+    /// A run whose bytes end on a group's boundary short of its length is
+    /// an error after the groups before it, merged here and ahead.
+    #[test]
+    fn a_run_short_of_its_length_is_an_error_not_the_end() {
+        for n in [100u64, 2 * MERGE_AHEAD_FROM as u64] {
+            let items: Vec<(String, u64)> = (0..n).map(|i| (format!("key {i:09}"), i)).collect();
+            let mut bytes = Vec::new();
+            super::super::runs::encode_items(&items[..n as usize / 2], &mut bytes).unwrap();
+            let groups: SortedGroups<String, u64> =
+                SortedGroups::from_runs(vec![EncodedRun::Memory { bytes, len: items.len() }]);
+            let got: Vec<Result<(String, u64)>> = groups.into_iter().collect();
+            assert_eq!(got.len() as u64, n / 2 + 1, "n={n}");
+            assert!(got[..n as usize / 2].iter().zip(&items).all(|(g, want)| g.as_ref().ok() == Some(want)));
+            let err = got.last().unwrap().as_ref().unwrap_err();
+            assert!(err.to_string().contains(&format!("holds only {}", n / 2)), "n={n}: {err}");
+        }
+    }
+
+    /// A key whose decoding panics at one value.
+    #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+    struct Fragile(u64);
+
+    impl<'de> Deserialize<'de> for Fragile {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+            let value = u64::deserialize(deserializer)?;
+            assert!(value != 777, "cannot decode 777");
+            Ok(Fragile(value))
+        }
+    }
+
+    /// A panic on the merging thread reaches the caller as an error after
+    /// the groups before it, not as the end of the groups.
+    #[test]
+    fn a_panic_while_merging_ahead_is_an_error() {
+        let n = 2 * MERGE_AHEAD_FROM as u64;
+        let items: Vec<(Fragile, u64)> = (0..n).map(|i| (Fragile(i), i)).collect();
+        let mut bytes = Vec::new();
+        super::super::runs::encode_items(&items, &mut bytes).unwrap();
+        let groups: SortedGroups<Fragile, u64> =
+            SortedGroups::from_runs(vec![EncodedRun::Memory { bytes, len: items.len() }]);
+        let got: Vec<Result<(Fragile, u64)>> = groups.into_iter().collect();
+        assert_eq!(got.len(), 778);
+        assert!(got[..777].iter().enumerate().all(|(i, g)| g.as_ref().ok() == Some(&(Fragile(i as u64), i as u64))));
+        let err = got[777].as_ref().unwrap_err();
+        assert!(err.kind() == crate::ErrorKind::Panic && err.to_string().contains("cannot decode 777"), "{err}");
     }
 
     /// Spilled runs of groups larger than a read block (so each is read
