@@ -12,6 +12,7 @@
 //! (output sinks) implement their own.
 
 mod basic;
+mod byte_keys;
 mod collect;
 mod groups;
 mod hash;

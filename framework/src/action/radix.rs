@@ -244,8 +244,12 @@ fn split_pair<V: DeserializeOwned>(bytes: &[u8]) -> postcard::Result<(&[u8], V, 
     Ok((key, value, rest))
 }
 
+/// Decodes a key's bytes, all of them: [`decode_key`], or a faster one
+/// for keys known to be `'static` ([`super::byte_keys::decode_key`]).
+pub(crate) type KeyDecoder<K> = fn(&[u8]) -> postcard::Result<K>;
+
 /// Decodes a key's bytes, all of them.
-fn decode_key<K: DeserializeOwned>(bytes: &[u8]) -> postcard::Result<K> {
+pub(crate) fn decode_key<K: DeserializeOwned>(bytes: &[u8]) -> postcard::Result<K> {
     match postcard::take_from_bytes::<K>(bytes)? {
         (key, []) => Ok(key),
         _ => Err(postcard::Error::DeserializeBadEncoding),
@@ -461,7 +465,7 @@ where
         // A map must hold every group: past the memory limit, stop before
         // the groups do not fit rather than after.
         let budget = self.spiller.clone().map(|s| (s, AtomicU64::new(0), AtomicU64::new(0)));
-        let groups = self.aggregate_each(threads, &op, |groups| {
+        let groups = self.aggregate_each(threads, &op, decode_key::<K>, |groups| {
             let Some((spiller, used, counted)) = &budget else { return Ok(groups) };
             // The groups' `Vec` and, later, the map's slots.
             let bytes = 2 * super::runs::estimate(&groups);
@@ -497,6 +501,7 @@ where
         mut self,
         threads: usize,
         op: &(impl Fn(&mut V, V) + Sync),
+        decode: KeyDecoder<K>,
         each: impl Fn(Vec<(K, V)>) -> crate::Result<T> + Sync,
     ) -> crate::Result<Vec<T>>
     where
@@ -526,7 +531,7 @@ where
                 run.pairs += range.pairs;
                 run.chunks.push(range.read()?);
             }
-            each(aggregate_partition(run, op)?)
+            each(aggregate_partition(run, op, decode)?)
         })?;
         parts.into_iter().collect()
     }
@@ -576,7 +581,7 @@ fn check_partition_size(p: usize, run: &Run, spiller: &Spiller, threads: usize) 
 
 /// Aggregates one partition by the keys' encoded bytes, then decodes each
 /// distinct key once.
-fn aggregate_partition<K, V>(run: Run, op: &impl Fn(&mut V, V)) -> crate::Result<Vec<(K, V)>>
+fn aggregate_partition<K, V>(run: Run, op: &impl Fn(&mut V, V), decode: KeyDecoder<K>) -> crate::Result<Vec<(K, V)>>
 where
     K: DeserializeOwned,
     V: DeserializeOwned,
@@ -601,7 +606,7 @@ where
     }
     let mut out = Vec::with_capacity(table.len());
     for (key, value) in table {
-        out.push((decode_key::<K>(key.0).map_err(crate::plumbing::undecodable)?, value));
+        out.push((decode(key.0).map_err(crate::plumbing::undecodable)?, value));
     }
     Ok(out)
 }
@@ -941,8 +946,12 @@ mod tests {
         }
         // (A `HashMap` of 150,000 groups would not fit in 1 MiB: into_map
         // fails, so the groups are taken partition by partition.)
-        let mut got: Vec<(String, u64)> =
-            merged.aggregate_each(2, &|a: &mut u64, b| *a += b, Ok).unwrap().into_iter().flatten().collect();
+        let mut got: Vec<(String, u64)> = merged
+            .aggregate_each(2, &|a: &mut u64, b| *a += b, decode_key::<String>, Ok)
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .collect();
         got.sort();
         assert_eq!(got, reference.into_iter().collect::<Vec<_>>());
         let dir = spiller.dir().unwrap().path().to_path_buf();

@@ -203,16 +203,9 @@ impl RunReader {
         self.next_with(run, take_at::<T>)
     }
 
-    /// The next item of `run` decoded into `place`, reusing what it owns
-    /// (a key's buffer): the merge's heads, which are compared, not kept.
-    /// After an error `place` holds a value of no meaning.
-    pub(crate) fn next_into<T: DeserializeOwned>(&mut self, run: &EncodedRun, place: &mut T) -> Option<Result<()>> {
-        self.next_with(run, |bytes, pos| take_into(bytes, pos, place))
-    }
-
     /// The next item of `run`, decoded by `take` from `bytes[*pos..]`
     /// (moving `*pos` past it).
-    fn next_with<R>(
+    pub(crate) fn next_with<R>(
         &mut self,
         run: &EncodedRun,
         take: impl FnMut(&[u8], &mut usize) -> postcard::Result<R>,
@@ -246,7 +239,7 @@ impl RunReader {
     }
 
     /// The encoded bytes of the item [`next`](RunReader::next) or
-    /// [`next_into`](RunReader::next_into) last read from `run` (empty
+    /// [`next_with`](RunReader::next_with) last read from `run` (empty
     /// before the first). After an error they are of no meaning.
     pub(crate) fn last<'a>(&'a self, run: &'a EncodedRun) -> &'a [u8] {
         match (&self.from, run) {
@@ -274,25 +267,9 @@ fn take_at<T: DeserializeOwned>(bytes: &[u8], pos: &mut usize) -> postcard::Resu
     Ok(item)
 }
 
-/// Decodes the item at `bytes[*pos..]` into `place` and moves `*pos` past
-/// it.
-fn take_into<T: DeserializeOwned>(bytes: &[u8], pos: &mut usize, place: &mut T) -> postcard::Result<()> {
-    let mut de = postcard::Deserializer::from_bytes(bytes.get(*pos..).unwrap_or_default());
-    T::deserialize_in_place(&mut de, place)?;
-    let rest = de.finalize()?;
-    *pos = bytes.len() - rest.len();
-    Ok(())
-}
-
-/// [`take_at`] of bytes held whole: a bad item ends them (`*pos` moves to
-/// the end) and is an error.
-pub(crate) fn take_or_end<T: DeserializeOwned>(bytes: &[u8], pos: &mut usize) -> Result<T> {
-    end_on_error(bytes, pos, take_at::<T>)
-}
-
 /// `take` of bytes held whole: a bad item ends them (`*pos` moves to the
 /// end) and is an error.
-fn end_on_error<R>(
+pub(crate) fn end_on_error<R>(
     bytes: &[u8],
     pos: &mut usize,
     mut take: impl FnMut(&[u8], &mut usize) -> postcard::Result<R>,

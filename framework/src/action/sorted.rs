@@ -14,9 +14,10 @@
 //! partition, equal keys (two encodings of one key) are folded after the
 //! sort, where they are neighbours.
 
+use super::byte_keys::{take_key, take_key_into};
 use super::keyed::{AggregateByKey, CountByValue, ReduceByKey};
 use super::radix::Partitioned;
-use super::runs::{EncodedRun, OutputBudget, RunReader, take_or_end};
+use super::runs::{EncodedRun, OutputBudget, RunReader, end_on_error};
 use super::{Absorb, Action, Folding};
 use crate::error::Result;
 use serde::de::DeserializeOwned;
@@ -138,7 +139,8 @@ where
     fn finish(&self, partial: Self::Partial) -> Result<Self::Output> {
         let fold = |a: &mut A::Value, b: A::Value| self.0.fold(a, b);
         let budget = OutputBudget::new(partial.spiller().cloned());
-        let runs = partial.aggregate_each(self.0.finish_threads(), &fold, |mut pairs| {
+        let decode = super::byte_keys::decode_key::<A::Key>;
+        let runs = partial.aggregate_each(self.0.finish_threads(), &fold, decode, |mut pairs| {
             pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             let pairs = fold_neighbours(pairs, &fold);
             budget.keep_or_spill(pairs)
@@ -298,7 +300,7 @@ where
 /// groups to `tx`, then an empty batch (the end), or an error (also the
 /// end). Stops early when the caller stopped iterating. `batch` is the
 /// batch being filled.
-fn merge_ahead<K: Ord + DeserializeOwned, V: DeserializeOwned>(
+fn merge_ahead<K: Ord + DeserializeOwned + 'static, V: DeserializeOwned>(
     merge: &mut Merge<K, V>,
     tx: &std::sync::mpsc::SyncSender<Result<Vec<u8>>>,
     batch: &mut Vec<u8>,
@@ -328,7 +330,7 @@ fn merge_ahead<K: Ord + DeserializeOwned, V: DeserializeOwned>(
     }
 }
 
-impl<K: Ord + DeserializeOwned, V: DeserializeOwned> SortedGroups<K, V> {
+impl<K: Ord + DeserializeOwned + 'static, V: DeserializeOwned> SortedGroups<K, V> {
     /// The merge of the runs, on the calling thread.
     fn merge(self) -> Merge<K, V> {
         let mut sources: Vec<RunReader> = self.runs.iter().map(EncodedRun::source).collect();
@@ -336,7 +338,7 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> SortedGroups<K, V> {
         let heads: Vec<Option<(K, V)>> = sources
             .iter_mut()
             .zip(self.runs.iter())
-            .map(|(source, run)| match source.next(run) {
+            .map(|(source, run)| match source.next_with(run, take_pair::<K, V>) {
                 Some(Ok(pair)) => Some(pair),
                 Some(Err(e)) => {
                     failed.get_or_insert(e);
@@ -375,7 +377,7 @@ enum Inner<K, V> {
     Ahead { batches: std::sync::mpsc::Receiver<Result<Vec<u8>>>, batch: Vec<u8>, pos: usize, ended: bool },
 }
 
-impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for SortedIter<K, V> {
+impl<K: Ord + DeserializeOwned + 'static, V: DeserializeOwned> Iterator for SortedIter<K, V> {
     type Item = Result<(K, V)>;
 
     fn next(&mut self) -> Option<Result<(K, V)>> {
@@ -403,10 +405,36 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for SortedIter<K, 
                         }
                     }
                 }
-                Some(take_or_end(batch, pos))
+                Some(end_on_error(batch, pos, take_pair::<K, V>))
             }
         }
     }
+}
+
+/// Decodes the group at `bytes[*pos..]` (its key as
+/// [`take_key`] does, a byte string without serde's visit of each byte)
+/// and moves `*pos` past it.
+fn take_pair<K: DeserializeOwned + 'static, V: DeserializeOwned>(
+    bytes: &[u8],
+    pos: &mut usize,
+) -> postcard::Result<(K, V)> {
+    let (key, rest) = take_key::<K>(bytes.get(*pos..).unwrap_or_default())?;
+    let (value, rest) = postcard::take_from_bytes::<V>(rest)?;
+    *pos = bytes.len() - rest.len();
+    Ok((key, value))
+}
+
+/// [`take_pair`] into `place`, reusing its key's buffer.
+fn take_pair_into<K: DeserializeOwned + 'static, V: DeserializeOwned>(
+    bytes: &[u8],
+    pos: &mut usize,
+    place: &mut (K, V),
+) -> postcard::Result<()> {
+    let rest = take_key_into(bytes.get(*pos..).unwrap_or_default(), &mut place.0)?;
+    let (value, rest) = postcard::take_from_bytes::<V>(rest)?;
+    place.1 = value;
+    *pos = bytes.len() - rest.len();
+    Ok(())
 }
 
 /// A merge of sorted runs through a tree of losers.
@@ -474,7 +502,7 @@ impl<K: Ord, V> Merge<K, V> {
     }
 }
 
-impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for Merge<K, V> {
+impl<K: Ord + DeserializeOwned + 'static, V: DeserializeOwned> Iterator for Merge<K, V> {
     type Item = Result<(K, V)>;
 
     fn next(&mut self) -> Option<Result<(K, V)>> {
@@ -492,7 +520,7 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Iterator for Merge<K, V> {
     }
 }
 
-impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Merge<K, V> {
+impl<K: Ord + DeserializeOwned + 'static, V: DeserializeOwned> Merge<K, V> {
     /// The run whose head comes next, or the error that ends the merge
     /// (once; `None` after it, and after the last group).
     fn winner(&mut self) -> Option<Result<usize>> {
@@ -510,8 +538,10 @@ impl<K: Ord + DeserializeOwned, V: DeserializeOwned> Merge<K, V> {
     fn advance(&mut self, run: usize) {
         let source = &mut self.sources[run];
         let read = match &mut self.heads[run] {
-            Some(head) => source.next_into(&self.runs[run], head).map(|r| r.map(|()| None)),
-            None => source.next(&self.runs[run]).map(|r| r.map(Some)),
+            Some(head) => {
+                source.next_with(&self.runs[run], |b, p| take_pair_into(b, p, head)).map(|r| r.map(|()| None))
+            }
+            None => source.next_with(&self.runs[run], take_pair::<K, V>).map(|r| r.map(Some)),
         };
         match read {
             Some(Ok(Some(next))) => self.heads[run] = Some(next),
