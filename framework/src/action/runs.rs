@@ -174,7 +174,8 @@ impl OutputBudget {
         let mut parts = [(vec![bytes], len as u64)];
         Ok(match spiller.dir()?.write_round(&mut parts)?.pop().flatten() {
             Some(range) => EncodedRun::Spilled { range, len },
-            None => EncodedRun::Memory { bytes: Vec::new(), len: 0 },
+            // No bytes to write: items that encode to none, or no items.
+            None => EncodedRun::Memory { bytes: Vec::new(), len },
         })
     }
 }
@@ -208,14 +209,14 @@ impl RunReader {
     pub(crate) fn next_with<R>(
         &mut self,
         run: &EncodedRun,
-        take: impl FnMut(&[u8], &mut usize) -> postcard::Result<R>,
+        mut take: impl FnMut(&[u8], &mut usize) -> postcard::Result<R>,
     ) -> Option<Result<R>> {
         let item = match (&mut self.from, run) {
             (From::Memory { pos, last }, EncodedRun::Memory { bytes, .. }) => (*pos < bytes.len()).then(|| {
                 *last = *pos;
-                end_on_error(bytes, pos, take)
+                end_on_error(bytes, pos, &mut take)
             }),
-            (From::Disk(disk), _) => disk.next_with(take),
+            (From::Disk(disk), _) => disk.next_with(&mut take),
             (From::Memory { .. }, EncodedRun::Spilled { .. }) => None,
         };
         // A run's bytes that end early on an item's boundary, or hold more
@@ -225,17 +226,48 @@ impl RunReader {
         match &item {
             Some(Ok(_)) if self.read < len => self.read += 1,
             Some(Ok(_)) => {
-                self.read = len;
+                self.end(run);
                 return Some(Err(miscounted(len, "more")));
             }
-            Some(Err(_)) => self.read = len,
+            Some(Err(_)) => self.end(run),
             None if self.read < len => {
-                let read = std::mem::replace(&mut self.read, len);
+                // Items that encode to no bytes (`()`, unit structs) are
+                // read from the end of the run's bytes.
+                let mut at = 0;
+                if let Ok(empty) = take(&[], &mut at) {
+                    self.read += 1;
+                    self.mark_empty();
+                    return Some(Ok(empty));
+                }
+                let read = self.read;
+                self.end(run);
                 return Some(Err(miscounted(len, &format!("only {read}"))));
             }
             None => {}
         }
         item
+    }
+
+    /// Nothing more is read: after an error, the rest of the run is skipped.
+    fn end(&mut self, run: &EncodedRun) {
+        self.read = run.len();
+        match (&mut self.from, run) {
+            (From::Memory { pos, last }, EncodedRun::Memory { bytes, .. }) => {
+                (*pos, *last) = (bytes.len(), bytes.len())
+            }
+            (From::Disk(disk), _) => {
+                (disk.pos, disk.last, disk.at) = (disk.buf.len(), disk.buf.len(), disk.range.len());
+            }
+            (From::Memory { .. }, EncodedRun::Spilled { .. }) => {}
+        }
+    }
+
+    /// The item last read took no bytes: [`last`](RunReader::last) is empty.
+    fn mark_empty(&mut self) {
+        match &mut self.from {
+            From::Memory { pos, last } => *last = *pos,
+            From::Disk(disk) => disk.last = disk.pos,
+        }
     }
 
     /// The encoded bytes of the item [`next`](RunReader::next) or
@@ -329,6 +361,64 @@ impl DiskRun {
                     return Some(Err(e));
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::spill::SpillDir;
+
+    /// Everything a reader gives for `run`.
+    fn read_all<T: DeserializeOwned>(run: &EncodedRun) -> Vec<Result<T>> {
+        let mut reader = run.source();
+        std::iter::from_fn(|| reader.next::<T>(run)).take(100).collect()
+    }
+
+    /// The run of `items` as `len` items, in memory and spilled.
+    fn runs_of<T: Serialize>(items: &[T], len: usize, dir: &Arc<SpillDir>) -> [EncodedRun; 2] {
+        let mut bytes = Vec::new();
+        encode_items(items, &mut bytes).unwrap();
+        let mut parts = [(vec![bytes.clone()], len as u64)];
+        let spilled = match dir.write_round(&mut parts).unwrap().pop().flatten() {
+            Some(range) => EncodedRun::Spilled { range, len },
+            None => EncodedRun::Memory { bytes: Vec::new(), len },
+        };
+        [EncodedRun::Memory { bytes, len }, spilled]
+    }
+
+    /// A run reads exactly its length of items: items that encode to no
+    /// bytes included; a run that holds fewer or more is one error after
+    /// the items it has, then nothing.
+    #[test]
+    fn a_run_reads_its_length_of_items_or_one_error() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = SpillDir::create(parent.path()).unwrap();
+        for run in runs_of(&[(); 3], 3, &dir) {
+            let got = read_all::<()>(&run);
+            assert_eq!(got.len(), 3, "{run:?}");
+            assert!(got.iter().all(Result::is_ok));
+        }
+        for run in runs_of(&[1u32, 2], 3, &dir) {
+            let got = read_all::<u32>(&run);
+            assert_eq!(got.len(), 3, "{run:?}");
+            assert!(got[..2].iter().all(Result::is_ok));
+            assert!(got[2].as_ref().unwrap_err().to_string().contains("holds only 2"), "{run:?}");
+        }
+        for run in runs_of(&[1u32, 2, 3, 4, 5], 2, &dir) {
+            let got = read_all::<u32>(&run);
+            assert_eq!(got.len(), 3, "{run:?}");
+            assert!(got[2].as_ref().unwrap_err().to_string().contains("holds more"), "{run:?}");
+        }
+        for run in runs_of::<u32>(&[], 0, &dir) {
+            assert!(read_all::<u32>(&run).is_empty());
+        }
+        // Kept and spilled by a budget: a run of no bytes keeps its length.
+        let spiller = Arc::new(Spiller::new(0, 1, parent.path().to_path_buf()));
+        for budget in [OutputBudget::new(None), OutputBudget::new(Some(spiller))] {
+            let run = budget.keep_or_spill(vec![(); 10]).unwrap();
+            assert_eq!(read_all::<()>(&run).into_iter().filter(Result::is_ok).count(), 10, "{run:?}");
         }
     }
 }

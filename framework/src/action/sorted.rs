@@ -371,7 +371,6 @@ pub struct SortedIter<K, V> {
 enum Inner<K, V> {
     /// Merged on the calling thread.
     Here(Merge<K, V>),
-    /// Merged on a thread of its own: batches of encoded groups.
     /// Merged on a thread of its own: batches of encoded groups, the last
     /// one empty. `ended` once the end or an error was read.
     Ahead { batches: std::sync::mpsc::Receiver<Result<Vec<u8>>>, batch: Vec<u8>, pos: usize, ended: bool },
@@ -405,7 +404,11 @@ impl<K: Ord + DeserializeOwned + 'static, V: DeserializeOwned> Iterator for Sort
                         }
                     }
                 }
-                Some(end_on_error(batch, pos, take_pair::<K, V>))
+                let group = end_on_error(batch, pos, take_pair::<K, V>);
+                // A group the caller cannot decode ends the groups, as it
+                // does when merged here.
+                *ended |= group.is_err();
+                Some(group)
             }
         }
     }

@@ -252,7 +252,8 @@ impl<T: Serialize> Tagged<T> {
         for ((i, len), range) in held.into_iter().zip(ranges) {
             self.runs[i].1 = Run::Encoded(match range {
                 Some(range) => EncodedRun::Spilled { range, len },
-                None => EncodedRun::Memory { bytes: Vec::new(), len: 0 },
+                // No bytes to write: items that encode to none, or no items.
+                None => EncodedRun::Memory { bytes: Vec::new(), len },
             });
         }
         self.held = 0;
