@@ -260,17 +260,21 @@ where
     /// which the allocator serves from its per-thread cache.
     fn into_iter(self) -> SortedIter<K, V> {
         let ahead = self.len >= MERGE_AHEAD_FROM;
-        let mut merge = self.merge();
+        let merge = self.merge();
         if !ahead {
             return SortedIter { inner: Inner::Here(merge) };
         }
+        // The merge is handed over once the thread runs: if it cannot be
+        // started, the caller merges instead.
+        let (hand, handed) = std::sync::mpsc::sync_channel::<Merge<K, V>>(1);
         let (tx, batches) = std::sync::mpsc::sync_channel::<Result<Vec<u8>>>(4);
         let spawned = std::thread::Builder::new().name("shoal-merge".into()).spawn(move || {
+            let Ok(mut merge) = handed.recv() else { return };
             // A panic (in a `Deserialize`, say) reaches the caller as an
-            // error, not as the end of the groups.
-            // The groups merged before it come first: a batch holds only
-            // whole groups, since a group's bytes are copied in one piece
-            // before the next head is decoded or compared.
+            // error, not as the end of the groups. The groups merged before
+            // it come first: a batch holds only whole groups, since a
+            // group's bytes are copied in one piece before the next head is
+            // decoded or compared.
             let mut batch = Vec::new();
             let merged = crate::exec::unwind::catch_panic(|| {
                 merge_ahead(&mut merge, &tx, &mut batch);
@@ -283,16 +287,15 @@ where
                 let _ = tx.send(Err(e));
             }
         });
-        let batches = match spawned {
-            Ok(_) => batches,
-            Err(e) => {
-                let err = crate::Error::new(crate::ErrorKind::Io, "cannot start a merging thread").with_source(e);
-                let (tx, batches) = std::sync::mpsc::sync_channel(1);
-                let _ = tx.send(Err(err));
-                batches
-            }
-        };
-        SortedIter { inner: Inner::Ahead { batches, batch: Vec::new(), pos: 0, ended: false } }
+        if spawned.is_err() {
+            return SortedIter { inner: Inner::Here(merge) };
+        }
+        match hand.send(merge) {
+            Ok(()) => SortedIter { inner: Inner::Ahead { batches, batch: Vec::new(), pos: 0, ended: false } },
+            // The thread is gone before it took the merge (it cannot be:
+            // it waits for it), so the caller merges.
+            Err(std::sync::mpsc::SendError(merge)) => SortedIter { inner: Inner::Here(merge) },
+        }
     }
 }
 
