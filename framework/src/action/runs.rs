@@ -33,6 +33,16 @@ impl EncodedRun {
         }
     }
 
+    /// The run of `len` items that a spill round wrote to `range`, or, with
+    /// no range (no bytes to write: no items, or items that encode to
+    /// none), held in memory.
+    pub(crate) fn spilled(range: Option<Spilled>, len: usize) -> EncodedRun {
+        match range {
+            Some(range) => EncodedRun::Spilled { range, len },
+            None => EncodedRun::Memory { bytes: Vec::new(), len },
+        }
+    }
+
     /// Its items, decoded as they are read.
     pub(crate) fn source(&self) -> RunReader {
         match self {
@@ -172,11 +182,7 @@ impl OutputBudget {
         }
         self.kept.fetch_sub(size, Ordering::Relaxed);
         let mut parts = [(vec![bytes], len as u64)];
-        Ok(match spiller.dir()?.write_round(&mut parts)?.pop().flatten() {
-            Some(range) => EncodedRun::Spilled { range, len },
-            // No bytes to write: items that encode to none, or no items.
-            None => EncodedRun::Memory { bytes: Vec::new(), len },
-        })
+        Ok(EncodedRun::spilled(spiller.dir()?.write_round(&mut parts)?.pop().flatten(), len))
     }
 }
 
@@ -381,10 +387,7 @@ mod tests {
         let mut bytes = Vec::new();
         encode_items(items, &mut bytes).unwrap();
         let mut parts = [(vec![bytes.clone()], len as u64)];
-        let spilled = match dir.write_round(&mut parts).unwrap().pop().flatten() {
-            Some(range) => EncodedRun::Spilled { range, len },
-            None => EncodedRun::Memory { bytes: Vec::new(), len },
-        };
+        let spilled = EncodedRun::spilled(dir.write_round(&mut parts).unwrap().pop().flatten(), len);
         [EncodedRun::Memory { bytes, len }, spilled]
     }
 

@@ -542,16 +542,15 @@ impl<K: Ord + DeserializeOwned + 'static, V: DeserializeOwned> Merge<K, V> {
     /// Run `run`'s head was used: reads its next one (into the old head's
     /// place if it was not taken) and replays.
     fn advance(&mut self, run: usize) {
-        let source = &mut self.sources[run];
+        let (source, bytes) = (&mut self.sources[run], &self.runs[run]);
         let read = match &mut self.heads[run] {
-            Some(head) => {
-                source.next_with(&self.runs[run], |b, p| take_pair_into(b, p, head)).map(|r| r.map(|()| None))
-            }
-            None => source.next_with(&self.runs[run], take_pair::<K, V>).map(|r| r.map(Some)),
+            // Not taken (the merging thread): decoded into its place.
+            Some(head) => source.next_with(bytes, |b, p| take_pair_into(b, p, head)),
+            // Taken by the caller: decoded afresh.
+            None => source.next_with(bytes, take_pair::<K, V>).map(|r| r.map(|pair| self.heads[run] = Some(pair))),
         };
         match read {
-            Some(Ok(Some(next))) => self.heads[run] = Some(next),
-            Some(Ok(None)) => {}
+            Some(Ok(())) => {}
             Some(Err(e)) => {
                 self.failed = Some(e);
                 self.heads[run] = None;

@@ -250,11 +250,7 @@ impl<T: Serialize> Tagged<T> {
         }
         let ranges = spiller.dir()?.write_round(&mut parts)?;
         for ((i, len), range) in held.into_iter().zip(ranges) {
-            self.runs[i].1 = Run::Encoded(match range {
-                Some(range) => EncodedRun::Spilled { range, len },
-                // No bytes to write: items that encode to none, or no items.
-                None => EncodedRun::Memory { bytes: Vec::new(), len },
-            });
+            self.runs[i].1 = Run::Encoded(EncodedRun::spilled(range, len));
         }
         self.held = 0;
         Ok(())
